@@ -1,0 +1,328 @@
+// Package assert compiles and evaluates the gate expressions of a plan
+// (`ttft.p95 < 200ms`, `errors.rate == 0`) against one step's results.
+//
+// Expressions are expr-lang (github.com/expr-lang/expr) over a namespace
+// built from results.Step:
+//
+//	ttft, tpot, itl, latency, queue   count (int); mean, std, min, max, median,
+//	                                   p50, p90, p95, p99, p999 (durations)
+//	requests                          total, completed, errored, incomplete (int); rate (per s)
+//	errors                            count (int); rate (fraction 0..1)
+//	tokens                            prompt.total, prompt.mean, output.total, output.mean,
+//	                                   output.rate (per s), total.rate (per s)
+//	duration                          the measured window (a duration)
+//	step                              index (int), rate (target per s), streams (int)
+//	KiB, MiB, GiB                     byte constants (int)
+//
+// Duration literals (200ms, 1.5s, 1h30m, 500us, 10ns) are rewritten to
+// duration("…") before expr sees them, outside string literals and
+// comments; error columns are mapped back to the text the user wrote. A
+// duration compares only with a duration: `ttft.p95 < 200` is a compile
+// error, not 200 nanoseconds. A duration may be scaled by a number
+// (`ttft.p50 * 1.5`, `duration / 2`), and a duration divided by a duration
+// is a plain number (`ttft.p99 / ttft.p50 < 3`).
+//
+// Compile at plan-validation time; Evaluate once per step. An assertion
+// that reads a figure with no samples behind it (ttft.p95 of a step with no
+// successful request) evaluates to results.Error, never to a pass.
+package assert
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/benchplan/benchplan/results"
+)
+
+// Assertion is one compiled gate expression. It is safe for concurrent
+// use by several goroutines evaluating different steps.
+type Assertion struct {
+	// Source is the expression as the user wrote it.
+	Source string
+
+	program *vm.Program
+	// paths are the metric paths the expression reads, in source order.
+	paths []string
+	// wholes are distributions the expression uses as a whole (not
+	// through a member); they count as read for the no-data check.
+	wholes []string
+	// cmp is set when the expression is a comparison with a metric path
+	// on one side; it shapes Observed.
+	cmp *comparison
+}
+
+// comparison describes `metric OP other`, normalised so the metric is on
+// the left (200ms > ttft.p95 reads as ttft.p95 < 200ms).
+type comparison struct {
+	metric string
+	op     string
+	other  string   // the other side as the user wrote it
+	paths  []string // metric paths read by the other side
+}
+
+// CompileError is a compile failure at a position in the user's text.
+type CompileError struct {
+	// Column is the 0-based byte offset into Source of the failure, mapped
+	// back through the duration-literal rewrite.
+	Column int
+	// Message says what is wrong, with a hint where one is known
+	// ("unknown name tfft; did you mean `ttft`?").
+	Message string
+	// Source is the expression as the user wrote it.
+	Source string
+}
+
+// Error returns the message with the 1-based column and the source.
+func (e *CompileError) Error() string {
+	return fmt.Sprintf("%s (column %d of %q)", e.Message, e.Column+1, e.Source)
+}
+
+// Names of the functions the compiler substitutes; users never write them.
+const (
+	fnDuration = "__duration"
+	fnMul      = "__duration_mul"
+	fnDiv      = "__duration_div"
+)
+
+// Compile type-checks src against the metric namespace of one step.
+// Errors are *CompileError.
+func Compile(src string) (*Assertion, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, &CompileError{Message: "empty assertion", Source: src}
+	}
+	rw, lerr := rewriteDurations(src)
+	if lerr != nil {
+		return nil, &CompileError{Column: lerr.offset, Message: lerr.msg, Source: src}
+	}
+	// An untyped tree of the rewritten text, for diagnostics and for
+	// naming operands; positions are the same as in expr's own tree.
+	tree, _ := parser.Parse(rw.src)
+	program, err := expr.Compile(rw.src, compileOptions()...)
+	if err != nil {
+		return nil, diagnose(rw, tree, err)
+	}
+	if err := checkTyped(rw, program.Node()); err != nil {
+		return nil, err
+	}
+	a := &Assertion{Source: src, program: program}
+	a.paths = metricPaths(tree.Node)
+	a.wholes = distributionRefs(tree.Node)
+	a.cmp = comparisonOf(rw, tree.Node)
+	return a, nil
+}
+
+func compileOptions() []expr.Option {
+	return []expr.Option{
+		expr.Env(env{}),
+		expr.AsBool(),
+		expr.Function(fnDuration, durationFunc, new(func(string) time.Duration)),
+		expr.Function(fnMul, mulFunc,
+			new(func(time.Duration, int) time.Duration),
+			new(func(time.Duration, float64) time.Duration),
+			new(func(int, time.Duration) time.Duration),
+			new(func(float64, time.Duration) time.Duration)),
+		expr.Function(fnDiv, divFunc,
+			new(func(time.Duration, int) time.Duration),
+			new(func(time.Duration, float64) time.Duration),
+			new(func(time.Duration, time.Duration) float64)),
+		// The namespace's `duration` (the window) hides expr's builtin
+		// duration(); calls to it go to our own parser instead.
+		expr.Patch(durationCalls{}),
+		// expr's unary minus takes numbers only: -200ms becomes 200ms * -1.
+		expr.Patch(&negations{}),
+		// expr types Duration*float as a Duration but computes a float64,
+		// and rejects Duration/number; scaling goes through our functions.
+		expr.Operator("*", fnMul),
+		expr.Operator("/", fnDiv),
+	}
+}
+
+// durationCalls points calls of duration(…) at fnDuration.
+type durationCalls struct{}
+
+// Visit implements ast.Visitor.
+func (durationCalls) Visit(node *ast.Node) {
+	call, ok := (*node).(*ast.CallNode)
+	if !ok {
+		return
+	}
+	id, ok := call.Callee.(*ast.IdentifierNode)
+	if !ok || id.Value != "duration" {
+		return
+	}
+	callee := &ast.IdentifierNode{Value: fnDuration}
+	callee.SetLocation(id.Location())
+	call.Callee = callee
+}
+
+// negations rewrites -d, for a duration d, into a call of fnMul(d, -1).
+type negations struct{ applied bool }
+
+// Visit implements ast.Visitor.
+func (v *negations) Visit(node *ast.Node) {
+	u, ok := (*node).(*ast.UnaryNode)
+	if !ok || u.Operator != "-" || u.Node.Type() != durationType {
+		return
+	}
+	minusOne := &ast.IntegerNode{Value: -1}
+	minusOne.SetType(reflect.TypeOf(0))
+	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnMul}, Arguments: []ast.Node{u.Node, minusOne}}
+	call.SetType(durationType)
+	call.SetLocation(u.Location())
+	ast.Patch(node, call)
+	v.applied = true
+}
+
+// Reset and ShouldRepeat make expr run the patch until types settle.
+func (v *negations) Reset() { v.applied = false }
+
+// ShouldRepeat reports whether the last walk changed the tree.
+func (v *negations) ShouldRepeat() bool { return v.applied }
+
+func durationFunc(params ...any) (any, error) {
+	s, _ := params[0].(string)
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return nil, fmt.Errorf("invalid duration %q", s)
+	}
+	return d, nil
+}
+
+func scale(d time.Duration, k any) (time.Duration, error) {
+	switch k := k.(type) {
+	case int:
+		return d * time.Duration(k), nil
+	case float64:
+		return time.Duration(math.Round(float64(d) * k)), nil
+	}
+	return 0, fmt.Errorf("cannot scale a duration by %T", k)
+}
+
+func mulFunc(params ...any) (any, error) {
+	if d, ok := params[0].(time.Duration); ok {
+		return scale(d, params[1])
+	}
+	d, _ := params[1].(time.Duration)
+	return scale(d, params[0])
+}
+
+func divFunc(params ...any) (any, error) {
+	d, _ := params[0].(time.Duration)
+	switch k := params[1].(type) {
+	case time.Duration:
+		if k == 0 {
+			return nil, errors.New("division by a zero duration")
+		}
+		return float64(d) / float64(k), nil
+	case int:
+		if k == 0 {
+			return nil, errors.New("division of a duration by zero")
+		}
+		return d / time.Duration(k), nil
+	case float64:
+		if k == 0 {
+			return nil, errors.New("division of a duration by zero")
+		}
+		return time.Duration(math.Round(float64(d) / k)), nil
+	}
+	return nil, fmt.Errorf("cannot divide a duration by %T", params[1])
+}
+
+// Evaluate evaluates the assertion on one step's results and explains the
+// outcome. A metric the expression reads that has no data in the step, or
+// a failure while evaluating, gives results.Error.
+func (a *Assertion) Evaluate(step *results.Step) results.Outcome {
+	out := results.Outcome{Expr: a.Source}
+	if a.program == nil {
+		out.Verdict, out.Message = results.Error, "assertion was not compiled"
+		return out
+	}
+	if step == nil {
+		out.Verdict, out.Message = results.Error, "no step to evaluate"
+		return out
+	}
+	e := newEnv(step)
+	missing := map[string]string{}
+	var reasons []string
+	byReason := map[string][]string{}
+	note := func(p, r string) {
+		if _, seen := byReason[r]; !seen {
+			reasons = append(reasons, r)
+		}
+		byReason[r] = append(byReason[r], p)
+	}
+	for _, p := range a.paths {
+		if r := noData(p, step); r != "" {
+			missing[p] = r
+			note(p, r)
+		}
+	}
+	for _, g := range a.wholes {
+		if r := noData(g+".p50", step); r != "" {
+			note(g, r)
+		}
+	}
+	out.Observed = a.observed(&e, missing)
+	if len(reasons) > 0 {
+		msgs := make([]string, len(reasons))
+		for i, r := range reasons {
+			msgs[i] = "no data for " + strings.Join(byReason[r], ", ") + ": " + r
+		}
+		out.Verdict, out.Message = results.Error, strings.Join(msgs, "; ")
+		return out
+	}
+	v, err := expr.Run(a.program, e)
+	if err != nil {
+		msg := err.Error()
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			msg = fe.Message
+		}
+		out.Verdict, out.Message = results.Error, "evaluation failed: "+msg
+		return out
+	}
+	switch v {
+	case true:
+		out.Verdict = results.Pass
+	case false:
+		out.Verdict = results.Fail
+	default:
+		out.Verdict, out.Message = results.Error, fmt.Sprintf("evaluation gave %v, not true or false", v)
+	}
+	return out
+}
+
+// observed names each metric operand with its value.
+func (a *Assertion) observed(e *env, missing map[string]string) string {
+	val := func(p string) string {
+		if _, ok := missing[p]; ok {
+			return "no data"
+		}
+		return formatValue(ns.names[p].value(e))
+	}
+	list := func(paths []string) string {
+		parts := make([]string, len(paths))
+		for i, p := range paths {
+			parts[i] = p + " = " + val(p)
+		}
+		return strings.Join(parts, ", ")
+	}
+	if c := a.cmp; c != nil {
+		s := c.metric + " = " + val(c.metric) + ", required " + c.op + " " + c.other
+		if len(c.paths) > 0 {
+			s += " (" + list(c.paths) + ")"
+		}
+		return s
+	}
+	return list(a.paths)
+}

@@ -1,0 +1,285 @@
+package assert
+
+import (
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/benchplan/benchplan/results"
+)
+
+// env is the namespace an assertion sees: one step's metrics. Field tags
+// are the names users write; the types are unexported so that expr offers
+// nothing but these fields (no methods).
+type env struct {
+	TTFT     dist          `expr:"ttft"`
+	TPOT     dist          `expr:"tpot"`
+	ITL      dist          `expr:"itl"`
+	Latency  dist          `expr:"latency"`
+	Queue    dist          `expr:"queue"`
+	Requests requestsEnv   `expr:"requests"`
+	Errors   errorsEnv     `expr:"errors"`
+	Tokens   tokensEnv     `expr:"tokens"`
+	Duration time.Duration `expr:"duration"`
+	Step     stepEnv       `expr:"step"`
+	KiB      int           `expr:"KiB"`
+	MiB      int           `expr:"MiB"`
+	GiB      int           `expr:"GiB"`
+}
+
+type dist struct {
+	Count  int           `expr:"count"`
+	Mean   time.Duration `expr:"mean"`
+	Std    time.Duration `expr:"std"`
+	Min    time.Duration `expr:"min"`
+	Max    time.Duration `expr:"max"`
+	Median time.Duration `expr:"median"`
+	P50    time.Duration `expr:"p50"`
+	P90    time.Duration `expr:"p90"`
+	P95    time.Duration `expr:"p95"`
+	P99    time.Duration `expr:"p99"`
+	P999   time.Duration `expr:"p999"`
+}
+
+type requestsEnv struct {
+	Total      int     `expr:"total"`
+	Completed  int     `expr:"completed"`
+	Errored    int     `expr:"errored"`
+	Incomplete int     `expr:"incomplete"`
+	Rate       float64 `expr:"rate"`
+}
+
+type errorsEnv struct {
+	Count int     `expr:"count"`
+	Rate  float64 `expr:"rate"`
+}
+
+type tokensEnv struct {
+	Prompt tokenCounts `expr:"prompt"`
+	Output outputCount `expr:"output"`
+	Total  tokenRate   `expr:"total"`
+}
+
+type tokenCounts struct {
+	Total int     `expr:"total"`
+	Mean  float64 `expr:"mean"`
+}
+
+type outputCount struct {
+	Total int     `expr:"total"`
+	Mean  float64 `expr:"mean"`
+	Rate  float64 `expr:"rate"`
+}
+
+type tokenRate struct {
+	Rate float64 `expr:"rate"`
+}
+
+type stepEnv struct {
+	Index   int     `expr:"index"`
+	Rate    float64 `expr:"rate"`
+	Streams int     `expr:"streams"`
+}
+
+const (
+	kib = 1 << 10
+	mib = 1 << 20
+	gib = 1 << 30
+)
+
+func newDist(d results.Distribution) dist {
+	return dist{
+		Count: d.Count, Mean: d.Mean, Std: d.Std, Min: d.Min, Max: d.Max,
+		Median: d.P50, P50: d.P50, P90: d.P90, P95: d.P95, P99: d.P99, P999: d.P999,
+	}
+}
+
+// newEnv builds the namespace of one step.
+func newEnv(s *results.Step) env {
+	m := &s.Metrics
+	return env{
+		TTFT:    newDist(m.TTFT),
+		TPOT:    newDist(m.TPOT),
+		ITL:     newDist(m.ITL),
+		Latency: newDist(m.Latency),
+		Queue:   newDist(m.Queue),
+		Requests: requestsEnv{
+			Total: m.Requests.Total, Completed: m.Requests.Completed, Errored: m.Requests.Errored,
+			Incomplete: m.Requests.Incomplete, Rate: m.Requests.RatePerSec,
+		},
+		Errors: errorsEnv{Count: m.Errors.Count, Rate: m.Errors.Rate},
+		Tokens: tokensEnv{
+			Prompt: tokenCounts{Total: m.Tokens.PromptTotal, Mean: m.Tokens.PromptMean},
+			Output: outputCount{Total: m.Tokens.OutputTotal, Mean: m.Tokens.OutputMean, Rate: m.Tokens.OutputRatePerSec},
+			Total:  tokenRate{Rate: m.Tokens.TotalRatePerSec},
+		},
+		Duration: time.Duration(m.Duration),
+		Step:     stepEnv{Index: s.Index, Rate: s.TargetRatePerSec, Streams: s.Streams},
+		KiB:      kib,
+		MiB:      mib,
+		GiB:      gib,
+	}
+}
+
+// name is one name of the namespace: a group (ttft, tokens.output) or a
+// value (ttft.p95).
+type name struct {
+	path  string
+	index []int        // field index in env
+	typ   reflect.Type // nil for a group
+}
+
+// namespace lists every name an assertion can use, built from env's tags.
+type namespace struct {
+	names    map[string]*name
+	order    []string            // every path, groups included, in declaration order
+	children map[string][]string // group path ("" for the root) -> member names
+}
+
+var ns = buildNamespace()
+
+func buildNamespace() *namespace {
+	n := &namespace{names: map[string]*name{}, children: map[string][]string{}}
+	var walk func(t reflect.Type, prefix string, index []int)
+	walk = func(t reflect.Type, prefix string, index []int) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := f.Tag.Get("expr")
+			if tag == "" || tag == "-" {
+				continue
+			}
+			path := tag
+			if prefix != "" {
+				path = prefix + "." + tag
+			}
+			idx := append(append([]int(nil), index...), i)
+			n.children[prefix] = append(n.children[prefix], tag)
+			n.order = append(n.order, path)
+			if f.Type.Kind() == reflect.Struct {
+				n.names[path] = &name{path: path, index: idx}
+				walk(f.Type, path, idx)
+				continue
+			}
+			n.names[path] = &name{path: path, index: idx, typ: f.Type}
+		}
+	}
+	walk(reflect.TypeOf(env{}), "", nil)
+	return n
+}
+
+// leaf returns the value name at path, if path names a value.
+func (n *namespace) leaf(path string) (*name, bool) {
+	v, ok := n.names[path]
+	if !ok || v.typ == nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// constant reports whether path is a unit constant rather than a metric.
+func isConstant(path string) bool {
+	return path == "KiB" || path == "MiB" || path == "GiB"
+}
+
+// value reads path from e.
+func (v *name) value(e *env) any {
+	return reflect.ValueOf(e).Elem().FieldByIndex(v.index).Interface()
+}
+
+// leavesEnding returns the value paths whose last element is member.
+func (n *namespace) leavesEnding(member string) []string {
+	var out []string
+	for _, p := range n.order {
+		if v := n.names[p]; v.typ != nil && (p == member || strings.HasSuffix(p, "."+member)) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var distributions = map[string]bool{"ttft": true, "tpot": true, "itl": true, "latency": true, "queue": true}
+
+// noData says why path has no value in step s ("" when it has one). A
+// figure with no samples behind it must not pass a gate by reading as 0.
+func noData(path string, s *results.Step) string {
+	m := &s.Metrics
+	group, member, _ := strings.Cut(path, ".")
+	none := func() string {
+		if m.Requests.Total == 0 {
+			return "no requests in this step"
+		}
+		return ""
+	}
+	noneOK := func() string {
+		if r := none(); r != "" {
+			return r
+		}
+		if m.Requests.Completed == 0 {
+			return "no successful requests in this step"
+		}
+		return ""
+	}
+	if distributions[group] {
+		if member == "count" {
+			return ""
+		}
+		var d results.Distribution
+		switch group {
+		case "ttft":
+			d = m.TTFT
+		case "tpot":
+			d = m.TPOT
+		case "itl":
+			d = m.ITL
+		case "latency":
+			d = m.Latency
+		case "queue":
+			d = m.Queue
+		}
+		if d.Count > 0 {
+			return ""
+		}
+		if group == "queue" {
+			if r := none(); r != "" {
+				return r
+			}
+			return "no finished requests in this step"
+		}
+		if r := noneOK(); r != "" {
+			return r
+		}
+		switch group {
+		case "ttft":
+			return "no successful request streamed a content token"
+		case "tpot":
+			return "no successful request produced more than one output token"
+		case "itl":
+			return "no successful request streamed two content chunks"
+		}
+		return "no samples in this step"
+	}
+	switch path {
+	case "errors.rate":
+		if r := none(); r != "" {
+			return r
+		}
+		if m.Requests.Completed+m.Requests.Errored == 0 {
+			return "no finished requests in this step"
+		}
+	case "tokens.prompt.mean", "tokens.output.mean":
+		return noneOK()
+	case "requests.rate", "tokens.output.rate", "tokens.total.rate":
+		if r := none(); r != "" {
+			return r
+		}
+		if m.Duration <= 0 {
+			return "the step has no measured window"
+		}
+	}
+	return ""
+}
+
+// members lists a group's members in declaration order.
+func (n *namespace) members(group string) []string {
+	return n.children[group]
+}

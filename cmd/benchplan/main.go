@@ -1,0 +1,64 @@
+// Command benchplan runs declarative performance test plans for LLM
+// inference servers and turns them into CI gates.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes, as documented in the README.
+const (
+	exitOK          = 0
+	exitAssertFail  = 1
+	exitInvalid     = 2
+	exitRunFailed   = 3
+	exitInterrupted = 130
+)
+
+const usage = `benchplan runs performance test plans for LLM inference servers and gates CI on them.
+
+Usage:
+  benchplan run PLAN [--out DIR]        run a plan, write reports, exit 0/1/2/3/130
+  benchplan validate PLAN...            check plans without running them, exit 0 or 2
+  benchplan sim [--addr ADDR] [flags]   serve the built-in OpenAI-compatible simulator
+  benchplan version                     print the version
+
+Run 'benchplan COMMAND -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// runMain dispatches a command line and returns the exit code.
+func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitInvalid
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(ctx, args[1:], stdout, stderr)
+	case "validate":
+		return cmdValidate(args[1:], stdout, stderr)
+	case "sim":
+		return cmdSim(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "benchplan %s\n", version())
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "benchplan: unknown command %q\n\n%s", args[0], usage)
+		return exitInvalid
+	}
+}

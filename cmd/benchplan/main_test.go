@@ -1,0 +1,297 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/benchplan/benchplan/results"
+	"gotest.tools/v3/assert"
+	"gotest.tools/v3/golden"
+)
+
+// binary is bin/benchplan built for these tests, so that they run the
+// program a user runs, in its own process.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "benchplan-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "benchplan")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building benchplan:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// benchplan runs the built binary with args and a deadline.
+func benchplan(t *testing.T, timeout time.Duration, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running benchplan %v: %v", args, err)
+	}
+	assert.Assert(t, ctx.Err() == nil, "benchplan %v did not finish within %s", args, timeout)
+	return result{code, out.String(), errb.String()}
+}
+
+func writePlan(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "plan.yaml")
+	assert.NilError(t, os.WriteFile(path, []byte(text), 0o644))
+	return path
+}
+
+func readRun(t *testing.T, dir string) *results.Run {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	assert.NilError(t, err)
+	var run results.Run
+	assert.NilError(t, json.Unmarshal(b, &run))
+	return &run
+}
+
+// xmllintJUnit validates junit.xml against the shared JUnit schema.
+func xmllintJUnit(t *testing.T, file string) {
+	t.Helper()
+	xsd := filepath.Join("..", "..", "..", "shared", "junit", "junit-10.xsd")
+	if _, err := os.Stat(xsd); err != nil {
+		t.Logf("SKIP junit schema check: %s not found", xsd)
+		return
+	}
+	if _, err := exec.LookPath("xmllint"); err != nil {
+		t.Log("SKIP junit schema check: xmllint not installed (apt-get install libxml2-utils)")
+		return
+	}
+	out, err := exec.Command("xmllint", "--noout", "--schema", xsd, file).CombinedOutput()
+	assert.NilError(t, err, "xmllint rejected %s:\n%s", file, out)
+}
+
+func TestQuickstartPasses(t *testing.T) {
+	out := t.TempDir()
+	r := benchplan(t, 2*time.Minute, "run", "../../plans/quickstart.yaml", "--out", out)
+	assert.Equal(t, r.code, 0, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Assert(t, strings.Contains(r.stdout, "PASS"), r.stdout)
+	for _, f := range []string{"results.json", "junit.xml", "summary.md"} {
+		_, err := os.Stat(filepath.Join(out, f))
+		assert.NilError(t, err)
+	}
+	xmllintJUnit(t, filepath.Join(out, "junit.xml"))
+	run := readRun(t, out)
+	assert.Equal(t, run.Verdict, results.Pass)
+	assert.Equal(t, len(run.Scenarios), 2)
+	sync := run.Scenarios[0].Steps[0]
+	assert.Equal(t, sync.Metrics.Requests.Completed, 8)
+	assert.Equal(t, sync.Metrics.Tokens.OutputTotal, 8*32, "ignore_eos must give exactly output_tokens")
+	assert.Equal(t, sync.Metrics.Tokens.PromptTotal, 8*128)
+	assert.Equal(t, sync.Metrics.Tokens.Source, "usage")
+}
+
+func TestFailingAssertionExits1WithObservedValue(t *testing.T) {
+	plan := writePlan(t, `version: 1
+name: too-strict
+servers:
+  sim: { sim: { ttft: 20ms, itl: 1ms } }
+scenarios:
+  - name: chat
+    load: { type: constant, rate: 20 }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 4 } }
+    limits: { max_requests: 5 }
+    assert: [ "ttft.p95 < 1ms", "errors.rate == 0" ]
+`)
+	out := t.TempDir()
+	r := benchplan(t, time.Minute, "run", plan, "--out", out)
+	assert.Equal(t, r.code, 1, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	junit, err := os.ReadFile(filepath.Join(out, "junit.xml"))
+	assert.NilError(t, err)
+	assert.Assert(t, strings.Contains(string(junit), "<failure"), string(junit))
+	assert.Assert(t, strings.Contains(string(junit), "ttft.p95 = "), string(junit))
+	xmllintJUnit(t, filepath.Join(out, "junit.xml"))
+	run := readRun(t, out)
+	assert.Equal(t, run.Verdict, results.Fail)
+	assert.Equal(t, run.Scenarios[0].Steps[0].Assertions[0].Verdict, results.Fail)
+	assert.Equal(t, run.Scenarios[0].Steps[0].Assertions[1].Verdict, results.Pass)
+}
+
+func TestDeadServerExits3WithOneLineReason(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.NilError(t, err)
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	plan := writePlan(t, `version: 1
+name: dead
+servers:
+  vllm: { url: "http://`+addr+`" }
+scenarios:
+  - name: chat
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 4 } }
+    limits: { max_requests: 5 }
+    assert: [ "ttft.p95 < 1s" ]
+`)
+	out := t.TempDir()
+	r := benchplan(t, time.Minute, "run", plan, "--out", out)
+	assert.Equal(t, r.code, 3, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	var reason string
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if strings.HasPrefix(line, "benchplan: ") {
+			reason = line
+		}
+	}
+	assert.Assert(t, strings.Contains(reason, `server "vllm" not reachable at http://`+addr), r.stderr)
+	run := readRun(t, out) // reports are written as far as possible
+	assert.Equal(t, run.Verdict, results.Error)
+}
+
+func TestInvalidPlansGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "invalid", "*.yaml"))
+	assert.NilError(t, err)
+	assert.Assert(t, len(files) >= 25)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runMain(context.Background(), []string{"validate", f}, &stdout, &stderr)
+			assert.Equal(t, code, exitInvalid, "stdout: %s", stdout.String())
+			assert.Assert(t, strings.HasPrefix(stderr.String(), f+":"), "error does not start with file:line:col: %s", stderr.String())
+			golden.Assert(t, stderr.String(), strings.TrimSuffix(filepath.Base(f), ".yaml")+".golden")
+		})
+	}
+}
+
+func TestReadyPlansValidate(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "plans", "*.yaml"))
+	assert.NilError(t, err)
+	assert.Assert(t, len(files) > 0)
+	r := benchplan(t, time.Minute, append([]string{"validate"}, files...)...)
+	assert.Equal(t, r.code, 0, r.stderr)
+}
+
+// freePort returns a loopback address nothing listens on yet.
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.NilError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startSim runs `benchplan sim` as its own process and waits until it serves.
+func startSim(t *testing.T, args ...string) string {
+	t.Helper()
+	addr := freePort(t)
+	cmd := exec.Command(binary, append([]string{"sim", "--addr", addr}, args...)...)
+	assert.NilError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Error("benchplan sim did not stop on SIGTERM")
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("benchplan sim did not listen on %s", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestAccuracyAgainstSimProcess(t *testing.T) {
+	addr := startSim(t, "--ttft", "100ms", "--itl", "10ms")
+	plan := writePlan(t, `version: 1
+name: accuracy
+servers:
+  sim: { url: "http://`+addr+`" }
+scenarios:
+  - name: sync
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 64, output_tokens: 64 } }
+    limits: { max_requests: 8 }
+`)
+	out := t.TempDir()
+	r := benchplan(t, time.Minute, "run", plan, "--out", out, "--quiet")
+	assert.Equal(t, r.code, 0, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	m := readRun(t, out).Scenarios[0].Steps[0].Metrics
+	assert.Equal(t, m.Requests.Completed, 8)
+	ttft, tpot := m.TTFT.P50, m.TPOT.P50
+	assert.Assert(t, ttft >= 100*time.Millisecond && ttft <= 110*time.Millisecond, "ttft p50 = %s, want 100–110ms", ttft)
+	assert.Assert(t, tpot >= 10*time.Millisecond && tpot <= 11*time.Millisecond, "tpot p50 = %s, want 10–11ms", tpot)
+	assert.Equal(t, m.Tokens.OutputTotal, 8*64)
+}
+
+func TestInterruptWritesPartialResultsAndExits130(t *testing.T) {
+	plan := writePlan(t, `version: 1
+name: long
+servers:
+  sim: { sim: { ttft: 10ms, itl: 5ms } }
+scenarios:
+  - name: chat
+    load: { type: constant, rate: 10 }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 16 } }
+    limits: { max_duration: 60s }
+  - name: never
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 16 } }
+    limits: { max_requests: 3 }
+`)
+	out := t.TempDir()
+	cmd := exec.Command(binary, "run", plan, "--out", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	assert.NilError(t, cmd.Start())
+	time.Sleep(1500 * time.Millisecond)
+	assert.NilError(t, cmd.Process.Signal(syscall.SIGINT))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("benchplan did not stop within 20s of SIGINT")
+	}
+	assert.Equal(t, cmd.ProcessState.ExitCode(), 130, stderr.String())
+	run := readRun(t, out)
+	st := run.Scenarios[0].Steps[0]
+	assert.Assert(t, st.Partial)
+	assert.Assert(t, st.Metrics.Requests.Completed > 5, "completed %d", st.Metrics.Requests.Completed)
+	assert.Equal(t, len(run.Scenarios[1].Steps), 0)
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/benchplan/benchplan/assert"
+	"github.com/benchplan/benchplan/executor"
+	"github.com/benchplan/benchplan/executor/servers"
+	"github.com/benchplan/benchplan/plan"
+	"github.com/benchplan/benchplan/reporters"
+	"github.com/benchplan/benchplan/results"
+)
+
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("benchplan validate", flag.ContinueOnError)
+	pos, err := parse(fs, args, stderr)
+	if err != nil {
+		return exitInvalid
+	}
+	if len(pos) == 0 {
+		fmt.Fprintln(stderr, "benchplan validate: give at least one plan file")
+		return exitInvalid
+	}
+	code := exitOK
+	for _, path := range pos {
+		if _, _, err := load(path); err != nil {
+			fmt.Fprintln(stderr, err)
+			code = exitInvalid
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", path)
+	}
+	return code
+}
+
+// load reads a plan and compiles its assertions; any mistake is returned
+// with its position.
+func load(path string) (*plan.Plan, assert.Gates, error) {
+	p, err := plan.Read(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	gates, err := assert.CompilePlan(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, gates, nil
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("benchplan run", flag.ContinueOnError)
+	out := fs.String("out", "", "directory for reports (default benchplan-results/<plan>/<UTC time>)")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	pos, err := parse(fs, args, stderr)
+	if err != nil {
+		return exitInvalid
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "benchplan run: give exactly one plan file")
+		return exitInvalid
+	}
+	p, gates, err := load(pos[0])
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitInvalid
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("benchplan-results", safeName(p.Name), time.Now().UTC().Format("20060102T150405Z"))
+	}
+	if err := writable(dir); err != nil {
+		fmt.Fprintf(stderr, "benchplan run: output directory %s is not writable: %v\n", dir, err)
+		return exitInvalid
+	}
+	var progress io.Writer = stderr
+	if *quiet {
+		progress = nil
+	}
+	run, runErr := executor.Run(ctx, p, executor.Options{Progress: progress})
+	gates.Evaluate(run)
+
+	code := exitCode(run, runErr)
+	if err := reporters.Console(stdout, run); err != nil {
+		fmt.Fprintf(stderr, "benchplan run: console report: %v\n", err)
+	}
+	paths, werr := reporters.WriteFiles(dir, run)
+	if werr != nil {
+		fmt.Fprintf(stderr, "benchplan run: writing reports: %v\n", werr)
+		if code == exitOK || code == exitAssertFail {
+			code = exitRunFailed
+		}
+	}
+	if len(paths) > 0 {
+		fmt.Fprintf(stderr, "reports: %s\n", strings.Join(paths, ", "))
+	}
+	switch {
+	case code == exitInterrupted:
+		fmt.Fprintln(stderr, "benchplan: interrupted; partial results written")
+	case runErr != nil:
+		fmt.Fprintf(stderr, "benchplan: %v\n", runErr)
+	}
+	return code
+}
+
+func exitCode(run *results.Run, runErr error) int {
+	if runErr != nil {
+		var se *servers.StartError
+		if errors.As(runErr, &se) {
+			return exitRunFailed
+		}
+		if errors.Is(runErr, context.Canceled) {
+			return exitInterrupted
+		}
+		return exitRunFailed
+	}
+	switch run.Verdict {
+	case results.Error:
+		return exitRunFailed
+	case results.Fail:
+		return exitAssertFail
+	}
+	return exitOK
+}
+
+// writable makes dir and proves a file can be created in it.
+func writable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".benchplan-write-check-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// safeName turns a plan name into a directory name.
+func safeName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	if b.Len() == 0 {
+		return "plan"
+	}
+	return b.String()
+}

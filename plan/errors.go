@@ -1,0 +1,84 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Error is one mistake in a plan, at a position in its file.
+type Error struct {
+	File string
+	// Line and Column are 1-based; Column counts bytes.
+	Line, Column int
+	Message      string
+	// SourceLine is the text of the line, for the excerpt.
+	SourceLine string
+}
+
+// Error formats the mistake as `file:line:col: message`, the source line and a caret.
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:%d:%d: %s", e.File, e.Line, e.Column, e.Message)
+	if e.SourceLine != "" {
+		gutter := fmt.Sprintf("%5d | ", e.Line)
+		fmt.Fprintf(&b, "\n%s%s\n%s%s^", gutter, e.SourceLine,
+			strings.Repeat(" ", len(gutter)), caretPad(e.SourceLine, e.Column))
+	}
+	return b.String()
+}
+
+// caretPad keeps tabs so the caret lines up under the column.
+func caretPad(line string, col int) string {
+	var b strings.Builder
+	for i := 0; i < col-1 && i < len(line); i++ {
+		if line[i] == '\t' {
+			b.WriteByte('\t')
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	for i := len(line); i < col-1; i++ {
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+// Errors is every mistake found in a plan, in file order.
+type Errors []*Error
+
+// Error joins the mistakes, one block each, with a count when there are several.
+func (es Errors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	s := strings.Join(parts, "\n")
+	if len(es) > 1 {
+		s += fmt.Sprintf("\n%d errors in %s", len(es), es[0].File)
+	}
+	return s
+}
+
+func (es Errors) sort() {
+	sort.SliceStable(es, func(i, j int) bool {
+		if es[i].Line != es[j].Line {
+			return es[i].Line < es[j].Line
+		}
+		return es[i].Column < es[j].Column
+	})
+}
+
+// AsErrors returns the plan mistakes inside err, if any.
+func AsErrors(err error) (Errors, bool) {
+	var es Errors
+	if errors.As(err, &es) {
+		return es, true
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return Errors{e}, true
+	}
+	return nil, false
+}

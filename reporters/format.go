@@ -1,0 +1,219 @@
+package reporters
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/benchplan/benchplan/results"
+)
+
+// FormatDuration renders a duration for people, with a precision that suits
+// its size: "0s", "750ns", "850µs", "102.3ms", "1.234s", and above a minute
+// Go's own form rounded to a tenth of a second ("2m5.1s"). Values are
+// rounded, never truncated, and a rounding that reaches the next unit moves
+// to it (999.96ms is "1.000s", not "1000.0ms").
+func FormatDuration(d time.Duration) string {
+	if d < 0 {
+		if d == time.Duration(-1<<63) {
+			d++ // -d would overflow; one nanosecond does not show
+		}
+		return "-" + FormatDuration(-d)
+	}
+	switch {
+	case d == 0:
+		return "0s"
+	case d < time.Microsecond:
+		return fmt.Sprintf("%dns", int64(d))
+	case d < time.Millisecond-500*time.Nanosecond:
+		return fmt.Sprintf("%dµs", int64((d+500*time.Nanosecond)/time.Microsecond))
+	case d < time.Second-50*time.Microsecond:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	case d < time.Minute-500*time.Microsecond:
+		return fmt.Sprintf("%.3fs", d.Seconds())
+	default:
+		return d.Round(100 * time.Millisecond).String()
+	}
+}
+
+// formatRate renders a per-second figure (requests, tokens).
+func formatRate(v float64) string { return fmt.Sprintf("%.2f", v) }
+
+// formatDist renders a distribution's figure, or "-" when it has no samples.
+func formatDist(dist results.Distribution, v time.Duration) string {
+	if dist.Count == 0 {
+		return "-"
+	}
+	return FormatDuration(v)
+}
+
+// formatErrors renders a step's error count with its rate: "0", "3 (1.5%)".
+func formatErrors(e results.ErrorCounts) string {
+	if e.Count == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (%.1f%%)", e.Count, e.Rate*100)
+}
+
+// stepLabel names a step by its load: "constant 2.00/s", "concurrent 8
+// streams", "synchronous"; " (partial)" marks a step cut short.
+func stepLabel(st *results.Step) string {
+	load := oneLine(st.Load)
+	if load == "" {
+		load = fmt.Sprintf("step %d", st.Index)
+	}
+	var s string
+	switch {
+	case st.TargetRatePerSec > 0:
+		s = fmt.Sprintf("%s %s/s", load, formatRate(st.TargetRatePerSec))
+	case st.Streams > 0 && load != "synchronous":
+		s = fmt.Sprintf("%s %s", load, plural(st.Streams, "stream"))
+	default:
+		s = load
+	}
+	if st.Partial {
+		s += " (partial)"
+	}
+	return s
+}
+
+// plural renders "1 assertion", "3 assertions".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// oneLine folds a message onto one line (tables and one-line summaries):
+// runs of white space become one space, and other control characters
+// (terminal escape codes among them) become U+FFFD.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && !unicode.IsSpace(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// truncate caps s at max runes, marking a cut with "…".
+func truncate(s string, max int) string {
+	n := 0
+	for i := range s {
+		if n == max {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}
+
+// tally counts a run's assertion outcomes and failures to carry out.
+type tally struct {
+	total, passed, failed, errored int
+	// scenarioErrors are "scenario NAME: error" for each scenario that
+	// could not be carried out.
+	scenarioErrors []string
+}
+
+func count(run *results.Run) tally {
+	var t tally
+	for _, sc := range run.Scenarios {
+		if sc == nil {
+			continue
+		}
+		if sc.Error != "" {
+			t.scenarioErrors = append(t.scenarioErrors, fmt.Sprintf("scenario %s: %s", oneLine(sc.Name), oneLine(sc.Error)))
+		}
+		for _, st := range sc.Steps {
+			if st == nil {
+				continue
+			}
+			for _, o := range st.Assertions {
+				t.total++
+				switch o.Verdict {
+				case results.Pass:
+					t.passed++
+				case results.Fail:
+					t.failed++
+				default:
+					t.errored++
+				}
+			}
+		}
+	}
+	return t
+}
+
+// verdict is the run's overall verdict: the worse of what the run says and
+// what its contents show, so a report never reads greener than its rows.
+func (t tally) verdict(run *results.Run) results.Verdict {
+	v := results.Worse(results.Pass, run.Verdict)
+	if v != results.Fail && v != results.Error {
+		v = results.Pass // an unknown verdict string reads as no verdict
+	}
+	if t.failed > 0 {
+		v = results.Worse(v, results.Fail)
+	}
+	if t.errored > 0 || len(t.scenarioErrors) > 0 || run.Error != "" {
+		v = results.Error
+	}
+	return v
+}
+
+// errorReason says why a run could not be evaluated, most general first,
+// and how many assertions failed besides.
+func (t tally) errorReason(run *results.Run) string {
+	reason := t.errorCause(run)
+	switch {
+	case t.failed == 0:
+	case strings.HasSuffix(reason, "could not be evaluated"):
+		reason += fmt.Sprintf(", %d failed", t.failed)
+	default:
+		reason += fmt.Sprintf("; %d of %s failed", t.failed, plural(t.total, "assertion"))
+	}
+	return reason
+}
+
+func (t tally) errorCause(run *results.Run) string {
+	switch {
+	case run.Error != "":
+		return oneLine(run.Error)
+	case len(t.scenarioErrors) == 1:
+		return t.scenarioErrors[0]
+	case len(t.scenarioErrors) > 1:
+		return fmt.Sprintf("%s (and %d more scenarios failed)", t.scenarioErrors[0], len(t.scenarioErrors)-1)
+	case t.errored > 0:
+		return fmt.Sprintf("%d of %s could not be evaluated", t.errored, plural(t.total, "assertion"))
+	}
+	return "the run could not be evaluated"
+}
+
+// steps returns a scenario's non-nil steps.
+func steps(sc *results.Scenario) []*results.Step {
+	out := make([]*results.Step, 0, len(sc.Steps))
+	for _, st := range sc.Steps {
+		if st != nil {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// scenarios returns a run's non-nil scenarios.
+func scenarios(run *results.Run) []*results.Scenario {
+	out := make([]*results.Scenario, 0, len(run.Scenarios))
+	for _, sc := range run.Scenarios {
+		if sc != nil {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+// errNilRun is returned by every renderer given a nil run.
+var errNilRun = errors.New("reporters: nil run")

@@ -1,0 +1,273 @@
+package reporters
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/benchplan/benchplan/results"
+)
+
+// JUnit writes junit.xml, valid against the Jenkins xUnit plugin's
+// junit-10.xsd:
+//
+//   - <testsuites name=PLAN> holds the totals and the run's wall time;
+//   - one <testsuite> per scenario (name = scenario, id = its position,
+//     package = plan, timestamp = the run's start in UTC) whose
+//     <properties> hold the scenario's server and model and each step's key
+//     metrics under "stepN." (N = Step.Index; durations in ms, rates per
+//     second);
+//   - one <testcase> per assertion per step: name = the expression,
+//     prefixed "[step N] " when the scenario has several steps, classname
+//     "PLAN.SCENARIO", time = the step's measured duration in seconds;
+//   - a failed assertion holds <failure type="assertion">, an assertion
+//     that could not be evaluated <error type="not-evaluable">;
+//   - a scenario that could not be carried out gets a testcase named
+//     "scenario" with <error type="scenario-error">, and a run-level error
+//     (Run.Error) a suite named "benchplan" with a testcase "run" and
+//     <error type="run-error">, so CI never reads a broken run as green.
+func JUnit(w io.Writer, run *results.Run) error {
+	if run == nil {
+		return errNilRun
+	}
+	doc := junitSuites{Name: run.Plan}
+	var total time.Duration
+	for i, sc := range scenarios(run) {
+		s := junitScenario(run, i, sc)
+		doc.Suites = append(doc.Suites, s)
+		total += s.dur
+	}
+	if run.Error != "" {
+		doc.Suites = append(doc.Suites, junitSuite{
+			Name: "benchplan", Tests: 1, Errors: 1, ID: len(doc.Suites),
+			Package: run.Plan, Timestamp: junitTimestamp(run), Time: junitSeconds(0),
+			Cases: []junitCase{{
+				Name: "run", Classname: run.Plan,
+				Error: &junitProblem{Type: "run-error", Message: oneLine(run.Error), Body: run.Error},
+			}},
+		})
+	}
+	for _, s := range doc.Suites {
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+	}
+	wall := total
+	if !run.StartedAt.IsZero() && run.FinishedAt.After(run.StartedAt) {
+		wall = run.FinishedAt.Sub(run.StartedAt)
+	}
+	doc.Time = junitSeconds(wall)
+
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func junitScenario(run *results.Run, i int, sc *results.Scenario) junitSuite {
+	s := junitSuite{
+		Name:      sc.Name,
+		ID:        i,
+		Package:   run.Plan,
+		Timestamp: junitTimestamp(run),
+	}
+	classname := run.Plan + "." + sc.Name
+	props := &junitProperties{}
+	prop := func(name, value string) {
+		props.Props = append(props.Props, junitProperty{Name: name, Value: value})
+	}
+	for _, kv := range [][2]string{{"server", sc.Server}, {"model", sc.Model}, {"api", sc.API}, {"load", sc.Load}} {
+		if kv[1] != "" {
+			prop(kv[0], kv[1])
+		}
+	}
+
+	sts := steps(sc)
+	for _, st := range sts {
+		m := &st.Metrics
+		dur := time.Duration(m.Duration)
+		s.dur += max(dur, 0)
+		p := fmt.Sprintf("step%d.", st.Index)
+		prop(p+"load", stepLabel(st))
+		if st.StopReason != "" {
+			prop(p+"stop_reason", st.StopReason)
+		}
+		prop(p+"duration_ms", junitMS(dur))
+		prop(p+"requests.total", strconv.Itoa(m.Requests.Total))
+		prop(p+"requests.completed", strconv.Itoa(m.Requests.Completed))
+		prop(p+"requests.errored", strconv.Itoa(m.Requests.Errored))
+		prop(p+"requests.incomplete", strconv.Itoa(m.Requests.Incomplete))
+		prop(p+"requests.rate", junitFloat(m.Requests.RatePerSec))
+		prop(p+"errors.rate", junitFloat(m.Errors.Rate))
+		for _, d := range []struct {
+			name string
+			dist results.Distribution
+		}{{"ttft", m.TTFT}, {"tpot", m.TPOT}, {"itl", m.ITL}, {"latency", m.Latency}} {
+			if d.dist.Count == 0 {
+				continue
+			}
+			prop(p+d.name+".p50_ms", junitMS(d.dist.P50))
+			prop(p+d.name+".p95_ms", junitMS(d.dist.P95))
+			prop(p+d.name+".p99_ms", junitMS(d.dist.P99))
+		}
+		prop(p+"tokens.output.rate", junitFloat(m.Tokens.OutputRatePerSec))
+
+		name := ""
+		if len(sts) > 1 {
+			name = fmt.Sprintf("[step %d] ", st.Index)
+		}
+		where := fmt.Sprintf("scenario %s, step %d (%s)", sc.Name, st.Index, stepLabel(st))
+		for _, o := range st.Assertions {
+			c := junitCase{Name: name + o.Expr, Classname: classname, Time: junitSeconds(dur)}
+			s.Tests++
+			switch o.Verdict {
+			case results.Pass:
+			case results.Fail:
+				s.Failures++
+				c.Failure = &junitProblem{
+					Type:    "assertion",
+					Message: oneLine(o.Observed),
+					Body:    where + "\n" + o.Expr + "\n" + o.Observed,
+				}
+			default:
+				s.Errors++
+				msg := o.Message
+				if msg == "" {
+					msg = "could not be evaluated"
+				}
+				body := where + "\n" + o.Expr
+				if o.Observed != "" {
+					body += "\n" + o.Observed
+				}
+				c.Error = &junitProblem{Type: "not-evaluable", Message: oneLine(msg), Body: body + "\nerror: " + msg}
+			}
+			s.Cases = append(s.Cases, c)
+		}
+	}
+	if sc.Error != "" {
+		s.Tests++
+		s.Errors++
+		s.Cases = append(s.Cases, junitCase{
+			Name: "scenario", Classname: classname,
+			Error: &junitProblem{Type: "scenario-error", Message: oneLine(sc.Error), Body: sc.Error},
+		})
+	}
+	if len(props.Props) > 0 {
+		s.Properties = props
+	}
+	s.Time = junitSeconds(s.dur)
+	return s
+}
+
+// junitSeconds renders a duration as the xsd's SUREFIRE_TIME: seconds, at
+// most three decimals, no sign, no exponent.
+func junitSeconds(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+}
+
+// junitMS renders a duration as float milliseconds, rounded to the
+// microsecond as in results.json.
+func junitMS(d time.Duration) string {
+	return junitFloat(float64(d) / float64(time.Millisecond))
+}
+
+// junitFloat renders a figure rounded to three decimals, without exponent.
+func junitFloat(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	s := strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
+	if s == "-0" {
+		s = "0"
+	}
+	return s
+}
+
+// junitTimestamp is the run's start in the Ant form (UTC, no zone), or
+// empty when unknown.
+func junitTimestamp(run *results.Run) string {
+	if run.StartedAt.IsZero() {
+		return ""
+	}
+	return run.StartedAt.UTC().Format("2006-01-02T15:04:05")
+}
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string           `xml:"name,attr"`
+	Tests      int              `xml:"tests,attr"`
+	Failures   int              `xml:"failures,attr"`
+	Errors     int              `xml:"errors,attr"`
+	Skipped    int              `xml:"skipped,attr"`
+	Time       string           `xml:"time,attr"`
+	Timestamp  string           `xml:"timestamp,attr,omitempty"`
+	ID         int              `xml:"id,attr"`
+	Package    string           `xml:"package,attr,omitempty"`
+	Properties *junitProperties `xml:"properties"`
+	Cases      []junitCase      `xml:"testcase"`
+
+	dur time.Duration
+}
+
+type junitProperties struct {
+	Props []junitProperty `xml:"property"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr,omitempty"`
+	Failure   *junitProblem `xml:"failure"`
+	Error     *junitProblem `xml:"error"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Body    string `xml:",chardata"`
+}
+
+// MarshalXML writes the element with its body's line breaks as they are
+// (a ",chardata" field would write them as "&#xA;"); everything else is
+// escaped as usual, invalid XML characters replaced by U+FFFD.
+func (p junitProblem) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	start.Attr = []xml.Attr{
+		{Name: xml.Name{Local: "message"}, Value: p.Message},
+		{Name: xml.Name{Local: "type"}, Value: p.Type},
+	}
+	for _, tok := range []xml.Token{start, xml.CharData(p.Body), start.End()} {
+		if err := e.EncodeToken(tok); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+// Package results is the run's data model and its statistics: the contract
+// between the executor (which measures), assert (which gates) and the
+// reporters (which render). It imports nothing else of benchplan's.
+package results
+
+import (
+	"time"
+)
+
+// SchemaVersion is the version of results.json's layout. It changes when a
+// field is removed or changes meaning; new fields do not change it.
+const SchemaVersion = 1
+
+// Run is everything one `benchplan run` measured and decided.
+type Run struct {
+	SchemaVersion int         `json:"schema_version"`
+	Plan          string      `json:"plan"`
+	PlanFile      string      `json:"plan_file"`
+	StartedAt     time.Time   `json:"started_at"`
+	FinishedAt    time.Time   `json:"finished_at"`
+	Environment   Environment `json:"environment"`
+	Scenarios     []*Scenario `json:"scenarios"`
+	Verdict       Verdict     `json:"verdict"`
+	Error         string      `json:"error,omitempty"`
+}
+
+// Environment describes where the run happened.
+type Environment struct {
+	BenchplanVersion string `json:"benchplan_version"`
+	GoVersion        string `json:"go_version"`
+	OS               string `json:"os"`
+	Arch             string `json:"arch"`
+	CPUs             int    `json:"cpus"`
+}
+
+// Scenario is one scenario of the plan and the steps its load shape made.
+type Scenario struct {
+	Name      string  `json:"name"`
+	Server    string  `json:"server"`
+	ServerURL string  `json:"server_url"`
+	Model     string  `json:"model"`
+	API       string  `json:"api"`
+	Load      string  `json:"load"`
+	Steps     []*Step `json:"steps"`
+	// Error is set when the scenario could not be carried out.
+	Error string `json:"error,omitempty"`
+}
+
+// Verdict is the outcome of a run, a scenario or an assertion.
+type Verdict string
+
+// The verdicts, from best to worst.
+const (
+	Pass  Verdict = "pass"
+	Fail  Verdict = "fail"
+	Error Verdict = "error"
+)
+
+// Worse returns the worse of two verdicts (pass < fail < error).
+func Worse(a, b Verdict) Verdict {
+	rank := func(v Verdict) int {
+		switch v {
+		case Fail:
+			return 1
+		case Error:
+			return 2
+		}
+		return 0
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
+// Step is one step of a scenario's load (one rate, one stream count) with
+// its metrics and assertion outcomes.
+type Step struct {
+	Index int `json:"index"`
+	// Load is the load type that made the step (synchronous, constant, ...).
+	Load string `json:"load"`
+	// TargetRatePerSec is the requested rate for rate-driven loads, else 0.
+	TargetRatePerSec float64 `json:"target_rate_per_sec,omitempty"`
+	// Streams is the number of closed-loop streams (1 for synchronous), else 0.
+	Streams int `json:"streams,omitempty"`
+	// StopReason says why the step ended (max_requests, max_duration, interrupted).
+	StopReason string `json:"stop_reason"`
+	// Partial is true when the step was cut short by an interrupt or a failure.
+	Partial bool `json:"partial,omitempty"`
+
+	Metrics    Metrics   `json:"metrics"`
+	Assertions []Outcome `json:"assertions"`
+	// Requests holds every request record; it is not written to results.json.
+	Requests []Request `json:"-"`
+}
+
+// Verdict is the worst verdict of the step's assertions (pass when none).
+func (s *Step) Verdict() Verdict {
+	v := Pass
+	for _, o := range s.Assertions {
+		v = Worse(v, o.Verdict)
+	}
+	return v
+}
+
+// Outcome is the result of evaluating one assertion on one step.
+type Outcome struct {
+	Expr    string  `json:"expr"`
+	Verdict Verdict `json:"verdict"`
+	// Observed is a human-readable account of the operands,
+	// e.g. "ttft.p95 = 231.4ms, required < 200ms".
+	Observed string `json:"observed"`
+	// Message explains an error verdict (no data, evaluation failure).
+	Message string `json:"message,omitempty"`
+}
+
+// Request is the record of one measured request. Times are offsets from the
+// step's start, so a record is meaningful without a wall clock.
+type Request struct {
+	Index int `json:"index"`
+	// Intended is when the schedule wanted the request sent.
+	Intended time.Duration `json:"intended"`
+	// Sent is when the request was handed to the HTTP client.
+	Sent time.Duration `json:"sent"`
+	// FirstToken is when the first content-bearing chunk arrived (0 if none).
+	FirstToken time.Duration `json:"first_token"`
+	// LastToken is when the last content-bearing chunk arrived (0 if none).
+	LastToken time.Duration `json:"last_token"`
+	// End is when the response was complete (or failed).
+	End time.Duration `json:"end"`
+	// ITLs are the gaps between consecutive content-bearing chunks.
+	ITLs []time.Duration `json:"-"`
+	// PromptTokens and OutputTokens come from the server's usage when
+	// UsageReported, otherwise OutputTokens counts content chunks.
+	PromptTokens  int  `json:"prompt_tokens"`
+	OutputTokens  int  `json:"output_tokens"`
+	UsageReported bool `json:"usage_reported"`
+	// Error is the failure's reason; empty for a success.
+	Error string `json:"error,omitempty"`
+	// StatusCode is the HTTP status (0 when no response arrived).
+	StatusCode int `json:"status_code,omitempty"`
+	// Incomplete is true when the step ended before the request finished.
+	Incomplete bool `json:"incomplete,omitempty"`
+}
+
+// OK reports whether the request completed successfully.
+func (r *Request) OK() bool { return r.Error == "" && !r.Incomplete }

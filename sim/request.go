@@ -1,0 +1,192 @@
+package sim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// request is the union of the chat, completions and tokenize request bodies
+// the simulator understands. Unknown fields are ignored.
+type request struct {
+	Model               string          `json:"model"`
+	Messages            []message       `json:"messages"`
+	Prompt              json.RawMessage `json:"prompt"`
+	MaxTokens           json.Number     `json:"max_tokens"`
+	MaxCompletionTokens json.Number     `json:"max_completion_tokens"`
+	MinTokens           json.Number     `json:"min_tokens"`
+	Stream              bool            `json:"stream"`
+	StreamOptions       *streamOptions  `json:"stream_options"`
+	IgnoreEOS           bool            `json:"ignore_eos"`
+}
+
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+type message struct {
+	Role    string  `json:"role"`
+	Content content `json:"content"`
+}
+
+// content is a chat message content: a string, null, or an array of parts of
+// which the "text" parts are used (joined by "\n").
+type content string
+
+type contentPart struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+func (c *content) UnmarshalJSON(b []byte) error {
+	switch b[0] {
+	case 'n':
+		*c = ""
+		return nil
+	case '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*c = content(s)
+		return nil
+	case '[':
+		var parts []contentPart
+		if err := json.Unmarshal(b, &parts); err != nil {
+			return err
+		}
+		var sb strings.Builder
+		n := 0
+		for _, p := range parts {
+			if p.Type != "text" {
+				continue
+			}
+			if n > 0 {
+				sb.WriteByte('\n')
+			}
+			sb.WriteString(p.Text)
+			n++
+		}
+		*c = content(sb.String())
+		return nil
+	}
+	return errors.New("message content must be a string or an array of content parts")
+}
+
+// optInt parses an optional integer field. It accepts integral JSON numbers
+// such as 10 or 10.0 and reports whether the field was present.
+func optInt(name string, n json.Number) (v int64, present bool, err error) {
+	if n == "" {
+		return 0, false, nil
+	}
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return i, true, nil
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, true, fmt.Errorf("%s must be an integer, got %s", name, n)
+	}
+	return int64(f), true, nil
+}
+
+// maxOutputTokens is the cap above which the simulator refuses a request;
+// it only guards against absurd values, vLLM's context limit is not enforced.
+const maxOutputTokens = 1 << 24
+
+// maxTokens resolves the effective output maximum of a request.
+func (r *request) maxTokens(chat bool) (int, error) {
+	mct, mctSet, err := optInt("max_completion_tokens", r.MaxCompletionTokens)
+	if err != nil {
+		return 0, err
+	}
+	if !chat {
+		mct, mctSet = 0, false
+	}
+	mt, mtSet, err := optInt("max_tokens", r.MaxTokens)
+	if err != nil {
+		return 0, err
+	}
+	var v int64
+	switch {
+	case mctSet && mct > 0:
+		v = mct
+	case mtSet && mt > 0:
+		v = mt
+	case mctSet:
+		return 0, fmt.Errorf("max_completion_tokens must be at least 1, got %d", mct)
+	case mtSet:
+		return 0, fmt.Errorf("max_tokens must be at least 1, got %d", mt)
+	case chat:
+		return DefaultChatMaxTokens, nil
+	default:
+		return DefaultCompletionMaxTokens, nil
+	}
+	if v > maxOutputTokens {
+		return 0, fmt.Errorf("max_tokens must be at most %d, got %d", maxOutputTokens, v)
+	}
+	return int(v), nil
+}
+
+// promptParts returns the pieces of the prompt text (joined by "\n" they
+// form the prompt text) and the number of prompt tokens. Chat requests use
+// messages, completions use prompt, and tokenize requests use messages when
+// present and prompt otherwise.
+func (r *request) promptParts(k kind, parts []string) ([]string, int, error) {
+	if k == kindChat || (k == kindTokenize && len(r.Messages) > 0) {
+		if len(r.Messages) == 0 {
+			return nil, 0, errors.New("messages must be a non-empty array")
+		}
+		n := 0
+		for i := range r.Messages {
+			c := string(r.Messages[i].Content)
+			parts = append(parts, c)
+			n += CountTokens(c)
+		}
+		return parts, n, nil
+	}
+	p := r.Prompt
+	if len(p) == 0 || string(p) == "null" {
+		if k == kindTokenize {
+			return nil, 0, errors.New("prompt or messages is required")
+		}
+		return nil, 0, errors.New("prompt is required")
+	}
+	switch p[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(p, &s); err != nil {
+			return nil, 0, err
+		}
+		return append(parts, s), CountTokens(s), nil
+	case '[':
+		var ss []string
+		if err := json.Unmarshal(p, &ss); err == nil {
+			if len(ss) == 0 {
+				return nil, 0, errors.New("prompt must not be empty")
+			}
+			n := 0
+			for _, s := range ss {
+				n += CountTokens(s)
+			}
+			return append(parts, ss...), n, nil
+		}
+		var ids []int64
+		if err := json.Unmarshal(p, &ids); err == nil {
+			if len(ids) == 0 {
+				return nil, 0, errors.New("prompt must not be empty")
+			}
+			b := make([]byte, 0, 6*len(ids))
+			for i, id := range ids {
+				if i > 0 {
+					b = append(b, ' ')
+				}
+				b = strconv.AppendInt(b, id, 10)
+			}
+			return append(parts, string(b)), len(ids), nil
+		}
+	}
+	return nil, 0, errors.New("prompt must be a string, an array of strings or an array of token ids")
+}

@@ -1,0 +1,623 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// Defaults and limits of the simulator, part of its documented behaviour.
+const (
+	// DefaultModel is the served model name used when Config.Model is empty.
+	DefaultModel = "sim-model"
+	// MaxModelLen is the context length reported by /tokenize and
+	// /v1/models. It is reported only, not enforced.
+	MaxModelLen = 8192
+	// DefaultCompletionMaxTokens is the output maximum of a /v1/completions
+	// request without max_tokens (the OpenAI and vLLM default).
+	DefaultCompletionMaxTokens = 16
+	// DefaultChatMaxTokens is the output maximum of a /v1/chat/completions
+	// request without max_completion_tokens or max_tokens.
+	DefaultChatMaxTokens = 256
+	// MinNaturalTokens is the smallest natural output length (see NaturalLength).
+	MinNaturalTokens = 16
+	// MaxNaturalTokens is the largest natural output length (see NaturalLength).
+	MaxNaturalTokens = 256
+	// OwnedBy is the owned_by field of the served model in /v1/models.
+	OwnedBy = "benchplan-sim"
+)
+
+// maxBodyBytes bounds request bodies.
+const maxBodyBytes = 64 << 20
+
+// Config configures the simulator.
+type Config struct {
+	Model string        // served model name; default "sim-model" when empty
+	TTFT  time.Duration // time from request arrival to first content chunk
+	ITL   time.Duration // time between consecutive content tokens
+	Seed  int64         // seeds natural output lengths
+}
+
+// Server is the simulator. It implements http.Handler and is safe for
+// concurrent use; create it with New.
+type Server struct {
+	cfg       Config
+	model     string
+	modelJSON []byte // model as a JSON string literal
+	idKey     uint64
+	idCtr     atomic.Uint64
+	pool      sync.Pool // *reqState
+}
+
+// New returns a simulator configured by cfg. Negative TTFT and ITL count as
+// zero.
+func New(cfg Config) *Server {
+	if cfg.Model == "" {
+		cfg.Model = DefaultModel
+	}
+	if cfg.TTFT < 0 {
+		cfg.TTFT = 0
+	}
+	if cfg.ITL < 0 {
+		cfg.ITL = 0
+	}
+	s := &Server{
+		cfg:       cfg,
+		model:     cfg.Model,
+		modelJSON: appendJSONString(nil, cfg.Model),
+		idKey:     mix64(uint64(time.Now().UnixNano()) ^ uint64(cfg.Seed)),
+	}
+	s.pool.New = func() any { return &reqState{out: make([]byte, 0, 4096), body: make([]byte, 0, 1024)} }
+	return s
+}
+
+// Model returns the served model name.
+func (s *Server) Model() string { return s.model }
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully and
+// returns nil: in-flight requests see their contexts cancelled (streams stop
+// where they are) and the shutdown waits for them at most about 2 seconds
+// before closing the remaining connections. Errors from http.Server.Serve
+// other than http.ErrServerClosed are returned. Serve closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	baseCtx, cancelBase := context.WithCancel(ctx)
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           s,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+	}
+	cancelBase()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+type kind int
+
+const (
+	kindChat kind = iota
+	kindCompletion
+	kindTokenize
+)
+
+// Shared header values; net/http never modifies them.
+var (
+	hdrJSON    = []string{"application/json"}
+	hdrSSE     = []string{"text/event-stream"}
+	hdrChunked = []string{"chunked"}
+)
+
+// ServeHTTP routes a request to the simulator's endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/v1/chat/completions":
+		if allow(w, r, http.MethodPost) {
+			s.generate(w, r, kindChat)
+		}
+	case "/v1/completions":
+		if allow(w, r, http.MethodPost) {
+			s.generate(w, r, kindCompletion)
+		}
+	case "/tokenize":
+		if allow(w, r, http.MethodPost) {
+			s.tokenize(w, r)
+		}
+	case "/health":
+		if allow(w, r, http.MethodGet) {
+			w.Header()["Content-Length"] = []string{"0"}
+			w.WriteHeader(http.StatusOK)
+		}
+	case "/v1/models":
+		if allow(w, r, http.MethodGet) {
+			s.models(w)
+		}
+	default:
+		writeRaw(w, http.StatusNotFound, `{"detail":"Not Found"}`)
+	}
+}
+
+// allow answers 405 unless r uses method (GET also admits HEAD).
+func allow(w http.ResponseWriter, r *http.Request, method string) bool {
+	if r.Method == method || (method == http.MethodGet && r.Method == http.MethodHead) {
+		return true
+	}
+	w.Header().Set("Allow", method)
+	writeRaw(w, http.StatusMethodNotAllowed, `{"detail":"Method Not Allowed"}`)
+	return false
+}
+
+func writeRaw(w http.ResponseWriter, status int, body string) {
+	w.Header()["Content-Type"] = hdrJSON
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
+// writeError writes an OpenAI/vLLM style error body.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	typ := "BadRequestError"
+	switch status {
+	case http.StatusNotFound:
+		typ = "NotFoundError"
+	case http.StatusRequestEntityTooLarge:
+		typ = "RequestEntityTooLargeError"
+	}
+	b := make([]byte, 0, 96+len(msg))
+	b = append(b, `{"error":{"message":`...)
+	b = appendJSONString(b, msg)
+	b = append(b, `,"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","param":null,"code":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, "}}"...)
+	w.Header()["Content-Type"] = hdrJSON
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func (s *Server) models(w http.ResponseWriter) {
+	b := make([]byte, 0, 256)
+	b = append(b, `{"object":"list","data":[{"id":`...)
+	b = append(b, s.modelJSON...)
+	b = append(b, `,"object":"model","created":`...)
+	b = strconv.AppendInt(b, time.Now().Unix(), 10)
+	b = append(b, `,"owned_by":"`+OwnedBy+`","root":`...)
+	b = append(b, s.modelJSON...)
+	b = append(b, `,"parent":null,"max_model_len":`...)
+	b = strconv.AppendInt(b, MaxModelLen, 10)
+	b = append(b, `}]}`...)
+	w.Header()["Content-Type"] = hdrJSON
+	w.Write(b)
+}
+
+// reqState is the pooled per-request scratch space.
+type reqState struct {
+	out   []byte
+	body  []byte
+	parts []string
+	req   request
+	timer *time.Timer
+}
+
+func (s *Server) getState() *reqState { return s.pool.Get().(*reqState) }
+
+func (s *Server) putState(st *reqState) {
+	if cap(st.out) > 64<<10 || cap(st.body) > 64<<10 {
+		return
+	}
+	clear(st.parts)
+	st.parts = st.parts[:0]
+	st.req = request{}
+	st.out = st.out[:0]
+	st.body = st.body[:0]
+	s.pool.Put(st)
+}
+
+// readRequest reads and decodes the body of r into st.req and checks the
+// model; it writes the error response and returns false on failure.
+func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, st *reqState) bool {
+	body := st.body[:0]
+	if r.ContentLength > 0 && r.ContentLength <= maxBodyBytes && int(r.ContentLength) > cap(body) {
+		body = make([]byte, 0, r.ContentLength+1)
+	}
+	for {
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
+		}
+		n, err := r.Body.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if len(body) > maxBodyBytes {
+			st.body = body[:0]
+			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return false
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			st.body = body[:0]
+			writeError(w, http.StatusBadRequest, "reading request body: "+err.Error())
+			return false
+		}
+	}
+	st.body = body
+	if err := json.Unmarshal(body, &st.req); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return false
+	}
+	if st.req.Model != "" && st.req.Model != s.model {
+		writeError(w, http.StatusNotFound, "The model `"+st.req.Model+"` does not exist.")
+		return false
+	}
+	return true
+}
+
+func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) {
+	st := s.getState()
+	defer s.putState(st)
+	if !s.readRequest(w, r, st) {
+		return
+	}
+	parts, n, err := st.req.promptParts(kindTokenize, st.parts[:0])
+	st.parts = parts
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	b := st.out[:0]
+	b = append(b, `{"count":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, `,"max_model_len":`...)
+	b = strconv.AppendInt(b, MaxModelLen, 10)
+	b = append(b, `,"tokens":[`...)
+	first := true
+	for _, p := range parts {
+		b, first = appendTokenIDs(b, p, first)
+	}
+	b = append(b, `],"token_strs":null}`...)
+	st.out = b
+	w.Header()["Content-Type"] = hdrJSON
+	w.Write(b)
+}
+
+// gen describes one generation.
+type gen struct {
+	chat         bool
+	includeUsage bool
+	promptTokens int
+	outTokens    int
+	finish       string // "length" or "stop"
+	wordStart    int
+	t0           time.Time
+	prefix       []byte // `data: {"id":...,"choices":[` for streams, `{"id":...,"choices":[` otherwise
+}
+
+func (s *Server) generate(w http.ResponseWriter, r *http.Request, k kind) {
+	t0 := time.Now()
+	st := s.getState()
+	defer s.putState(st)
+	if !s.readRequest(w, r, st) {
+		return
+	}
+	req := &st.req
+	chat := k == kindChat
+	maxTok, err := req.maxTokens(chat)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	minTok, _, err := optInt("min_tokens", req.MinTokens)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if minTok < 0 || minTok > int64(maxTok) {
+		writeError(w, http.StatusBadRequest, "min_tokens must be between 0 and max_tokens ("+strconv.Itoa(maxTok)+"), got "+strconv.FormatInt(minTok, 10))
+		return
+	}
+	parts, promptTokens, err := req.promptParts(k, st.parts[:0])
+	st.parts = parts
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+
+	h := seeded(s.cfg.Seed, promptHash(parts))
+	n := maxTok
+	finish := "length"
+	if !req.IgnoreEOS {
+		natural := max(naturalFromHash(h), int(minTok))
+		if natural < n {
+			n, finish = natural, "stop"
+		}
+	}
+	g := gen{
+		chat:         chat,
+		includeUsage: req.Stream && req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
+		promptTokens: promptTokens,
+		outTokens:    n,
+		finish:       finish,
+		wordStart:    int((h >> 40) % uint64(len(words))),
+		t0:           t0,
+	}
+	var pre [160]byte
+	g.prefix = s.appendPrefix(pre[:0], &g, req.Stream)
+	if req.Stream {
+		s.stream(w, r, st, &g)
+	} else {
+		s.complete(w, r, st, &g)
+	}
+}
+
+// appendPrefix appends the JSON common to every chunk or response up to and
+// including `"choices":[`.
+func (s *Server) appendPrefix(b []byte, g *gen, stream bool) []byte {
+	if stream {
+		b = append(b, "data: "...)
+	}
+	if g.chat {
+		b = append(b, `{"id":"chatcmpl-`...)
+	} else {
+		b = append(b, `{"id":"cmpl-`...)
+	}
+	c := s.idCtr.Add(1)
+	b = appendHex64(b, mix64(s.idKey+c))
+	b = appendHex64(b, mix64(s.idKey^(c*0x9e3779b97f4a7c15)))
+	switch {
+	case g.chat && stream:
+		b = append(b, `","object":"chat.completion.chunk","created":`...)
+	case g.chat:
+		b = append(b, `","object":"chat.completion","created":`...)
+	default:
+		b = append(b, `","object":"text_completion","created":`...)
+	}
+	b = strconv.AppendInt(b, g.t0.Unix(), 10)
+	b = append(b, `,"model":`...)
+	b = append(b, s.modelJSON...)
+	b = append(b, `,"choices":[`...)
+	return b
+}
+
+func (g *gen) appendUsage(b []byte) []byte {
+	b = append(b, `"usage":{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, int64(g.promptTokens), 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, int64(g.outTokens), 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, int64(g.promptTokens+g.outTokens), 10)
+	return append(b, '}')
+}
+
+// chunkEnd closes a stream chunk after its choices.
+func (g *gen) chunkEnd(b []byte) []byte {
+	if g.includeUsage {
+		return append(b, `],"usage":null}`+"\n\n"...)
+	}
+	return append(b, "]}\n\n"...)
+}
+
+// wait blocks until deadline, flushing pending output first when it has to
+// block. It returns false when the client went away.
+func (st *reqState) wait(w http.ResponseWriter, done <-chan struct{}, deadline time.Time) bool {
+	d := time.Until(deadline)
+	if d <= 0 {
+		select {
+		case <-done:
+			return false
+		default:
+			return true
+		}
+	}
+	if len(st.out) > 0 {
+		if _, err := w.Write(st.out); err != nil {
+			return false
+		}
+		st.out = st.out[:0]
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+	}
+	if st.timer == nil {
+		st.timer = time.NewTimer(d)
+	} else {
+		st.timer.Reset(d)
+	}
+	select {
+	case <-st.timer.C:
+		return true
+	case <-done:
+		st.timer.Stop()
+		return false
+	}
+}
+
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *reqState, g *gen) {
+	hdr := w.Header()
+	hdr["Content-Type"] = hdrSSE
+	// An explicit chunked encoding keeps net/http from turning a stream
+	// that fits its buffer into a Content-Length response.
+	hdr["Transfer-Encoding"] = hdrChunked
+	w.WriteHeader(http.StatusOK)
+
+	done := r.Context().Done()
+	latency := s.cfg.TTFT > 0 || s.cfg.ITL > 0
+	b := st.out[:0]
+	if g.chat {
+		b = append(b, g.prefix...)
+		b = append(b, `{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}`...)
+		b = g.chunkEnd(b)
+	}
+	st.out = b
+	if !latency {
+		select {
+		case <-done:
+			return
+		default:
+		}
+	}
+	wi := g.wordStart
+	for k := 0; k < g.outTokens; k++ {
+		if latency {
+			if !st.wait(w, done, g.t0.Add(s.cfg.TTFT+time.Duration(k)*s.cfg.ITL)) {
+				return
+			}
+		} else if k&63 == 63 {
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+		b = st.out
+		b = append(b, g.prefix...)
+		if g.chat {
+			b = append(b, `{"index":0,"delta":{"content":`...)
+			b = append(b, quotedWords[wi]...)
+			b = append(b, `},"logprobs":null,"finish_reason":`...)
+		} else {
+			b = append(b, `{"index":0,"text":`...)
+			b = append(b, quotedWords[wi]...)
+			b = append(b, `,"logprobs":null,"finish_reason":`...)
+		}
+		if k == g.outTokens-1 {
+			b = append(b, '"')
+			b = append(b, g.finish...)
+			b = append(b, `","stop_reason":null}`...)
+		} else if g.chat {
+			b = append(b, `null}`...)
+		} else {
+			b = append(b, `null,"stop_reason":null}`...)
+		}
+		b = g.chunkEnd(b)
+		if wi++; wi == len(words) {
+			wi = 0
+		}
+		if len(b) >= 32<<10 {
+			if _, err := w.Write(b); err != nil {
+				st.out = b[:0]
+				return
+			}
+			b = b[:0]
+		}
+		st.out = b
+	}
+	b = st.out
+	if g.includeUsage {
+		b = append(b, g.prefix...)
+		b = append(b, "],"...)
+		b = g.appendUsage(b)
+		b = append(b, "}\n\n"...)
+	}
+	b = append(b, "data: [DONE]\n\n"...)
+	st.out = b
+	w.Write(b)
+}
+
+func (s *Server) complete(w http.ResponseWriter, r *http.Request, st *reqState, g *gen) {
+	if d := s.cfg.TTFT + time.Duration(g.outTokens-1)*s.cfg.ITL; d > 0 {
+		if !st.wait(w, r.Context().Done(), g.t0.Add(d)) {
+			return
+		}
+	}
+	b := st.out[:0]
+	b = append(b, g.prefix...)
+	if g.chat {
+		b = append(b, `{"index":0,"message":{"role":"assistant","content":"`...)
+	} else {
+		b = append(b, `{"index":0,"text":"`...)
+	}
+	wi := g.wordStart
+	for k := 0; k < g.outTokens; k++ {
+		b = append(b, ' ')
+		b = append(b, words[wi]...)
+		if wi++; wi == len(words) {
+			wi = 0
+		}
+	}
+	if g.chat {
+		b = append(b, `"},"logprobs":null,"finish_reason":"`...)
+	} else {
+		b = append(b, `","logprobs":null,"finish_reason":"`...)
+	}
+	b = append(b, g.finish...)
+	b = append(b, `","stop_reason":null}],`...)
+	b = g.appendUsage(b)
+	b = append(b, '}')
+	st.out = b
+	w.Header()["Content-Type"] = hdrJSON
+	w.Write(b)
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendHex64(b []byte, x uint64) []byte {
+	for i := 60; i >= 0; i -= 4 {
+		b = append(b, hexDigits[(x>>uint(i))&0xf])
+	}
+	return b
+}
+
+func appendUint(b []byte, x uint64) []byte { return strconv.AppendUint(b, x, 10) }
+
+// appendJSONString appends s as a JSON string literal. Invalid UTF-8 becomes
+// U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20 || c == 0x7f:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else if r == '\u2028' || r == '\u2029' {
+			b = append(b, `\u202`...)
+			b = append(b, hexDigits[r&0xf])
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
