@@ -15,11 +15,17 @@ type Error struct {
 	Message      string
 	// SourceLine is the text of the line, for the excerpt.
 	SourceLine string
+	// Set is the --set argument the mistake is in, if it is in one.
+	Set string
 }
 
 // Error formats the mistake as `file:line:col: message`, the source line and a caret.
 func (e *Error) Error() string {
 	var b strings.Builder
+	if e.Set != "" {
+		fmt.Fprintf(&b, "%s: --set %s: %s", e.File, e.Set, e.Message)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "%s:%d:%d: %s", e.File, e.Line, e.Column, e.Message)
 	if e.SourceLine != "" {
 		gutter := fmt.Sprintf("%5d | ", e.Line)

@@ -3,10 +3,8 @@ package plan
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"reflect"
-	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -15,33 +13,95 @@ import (
 	"github.com/goccy/go-yaml/token"
 )
 
-// Read loads the plan file at path: strict YAML decoding, defaults merged
-// into scenarios, semantic checks. Mistakes come back as Errors, each with
-// file, line, column and the source line.
-func Read(path string) (*Plan, error) {
+// Options change how a plan is read.
+type Options struct {
+	// Env looks up ${VAR}; nil means no variable is set.
+	Env Lookup
+	// Sets are --set PATH=VALUE overrides, applied in order.
+	Sets []string
+	// ServersFile replaces the plan's servers with those of this file
+	// (--servers); when it declares one server, every scenario uses it.
+	ServersFile string
+	// Simulate replaces every server with the built-in simulator.
+	Simulate bool
+}
+
+// Read loads the plan file at path: environment interpolation, --set
+// overrides, strict decoding, defaults merged into scenarios, semantic
+// checks. Every mistake comes back at once as Errors, each with file, line,
+// column and the source line.
+func Read(path string, opts Options) (*Plan, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read plan: %w", err)
 	}
-	return Parse(path, src)
+	return Parse(path, src, opts)
 }
 
-// Parse loads a plan from its text; file names it in errors.
-func Parse(file string, src []byte) (*Plan, error) {
+// MaxPlanBytes bounds a plan file; larger ones are refused.
+const MaxPlanBytes = 4 << 20
+
+// Parse loads a plan from its text; file names it in errors and anchors
+// relative data paths.
+func Parse(file string, src []byte, opts Options) (*Plan, error) {
 	p := &Plan{File: file, Source: src}
-	f, err := parser.ParseBytes(src, 0)
-	if err != nil {
-		return nil, Errors{p.fromYAML(err)}
+	if len(src) > MaxPlanBytes {
+		return nil, Errors{{File: file, Line: 1, Column: 1, Message: fmt.Sprintf("plan is %d bytes; the limit is %d", len(src), MaxPlanBytes)}}
 	}
-	p.ast = f
-	if err := yaml.UnmarshalWithOptions(src, p, yaml.Strict()); err != nil {
-		return nil, Errors{p.fromYAML(err)}
+	if err := p.decode(&p.ast, src, opts, reflect.TypeFor[Plan](), p); err != nil {
+		return nil, err
 	}
-	if es := p.check(); len(es) > 0 {
+	if opts.ServersFile != "" {
+		servers, err := ReadServers(opts.ServersFile, opts)
+		if err != nil {
+			return nil, err
+		}
+		p.replaceServers(servers)
+	}
+	es := p.check()
+	if len(es) > 0 {
 		es.sort()
 		return nil, es
 	}
+	if opts.Simulate {
+		p.simulate()
+	}
 	return p, nil
+}
+
+// decode parses src into v (a pointer to t), applying sets and env, and
+// checking structure first so that every mistake is reported at once.
+func (p *Plan) decode(dst **ast.File, src []byte, opts Options, t reflect.Type, v any) error {
+	f, err := parser.ParseBytes(src, 0)
+	if err != nil {
+		return Errors{p.fromYAML(err)}
+	}
+	*dst = f
+	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+		return Errors{{File: p.File, Line: 1, Column: 1, Message: "the file is empty: a plan starts with `version: 1`"}}
+	}
+	if len(f.Docs) > 1 {
+		return Errors{p.errAtNode(f.Docs[1].Body, "a plan file holds one YAML document; remove the second `---`")}
+	}
+	for _, s := range opts.Sets {
+		if err := p.applySet(s); err != nil {
+			return Errors{{File: p.File, Message: strings.TrimPrefix(err.Error(), "--set "+s+": "), Set: s}}
+		}
+	}
+	env := opts.Env
+	if env == nil {
+		env = func(string) (string, bool) { return "", false }
+	}
+	es := p.interpolate(env)
+	es = append(es, p.structure(f.Docs[0].Body, t)...)
+	if len(es) > 0 {
+		es.sort()
+		return es
+	}
+	if err := yaml.NodeToValue(f.Docs[0].Body, v, yaml.Strict()); err != nil {
+		return Errors{p.fromYAML(err)}
+	}
+	return nil
 }
 
 // fromYAML turns a goccy/go-yaml error into a positioned Error.
@@ -91,6 +151,9 @@ func kindName(t reflect.Type) string {
 }
 
 func (p *Plan) errAtToken(tok *token.Token, msg string) *Error {
+	if arg, ok := p.sets[tok]; ok {
+		return &Error{File: p.File, Message: msg, Set: arg}
+	}
 	e := &Error{File: p.File, Line: 1, Column: 1, Message: msg}
 	if tok != nil && tok.Position != nil {
 		e.Line, e.Column = tok.Position.Line, tok.Position.Column
@@ -154,216 +217,6 @@ func (p *Plan) ErrorAt(offset int, msg string, paths ...string) *Error {
 // ScenarioPath is the YAML path of scenario i, for ErrorAt.
 func ScenarioPath(i int) string { return fmt.Sprintf("$.scenarios[%d]", i) }
 
-// check merges defaults and returns every semantic mistake.
-func (p *Plan) check() Errors {
-	var es Errors
-	add := func(offset int, msg string, paths ...string) {
-		es = append(es, p.ErrorAt(offset, msg, paths...))
-	}
-	if p.Version != 1 {
-		if p.node("$.version") == nil {
-			add(0, "missing version: write `version: 1` at the top", "$")
-		} else {
-			add(0, fmt.Sprintf("unsupported version %d: this benchplan reads version 1", p.Version), "$.version")
-		}
-	}
-	if strings.TrimSpace(p.Name) == "" {
-		add(0, "missing name: every plan needs a name, used in reports", "$.name", "$")
-	}
-	if len(p.Servers) == 0 {
-		add(0, "no servers: declare at least one under `servers:`", "$.servers", "$")
-	}
-	names := make([]string, 0, len(p.Servers))
-	for name := range p.Servers {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		s := p.Servers[name]
-		at := "$.servers." + name
-		if s == nil {
-			add(0, fmt.Sprintf("server %q is empty: give it `url:` or `sim:`", name), at)
-			continue
-		}
-		switch {
-		case s.URL != "" && s.Sim != nil:
-			add(0, fmt.Sprintf("server %q has both url and sim: choose one", name), at+".sim", at)
-		case s.URL == "" && s.Sim == nil:
-			add(0, fmt.Sprintf("server %q needs `url:` (a running server) or `sim:` (the built-in simulator)", name), at)
-		case s.URL != "":
-			u, err := url.Parse(s.URL)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				add(0, fmt.Sprintf("server %q: url %q is not an http(s) URL like http://127.0.0.1:8000", name, s.URL), at+".url")
-			}
-		}
-		if s.Sim != nil {
-			if s.Sim.TTFT.D() < 0 {
-				add(0, "sim.ttft must not be negative", at+".sim.ttft")
-			}
-			if s.Sim.ITL.D() < 0 {
-				add(0, "sim.itl must not be negative", at+".sim.itl")
-			}
-		}
-	}
-	if len(p.Scenarios) == 0 {
-		add(0, "no scenarios: declare at least one under `scenarios:`", "$.scenarios", "$")
-	}
-	d := p.Defaults
-	if d == nil {
-		d = &Scenario{}
-	}
-	if d.Name != "" {
-		add(0, "defaults cannot set name: names belong to scenarios", "$.defaults.name")
-	}
-	seen := map[string]int{}
-	for i, s := range p.Scenarios {
-		at := ScenarioPath(i)
-		if s == nil {
-			add(0, "empty scenario: give it at least a name and a load", at)
-			continue
-		}
-		s.index = i
-		s.merge(d)
-		if strings.TrimSpace(s.Name) == "" {
-			add(0, "scenario has no name", at+".name", at)
-		} else if j, dup := seen[s.Name]; dup {
-			add(0, fmt.Sprintf("duplicate scenario name %q (first used by scenario %d)", s.Name, j+1), at+".name")
-		} else {
-			seen[s.Name] = i
-		}
-		if s.Server == "" && len(p.Servers) == 1 {
-			s.Server = names[0]
-		}
-		switch {
-		case s.Server == "":
-			add(0, "scenario has no server: set `server:` here or in defaults", at)
-		case p.Servers[s.Server] == nil && len(p.Servers) > 0:
-			msg := fmt.Sprintf("unknown server %q", s.Server)
-			if sg := suggest(s.Server, names); sg != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", sg)
-			} else {
-				msg += fmt.Sprintf(" (servers: %s)", strings.Join(names, ", "))
-			}
-			add(0, msg, at+".server", "$.defaults.server")
-		}
-		if s.API == "" {
-			s.API = "chat"
-		}
-		if s.API != "chat" && s.API != "completions" {
-			add(0, fmt.Sprintf("unknown api %q: use chat or completions", s.API), at+".api", "$.defaults.api")
-		}
-		p.checkLoad(s, &es)
-		p.checkData(s, &es)
-		p.checkLimits(s, &es)
-	}
-	return es
-}
-
-func (s *Scenario) merge(d *Scenario) {
-	if s.Server == "" {
-		s.Server = d.Server
-	}
-	if s.Model == "" {
-		s.Model = d.Model
-	}
-	if s.API == "" {
-		s.API = d.API
-	}
-	if s.Load == nil && d.Load != nil {
-		l := *d.Load
-		s.Load = &l
-	}
-	if s.Data == nil && d.Data != nil {
-		dd := *d.Data
-		s.Data = &dd
-	}
-	if d.Limits != nil {
-		if s.Limits == nil {
-			s.Limits = &Limits{}
-		}
-		if s.Limits.MaxDuration == nil {
-			s.Limits.MaxDuration = d.Limits.MaxDuration
-		}
-		if s.Limits.MaxRequests == nil {
-			s.Limits.MaxRequests = d.Limits.MaxRequests
-		}
-	}
-	if len(d.Assert) > 0 {
-		s.Assert = append(slices.Clone(d.Assert), s.Assert...)
-	}
-}
-
-func (p *Plan) checkLoad(s *Scenario, es *Errors) {
-	at := ScenarioPath(s.index)
-	add := func(msg string, paths ...string) { *es = append(*es, p.ErrorAt(0, msg, paths...)) }
-	if s.Load == nil {
-		add("scenario has no load: set `load: { type: constant, rate: 2 }` or another type", at)
-		return
-	}
-	la := []string{at + ".load", "$.defaults.load"}
-	with := func(suffix string) []string { return []string{la[0] + suffix, la[1] + suffix, la[0], la[1]} }
-	switch s.Load.Type {
-	case Synchronous:
-		if len(s.Load.Rate) > 0 {
-			add("a synchronous load takes no rate: it sends the next request when the previous one ends", with(".rate")...)
-		}
-	case Constant:
-		if len(s.Load.Rate) == 0 {
-			if p.node(la[0]+".rate") != nil || p.node(la[1]+".rate") != nil {
-				add("empty rate list: give at least one rate", with(".rate")...)
-			} else {
-				add("a constant load needs a rate in requests per second, e.g. `rate: 2.5`", with("")...)
-			}
-		}
-		for i, r := range s.Load.Rate {
-			if !(r > 0) {
-				add(fmt.Sprintf("rate must be positive, got %g", r), la[0]+fmt.Sprintf(".rate[%d]", i), la[0]+".rate", la[1]+".rate")
-			}
-		}
-	case "":
-		add("load has no type: use one of "+strings.Join(LoadTypes, ", "), with("")...)
-	default:
-		msg := fmt.Sprintf("unknown load type %q: use one of %s", s.Load.Type, strings.Join(LoadTypes, ", "))
-		if sg := suggest(s.Load.Type, LoadTypes); sg != "" {
-			msg = fmt.Sprintf("unknown load type %q (did you mean %q?)", s.Load.Type, sg)
-		}
-		add(msg, with(".type")...)
-	}
-}
-
-func (p *Plan) checkData(s *Scenario, es *Errors) {
-	at := ScenarioPath(s.index)
-	add := func(msg string, paths ...string) { *es = append(*es, p.ErrorAt(0, msg, paths...)) }
-	if s.Data == nil || s.Data.Emulated == nil {
-		add("scenario has no data: set `data: { emulated: { prompt_tokens: 512, output_tokens: 128 } }`", at+".data", at)
-		return
-	}
-	e := s.Data.Emulated
-	ea := []string{at + ".data.emulated", "$.defaults.data.emulated"}
-	if e.PromptTokens < 1 {
-		add(fmt.Sprintf("prompt_tokens must be at least 1, got %d", e.PromptTokens), ea[0]+".prompt_tokens", ea[1]+".prompt_tokens", ea[0], ea[1])
-	}
-	if e.OutputTokens < 1 {
-		add(fmt.Sprintf("output_tokens must be at least 1, got %d", e.OutputTokens), ea[0]+".output_tokens", ea[1]+".output_tokens", ea[0], ea[1])
-	}
-}
-
-func (p *Plan) checkLimits(s *Scenario, es *Errors) {
-	at := ScenarioPath(s.index)
-	add := func(msg string, paths ...string) { *es = append(*es, p.ErrorAt(0, msg, paths...)) }
-	l := s.Limits
-	if l == nil || (l.MaxDuration == nil && l.MaxRequests == nil) {
-		add("scenario has no limits: set `limits: { max_requests: N }` or `max_duration`, here or in defaults", at)
-		return
-	}
-	if l.MaxRequests != nil && *l.MaxRequests < 1 {
-		add(fmt.Sprintf("max_requests must be at least 1, got %d", *l.MaxRequests), at+".limits.max_requests", "$.defaults.limits.max_requests")
-	}
-	if l.MaxDuration != nil && l.MaxDuration.D() <= 0 {
-		add("max_duration must be positive", at+".limits.max_duration", "$.defaults.limits.max_duration")
-	}
-}
-
 // fieldNames lists every field name of the plan format, for suggestions.
 func fieldNames() []string {
 	var out []string
@@ -423,4 +276,15 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// mergeFields copies every nil pointer or empty field of dst from src.
+func mergeFields(dst, src any) {
+	dv := reflect.ValueOf(dst).Elem()
+	sv := reflect.ValueOf(src).Elem()
+	for i := range dv.NumField() {
+		if dv.Field(i).CanSet() && dv.Field(i).IsZero() {
+			dv.Field(i).Set(sv.Field(i))
+		}
+	}
 }

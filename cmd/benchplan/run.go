@@ -21,6 +21,8 @@ import (
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchplan validate", flag.ContinueOnError)
+	var po planOptions
+	po.register(fs)
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return exitInvalid
@@ -31,7 +33,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	code := exitOK
 	for _, path := range pos {
-		if _, _, err := load(path); err != nil {
+		if _, _, err := load(path, po.options()); err != nil {
 			fmt.Fprintln(stderr, err)
 			code = exitInvalid
 			continue
@@ -43,8 +45,8 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 
 // load reads a plan and compiles its assertions; any mistake is returned
 // with its position.
-func load(path string) (*plan.Plan, assert.Gates, error) {
-	p, err := plan.Read(path)
+func load(path string, opts plan.Options) (*plan.Plan, assert.Gates, error) {
+	p, err := plan.Read(path, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,6 +61,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchplan run", flag.ContinueOnError)
 	out := fs.String("out", "", "directory for reports (default benchplan-results/<plan>/<UTC time>)")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	var po planOptions
+	po.register(fs)
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return exitInvalid
@@ -67,7 +71,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "benchplan run: give exactly one plan file")
 		return exitInvalid
 	}
-	p, gates, err := load(pos[0])
+	p, gates, err := load(pos[0], po.options())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitInvalid

@@ -1,0 +1,210 @@
+package plan
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// ServersFile is a file of server setups (plans/servers/*.yaml), composed
+// with any plan by `--servers FILE`.
+type ServersFile struct {
+	Version int                `yaml:"version" json:"version"`
+	Servers map[string]*Server `yaml:"servers" json:"servers"`
+}
+
+// ReadServers reads a servers file and checks its servers.
+func ReadServers(path string, opts Options) (map[string]*Server, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read servers file: %w", err)
+	}
+	sp := &Plan{File: path, Source: src}
+	var sf ServersFile
+	var f *ast.File
+	o := opts
+	o.Sets = nil
+	if err := sp.decode(&f, src, o, reflect.TypeFor[ServersFile](), &sf); err != nil {
+		return nil, err
+	}
+	sp.ast = f
+	sp.Servers = sf.Servers
+	var es Errors
+	if sf.Version != 1 {
+		es = append(es, sp.ErrorAt(0, "a servers file starts with `version: 1`", "$.version", "$"))
+	}
+	if len(sf.Servers) == 0 {
+		es = append(es, sp.ErrorAt(0, "no servers: declare them under `servers:`", "$.servers", "$"))
+	}
+	es = append(es, sp.checkServers()...)
+	if len(es) > 0 {
+		es.sort()
+		return nil, es
+	}
+	opts.Env = nil
+	return sf.Servers, nil
+}
+
+// replaceServers swaps in a servers file's servers. With a single server,
+// every scenario runs against it whatever server it named.
+func (p *Plan) replaceServers(servers map[string]*Server) {
+	p.Servers = servers
+	if len(servers) != 1 {
+		return
+	}
+	var only string
+	for name := range servers {
+		only = name
+	}
+	if p.Defaults != nil {
+		p.Defaults.Server = only
+	}
+	for _, sc := range p.Scenarios {
+		if sc != nil {
+			sc.Server = only
+		}
+	}
+}
+
+// simulate replaces every server with the built-in simulator serving the
+// same model name, so that a plan can be dry-run without a GPU.
+func (p *Plan) simulate() {
+	p.Simulated = true
+	for name, s := range p.Servers {
+		if s.Kind() == KindSim {
+			continue
+		}
+		model := s.Model
+		if model == "" {
+			for _, sc := range p.Scenarios {
+				if sc.Server == name && sc.Model != "" {
+					model = sc.Model
+					break
+				}
+			}
+		}
+		p.Servers[name] = &Server{Sim: &Sim{Model: model, Profile: SimProfileFor(model)}}
+	}
+}
+
+// SimProfileFor picks the simulator profile closest to a model name, or ""
+// for the plain simulator. It is set by the command from the simulator's
+// profile list, keeping this package free of the simulator.
+var SimProfileFor = func(model string) string { return "" }
+
+// serverNames returns the servers' names in order.
+func (p *Plan) serverNames() []string {
+	names := make([]string, 0, len(p.Servers))
+	for name := range p.Servers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// kindFields says which server fields each kind accepts.
+var kindFields = map[string][]string{
+	KindContainer: {"preset", "image", "model", "args", "env", "gpus", "port", "health", "startup_timeout", "shm_size", "volumes", "hf_cache", "pull", "api_key", "headers"},
+	KindProcess:   {"command", "args", "env", "workdir", "url", "health", "startup_timeout", "model", "api_key", "headers"},
+	KindURL:       {"url", "api_key", "headers", "model", "health"},
+	KindSim:       {"sim"},
+}
+
+func (p *Plan) checkServers() Errors {
+	var es Errors
+	add := func(msg string, paths ...string) { es = append(es, p.ErrorAt(0, msg, paths...)) }
+	for _, name := range p.serverNames() {
+		s := p.Servers[name]
+		at := "$.servers." + name
+		if s == nil {
+			add(fmt.Sprintf("server %q is empty: give it `url:`, `sim:`, `command:` or `preset:`", name), at)
+			continue
+		}
+		kind := s.Kind()
+		allowed := kindFields[kind]
+		v := reflect.ValueOf(s).Elem()
+		t := v.Type()
+		for i := range t.NumField() {
+			tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+			if tag == "" || tag == "-" || v.Field(i).IsZero() || slices.Contains(allowed, tag) {
+				continue
+			}
+			add(fmt.Sprintf("server %q is a %s server (%s); %s does not apply to it", name, kind, kindReason(kind), tag), at+"."+tag, at)
+		}
+		switch kind {
+		case KindContainer:
+			if s.Preset != "" && s.Preset != "vllm" && s.Preset != "tgi" {
+				add(fmt.Sprintf("unknown preset %q: use vllm or tgi, or give an image without a preset", s.Preset), at+".preset")
+			}
+			if s.Preset != "" && s.Model == "" {
+				add(fmt.Sprintf("server %q: the %s preset needs `model:` (a Hugging Face model id)", name, s.Preset), at+".preset")
+			}
+			if s.Preset == "" && s.Port == 0 {
+				add(fmt.Sprintf("server %q: a container without a preset needs `port:` (the port it serves inside the container)", name), at+".image")
+			}
+			if s.Pull != "" && !slices.Contains([]string{"never", "missing", "always"}, s.Pull) {
+				add(fmt.Sprintf("pull must be never, missing or always, got %q", s.Pull), at+".pull")
+			}
+			for i, vol := range s.Volumes {
+				if parts := strings.Split(vol, ":"); len(parts) < 2 || len(parts) > 3 || parts[0] == "" || !strings.HasPrefix(parts[1], "/") {
+					add(fmt.Sprintf("volume %q: write HOST:CONTAINER or HOST:CONTAINER:ro, with an absolute container path", vol), fmt.Sprintf("%s.volumes[%d]", at, i))
+				}
+			}
+		case KindProcess:
+			if s.URL == "" {
+				add(fmt.Sprintf("server %q: a process needs `url:`, where it will serve (e.g. http://127.0.0.1:8000)", name), at+".command")
+			}
+		case KindURL:
+			if s.URL == "" {
+				add(fmt.Sprintf("server %q needs `url:` (a running server), `sim:` (the built-in simulator), `command:` (a local process) or `preset:` (a container)", name), at)
+			}
+		case KindSim:
+			if s.Sim.TTFT.D() < 0 {
+				add("sim.ttft must not be negative", at+".sim.ttft")
+			}
+			if s.Sim.ITL.D() < 0 {
+				add("sim.itl must not be negative", at+".sim.itl")
+			}
+			if s.Sim.Profile != "" && SimProfileValid != nil {
+				if err := SimProfileValid(s.Sim.Profile); err != nil {
+					add(err.Error(), at+".sim.profile")
+				}
+			}
+		}
+		if s.URL != "" {
+			if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				add(fmt.Sprintf("server %q: url %q is not an http(s) URL like http://127.0.0.1:8000", name, s.URL), at+".url")
+			}
+		}
+		if s.Health != "" && !strings.HasPrefix(s.Health, "/") {
+			add(fmt.Sprintf("health must be a path starting with /, got %q", s.Health), at+".health")
+		}
+		if s.Port < 0 || s.Port > 65535 {
+			add(fmt.Sprintf("port must be in 1..65535, got %d", s.Port), at+".port")
+		}
+		if s.StartupTimeout != nil && s.StartupTimeout.D() <= 0 {
+			add("startup_timeout must be positive", at+".startup_timeout")
+		}
+	}
+	return es
+}
+
+// SimProfileValid checks a simulator profile name; set by the command.
+var SimProfileValid func(name string) error
+
+func kindReason(kind string) string {
+	switch kind {
+	case KindContainer:
+		return "it has preset or image"
+	case KindProcess:
+		return "it has command"
+	case KindSim:
+		return "it has sim"
+	}
+	return "it has only url"
+}

@@ -1,0 +1,161 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+)
+
+// Lookup finds an environment variable (os.LookupEnv in the command).
+type Lookup func(name string) (string, bool)
+
+// secretKeys are keys whose interpolated values are credentials.
+func secretKey(key string) bool {
+	k := strings.ToLower(key)
+	for _, s := range []string{"key", "token", "secret", "password", "passwd", "auth", "credential"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// expand replaces ${VAR} and ${VAR:-default} in s; $$ is a literal $.
+// It returns the result, whether anything was substituted, and the first
+// mistake with its byte offset in s.
+func expand(s string, env Lookup) (out string, changed bool, offset int, err error) {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '$' {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '$' {
+			b.WriteByte('$')
+			i += 2
+			changed = true
+			continue
+		}
+		if i+1 >= len(s) || s[i+1] != '{' {
+			b.WriteByte('$')
+			i++
+			continue
+		}
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return "", false, i, fmt.Errorf("unclosed ${: write ${NAME} or ${NAME:-default}, or $$ for a literal $")
+		}
+		body := s[i+2 : i+end]
+		name, def, hasDef := body, "", false
+		if j := strings.Index(body, ":-"); j >= 0 {
+			name, def, hasDef = body[:j], body[j+2:], true
+		}
+		if !validName(name) {
+			return "", false, i, fmt.Errorf("invalid variable name %q in ${%s}", name, body)
+		}
+		v, ok := env(name)
+		if !ok || (v == "" && hasDef) {
+			if !hasDef {
+				return "", false, i, fmt.Errorf("environment variable %s is not set (write ${%s:-default} to give a default)", name, name)
+			}
+			v = def
+		}
+		b.WriteString(v)
+		changed = true
+		i += end + 1
+	}
+	return b.String(), changed, 0, nil
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// interpolate expands variables in every string scalar of the document.
+// An unquoted scalar is re-read after expansion, so `rate: ${RATE:-2}` is a
+// number. Values put into credential-like keys are recorded as secrets.
+func (p *Plan) interpolate(env Lookup) Errors {
+	var es Errors
+	var visit func(n ast.Node, key string) ast.Node
+	visit = func(n ast.Node, key string) ast.Node {
+		switch v := n.(type) {
+		case *ast.MappingNode:
+			for _, mv := range v.Values {
+				mv.Value = visit(mv.Value, scalarText(mv.Key))
+			}
+		case *ast.MappingValueNode:
+			v.Value = visit(v.Value, scalarText(v.Key))
+		case *ast.SequenceNode:
+			for i, item := range v.Values {
+				v.Values[i] = visit(item, key)
+			}
+		case *ast.AnchorNode:
+			v.Value = visit(v.Value, key)
+		case *ast.TagNode:
+			v.Value = visit(v.Value, key)
+		case *ast.StringNode:
+			if !strings.Contains(v.Value, "$") {
+				return n
+			}
+			out, changed, off, err := expand(v.Value, env)
+			if err != nil {
+				e := p.errAtToken(v.Token, err.Error())
+				if v.Token.Type == token.DoubleQuoteType || v.Token.Type == token.SingleQuoteType {
+					e.Column++
+				}
+				e.Column += off
+				es = append(es, e)
+				return n
+			}
+			if !changed {
+				return n
+			}
+			if secretKey(key) && out != "" {
+				p.Secrets = append(p.Secrets, out)
+			}
+			if v.Token.Type == token.StringType && out != "" {
+				if re := reparse(out, v.Token); re != nil {
+					return re
+				}
+			}
+			v.Value = out
+		}
+		return n
+	}
+	for _, doc := range p.ast.Docs {
+		doc.Body = visit(doc.Body, "")
+	}
+	return es
+}
+
+// reparse reads text as a plain YAML scalar placed where tok was; nil when
+// it is not a scalar.
+func reparse(text string, tok *token.Token) ast.Node {
+	f, err := parser.ParseBytes([]byte(text), 0)
+	if err != nil || len(f.Docs) != 1 || f.Docs[0].Body == nil {
+		return nil
+	}
+	n := f.Docs[0].Body
+	switch n.(type) {
+	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NullNode:
+	default:
+		return nil
+	}
+	nt := n.GetToken()
+	nt.Position = tok.Position
+	nt.Origin = tok.Origin
+	return n
+}
