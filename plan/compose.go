@@ -7,8 +7,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-
-	"github.com/goccy/go-yaml/ast"
 )
 
 // ServersFile is a file of server setups (plans/servers/*.yaml), composed
@@ -16,23 +14,23 @@ import (
 type ServersFile struct {
 	Version int                `yaml:"version" json:"version"`
 	Servers map[string]*Server `yaml:"servers" json:"servers"`
+	// Secrets are credentials interpolated into the file; reporters redact them.
+	Secrets []string `yaml:"-" json:"-"`
 }
 
 // ReadServers reads a servers file and checks its servers.
-func ReadServers(path string, opts Options) (map[string]*Server, error) {
+func ReadServers(path string, opts Options) (*ServersFile, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read servers file: %w", err)
 	}
 	sp := &Plan{File: path, Source: src}
 	var sf ServersFile
-	var f *ast.File
 	o := opts
 	o.Sets = nil
-	if err := sp.decode(&f, src, o, reflect.TypeFor[ServersFile](), &sf); err != nil {
+	if err := sp.decode(&sp.ast, src, o, reflect.TypeFor[ServersFile](), &sf); err != nil {
 		return nil, err
 	}
-	sp.ast = f
 	sp.Servers = sf.Servers
 	var es Errors
 	if sf.Version != 1 {
@@ -46,8 +44,8 @@ func ReadServers(path string, opts Options) (map[string]*Server, error) {
 		es.sort()
 		return nil, es
 	}
-	opts.Env = nil
-	return sf.Servers, nil
+	sf.Secrets = sp.Secrets
+	return &sf, nil
 }
 
 // replaceServers swaps in a servers file's servers. With a single server,

@@ -126,7 +126,8 @@ func (p *Plan) interpolate(env Lookup) Errors {
 			if secretKey(key) && out != "" {
 				p.Secrets = append(p.Secrets, out)
 			}
-			if v.Token.Type == token.StringType && out != "" {
+			whole := strings.HasPrefix(v.Value, "${") && strings.Index(v.Value, "}") == len(v.Value)-1
+			if (v.Token.Type == token.StringType || whole) && out != "" {
 				if re := reparse(out, v.Token); re != nil {
 					return re
 				}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -24,6 +25,11 @@ type Options struct {
 	ServersFile string
 	// Simulate replaces every server with the built-in simulator.
 	Simulate bool
+	// CapRequests and CapDuration, when set, lower every step's
+	// max_requests and max_duration to at most these (--max-requests,
+	// --max-duration): short smoke runs of long plans.
+	CapRequests int
+	CapDuration time.Duration
 }
 
 // Read loads the plan file at path: environment interpolation, --set
@@ -52,11 +58,12 @@ func Parse(file string, src []byte, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	if opts.ServersFile != "" {
-		servers, err := ReadServers(opts.ServersFile, opts)
+		sf, err := ReadServers(opts.ServersFile, opts)
 		if err != nil {
 			return nil, err
 		}
-		p.replaceServers(servers)
+		p.replaceServers(sf.Servers)
+		p.Secrets = append(p.Secrets, sf.Secrets...)
 	}
 	es := p.check()
 	if len(es) > 0 {
@@ -66,6 +73,7 @@ func Parse(file string, src []byte, opts Options) (*Plan, error) {
 	if opts.Simulate {
 		p.simulate()
 	}
+	p.cap(opts.CapRequests, opts.CapDuration)
 	return p, nil
 }
 
@@ -276,6 +284,28 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// cap lowers every scenario's limits to the caps. A duration warmup or
+// cooldown that no longer fits is dropped rather than measuring nothing.
+func (p *Plan) cap(requests int, d time.Duration) {
+	for _, s := range p.Scenarios {
+		l := s.Limits
+		if requests > 0 && (l.MaxRequests == nil || *l.MaxRequests > requests) {
+			n := requests
+			l.MaxRequests = &n
+		}
+		if d > 0 && (l.MaxDuration == nil || l.MaxDuration.D() > d) {
+			dd := Duration(d)
+			l.MaxDuration = &dd
+			if l.Warmup != nil && l.Warmup.Duration+l.Cooldown.Of(0) >= d/2 {
+				l.Warmup = nil
+			}
+			if l.Cooldown != nil && l.Cooldown.Duration >= d/2 {
+				l.Cooldown = nil
+			}
+		}
+	}
 }
 
 // mergeFields copies every nil pointer or empty field of dst from src.

@@ -55,7 +55,7 @@ func (p *Plan) applySet(arg string) error {
 		if mv == nil {
 			return nil, fmt.Errorf("--set %s: value %q is not valid YAML", arg, value)
 		}
-		p.markSet(mv.Value, arg)
+		p.markSet(mv, arg)
 		return mv, nil
 	}
 	var cur ast.Node = p.ast.Docs[0].Body

@@ -15,9 +15,9 @@ import (
 // Plan is a loaded, defaulted and validated plan file.
 type Plan struct {
 	// Version is the plan format's version; only 1 exists.
-	Version int `yaml:"version" json:"version" jsonschema:"enum=1"`
+	Version int `yaml:"version" json:"version" jsonschema:"required,enum=1"`
 	// Name names the plan in reports and in the default output directory.
-	Name string `yaml:"name" json:"name"`
+	Name string `yaml:"name" json:"name" jsonschema:"required"`
 	// Description says what the plan checks, for people.
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 	// Servers are the servers the scenarios run against, by name.
@@ -25,7 +25,7 @@ type Plan struct {
 	// Defaults are merged into every scenario (the scenario's own fields win).
 	Defaults *Scenario `yaml:"defaults,omitempty" json:"defaults,omitempty"`
 	// Scenarios run in order.
-	Scenarios []*Scenario `yaml:"scenarios" json:"scenarios"`
+	Scenarios []*Scenario `yaml:"scenarios" json:"scenarios" jsonschema:"required"`
 
 	// File is the path the plan was read from.
 	File string `yaml:"-" json:"-"`
@@ -170,7 +170,7 @@ var LoadTypes = []string{Synchronous, Concurrent, Throughput, Constant, Poisson,
 // Load is a scenario's load shape.
 type Load struct {
 	// Type is synchronous, concurrent, throughput, constant, poisson or sweep.
-	Type string `yaml:"type" json:"type" jsonschema:"enum=synchronous,enum=concurrent,enum=throughput,enum=constant,enum=poisson,enum=sweep"`
+	Type string `yaml:"type" json:"type" jsonschema:"required,enum=synchronous,enum=concurrent,enum=throughput,enum=constant,enum=poisson,enum=sweep"`
 	// Rate is requests per second (constant, poisson; explicit rates for
 	// sweep); a list makes one step per rate.
 	Rate Rates `yaml:"rate,omitempty" json:"rate,omitempty"`
@@ -196,13 +196,13 @@ type Data struct {
 // Emulated makes synthetic prompts of given lengths in tokens.
 type Emulated struct {
 	// PromptTokens is the prompt length in tokens (the mean when drawn).
-	PromptTokens int `yaml:"prompt_tokens" json:"prompt_tokens"`
+	PromptTokens int `yaml:"prompt_tokens" json:"prompt_tokens" jsonschema:"required,minimum=1"`
 	// PromptStdev draws prompt lengths from a normal distribution.
 	PromptStdev int `yaml:"prompt_stdev,omitempty" json:"prompt_stdev,omitempty"`
 	PromptMin   int `yaml:"prompt_min,omitempty" json:"prompt_min,omitempty"`
 	PromptMax   int `yaml:"prompt_max,omitempty" json:"prompt_max,omitempty"`
 	// OutputTokens is the output length requested (max_tokens, with ignore_eos).
-	OutputTokens int `yaml:"output_tokens" json:"output_tokens"`
+	OutputTokens int `yaml:"output_tokens" json:"output_tokens" jsonschema:"required,minimum=1"`
 	OutputStdev  int `yaml:"output_stdev,omitempty" json:"output_stdev,omitempty"`
 	OutputMin    int `yaml:"output_min,omitempty" json:"output_min,omitempty"`
 	OutputMax    int `yaml:"output_max,omitempty" json:"output_max,omitempty"`
@@ -216,7 +216,7 @@ type Emulated struct {
 // File reads prompts from a file, relative to the plan file.
 type File struct {
 	// Path is the file, relative to the plan's directory.
-	Path string `yaml:"path" json:"path"`
+	Path string `yaml:"path" json:"path" jsonschema:"required"`
 	// Format is text (a prompt per line), jsonl (`prompt` or `messages`,
 	// optional `output_tokens`) or csv; default from the extension.
 	Format string `yaml:"format,omitempty" json:"format,omitempty" jsonschema:"enum=text,enum=jsonl,enum=csv"`

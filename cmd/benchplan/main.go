@@ -25,6 +25,7 @@ const usage = `benchplan runs performance test plans for LLM inference servers a
 Usage:
   benchplan run PLAN [--out DIR]        run a plan, write reports, exit 0/1/2/3/130
   benchplan validate PLAN...            check plans without running them, exit 0 or 2
+  benchplan schema [--servers]          print the JSON Schema of plan files (or of servers files)
   benchplan sim [--addr ADDR] [flags]   serve the built-in OpenAI-compatible simulator
   benchplan version                     print the version
 
@@ -49,6 +50,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
+	case "schema":
+		return cmdSchema(args[1:], stdout, stderr)
 	case "sim":
 		return cmdSim(ctx, args[1:], stdout, stderr)
 	case "version", "--version":

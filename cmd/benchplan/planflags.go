@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/benchplan/benchplan/plan"
 )
@@ -14,16 +15,21 @@ type planOptions struct {
 	sets     multiFlag
 	servers  string
 	simulate bool
+	capReqs  int
+	capDur   time.Duration
 }
 
 func (o *planOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.sets, "set", "override a plan value, PATH=VALUE (repeatable), e.g. --set scenarios.chat.load.rate=5")
 	fs.StringVar(&o.servers, "servers", "", "replace the plan's servers with those of this servers file")
 	fs.BoolVar(&o.simulate, "simulate", false, "replace every server with the built-in simulator (a dry run without a GPU)")
+	fs.IntVar(&o.capReqs, "max-requests", 0, "cap every step at this many requests (a short smoke run)")
+	fs.DurationVar(&o.capDur, "max-duration", 0, "cap every step at this duration (a short smoke run)")
 }
 
 func (o *planOptions) options() plan.Options {
-	return plan.Options{Env: os.LookupEnv, Sets: o.sets, ServersFile: o.servers, Simulate: o.simulate}
+	return plan.Options{Env: os.LookupEnv, Sets: o.sets, ServersFile: o.servers, Simulate: o.simulate,
+		CapRequests: o.capReqs, CapDuration: o.capDur}
 }
 
 // multiFlag collects a repeatable string flag.
