@@ -29,9 +29,15 @@ func scalarText(n ast.Node) string {
 }
 
 func isNumber(n ast.Node) bool {
-	switch n.(type) {
+	switch v := n.(type) {
 	case *ast.IntegerNode, *ast.FloatNode:
 		return true
+	case *ast.StringNode:
+		// YAML 1.1 parsers read 1e9 as text; a plain scalar that is a number is one.
+		if v.Token != nil && v.Token.Type == token.StringType {
+			_, err := strconv.ParseFloat(v.Value, 64)
+			return err == nil && strings.ContainsAny(v.Value, "0123456789")
+		}
 	}
 	return false
 }

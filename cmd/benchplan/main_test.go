@@ -295,3 +295,35 @@ scenarios:
 	assert.Assert(t, st.Metrics.Requests.Completed > 5, "completed %d", st.Metrics.Requests.Completed)
 	assert.Equal(t, len(run.Scenarios[1].Steps), 0)
 }
+
+// TestReadyPlansDryRun runs every plan in plans/ on the simulator with
+// short limits, and every server setup in plans/servers/ with --simulate,
+// as CI does: each must run to a verdict (exit 0 or 1), never 2 or 3.
+func TestReadyPlansDryRun(t *testing.T) {
+	plans, _ := filepath.Glob(filepath.Join("..", "..", "plans", "*.yaml"))
+	servers, _ := filepath.Glob(filepath.Join("..", "..", "plans", "servers", "*.yaml"))
+	type run struct {
+		name string
+		args []string
+	}
+	var runs []run
+	for _, p := range plans {
+		runs = append(runs, run{filepath.Base(p), []string{"run", p, "--simulate", "--max-requests", "6", "--max-duration", "3s", "--quiet"}})
+	}
+	chat := filepath.Join("..", "..", "plans", "chat.yaml")
+	for _, s := range servers {
+		runs = append(runs, run{"chat+" + filepath.Base(s), []string{"run", chat, "--servers", s, "--simulate", "--max-requests", "4", "--max-duration", "3s", "--quiet"}})
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			out := t.TempDir()
+			res := benchplan(t, time.Minute, append(r.args, "--out", out)...)
+			assert.Assert(t, res.code == 0 || res.code == 1, "exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+			run := readRun(t, out)
+			for _, sc := range run.Scenarios {
+				assert.Equal(t, sc.Error, "", "scenario %s", sc.Name)
+				assert.Assert(t, len(sc.Steps) > 0)
+			}
+		})
+	}
+}
