@@ -89,7 +89,11 @@ func (p *Plan) decode(dst **ast.File, src []byte, opts Options, t reflect.Type, 
 		return Errors{{File: p.File, Line: 1, Column: 1, Message: "the file is empty: a plan starts with `version: 1`"}}
 	}
 	if len(f.Docs) > 1 {
-		return Errors{p.errAtNode(f.Docs[1].Body, "a plan file holds one YAML document; remove the second `---`")}
+		e := p.errAtNode(f.Docs[1].Body, "a plan file holds one YAML document; remove the second `---`")
+		if f.Docs[1].Start != nil {
+			e = p.errAtToken(f.Docs[1].Start, e.Message)
+		}
+		return Errors{e}
 	}
 	for _, s := range opts.Sets {
 		if err := p.applySet(s); err != nil {

@@ -160,6 +160,9 @@ func yamlFields(t reflect.Type) map[string]fieldInfo {
 
 // errAtNode makes an Error at a node (a mapping points at its first key).
 func (p *Plan) errAtNode(n ast.Node, msg string) *Error {
+	if n == nil || reflect.ValueOf(n).IsNil() {
+		return p.errAtToken(nil, msg)
+	}
 	switch m := n.(type) {
 	case *ast.MappingNode:
 		if len(m.Values) > 0 {
