@@ -38,12 +38,7 @@ func FuzzParse(f *testing.F) {
 		if !ok {
 			t.Fatalf("not positioned errors: %v", err)
 		}
-		lines := 1
-		for _, c := range src {
-			if c == '\n' {
-				lines++
-			}
-		}
+		lines := len(splitLines(string(src)))
 		for _, e := range es {
 			if e.Set == "" && (e.Line < 1 || e.Line > lines+1 || e.Column < 1) {
 				t.Fatalf("error outside the file (%d lines): %d:%d %s", lines, e.Line, e.Column, e.Message)

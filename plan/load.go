@@ -175,11 +175,18 @@ func (p *Plan) errAtToken(tok *token.Token, msg string) *Error {
 }
 
 func (p *Plan) line(n int) string {
-	lines := strings.Split(string(p.Source), "\n")
+	lines := splitLines(string(p.Source))
 	if n < 1 || n > len(lines) {
 		return ""
 	}
-	return strings.TrimRight(lines[n-1], "\r")
+	return lines[n-1]
+}
+
+// splitLines splits text at LF, CRLF or a lone CR, as YAML counts lines.
+func splitLines(s string) []string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	return strings.Split(s, "\n")
 }
 
 // node finds the node at a YAML path such as $.scenarios[1].load.type.

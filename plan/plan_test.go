@@ -234,3 +234,25 @@ func TestReadyPlansAndServersFilesLoad(t *testing.T) {
 		}
 	}
 }
+
+func TestAssertionForms(t *testing.T) {
+	p, es := parse(t, base+`  - name: a
+    load: { type: synchronous }
+    assert:
+      - ttft.p95 < 200ms
+      - { expr: "tpot.p50 < 20ms", name: smooth streaming, severity: warn }
+`, Options{})
+	assert.Assert(t, es == nil, es)
+	as := p.Scenarios[0].Assert
+	assert.Equal(t, as[0].Expr, "ttft.p95 < 200ms")
+	assert.Assert(t, !as[0].Warn())
+	assert.Equal(t, as[1].Label(), "smooth streaming")
+	assert.Assert(t, as[1].Warn())
+
+	_, es = parse(t, base+"  - name: a\n    load: { type: synchronous }\n    assert: [ { expr: x, severity: info }, { exp: y } ]\n", Options{})
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Message)
+	}
+	assert.DeepEqual(t, got, []string{`severity must be error or warn, got "info"`, `unknown field "exp" (did you mean "expr"?)`})
+}

@@ -145,8 +145,9 @@ type Scenario struct {
 	SLO *SLO `yaml:"slo,omitempty" json:"slo,omitempty"`
 	// Request shapes request bodies; merged field by field with the defaults'.
 	Request *RequestOptions `yaml:"request,omitempty" json:"request,omitempty"`
-	// Assert are the gates, evaluated at every step; the defaults' come first.
-	Assert []string `yaml:"assert,omitempty" json:"assert,omitempty"`
+	// Assert are the gates, evaluated at every step (or once over all steps
+	// when they read `steps` or `capacity`); the defaults' come first.
+	Assert []Assertion `yaml:"assert,omitempty" json:"assert,omitempty"`
 
 	index int
 }
