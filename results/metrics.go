@@ -20,9 +20,70 @@ type Metrics struct {
 	Latency Distribution `json:"latency"`
 	Queue   Distribution `json:"queue"`
 
+	// ClientLag is sent - ready per request: how late the client itself
+	// was. On a schedule with no concurrency cap it equals Queue.
+	ClientLag Distribution `json:"client_lag"`
+
 	Requests RequestCounts `json:"requests"`
 	Errors   ErrorCounts   `json:"errors"`
 	Tokens   TokenCounts   `json:"tokens"`
+	// Concurrency is the number of requests in flight, time-weighted over
+	// the measured window.
+	Concurrency Concurrency `json:"concurrency"`
+	// Goodput counts the requests that met every bound of the scenario's
+	// slo; nil when the scenario has none.
+	Goodput *Goodput `json:"goodput,omitempty"`
+}
+
+// Concurrency summarises requests in flight over the measured window. A
+// request is in flight from sent to end (to the step's stop when it was
+// cut); every request counts, warmup and cooldown ones included, because
+// the server carried them.
+type Concurrency struct {
+	// Mean is the time-weighted mean: the integral of in-flight requests
+	// over the window divided by its length.
+	Mean float64 `json:"mean"`
+	// Max is the most requests in flight at any instant of the window.
+	Max int `json:"max"`
+}
+
+// SLO bounds a request; zero means no bound.
+type SLO struct {
+	TTFT    Duration `json:"ttft_ms,omitempty"`
+	TPOT    Duration `json:"tpot_ms,omitempty"`
+	Latency Duration `json:"latency_ms,omitempty"`
+}
+
+// Goodput is what met the SLO.
+type Goodput struct {
+	SLO SLO `json:"slo"`
+	// Count is the completed requests within every bound.
+	Count int `json:"count"`
+	// RatePerSec is Count per second of the measured window.
+	RatePerSec float64 `json:"rate_per_sec"`
+	// Ratio is Count / (completed + errored), 0 when nothing finished.
+	Ratio float64 `json:"ratio"`
+}
+
+// Meets reports whether a completed request is within every bound: ttft
+// (first token - sent), tpot (requests with one output token have none and
+// meet any tpot bound) and latency (end - sent), each at most the bound.
+func (s SLO) Meets(r *Request) bool {
+	if !r.OK() {
+		return false
+	}
+	if s.TTFT > 0 && (r.FirstToken == 0 || r.FirstToken-r.Sent > time.Duration(s.TTFT)) {
+		return false
+	}
+	if s.TPOT > 0 {
+		if tpot, ok := r.TPOT(); ok && tpot > time.Duration(s.TPOT) {
+			return false
+		}
+	}
+	if s.Latency > 0 && r.End-r.Sent > time.Duration(s.Latency) {
+		return false
+	}
+	return true
 }
 
 // RequestCounts counts a step's requests by how they ended.
@@ -31,8 +92,14 @@ type RequestCounts struct {
 	Completed  int `json:"completed"`
 	Errored    int `json:"errored"`
 	Incomplete int `json:"incomplete"`
+	// Excluded counts the requests of the warmup and cooldown, which are in
+	// none of the other counts.
+	Excluded int `json:"excluded,omitempty"`
 	// RatePerSec is completed requests per second of the measured window.
 	RatePerSec float64 `json:"rate_per_sec"`
+	// SentRatePerSec is requests sent per second of the measured window
+	// (what the client achieved, whatever the server did).
+	SentRatePerSec float64 `json:"sent_rate_per_sec"`
 }
 
 // ErrorCounts counts a step's failed requests.
@@ -173,18 +240,63 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[lo] + time.Duration(math.Round(frac*float64(sorted[hi]-sorted[lo])))
 }
 
-// Compute derives a step's metrics from its request records. end is when
-// the step stopped (its limit or interrupt), used as the window's end when
-// no request finished later.
+// Compute derives a step's metrics from its request records with no warmup,
+// cooldown or SLO. end is when the step stopped.
 func Compute(reqs []Request, end time.Duration) Metrics {
+	return ComputeWith(reqs, Window{Stop: end})
+}
+
+// Window says which part of a step is measured.
+type Window struct {
+	// Stop is when the step stopped (its limit, an early stop or an
+	// interrupt), as an offset from its start.
+	Stop time.Duration
+	// Start is the window's start (the warmup's end; 0 without warmup).
+	Start time.Duration
+	// End, when positive, is the window's end (the cooldown's start).
+	// Otherwise the window ends with the last measured request to finish,
+	// or at Stop when measured requests were still in flight then.
+	End time.Duration
+	// SLO, when not nil, defines goodput.
+	SLO *SLO
+}
+
+// TPOT is the request's time per output token after the first:
+// (last token - first token) / (output tokens - 1). ok is false for a
+// request with fewer than two output tokens.
+func (r *Request) TPOT() (tpot time.Duration, ok bool) {
+	if r.OutputTokens < 2 || r.LastToken <= r.FirstToken || r.FirstToken == 0 {
+		return 0, false
+	}
+	return (r.LastToken - r.FirstToken) / time.Duration(r.OutputTokens-1), true
+}
+
+// ComputeWith derives a step's metrics from its request records, as
+// docs/metrics.md defines them. Excluded requests count in concurrency
+// only.
+func ComputeWith(reqs []Request, w Window) Metrics {
 	var m Metrics
-	var ttft, tpot, itl, lat, queue []time.Duration
+	var ttft, tpot, itl, lat, queue, lag []time.Duration
 	var last time.Duration
 	chunks := false
 	m.Errors.Reasons = map[string]int{}
+	nITL := 0
+	for i := range reqs {
+		if r := &reqs[i]; r.OK() && !r.Excluded {
+			nITL += len(r.ITLs)
+		}
+	}
+	itl = make([]time.Duration, 0, nITL)
+	sent := 0
+	good := 0
 	for i := range reqs {
 		r := &reqs[i]
+		if r.Excluded {
+			m.Requests.Excluded++
+			continue
+		}
 		m.Requests.Total++
+		sent++
 		switch {
 		case r.Incomplete:
 			m.Requests.Incomplete++
@@ -193,6 +305,7 @@ func Compute(reqs []Request, end time.Duration) Metrics {
 			m.Requests.Errored++
 			m.Errors.Reasons[r.Error]++
 			queue = append(queue, r.Sent-r.Intended)
+			lag = append(lag, r.Sent-r.Ready)
 			if r.End > last {
 				last = r.End
 			}
@@ -203,12 +316,13 @@ func Compute(reqs []Request, end time.Duration) Metrics {
 			last = r.End
 		}
 		queue = append(queue, r.Sent-r.Intended)
+		lag = append(lag, r.Sent-r.Ready)
 		lat = append(lat, r.End-r.Sent)
 		if r.FirstToken > 0 {
 			ttft = append(ttft, r.FirstToken-r.Sent)
 		}
-		if r.OutputTokens > 1 && r.LastToken > r.FirstToken {
-			tpot = append(tpot, (r.LastToken-r.FirstToken)/time.Duration(r.OutputTokens-1))
+		if t, ok := r.TPOT(); ok {
+			tpot = append(tpot, t)
 		}
 		itl = append(itl, r.ITLs...)
 		m.Tokens.PromptTotal += r.PromptTokens
@@ -216,29 +330,42 @@ func Compute(reqs []Request, end time.Duration) Metrics {
 		if !r.UsageReported {
 			chunks = true
 		}
+		if w.SLO != nil && w.SLO.Meets(r) {
+			good++
+		}
 	}
 	if len(m.Errors.Reasons) == 0 {
 		m.Errors.Reasons = nil
 	}
-	if last == 0 || (m.Requests.Incomplete > 0 && end > last) {
-		last = end
+	end := w.End
+	if end <= 0 {
+		end = last
+		if last == 0 || (m.Requests.Incomplete > 0 && w.Stop > last) {
+			end = w.Stop
+		}
 	}
-	m.Duration = Duration(last)
+	start := min(w.Start, end)
+	window := end - start
+	m.Duration = Duration(window)
 	m.TTFT = NewDistribution(ttft)
 	m.TPOT = NewDistribution(tpot)
 	m.ITL = NewDistribution(itl)
 	m.Latency = NewDistribution(lat)
 	m.Queue = NewDistribution(queue)
+	m.ClientLag = NewDistribution(lag)
 	m.Errors.Count = m.Requests.Errored
-	if done := m.Requests.Completed + m.Requests.Errored; done > 0 {
+	done := m.Requests.Completed + m.Requests.Errored
+	if done > 0 {
 		m.Errors.Rate = float64(m.Requests.Errored) / float64(done)
 	}
 	if c := m.Requests.Completed; c > 0 {
 		m.Tokens.PromptMean = float64(m.Tokens.PromptTotal) / float64(c)
 		m.Tokens.OutputMean = float64(m.Tokens.OutputTotal) / float64(c)
 	}
-	if sec := time.Duration(last).Seconds(); sec > 0 {
+	sec := window.Seconds()
+	if sec > 0 {
 		m.Requests.RatePerSec = float64(m.Requests.Completed) / sec
+		m.Requests.SentRatePerSec = float64(sent) / sec
 		m.Tokens.OutputRatePerSec = float64(m.Tokens.OutputTotal) / sec
 		m.Tokens.TotalRatePerSec = float64(m.Tokens.OutputTotal+m.Tokens.PromptTotal) / sec
 	}
@@ -246,7 +373,66 @@ func Compute(reqs []Request, end time.Duration) Metrics {
 	if chunks {
 		m.Tokens.Source = "chunks"
 	}
+	if w.SLO != nil {
+		g := &Goodput{SLO: *w.SLO, Count: good}
+		if sec > 0 {
+			g.RatePerSec = float64(good) / sec
+		}
+		if done > 0 {
+			g.Ratio = float64(good) / float64(done)
+		}
+		m.Goodput = g
+	}
+	m.Concurrency = concurrency(reqs, start, end, w.Stop)
 	return m
+}
+
+// concurrency integrates the requests in flight over [start, end].
+func concurrency(reqs []Request, start, end, stop time.Duration) Concurrency {
+	if end <= start {
+		return Concurrency{}
+	}
+	type event struct {
+		at    time.Duration
+		delta int
+	}
+	ev := make([]event, 0, 2*len(reqs))
+	for i := range reqs {
+		r := &reqs[i]
+		from, to := r.Sent, r.End
+		if r.Incomplete && stop > to {
+			to = stop
+		}
+		if to <= start || from >= end || to <= from {
+			continue
+		}
+		ev = append(ev, event{max(from, start), +1}, event{min(to, end), -1})
+	}
+	// Ends sort before starts at the same instant, so back-to-back
+	// requests (a closed loop) do not count twice.
+	slices.SortFunc(ev, func(a, b event) int {
+		if a.at != b.at {
+			if a.at < b.at {
+				return -1
+			}
+			return 1
+		}
+		return a.delta - b.delta
+	})
+	var c Concurrency
+	var area float64
+	cur := 0
+	prev := start
+	for _, e := range ev {
+		area += float64(cur) * float64(e.at-prev)
+		prev = e.at
+		cur += e.delta
+		if cur > c.Max {
+			c.Max = cur
+		}
+	}
+	c.Mean = area / float64(end-start)
+	return c
 }
 
 // sortedKeys returns a map's keys in order, for stable output.

@@ -31,6 +31,9 @@ type Environment struct {
 	OS               string `json:"os"`
 	Arch             string `json:"arch"`
 	CPUs             int    `json:"cpus"`
+	// OpenFiles is the open-file limit benchplan ran with (raised to the
+	// hard limit at start).
+	OpenFiles int `json:"open_files,omitempty"`
 }
 
 // Scenario is one scenario of the plan and the steps its load shape made.
@@ -42,8 +45,30 @@ type Scenario struct {
 	API       string  `json:"api"`
 	Load      string  `json:"load"`
 	Steps     []*Step `json:"steps"`
+	// Data describes the prompts the scenario sent.
+	Data *DataInfo `json:"data,omitempty"`
+	// Warnings are notes about the whole scenario a reader must see
+	// (approximate prompt lengths, a sweep that could not place its rates).
+	Warnings []string `json:"warnings,omitempty"`
 	// Error is set when the scenario could not be carried out.
 	Error string `json:"error,omitempty"`
+}
+
+// DataInfo describes a scenario's prompts.
+type DataInfo struct {
+	// Source is "emulated" or "file".
+	Source string `json:"source"`
+	// File is the data file (file source only).
+	File string `json:"file,omitempty"`
+	// Prompts is the number of distinct prompts in a file.
+	Prompts int `json:"prompts,omitempty"`
+	// PromptLengths says how emulated prompt lengths were made: "exact"
+	// (measured with the server's /tokenize and adjusted until exact) or
+	// "approximate" (the built-in estimate of one token per word).
+	PromptLengths string `json:"prompt_lengths,omitempty"`
+	// Tokenizer says what counted the tokens of emulated prompts:
+	// "server /tokenize" or "built-in approximation".
+	Tokenizer string `json:"tokenizer,omitempty"`
 }
 
 // Verdict is the outcome of a run, a scenario or an assertion.
@@ -73,6 +98,10 @@ func Worse(a, b Verdict) Verdict {
 	return a
 }
 
+// ClientLateThreshold is the client lag p99 above which a step is marked
+// ClientLate: the requests left benchplan late enough to matter.
+const ClientLateThreshold = time.Millisecond
+
 // Step is one step of a scenario's load (one rate, one stream count) with
 // its metrics and assertion outcomes.
 type Step struct {
@@ -81,12 +110,27 @@ type Step struct {
 	Load string `json:"load"`
 	// TargetRatePerSec is the requested rate for rate-driven loads, else 0.
 	TargetRatePerSec float64 `json:"target_rate_per_sec,omitempty"`
-	// Streams is the number of closed-loop streams (1 for synchronous), else 0.
+	// Streams is the number of closed-loop streams (1 for synchronous, N for
+	// concurrent) or, for throughput, the most requests in flight (its
+	// max_concurrency, or max_requests when uncapped); else 0.
 	Streams int `json:"streams,omitempty"`
-	// StopReason says why the step ended (max_requests, max_duration, interrupted).
+	// MaxConcurrency is the plan's cap on requests in flight, 0 when none.
+	MaxConcurrency int `json:"max_concurrency,omitempty"`
+	// StopReason says why the step ended: max_requests, max_duration,
+	// max_errors, max_error_rate or interrupted.
 	StopReason string `json:"stop_reason"`
 	// Partial is true when the step was cut short by an interrupt or a failure.
 	Partial bool `json:"partial,omitempty"`
+	// ClientLate is true when benchplan itself sent requests late (its lag
+	// p99 above ClientLateThreshold) or could not send them at all: the
+	// figures then measure the client as much as the server.
+	ClientLate bool `json:"client_late,omitempty"`
+	// Unsent counts requests that were due before the step ended but that
+	// the client never sent (it was saturated).
+	Unsent int `json:"unsent,omitempty"`
+	// Warnings are notes a reader must see (client late or saturated,
+	// stopped early on errors).
+	Warnings []string `json:"warnings,omitempty"`
 
 	Metrics    Metrics   `json:"metrics"`
 	Assertions []Outcome `json:"assertions"`
@@ -120,6 +164,10 @@ type Request struct {
 	Index int `json:"index"`
 	// Intended is when the schedule wanted the request sent.
 	Intended time.Duration `json:"intended"`
+	// Ready is when the client could send it: Intended, or later when a
+	// concurrency cap made it wait for a slot. Sent - Ready is the
+	// client's own lag.
+	Ready time.Duration `json:"ready"`
 	// Sent is when the request was handed to the HTTP client.
 	Sent time.Duration `json:"sent"`
 	// FirstToken is when the first content-bearing chunk arrived (0 if none).
@@ -141,6 +189,9 @@ type Request struct {
 	StatusCode int `json:"status_code,omitempty"`
 	// Incomplete is true when the step ended before the request finished.
 	Incomplete bool `json:"incomplete,omitempty"`
+	// Excluded is true when the request fell in the warmup or cooldown:
+	// it counts in no figure but concurrency.
+	Excluded bool `json:"excluded,omitempty"`
 }
 
 // OK reports whether the request completed successfully.
