@@ -95,6 +95,9 @@ var steps = map[string]*results.Step{
 	"failed":   {Index: 1, Load: "constant", TargetRatePerSec: 5, Metrics: results.Compute(failedRequests(), time.Second)},
 	"empty":    {Index: 0, Load: "synchronous", Streams: 1, Metrics: results.Compute(nil, 10*time.Second)},
 	"onetoken": {Index: 0, Load: "synchronous", Streams: 1, Metrics: results.Compute(oneTokenRequests(), 2*time.Second)},
+	// healthy with `slo: { ttft: 150ms }`: 11 of 20 requests within it.
+	"slo": {Index: 0, Load: "constant", TargetRatePerSec: 4, Metrics: results.ComputeWith(healthyRequests(),
+		results.Window{Stop: 6 * time.Second, SLO: &results.SLO{TTFT: results.Duration(150 * ms)}})},
 }
 
 type verdict string
@@ -111,6 +114,12 @@ var cases = []struct {
 	step string // empty for compile errors
 	want verdict
 }{
+	// goodput and concurrency
+	{`goodput.ratio > 0.5 && goodput.ratio < 0.6`, "slo", pass},
+	{`goodput.rate >= 1`, "slo", pass},
+	{`goodput.ratio >= 0.95`, "slo", fail},
+	{`goodput.ratio >= 0.95`, "healthy", errored},
+	{`concurrency.max >= 5 && concurrency.mean < concurrency.max`, "healthy", pass},
 	// ttft
 	{`ttft.p95 < 200ms`, "healthy", pass},
 	{`ttft.p95 < 150ms`, "healthy", fail},
@@ -206,7 +215,6 @@ var cases = []struct {
 	{`p99 < 1s`, "", compile},
 	{`ttft.p75 < 1s && ttft.p9 < 1s`, "", compile},
 	{`ttft.p95.foo < 1s`, "", compile},
-	{`goodput.ratio >= 0.95`, "", compile},
 	{`tokens.output.rate > 1 && ttft.p95 < 200ms && tfft.p50 < 1s`, "", compile},
 	// syntax and shape
 	{`ttft.p95 <`, "", compile},
@@ -356,12 +364,12 @@ func TestNoDataIsNeverAPass(t *testing.T) {
 		// queued, and 0 req/s and an error rate of 1 are real.
 		{"failed", func(p string) bool {
 			g, m, _ := strings.Cut(p, ".")
-			return distributions[g] && g != "queue" && m != "count" || contains(means, p)
+			return distributions[g] && g != "queue" && m != "count" || contains(means, p) || g == "goodput"
 		}},
 		// Nothing was sent: nothing but counts, the window and the step.
 		{"empty", func(p string) bool {
 			g, m, _ := strings.Cut(p, ".")
-			return distributions[g] && m != "count" || contains(means, p) || contains(rates, p)
+			return distributions[g] && m != "count" || contains(means, p) || contains(rates, p) || g == "goodput"
 		}},
 	} {
 		step := steps[c.step]

@@ -12,19 +12,22 @@ import (
 // are the names users write; the types are unexported so that expr offers
 // nothing but these fields (no methods).
 type env struct {
-	TTFT     dist          `expr:"ttft"`
-	TPOT     dist          `expr:"tpot"`
-	ITL      dist          `expr:"itl"`
-	Latency  dist          `expr:"latency"`
-	Queue    dist          `expr:"queue"`
-	Requests requestsEnv   `expr:"requests"`
-	Errors   errorsEnv     `expr:"errors"`
-	Tokens   tokensEnv     `expr:"tokens"`
-	Duration time.Duration `expr:"duration"`
-	Step     stepEnv       `expr:"step"`
-	KiB      int           `expr:"KiB"`
-	MiB      int           `expr:"MiB"`
-	GiB      int           `expr:"GiB"`
+	TTFT     dist        `expr:"ttft"`
+	TPOT     dist        `expr:"tpot"`
+	ITL      dist        `expr:"itl"`
+	Latency  dist        `expr:"latency"`
+	Queue    dist        `expr:"queue"`
+	Requests requestsEnv `expr:"requests"`
+	Errors   errorsEnv   `expr:"errors"`
+	Tokens   tokensEnv   `expr:"tokens"`
+	// Goodput has data only when the scenario has an slo.
+	Goodput     goodputEnv     `expr:"goodput"`
+	Concurrency concurrencyEnv `expr:"concurrency"`
+	Duration    time.Duration  `expr:"duration"`
+	Step        stepEnv        `expr:"step"`
+	KiB         int            `expr:"KiB"`
+	MiB         int            `expr:"MiB"`
+	GiB         int            `expr:"GiB"`
 }
 
 type dist struct {
@@ -75,6 +78,16 @@ type tokenRate struct {
 	Rate float64 `expr:"rate"`
 }
 
+type goodputEnv struct {
+	Rate  float64 `expr:"rate"`
+	Ratio float64 `expr:"ratio"`
+}
+
+type concurrencyEnv struct {
+	Mean float64 `expr:"mean"`
+	Max  int     `expr:"max"`
+}
+
 type stepEnv struct {
 	Index   int     `expr:"index"`
 	Rate    float64 `expr:"rate"`
@@ -97,7 +110,12 @@ func newDist(d results.Distribution) dist {
 // newEnv builds the namespace of one step.
 func newEnv(s *results.Step) env {
 	m := &s.Metrics
+	var good goodputEnv
+	if g := m.Goodput; g != nil {
+		good = goodputEnv{Rate: g.RatePerSec, Ratio: g.Ratio}
+	}
 	return env{
+		Goodput: good,
 		TTFT:    newDist(m.TTFT),
 		TPOT:    newDist(m.TPOT),
 		ITL:     newDist(m.ITL),
@@ -113,11 +131,12 @@ func newEnv(s *results.Step) env {
 			Output: outputCount{Total: m.Tokens.OutputTotal, Mean: m.Tokens.OutputMean, Rate: m.Tokens.OutputRatePerSec},
 			Total:  tokenRate{Rate: m.Tokens.TotalRatePerSec},
 		},
-		Duration: time.Duration(m.Duration),
-		Step:     stepEnv{Index: s.Index, Rate: s.TargetRatePerSec, Streams: s.Streams},
-		KiB:      kib,
-		MiB:      mib,
-		GiB:      gib,
+		Concurrency: concurrencyEnv{Mean: m.Concurrency.Mean, Max: m.Concurrency.Max},
+		Duration:    time.Duration(m.Duration),
+		Step:        stepEnv{Index: s.Index, Rate: s.TargetRatePerSec, Streams: s.Streams},
+		KiB:         kib,
+		MiB:         mib,
+		GiB:         gib,
 	}
 }
 
@@ -259,6 +278,23 @@ func noData(path string, s *results.Step) string {
 		return "no samples in this step"
 	}
 	switch path {
+	case "goodput.rate", "goodput.ratio":
+		if m.Goodput == nil {
+			return "the scenario has no slo: goodput counts the requests within its bounds (set `slo: { ttft: 200ms }`)"
+		}
+		if r := none(); r != "" {
+			return r
+		}
+		if path == "goodput.ratio" && m.Requests.Completed+m.Requests.Errored == 0 {
+			return "no finished requests in this step"
+		}
+		if path == "goodput.rate" && m.Duration <= 0 {
+			return "the step has no measured window"
+		}
+	case "concurrency.mean", "concurrency.max":
+		if m.Duration <= 0 {
+			return "the step has no measured window"
+		}
 	case "errors.rate":
 		if r := none(); r != "" {
 			return r
