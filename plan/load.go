@@ -110,10 +110,21 @@ func (p *Plan) decode(dst **ast.File, src []byte, opts Options, t reflect.Type, 
 		es.sort()
 		return es
 	}
-	if err := yaml.NodeToValue(f.Docs[0].Body, v, yaml.Strict()); err != nil {
+	if err := nodeToValue(f.Docs[0].Body, v); err != nil {
 		return Errors{p.fromYAML(err)}
 	}
 	return nil
+}
+
+// nodeToValue decodes a checked document; a panic inside the YAML library
+// becomes an error rather than a crash.
+func nodeToValue(n ast.Node, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML decoder failed on this document (%v): simplify the YAML around here", r)
+		}
+	}()
+	return yaml.NodeToValue(n, v, yaml.Strict())
 }
 
 // fromYAML turns a goccy/go-yaml error into a positioned Error.

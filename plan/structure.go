@@ -27,7 +27,7 @@ func (p *Plan) structure(n ast.Node, t reflect.Type) Errors {
 			walk(v.Value, t)
 			return
 		case *ast.TagNode:
-			walk(v.Value, t)
+			add(n, fmt.Sprintf("YAML tags like %s are not used in plans: remove it", v.Start.Value))
 			return
 		case *ast.AliasNode:
 			return // checked where the anchor is
