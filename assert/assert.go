@@ -59,7 +59,16 @@ type Assertion struct {
 	// cmp is set when the expression is a comparison with a metric path
 	// on one side; it shapes Observed.
 	cmp *comparison
+	// scenario is set when the expression reads `steps` or `capacity`: it
+	// is evaluated once per scenario, over all its steps.
+	scenario      bool
+	stepPaths     []string // metric paths read inside closures over steps (.ttft.p95)
+	readsCapacity bool
 }
+
+// Scenario reports whether the assertion is evaluated once per scenario
+// (it reads `steps` or `capacity`) rather than at every step.
+func (a *Assertion) Scenario() bool { return a.scenario }
 
 // comparison describes `metric OP other`, normalised so the metric is on
 // the left (200ms > ttft.p95 reads as ttft.p95 < 200ms).
@@ -107,23 +116,33 @@ func Compile(src string) (*Assertion, error) {
 	// An untyped tree of the rewritten text, for diagnostics and for
 	// naming operands; positions are the same as in expr's own tree.
 	tree, _ := parser.Parse(rw.src)
-	program, err := expr.Compile(rw.src, compileOptions()...)
+	var envValue any = env{}
+	scenario := tree != nil && readsSteps(tree.Node)
+	if scenario {
+		envValue = scenarioEnv{}
+	}
+	program, err := expr.Compile(rw.src, compileOptions(envValue)...)
 	if err != nil {
 		return nil, diagnose(rw, tree, err)
 	}
 	if err := checkTyped(rw, program.Node()); err != nil {
 		return nil, err
 	}
-	a := &Assertion{Source: src, program: program}
+	a := &Assertion{Source: src, program: program, scenario: scenario}
+	if scenario {
+		a.stepPaths = closurePaths(tree.Node)
+		a.readsCapacity = readsIdent(tree.Node, "capacity")
+		return a, nil
+	}
 	a.paths = metricPaths(tree.Node)
 	a.wholes = distributionRefs(tree.Node)
 	a.cmp = comparisonOf(rw, tree.Node)
 	return a, nil
 }
 
-func compileOptions() []expr.Option {
+func compileOptions(envValue any) []expr.Option {
 	return []expr.Option{
-		expr.Env(env{}),
+		expr.Env(envValue),
 		expr.AsBool(),
 		expr.Function(fnDuration, durationFunc, new(func(string) time.Duration)),
 		expr.Function(fnMul, mulFunc,
@@ -242,7 +261,18 @@ func divFunc(params ...any) (any, error) {
 // outcome. A metric the expression reads that has no data in the step, or
 // a failure while evaluating, gives results.Error.
 func (a *Assertion) Evaluate(step *results.Step) results.Outcome {
+	return a.EvaluateWithBaseline(step, nil)
+}
+
+// EvaluateWithBaseline evaluates the assertion on one step with `baseline.*`
+// read from base, the baseline run's matching step (nil: none, and an
+// assertion that reads baseline.* is an error).
+func (a *Assertion) EvaluateWithBaseline(step, base *results.Step) results.Outcome {
 	out := results.Outcome{Expr: a.Source}
+	if a.scenario {
+		out.Verdict, out.Message = results.Error, "this assertion reads steps or capacity: it is evaluated once per scenario"
+		return out
+	}
 	if a.program == nil {
 		out.Verdict, out.Message = results.Error, "assertion was not compiled"
 		return out
@@ -251,7 +281,7 @@ func (a *Assertion) Evaluate(step *results.Step) results.Outcome {
 		out.Verdict, out.Message = results.Error, "no step to evaluate"
 		return out
 	}
-	e := newEnv(step)
+	e := newEnv(step, base)
 	missing := map[string]string{}
 	var reasons []string
 	byReason := map[string][]string{}
@@ -262,13 +292,13 @@ func (a *Assertion) Evaluate(step *results.Step) results.Outcome {
 		byReason[r] = append(byReason[r], p)
 	}
 	for _, p := range a.paths {
-		if r := noData(p, step); r != "" {
+		if r := noData(p, step, base); r != "" {
 			missing[p] = r
 			note(p, r)
 		}
 	}
 	for _, g := range a.wholes {
-		if r := noData(g+".p50", step); r != "" {
+		if r := noData(g+".p50", step, base); r != "" {
 			note(g, r)
 		}
 	}

@@ -2,14 +2,22 @@ package assert
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/results"
 )
 
+// Gate is one compiled assertion of a plan with its label and severity.
+type Gate struct {
+	*Assertion
+	Name string
+	Warn bool
+}
+
 // Gates are the compiled assertions of a plan, by scenario name, in the
 // order they apply: the defaults' assertions first, then the scenario's own.
-type Gates map[string][]*Assertion
+type Gates map[string][]Gate
 
 // CompilePlan compiles every assertion of p. Mistakes come back as
 // plan.Errors, each pointing at the offending column of the plan file.
@@ -22,15 +30,15 @@ func CompilePlan(p *plan.Plan) (Gates, error) {
 	}
 	reported := map[int]bool{} // defaults' assertions are reported once
 	for _, sc := range p.Scenarios {
-		for j, src := range sc.Assert {
-			a, err := Compile(src)
+		for j, as := range sc.Assert {
+			a, err := Compile(as.Expr)
 			if err == nil {
-				gates[sc.Name] = append(gates[sc.Name], a)
+				gates[sc.Name] = append(gates[sc.Name], Gate{Assertion: a, Name: as.Name, Warn: as.Warn()})
 				continue
 			}
 			ce, ok := err.(*CompileError)
 			if !ok {
-				ce = &CompileError{Message: err.Error(), Source: src}
+				ce = &CompileError{Message: err.Error(), Source: as.Expr}
 			}
 			path := fmt.Sprintf("%s.assert[%d]", plan.ScenarioPath(sc.Index()), j-nDefaults)
 			if j < nDefaults {
@@ -39,6 +47,9 @@ func CompilePlan(p *plan.Plan) (Gates, error) {
 				}
 				reported[j] = true
 				path = fmt.Sprintf("$.defaults.assert[%d]", j)
+			}
+			if as.Mapping {
+				path += ".expr"
 			}
 			errs = append(errs, p.ErrorAt(ce.Column, "invalid assertion: "+ce.Message, path))
 		}
@@ -49,11 +60,28 @@ func CompilePlan(p *plan.Plan) (Gates, error) {
 	return gates, nil
 }
 
-// Evaluate evaluates every gate on every step of run, stores the outcomes
-// in the steps and sets run.Verdict: error when the run or a scenario
-// could not be carried out or an assertion could not be evaluated, else
-// fail when an assertion failed, else pass.
-func (g Gates) Evaluate(run *results.Run) {
+// label fills the outcome's name and severity; a warn gate that failed or
+// could not be evaluated is Warn, never failing the run.
+func (g Gate) label(o results.Outcome) results.Outcome {
+	o.Name = g.Name
+	if g.Warn {
+		o.Severity = plan.SeverityWarn
+		if o.Verdict != results.Pass {
+			o.Verdict = results.Warn
+		}
+	}
+	return o
+}
+
+// Evaluate evaluates every gate of run: per-step gates at every step
+// (outcomes in the steps), then gates over all steps once per scenario
+// (outcomes in the scenario, after its capacity is known). baseline, when
+// not nil, is an earlier run whose matching scenario and step give
+// `baseline.*`. It sets run.Verdict: error when the run or a scenario could
+// not be carried out or an assertion could not be evaluated, else fail when
+// an assertion failed, else warn when a warn-only assertion did not hold,
+// else pass.
+func (g Gates) Evaluate(run, baseline *results.Run) {
 	v := results.Pass
 	if run.Error != "" {
 		v = results.Error
@@ -64,8 +92,12 @@ func (g Gates) Evaluate(run *results.Run) {
 		}
 		for _, st := range sc.Steps {
 			st.Assertions = st.Assertions[:0]
-			for _, a := range g[sc.Name] {
-				o := a.Evaluate(st)
+			base := BaselineStep(baseline, sc.Name, st)
+			for _, gate := range g[sc.Name] {
+				if gate.Scenario() {
+					continue
+				}
+				o := gate.label(gate.EvaluateWithBaseline(st, base))
 				if st.Partial && o.Verdict == results.Pass {
 					o.Message = "step was cut short; figures cover the part that ran"
 				}
@@ -73,6 +105,44 @@ func (g Gates) Evaluate(run *results.Run) {
 			}
 			v = results.Worse(v, st.Verdict())
 		}
+		sc.Capacity = Capacity(sc)
+		sc.Assertions = sc.Assertions[:0]
+		for _, gate := range g[sc.Name] {
+			if !gate.Scenario() {
+				continue
+			}
+			o := gate.label(gate.EvaluateScenario(sc))
+			sc.Assertions = append(sc.Assertions, o)
+			v = results.Worse(v, o.Verdict)
+		}
 	}
 	run.Verdict = v
+}
+
+// BaselineStep finds the step of an earlier run that matches st: the same
+// scenario name, step index and target (rate or streams). nil when none.
+func BaselineStep(baseline *results.Run, scenario string, st *results.Step) *results.Step {
+	if baseline == nil {
+		return nil
+	}
+	for _, sc := range baseline.Scenarios {
+		if sc.Name != scenario {
+			continue
+		}
+		for _, b := range sc.Steps {
+			if b.Index == st.Index && b.Load == st.Load && b.Streams == st.Streams && near(b.TargetRatePerSec, st.TargetRatePerSec) {
+				return b
+			}
+		}
+	}
+	return nil
+}
+
+// near says two target rates are the same step: equal, or within 5% (a
+// sweep places its rates from measurements, which vary run to run).
+func near(a, b float64) bool {
+	if a == b {
+		return true
+	}
+	return math.Abs(a-b) <= 0.05*math.Max(math.Abs(a), math.Abs(b))
 }

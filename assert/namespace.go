@@ -8,10 +8,17 @@ import (
 	"github.com/benchplan/benchplan/results"
 )
 
-// env is the namespace an assertion sees: one step's metrics. Field tags
-// are the names users write; the types are unexported so that expr offers
-// nothing but these fields (no methods).
+// env is the namespace an assertion sees: one step's metrics and, under
+// `baseline`, the same names from the baseline run's matching step.
 type env struct {
+	stepMetrics
+	Baseline stepMetrics `expr:"baseline"`
+}
+
+// stepMetrics are one step's metrics. Field tags are the names users
+// write; the types are unexported so that expr offers nothing but these
+// fields (no methods).
+type stepMetrics struct {
 	TTFT     dist        `expr:"ttft"`
 	TPOT     dist        `expr:"tpot"`
 	ITL      dist        `expr:"itl"`
@@ -107,14 +114,23 @@ func newDist(d results.Distribution) dist {
 	}
 }
 
-// newEnv builds the namespace of one step.
-func newEnv(s *results.Step) env {
+// newEnv builds the namespace of one step and its baseline (nil: none).
+func newEnv(s, base *results.Step) env {
+	e := env{stepMetrics: newMetrics(s)}
+	if base != nil {
+		e.Baseline = newMetrics(base)
+	}
+	return e
+}
+
+// newMetrics builds the names of one step.
+func newMetrics(s *results.Step) stepMetrics {
 	m := &s.Metrics
 	var good goodputEnv
 	if g := m.Goodput; g != nil {
 		good = goodputEnv{Rate: g.RatePerSec, Ratio: g.Ratio}
 	}
-	return env{
+	return stepMetrics{
 		Goodput: good,
 		TTFT:    newDist(m.TTFT),
 		TPOT:    newDist(m.TPOT),
@@ -164,6 +180,10 @@ func buildNamespace() *namespace {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			tag := f.Tag.Get("expr")
+			if f.Anonymous && tag == "" {
+				walk(f.Type, prefix, append(append([]int(nil), index...), i))
+				continue
+			}
 			if tag == "" || tag == "-" {
 				continue
 			}
@@ -197,6 +217,7 @@ func (n *namespace) leaf(path string) (*name, bool) {
 
 // constant reports whether path is a unit constant rather than a metric.
 func isConstant(path string) bool {
+	path = strings.TrimPrefix(path, "baseline.")
 	return path == "KiB" || path == "MiB" || path == "GiB"
 }
 
@@ -209,6 +230,9 @@ func (v *name) value(e *env) any {
 func (n *namespace) leavesEnding(member string) []string {
 	var out []string
 	for _, p := range n.order {
+		if strings.HasPrefix(p, "baseline.") {
+			continue // suggest the step's own names; baseline.X mirrors them
+		}
 		if v := n.names[p]; v.typ != nil && (p == member || strings.HasSuffix(p, "."+member)) {
 			out = append(out, p)
 		}
@@ -220,7 +244,16 @@ var distributions = map[string]bool{"ttft": true, "tpot": true, "itl": true, "la
 
 // noData says why path has no value in step s ("" when it has one). A
 // figure with no samples behind it must not pass a gate by reading as 0.
-func noData(path string, s *results.Step) string {
+func noData(path string, s, base *results.Step) string {
+	if rest, ok := strings.CutPrefix(path, "baseline."); ok {
+		if base == nil {
+			return "no baseline for this scenario and step (pass --baseline results.json from an earlier run with the same scenario and step)"
+		}
+		if r := noData(rest, base, nil); r != "" {
+			return "in the baseline, " + r
+		}
+		return ""
+	}
 	m := &s.Metrics
 	group, member, _ := strings.Cut(path, ".")
 	none := func() string {

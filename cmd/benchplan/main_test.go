@@ -327,3 +327,86 @@ func TestReadyPlansDryRun(t *testing.T) {
 		})
 	}
 }
+
+func TestBaselineGate(t *testing.T) {
+	plan := writePlan(t, `version: 1
+name: baseline
+servers:
+  sim: { sim: { ttft: 30ms, itl: 2ms } }
+scenarios:
+  - name: chat
+    load: { type: constant, rate: 20 }
+    data: { emulated: { prompt_tokens: 16, output_tokens: 8 } }
+    limits: { max_requests: 10 }
+    assert: [ "ttft.p95 < baseline.ttft.p95 * 1.1" ]
+`)
+	// Without a baseline the gate cannot be evaluated: an error, never a pass.
+	first := t.TempDir()
+	r := benchplan(t, time.Minute, "run", plan, "--out", first, "--quiet")
+	assert.Equal(t, r.code, 3, r.stdout)
+	o := readRun(t, first).Scenarios[0].Steps[0].Assertions[0]
+	assert.Equal(t, o.Verdict, results.Error)
+	assert.Assert(t, strings.Contains(o.Message, "no baseline"), o.Message)
+
+	// Against itself as the baseline it holds.
+	second := t.TempDir()
+	r = benchplan(t, time.Minute, "run", plan, "--out", second, "--quiet", "--baseline", filepath.Join(first, "results.json"))
+	assert.Equal(t, r.code, 0, r.stdout)
+	o = readRun(t, second).Scenarios[0].Steps[0].Assertions[0]
+	assert.Equal(t, o.Verdict, results.Pass)
+	assert.Assert(t, strings.Contains(o.Observed, "baseline.ttft.p95 = "), o.Observed)
+
+	// A slower server fails against the faster baseline.
+	slow := writePlan(t, strings.Replace(mustRead(t, plan), "ttft: 30ms", "ttft: 60ms", 1))
+	third := t.TempDir()
+	r = benchplan(t, time.Minute, "run", slow, "--out", third, "--quiet", "--baseline", filepath.Join(first, "results.json"))
+	assert.Equal(t, r.code, 1, r.stdout)
+
+	// A baseline that is not a results file is a command-line mistake.
+	r = benchplan(t, time.Minute, "run", plan, "--baseline", plan)
+	assert.Equal(t, r.code, 2)
+	assert.Assert(t, strings.Contains(r.stderr, "is not a benchplan results.json"), r.stderr)
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	assert.NilError(t, err)
+	return string(b)
+}
+
+func TestGatesOverStepsCapacityAndWarnings(t *testing.T) {
+	plan := writePlan(t, `version: 1
+name: capacity
+servers:
+  sim: { sim: { ttft: 20ms, itl: 1ms } }
+scenarios:
+  - name: rates
+    load: { type: constant, rate: [10, 20] }
+    data: { emulated: { prompt_tokens: 16, output_tokens: 4 } }
+    limits: { max_requests: 10 }
+    assert:
+      - ttft.p95 < 1s
+      - { expr: "ttft.p50 < 1ms", name: aspirational, severity: warn }
+      - all(steps, .ttft.p95 < 1s)
+      - capacity > 5
+`)
+	out := t.TempDir()
+	r := benchplan(t, time.Minute, "run", plan, "--out", out, "--quiet")
+	assert.Equal(t, r.code, 0, "a failed warn-only gate does not fail the run\n%s", r.stdout)
+	run := readRun(t, out)
+	sc := run.Scenarios[0]
+	assert.Equal(t, len(sc.Steps), 2)
+	for _, st := range sc.Steps {
+		assert.Equal(t, len(st.Assertions), 2, "per-step gates only")
+		assert.Equal(t, st.Assertions[1].Verdict, results.Warn)
+		assert.Equal(t, st.Assertions[1].Name, "aspirational")
+	}
+	assert.Equal(t, len(sc.Assertions), 2, "gates over steps are evaluated once")
+	for _, o := range sc.Assertions {
+		assert.Equal(t, o.Verdict, results.Pass, "%+v", o)
+	}
+	assert.Assert(t, strings.Contains(sc.Assertions[0].Observed, "ttft.p95 by step = ["), sc.Assertions[0].Observed)
+	assert.Assert(t, sc.Capacity > 5, "capacity %v", sc.Capacity)
+	assert.Equal(t, run.Verdict, results.Warn)
+}

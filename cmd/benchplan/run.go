@@ -61,6 +61,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchplan run", flag.ContinueOnError)
 	out := fs.String("out", "", "directory for reports (default benchplan-results/<plan>/<UTC time>)")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	baselinePath := fs.String("baseline", "", "results.json of an earlier run: gives baseline.* in assertions")
 	var po planOptions
 	po.register(fs)
 	pos, err := parse(fs, args, stderr)
@@ -76,6 +77,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitInvalid
 	}
+	var baseline *results.Run
+	if *baselinePath != "" {
+		if baseline, err = results.ReadFile(*baselinePath); err != nil {
+			fmt.Fprintf(stderr, "benchplan run: --baseline: %v\n", err)
+			return exitInvalid
+		}
+	}
 	dir := *out
 	if dir == "" {
 		dir = filepath.Join("benchplan-results", safeName(p.Name), time.Now().UTC().Format("20060102T150405Z"))
@@ -89,7 +97,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		progress = nil
 	}
 	run, runErr := executor.Run(ctx, p, executor.Options{Progress: progress})
-	gates.Evaluate(run)
+	gates.Evaluate(run, baseline)
 
 	code := exitCode(run, runErr)
 	if err := reporters.Console(stdout, run); err != nil {

@@ -1,0 +1,154 @@
+package assert
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+
+	"github.com/benchplan/benchplan/results"
+)
+
+// scenarioEnv is the namespace of an assertion over all of a scenario's
+// steps: `all(steps, .ttft.p95 < 200ms)`, `capacity >= 10`.
+type scenarioEnv struct {
+	// Steps are the steps' metrics, in order; each has the names of a step.
+	Steps []stepMetrics `expr:"steps"`
+	// Capacity is the highest achieved request rate (per second) of a step
+	// that passed every per-step assertion; 0 when none did.
+	Capacity float64 `expr:"capacity"`
+	KiB      int     `expr:"KiB"`
+	MiB      int     `expr:"MiB"`
+	GiB      int     `expr:"GiB"`
+}
+
+// readsSteps reports whether the expression reads `steps` or `capacity`.
+func readsSteps(root ast.Node) bool {
+	return readsIdent(root, "steps") || readsIdent(root, "capacity")
+}
+
+func readsIdent(root ast.Node, name string) bool {
+	found := false
+	visit(root, func(n ast.Node) {
+		if id, ok := n.(*ast.IdentifierNode); ok && id.Value == name {
+			found = true
+		}
+	})
+	return found
+}
+
+// closurePaths lists the metric paths read through the closure pointer
+// (`.ttft.p95` or `#.ttft.p95`), in source order.
+func closurePaths(root ast.Node) []string {
+	var out []string
+	seen := map[string]bool{}
+	var chain func(n ast.Node) (string, bool)
+	chain = func(n ast.Node) (string, bool) {
+		switch n := n.(type) {
+		case *ast.PointerNode:
+			return "", true
+		case *ast.ChainNode:
+			return chain(n.Node)
+		case *ast.MemberNode:
+			prop, ok := n.Property.(*ast.StringNode)
+			if !ok {
+				return "", false
+			}
+			base, ok := chain(n.Node)
+			if !ok {
+				return "", false
+			}
+			if base == "" {
+				return prop.Value, true
+			}
+			return base + "." + prop.Value, true
+		}
+		return "", false
+	}
+	visit(root, func(n ast.Node) {
+		if p, ok := chain(n); ok && p != "" {
+			if leaf, ok := ns.leaf(p); ok && leaf.typ != nil && !seen[p] {
+				// Keep the longest path only: ttft.p95, not ttft.
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	})
+	return out
+}
+
+// Capacity is the highest achieved request rate of a step whose per-step
+// assertions all held (warnings allowed); 0 when no step did.
+func Capacity(sc *results.Scenario) float64 {
+	best := 0.0
+	for _, st := range sc.Steps {
+		if v := st.Verdict(); v != results.Pass && v != results.Warn {
+			continue
+		}
+		if r := st.Metrics.Requests.RatePerSec; r > best {
+			best = r
+		}
+	}
+	return best
+}
+
+// EvaluateScenario evaluates an assertion over all steps of a scenario
+// whose per-step assertions were already evaluated (they decide capacity).
+func (a *Assertion) EvaluateScenario(sc *results.Scenario) results.Outcome {
+	out := results.Outcome{Expr: a.Source}
+	if !a.scenario {
+		out.Verdict, out.Message = results.Error, "this assertion is evaluated at every step, not over the scenario"
+		return out
+	}
+	e := scenarioEnv{Capacity: Capacity(sc), KiB: kib, MiB: mib, GiB: gib}
+	var missing []string
+	for _, st := range sc.Steps {
+		e.Steps = append(e.Steps, newMetrics(st))
+		for _, p := range a.stepPaths {
+			if r := noData(p, st, nil); r != "" {
+				missing = append(missing, fmt.Sprintf("step %d: no data for %s: %s", st.Index+1, p, r))
+			}
+		}
+	}
+	out.Observed = a.observedScenario(&e)
+	if len(sc.Steps) == 0 {
+		out.Verdict, out.Message = results.Error, "the scenario ran no steps"
+		return out
+	}
+	if len(missing) > 0 {
+		out.Verdict, out.Message = results.Error, strings.Join(missing, "; ")
+		return out
+	}
+	v, err := expr.Run(a.program, e)
+	switch {
+	case err != nil:
+		out.Verdict, out.Message = results.Error, "evaluation failed: "+err.Error()
+	case v == true:
+		out.Verdict = results.Pass
+	case v == false:
+		out.Verdict = results.Fail
+	default:
+		out.Verdict, out.Message = results.Error, fmt.Sprintf("evaluation gave %v, not true or false", v)
+	}
+	return out
+}
+
+// observedScenario shows capacity and, per path read in closures, its
+// value at each step: `ttft.p95 by step = [52.1ms, 60.3ms, 230.1ms]`.
+func (a *Assertion) observedScenario(e *scenarioEnv) string {
+	var parts []string
+	if a.readsCapacity {
+		parts = append(parts, "capacity = "+formatFloat(e.Capacity)+"/s")
+	}
+	for _, p := range a.stepPaths {
+		n := ns.names[p]
+		vals := make([]string, len(e.Steps))
+		for i := range e.Steps {
+			whole := env{stepMetrics: e.Steps[i]}
+			vals[i] = formatValue(n.value(&whole))
+		}
+		parts = append(parts, p+" by step = ["+strings.Join(vals, ", ")+"]")
+	}
+	return strings.Join(parts, ", ")
+}
