@@ -123,7 +123,11 @@ func Compile(src string) (*Assertion, error) {
 	}
 	program, err := expr.Compile(rw.src, compileOptions(envValue)...)
 	if err != nil {
-		return nil, diagnose(rw, tree, err)
+		ce := diagnose(rw, tree, err)
+		if scenario {
+			ce = diagnoseScenario(rw, tree.Node, ce)
+		}
+		return nil, ce
 	}
 	if err := checkTyped(rw, program.Node()); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package assert
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/expr-lang/expr"
@@ -151,4 +152,70 @@ func (a *Assertion) observedScenario(e *scenarioEnv) string {
 		parts = append(parts, p+" by step = ["+strings.Join(vals, ", ")+"]")
 	}
 	return strings.Join(parts, ", ")
+}
+
+var noField = regexp.MustCompile(`type assert\.\w+ has no field (\w+)`)
+
+// diagnoseScenario rewords compile errors of assertions over steps: a
+// per-step name used outside a closure, a member a step does not have.
+func diagnoseScenario(rw rewritten, root ast.Node, ce *CompileError) *CompileError {
+	if m := noField.FindStringSubmatch(ce.Message); m != nil {
+		// Find the closure path that ends in the unknown member.
+		for _, p := range closureChains(root) {
+			group, member, ok := strings.Cut(p, ".")
+			if ok && member == m[1] {
+				ce.Message = "unknown name " + p + " in a step"
+				if hint := suggestMember(group, member); hint != "" {
+					ce.Message += "; " + hint
+				}
+				return ce
+			}
+		}
+		ce.Message = "a step has no " + m[1]
+		return ce
+	}
+	if strings.HasPrefix(ce.Message, "unknown name ") {
+		name := strings.TrimPrefix(ce.Message, "unknown name ")
+		name, _, _ = strings.Cut(name, ";")
+		root, _, _ := strings.Cut(name, ".")
+		if _, ok := ns.names[root]; ok {
+			ce.Message = fmt.Sprintf("%s is a per-step name, but this assertion reads steps or capacity and is evaluated once per scenario: write all(steps, .%s ...) or split it into two assertions", name, name)
+		}
+	}
+	return ce
+}
+
+// closureChains lists every dotted path read through the closure pointer,
+// known or not.
+func closureChains(root ast.Node) []string {
+	var out []string
+	var chain func(n ast.Node) (string, bool)
+	chain = func(n ast.Node) (string, bool) {
+		switch n := n.(type) {
+		case *ast.PointerNode:
+			return "", true
+		case *ast.ChainNode:
+			return chain(n.Node)
+		case *ast.MemberNode:
+			prop, ok := n.Property.(*ast.StringNode)
+			if !ok {
+				return "", false
+			}
+			base, ok := chain(n.Node)
+			if !ok {
+				return "", false
+			}
+			if base == "" {
+				return prop.Value, true
+			}
+			return base + "." + prop.Value, true
+		}
+		return "", false
+	}
+	visit(root, func(n ast.Node) {
+		if p, ok := chain(n); ok && p != "" {
+			out = append(out, p)
+		}
+	})
+	return out
 }
