@@ -80,6 +80,9 @@ func Parse(file string, src []byte, opts Options) (*Plan, error) {
 // decode parses src into v (a pointer to t), applying sets and env, and
 // checking structure first so that every mistake is reported at once.
 func (p *Plan) decode(dst **ast.File, src []byte, opts Options, t reflect.Type, v any) error {
+	// Positions are counted in LF lines: CRLF and lone CR files read the same.
+	src = []byte(strings.Join(splitLines(string(src)), "\n"))
+	p.Source = src
 	f, err := parser.ParseBytes(src, 0)
 	if err != nil {
 		return Errors{p.fromYAML(err)}
