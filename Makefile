@@ -18,6 +18,7 @@ lint: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
 run: build ## run the quickstart plan on the built-in simulator
 	./$(BIN) run plans/quickstart.yaml --out benchplan-results/quickstart/latest

@@ -27,6 +27,7 @@ Usage:
   benchplan validate PLAN...            check plans without running them, exit 0 or 2
   benchplan schema [--servers]          print the JSON Schema of plan files (or of servers files)
   benchplan sim [--addr ADDR] [flags]   serve the built-in OpenAI-compatible simulator
+  benchplan comment --pr N --file MD    post summary.md as a sticky pull-request comment
   benchplan version                     print the version
 
 Run 'benchplan COMMAND -h' for a command's flags.
@@ -54,6 +55,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdSchema(args[1:], stdout, stderr)
 	case "sim":
 		return cmdSim(ctx, args[1:], stdout, stderr)
+	case "comment":
+		return cmdComment(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "benchplan %s\n", version())
 		return exitOK
