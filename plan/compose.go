@@ -118,7 +118,7 @@ func (p *Plan) checkServers() Errors {
 	add := func(msg string, paths ...string) { es = append(es, p.ErrorAt(0, msg, paths...)) }
 	for _, name := range p.serverNames() {
 		s := p.Servers[name]
-		at := "$.servers." + name
+		at := "$.servers." + Key(name)
 		if s == nil {
 			add(fmt.Sprintf("server %q is empty: give it `url:`, `sim:`, `command:` or `preset:`", name), at)
 			continue

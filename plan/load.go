@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -203,20 +204,125 @@ func splitLines(s string) []string {
 	return strings.Split(s, "\n")
 }
 
-// node finds the node at a YAML path such as $.scenarios[1].load.type.
+// node finds the node at a path such as $.scenarios[1].load.type; a key
+// with dots or brackets is quoted: $.servers.'my.server'.url (see Key).
 func (p *Plan) node(path string) ast.Node {
-	if p.ast == nil {
+	if p.ast == nil || len(p.ast.Docs) == 0 {
 		return nil
 	}
-	yp, err := yaml.PathString(path)
-	if err != nil {
+	segs, ok := parsePath(path)
+	if !ok {
 		return nil
 	}
-	n, err := yp.FilterFile(p.ast)
-	if err != nil || n == nil || reflect.ValueOf(n).IsNil() {
-		return nil
+	n := p.ast.Docs[0].Body
+	for _, seg := range segs {
+		n = unwrap(n)
+		switch v := n.(type) {
+		case *ast.MappingNode:
+			n = nil
+			for _, mv := range v.Values {
+				if k, isKey := seg.(string); isKey && scalarText(mv.Key) == k {
+					n = mv.Value
+					break
+				}
+			}
+		case *ast.MappingValueNode:
+			n = nil
+			if k, isKey := seg.(string); isKey && scalarText(v.Key) == k {
+				n = v.Value
+			}
+		case *ast.SequenceNode:
+			i, isIndex := seg.(int)
+			if !isIndex || i < 0 || i >= len(v.Values) {
+				return nil
+			}
+			n = v.Values[i]
+		default:
+			return nil
+		}
+		if n == nil || reflect.ValueOf(n).IsNil() {
+			return nil
+		}
 	}
-	return n
+	return unwrap(n)
+}
+
+func unwrap(n ast.Node) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.AnchorNode:
+			n = v.Value
+		case *ast.TagNode:
+			n = v.Value
+		default:
+			return n
+		}
+	}
+}
+
+// Key quotes a map key for a path when it holds dots, brackets or quotes.
+func Key(k string) string {
+	if k != "" && !strings.ContainsAny(k, ".[]'") {
+		return k
+	}
+	return "'" + strings.ReplaceAll(k, "'", "''") + "'"
+}
+
+// parsePath splits $.a.'b.c'[2].d into "a", "b.c", 2, "d".
+func parsePath(path string) ([]any, bool) {
+	path, ok := strings.CutPrefix(path, "$")
+	if !ok {
+		return nil, false
+	}
+	var segs []any
+	for i := 0; i < len(path); {
+		switch path[i] {
+		case '.':
+			i++
+			if i < len(path) && path[i] == '\'' {
+				var b strings.Builder
+				i++
+				for {
+					if i >= len(path) {
+						return nil, false
+					}
+					if path[i] == '\'' {
+						if i+1 < len(path) && path[i+1] == '\'' {
+							b.WriteByte('\'')
+							i += 2
+							continue
+						}
+						i++
+						break
+					}
+					b.WriteByte(path[i])
+					i++
+				}
+				segs = append(segs, b.String())
+				continue
+			}
+			j := i
+			for j < len(path) && path[j] != '.' && path[j] != '[' {
+				j++
+			}
+			segs = append(segs, path[i:j])
+			i = j
+		case '[':
+			j := strings.IndexByte(path[i:], ']')
+			if j < 0 {
+				return nil, false
+			}
+			n, err := strconv.Atoi(path[i+1 : i+j])
+			if err != nil {
+				return nil, false
+			}
+			segs = append(segs, n)
+			i += j + 1
+		default:
+			return nil, false
+		}
+	}
+	return segs, true
 }
 
 // ErrorAt makes a positioned Error at the first of paths that exists in the
