@@ -4,6 +4,7 @@
 package results
 
 import (
+	"encoding/json"
 	"time"
 )
 
@@ -22,6 +23,9 @@ type Run struct {
 	Scenarios     []*Scenario `json:"scenarios"`
 	Verdict       Verdict     `json:"verdict"`
 	Error         string      `json:"error,omitempty"`
+	// PlanConfig is the plan as loaded (defaults applied), as JSON, with
+	// credentials and secret values replaced by "[redacted]".
+	PlanConfig json.RawMessage `json:"plan_config,omitempty"`
 }
 
 // Environment describes where the run happened.
@@ -34,6 +38,12 @@ type Environment struct {
 	// OpenFiles is the open-file limit benchplan ran with (raised to the
 	// hard limit at start).
 	OpenFiles int `json:"open_files,omitempty"`
+	// Commit is the commit benchplan was built from, when known.
+	Commit string `json:"benchplan_commit,omitempty"`
+	// Servers describe the servers the scenarios ran against.
+	Servers []ServerEnv `json:"servers,omitempty"`
+	// GPUs name the GPUs the servers ran on, when known.
+	GPUs []string `json:"gpus,omitempty"`
 }
 
 // Scenario is one scenario of the plan and the steps its load shape made.
@@ -134,6 +144,12 @@ type Step struct {
 
 	Metrics    Metrics   `json:"metrics"`
 	Assertions []Outcome `json:"assertions"`
+	// Series is the step's activity over time (see ComputeSeries).
+	Series *Series `json:"series,omitempty"`
+	// Histograms are the shapes of its distributions (see ComputeHistograms).
+	Histograms *Histograms `json:"histograms,omitempty"`
+	// Telemetry holds what was sampled beside the step (server, GPU).
+	Telemetry []Telemetry `json:"telemetry,omitempty"`
 	// Requests holds every request record; it is not written to results.json.
 	Requests []Request `json:"-"`
 }
