@@ -27,7 +27,8 @@ bench: ## benchmarks (the load-engine benchmark comes with the load-engine issue
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./sim/
 
 image: ## container image of the simulator (not yet: comes with the simulator issue)
-	@echo "make image: not implemented yet; the simulator issue adds a FROM scratch image"
+	$(MAKE) build
+	docker build -t benchplan-sim:latest .
 
 clean:
 	rm -rf bin benchplan-results

@@ -1,8 +1,22 @@
 // Package sim is a built-in simulator of an OpenAI-compatible LLM inference
-// server. benchplan uses it as a stand-in for vLLM: it speaks the same wire
-// protocol (paths, JSON shapes, SSE streaming, error bodies) but generates
-// text instantly from a fixed word list and only spends time where a real
-// server would, following a simple, exactly specified latency model.
+// server. benchplan uses it as a stand-in for vLLM (or TGI, see
+// Config.Flavor): it speaks the same wire protocol (paths, JSON shapes, SSE
+// streaming, error bodies, /metrics) but generates text instantly from a
+// fixed word list and only spends time where a real server would.
+//
+// # Modes
+//
+// With only Model, TTFT, ITL and Seed set (fixed-latency mode) every request
+// follows the timing below whatever the load. Setting any engine knob of
+// Config, or starting from a profile (ProfileConfig), turns on the engine
+// model: continuous batching with a max_num_seqs limit, a FCFS waiting
+// queue, prefill steps costing PrefillOverhead + PrefillPerToken per
+// uncached prompt token, decode steps costing DecodeBase + DecodePerSeq per
+// running sequence + DecodePerKVToken per cached token, a KV-cache budget
+// that limits admission (paged with preemption like vLLM, or reserved like
+// TGI), and an optional prefix cache. In engine mode TTFT and ITL are added
+// to every prefill and decode step. docs/simulator.md describes the model,
+// the profiles, the metrics, the faults and every knob.
 //
 // # Endpoints
 //
@@ -12,12 +26,19 @@
 //     for {"prompt":...} or {"messages":[...]}.
 //   - POST /v1/chat/completions   OpenAI chat completions, streaming or not.
 //   - POST /v1/completions        OpenAI (legacy) text completions, streaming or not.
+//   - GET  /metrics               Prometheus text with vLLM's metric names (TGI's for
+//     the tgi flavour).
+//   - GET  /info                  TGI's info object (tgi flavour only).
+//
+// During Config.StartupDelay every endpoint but /metrics answers 503.
 //
 // Unknown paths answer 404 {"detail":"Not Found"} and known paths called
 // with the wrong method answer 405 {"detail":"Method Not Allowed"}, as
 // vLLM's FastAPI front end does. Request errors use the OpenAI error shape
 // {"error":{"message":...,"type":"BadRequestError"|"NotFoundError","param":null,"code":N}}.
-// Unknown request fields are ignored.
+// Unknown request fields are ignored. The tgi flavour answers TGI's way:
+// empty 404 and 405 bodies, {"error":...,"error_type":...} errors, 422 for
+// invalid requests, and any model name is accepted.
 //
 // # Tokenizer
 //
@@ -46,7 +67,7 @@
 // (see [NaturalLength]). finish_reason is "length" when the maximum was
 // reached and "stop" otherwise. "min_tokens" raises the natural length.
 //
-// # Timing
+// # Timing (fixed-latency mode)
 //
 // Times are measured from the arrival of the request (t0). Content token k
 // (0-based) is sent at t0 + TTFT + k*ITL; deadlines are absolute so no drift
@@ -56,5 +77,13 @@
 // past its deadline (with TTFT = ITL = 0 a whole stream leaves in one write).
 // A non-streaming request is answered at t0 + TTFT + (C-1)*ITL, C being the
 // number of generated tokens. A client that disconnects stops its stream at
-// once.
+// once (in engine mode its sequence also leaves the batch and frees its KV
+// blocks).
+//
+// # Faults
+//
+// ErrorRate500, ErrorRate429, StallRate, DropRate and MalformedRate inject
+// failures into a deterministic fraction of generation requests (see
+// docs/simulator.md); MaxConcurrentRequests answers 429 beyond a number of
+// requests in flight.
 package sim

@@ -21,6 +21,7 @@ type request struct {
 	Stream              bool            `json:"stream"`
 	StreamOptions       *streamOptions  `json:"stream_options"`
 	IgnoreEOS           bool            `json:"ignore_eos"`
+	Inputs              *string         `json:"inputs"` // TGI's /tokenize
 }
 
 type streamOptions struct {

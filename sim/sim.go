@@ -38,45 +38,71 @@ const (
 // maxBodyBytes bounds request bodies.
 const maxBodyBytes = 64 << 20
 
-// Config configures the simulator.
-type Config struct {
-	Model string        // served model name; default "sim-model" when empty
-	TTFT  time.Duration // time from request arrival to first content chunk
-	ITL   time.Duration // time between consecutive content tokens
-	Seed  int64         // seeds natural output lengths
-}
-
 // Server is the simulator. It implements http.Handler and is safe for
 // concurrent use; create it with New.
 type Server struct {
 	cfg       Config
 	model     string
 	modelJSON []byte // model as a JSON string literal
+	tgi       bool
 	idKey     uint64
 	idCtr     atomic.Uint64
 	pool      sync.Pool // *reqState
+
+	eng *engine  // nil in fixed-latency mode
+	m   *metrics // always set
+
+	faults   bool
+	faultKey uint64
+	faultCtr atomic.Uint64
+
+	readyAt time.Time   // end of the startup delay
+	ready   atomic.Bool // set once readyAt has passed
 }
 
-// New returns a simulator configured by cfg. Negative TTFT and ITL count as
-// zero.
+// New returns a simulator configured by cfg. Invalid settings are clamped
+// (negative durations and counts count as zero, rates are clamped to
+// [0, 1], an unknown flavour is vllm); use Config.Validate to report them.
+// The startup delay, if any, starts now.
 func New(cfg Config) *Server {
-	if cfg.Model == "" {
-		cfg.Model = DefaultModel
-	}
-	if cfg.TTFT < 0 {
-		cfg.TTFT = 0
-	}
-	if cfg.ITL < 0 {
-		cfg.ITL = 0
-	}
+	cfg.sanitize()
 	s := &Server{
 		cfg:       cfg,
 		model:     cfg.Model,
 		modelJSON: appendJSONString(nil, cfg.Model),
+		tgi:       cfg.Flavor == FlavorTGI,
 		idKey:     mix64(uint64(time.Now().UnixNano()) ^ uint64(cfg.Seed)),
+		faults:    cfg.faultsEnabled(),
+		faultKey:  mix64(uint64(cfg.Seed) ^ 0x5851f42d4c957f2d),
 	}
 	s.pool.New = func() any { return &reqState{out: make([]byte, 0, 4096), body: make([]byte, 0, 1024)} }
+	if s.cfg.EngineEnabled() {
+		s.m = newMetrics(&s.cfg, true, s.cfg.KVCacheBudget()/s.cfg.blockSize())
+		s.eng = newEngine(&s.cfg, s.m)
+	} else {
+		s.m = newMetrics(&s.cfg, false, 0)
+	}
+	if cfg.StartupDelay > 0 {
+		s.readyAt = time.Now().Add(cfg.StartupDelay)
+	} else {
+		s.ready.Store(true)
+	}
 	return s
+}
+
+// Config returns the configuration the server runs with (after clamping).
+func (s *Server) Config() Config { return s.cfg }
+
+// Ready reports whether the startup delay is over.
+func (s *Server) Ready() bool {
+	if s.ready.Load() {
+		return true
+	}
+	if time.Now().Before(s.readyAt) {
+		return false
+	}
+	s.ready.Store(true)
+	return true
 }
 
 // Model returns the served model name.
@@ -135,39 +161,82 @@ var (
 
 // ServeHTTP routes a request to the simulator's endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
+	path := r.URL.Path
+	if path == "/metrics" {
+		if s.allow(w, r, http.MethodGet) {
+			s.serveMetrics(w)
+		}
+		return
+	}
+	if !s.ready.Load() && !s.Ready() {
+		switch path {
+		case "/health", "/v1/models", "/v1/chat/completions", "/v1/completions", "/tokenize", "/info":
+			if path == "/health" && s.tgi {
+				writeRaw(w, http.StatusServiceUnavailable, `{"error":"unhealthy","error_type":"healthcheck"}`)
+				return
+			}
+			if path == "/v1/chat/completions" || path == "/v1/completions" {
+				s.m.requests.Add(1)
+				s.m.fail(failUnhealthy)
+			}
+			s.writeError(w, http.StatusServiceUnavailable, "the model is still loading")
+			return
+		}
+	}
+	switch path {
 	case "/v1/chat/completions":
-		if allow(w, r, http.MethodPost) {
+		if s.allow(w, r, http.MethodPost) {
 			s.generate(w, r, kindChat)
 		}
 	case "/v1/completions":
-		if allow(w, r, http.MethodPost) {
+		if s.allow(w, r, http.MethodPost) {
 			s.generate(w, r, kindCompletion)
 		}
 	case "/tokenize":
-		if allow(w, r, http.MethodPost) {
+		if s.allow(w, r, http.MethodPost) {
 			s.tokenize(w, r)
 		}
 	case "/health":
-		if allow(w, r, http.MethodGet) {
+		if s.allow(w, r, http.MethodGet) {
 			w.Header()["Content-Length"] = []string{"0"}
 			w.WriteHeader(http.StatusOK)
 		}
 	case "/v1/models":
-		if allow(w, r, http.MethodGet) {
+		if s.allow(w, r, http.MethodGet) {
 			s.models(w)
 		}
+	case "/info":
+		if !s.tgi {
+			s.notFound(w)
+		} else if s.allow(w, r, http.MethodGet) {
+			s.info(w)
+		}
 	default:
-		writeRaw(w, http.StatusNotFound, `{"detail":"Not Found"}`)
+		s.notFound(w)
 	}
 }
 
+func (s *Server) notFound(w http.ResponseWriter) {
+	if s.tgi {
+		// TGI's router (axum) answers unknown routes with an empty 404.
+		w.Header()["Content-Length"] = []string{"0"}
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	writeRaw(w, http.StatusNotFound, `{"detail":"Not Found"}`)
+}
+
 // allow answers 405 unless r uses method (GET also admits HEAD).
-func allow(w http.ResponseWriter, r *http.Request, method string) bool {
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, method string) bool {
 	if r.Method == method || (method == http.MethodGet && r.Method == http.MethodHead) {
 		return true
 	}
 	w.Header().Set("Allow", method)
+	if s.tgi {
+		w.Header()["Content-Length"] = []string{"0"}
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return false
+	}
 	writeRaw(w, http.StatusMethodNotAllowed, `{"detail":"Method Not Allowed"}`)
 	return false
 }
@@ -178,23 +247,54 @@ func writeRaw(w http.ResponseWriter, status int, body string) {
 	io.WriteString(w, body)
 }
 
-// writeError writes an OpenAI/vLLM style error body.
-func writeError(w http.ResponseWriter, status int, msg string) {
-	typ := "BadRequestError"
-	switch status {
-	case http.StatusNotFound:
-		typ = "NotFoundError"
-	case http.StatusRequestEntityTooLarge:
-		typ = "RequestEntityTooLargeError"
-	}
+// writeError writes an error body in the flavour's shape: vLLM's (OpenAI's)
+// {"error":{"message":...,"type":...,"param":null,"code":N}} or TGI's
+// {"error":...,"error_type":...}. TGI answers validation errors (400 here)
+// with 422.
+func (s *Server) writeError(w http.ResponseWriter, status int, msg string) {
 	b := make([]byte, 0, 96+len(msg))
-	b = append(b, `{"error":{"message":`...)
-	b = appendJSONString(b, msg)
-	b = append(b, `,"type":"`...)
-	b = append(b, typ...)
-	b = append(b, `","param":null,"code":`...)
-	b = strconv.AppendInt(b, int64(status), 10)
-	b = append(b, "}}"...)
+	if s.tgi {
+		typ := "validation"
+		switch status {
+		case http.StatusBadRequest:
+			status = http.StatusUnprocessableEntity
+		case http.StatusTooManyRequests:
+			typ = "overloaded"
+		case http.StatusServiceUnavailable:
+			typ = "unhealthy"
+		case http.StatusInternalServerError:
+			typ = "generation"
+		}
+		b = append(b, `{"error":`...)
+		b = appendJSONString(b, msg)
+		b = append(b, `,"error_type":"`...)
+		b = append(b, typ...)
+		b = append(b, `"}`...)
+	} else {
+		typ := "BadRequestError"
+		switch status {
+		case http.StatusNotFound:
+			typ = "NotFoundError"
+		case http.StatusRequestEntityTooLarge:
+			typ = "RequestEntityTooLargeError"
+		case http.StatusTooManyRequests:
+			typ = "RateLimitError"
+		case http.StatusInternalServerError:
+			typ = "InternalServerError"
+		case http.StatusServiceUnavailable:
+			typ = "ServiceUnavailableError"
+		}
+		b = append(b, `{"error":{"message":`...)
+		b = appendJSONString(b, msg)
+		b = append(b, `,"type":"`...)
+		b = append(b, typ...)
+		b = append(b, `","param":null,"code":`...)
+		b = strconv.AppendInt(b, int64(status), 10)
+		b = append(b, "}}"...)
+	}
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		w.Header()["Retry-After"] = []string{"1"}
+	}
 	w.Header()["Content-Type"] = hdrJSON
 	w.WriteHeader(status)
 	w.Write(b)
@@ -253,7 +353,7 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, st *reqStat
 		body = body[:len(body)+n]
 		if len(body) > maxBodyBytes {
 			st.body = body[:0]
-			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			s.writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
 			return false
 		}
 		if err == io.EOF {
@@ -261,17 +361,17 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, st *reqStat
 		}
 		if err != nil {
 			st.body = body[:0]
-			writeError(w, http.StatusBadRequest, "reading request body: "+err.Error())
+			s.writeError(w, http.StatusBadRequest, "reading request body: "+err.Error())
 			return false
 		}
 	}
 	st.body = body
 	if err := json.Unmarshal(body, &st.req); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		s.writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
 		return false
 	}
-	if st.req.Model != "" && st.req.Model != s.model {
-		writeError(w, http.StatusNotFound, "The model `"+st.req.Model+"` does not exist.")
+	if st.req.Model != "" && st.req.Model != s.model && !s.tgi {
+		s.writeError(w, http.StatusNotFound, "The model `"+st.req.Model+"` does not exist.")
 		return false
 	}
 	return true
@@ -283,10 +383,14 @@ func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) {
 	if !s.readRequest(w, r, st) {
 		return
 	}
+	if s.tgi && st.req.Inputs != nil {
+		s.tokenizeTGI(w, st)
+		return
+	}
 	parts, n, err := st.req.promptParts(kindTokenize, st.parts[:0])
 	st.parts = parts
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		s.writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	b := st.out[:0]
@@ -315,36 +419,62 @@ type gen struct {
 	wordStart    int
 	t0           time.Time
 	prefix       []byte // `data: {"id":...,"choices":[` for streams, `{"id":...,"choices":[` otherwise
+	seq          *seq   // engine mode: the engine's sequence
+	fault        fault
+	faultAt      int // content token index the fault happens before
 }
 
 func (s *Server) generate(w http.ResponseWriter, r *http.Request, k kind) {
 	t0 := time.Now()
+	m := s.m
+	m.requests.Add(1)
+	if n := m.inflight.Add(1); s.cfg.MaxConcurrentRequests > 0 && n > int64(s.cfg.MaxConcurrentRequests) {
+		m.inflight.Add(-1)
+		m.fail(failOverloaded)
+		s.writeError(w, http.StatusTooManyRequests, "Model is overloaded")
+		return
+	}
+	defer m.inflight.Add(-1)
 	st := s.getState()
 	defer s.putState(st)
 	if !s.readRequest(w, r, st) {
+		m.fail(failValidation)
 		return
 	}
 	req := &st.req
 	chat := k == kindChat
 	maxTok, err := req.maxTokens(chat)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		m.fail(failValidation)
+		s.writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	minTok, _, err := optInt("min_tokens", req.MinTokens)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		m.fail(failValidation)
+		s.writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if minTok < 0 || minTok > int64(maxTok) {
-		writeError(w, http.StatusBadRequest, "min_tokens must be between 0 and max_tokens ("+strconv.Itoa(maxTok)+"), got "+strconv.FormatInt(minTok, 10))
+		m.fail(failValidation)
+		s.writeError(w, http.StatusBadRequest, "min_tokens must be between 0 and max_tokens ("+strconv.Itoa(maxTok)+"), got "+strconv.FormatInt(minTok, 10))
 		return
 	}
 	parts, promptTokens, err := req.promptParts(k, st.parts[:0])
 	st.parts = parts
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		m.fail(failValidation)
+		s.writeError(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	if s.eng != nil {
+		if lim := s.eng.maxTokens(); lim > 0 && promptTokens+maxTok > lim {
+			m.fail(failValidation)
+			s.writeError(w, http.StatusBadRequest, "This model's maximum context length is "+strconv.Itoa(lim)+
+				" tokens (the KV cache's capacity). However, you requested "+strconv.Itoa(promptTokens+maxTok)+" tokens ("+
+				strconv.Itoa(promptTokens)+" in the messages, "+strconv.Itoa(maxTok)+" in the completion). Please reduce the length of the messages or completion.")
+			return
+		}
 	}
 
 	h := seeded(s.cfg.Seed, promptHash(parts))
@@ -365,6 +495,43 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, k kind) {
 		wordStart:    int((h >> 40) % uint64(len(words))),
 		t0:           t0,
 	}
+	if s.faults {
+		g.fault, g.faultAt = s.pickFault(n)
+		switch g.fault {
+		case fault500:
+			m.fail(failGeneration)
+			s.writeError(w, http.StatusInternalServerError, "simulated internal server error (fault injection)")
+			return
+		case fault429:
+			m.fail(failOverloaded)
+			s.writeError(w, http.StatusTooManyRequests, "simulated rate limit (fault injection)")
+			return
+		}
+		if !req.Stream && (g.fault == faultStall || g.fault == faultDrop) {
+			m.finished[finAbort].Add(1)
+			if g.fault == faultDrop {
+				panic(http.ErrAbortHandler)
+			}
+			<-r.Context().Done()
+			return
+		}
+	}
+	if s.eng != nil {
+		sq := &seq{arrival: t0, prompt: promptTokens, maxOut: maxTok, out: n, notify: make(chan struct{}, 1)}
+		if finish == "stop" {
+			sq.fin = finStop
+		} else {
+			sq.fin = finLength
+		}
+		if s.eng.pc != nil {
+			sq.hashes = appendBlockHashes(make([]uint64, 0, promptTokens/s.eng.block), parts, s.eng.block)
+		}
+		s.eng.submit(sq)
+		defer s.eng.cancel(sq)
+		g.seq = sq
+	} else {
+		m.promptToks.Add(uint64(promptTokens))
+	}
 	var pre [160]byte
 	g.prefix = s.appendPrefix(pre[:0], &g, req.Stream)
 	if req.Stream {
@@ -372,6 +539,28 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, k kind) {
 	} else {
 		s.complete(w, r, st, &g)
 	}
+}
+
+// fixedDone records the metrics of a fixed-latency request that sent sent
+// content tokens (all of them unless the client went away).
+func (s *Server) fixedDone(g *gen, sent int) {
+	if s.eng != nil {
+		return
+	}
+	m := s.m
+	m.genToks.Add(uint64(sent))
+	if sent < g.outTokens {
+		m.finished[finAbort].Add(1)
+		return
+	}
+	ttft, itl := s.cfg.TTFT, s.cfg.ITL
+	m.ttft.observeDur(ttft)
+	m.itl.observeN(int64(itl), uint64(g.outTokens-1))
+	fin := finLength
+	if g.finish == "stop" {
+		fin = finStop
+	}
+	m.request(fin, g.promptTokens, g.outTokens, 0, ttft, ttft+time.Duration(g.outTokens-1)*itl)
 }
 
 // appendPrefix appends the JSON common to every chunk or response up to and
@@ -421,6 +610,21 @@ func (g *gen) chunkEnd(b []byte) []byte {
 	return append(b, "]}\n\n"...)
 }
 
+// flush writes and flushes pending output; it returns false when the
+// client went away.
+func (st *reqState) flush(w http.ResponseWriter) bool {
+	if len(st.out) > 0 {
+		if _, err := w.Write(st.out); err != nil {
+			return false
+		}
+		st.out = st.out[:0]
+	}
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return true
+}
+
 // wait blocks until deadline, flushing pending output first when it has to
 // block. It returns false when the client went away.
 func (st *reqState) wait(w http.ResponseWriter, done <-chan struct{}, deadline time.Time) bool {
@@ -433,14 +637,8 @@ func (st *reqState) wait(w http.ResponseWriter, done <-chan struct{}, deadline t
 			return true
 		}
 	}
-	if len(st.out) > 0 {
-		if _, err := w.Write(st.out); err != nil {
-			return false
-		}
-		st.out = st.out[:0]
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
+	if len(st.out) > 0 && !st.flush(w) {
+		return false
 	}
 	if st.timer == nil {
 		st.timer = time.NewTimer(d)
@@ -454,6 +652,23 @@ func (st *reqState) wait(w http.ResponseWriter, done <-chan struct{}, deadline t
 		st.timer.Stop()
 		return false
 	}
+}
+
+// waitSeq blocks until the engine has generated more than k tokens of sq,
+// flushing pending output first. It returns false when the client went
+// away.
+func (st *reqState) waitSeq(w http.ResponseWriter, done <-chan struct{}, sq *seq, k int) bool {
+	if len(st.out) > 0 && !st.flush(w) {
+		return false
+	}
+	for int(sq.generated.Load()) <= k {
+		select {
+		case <-sq.notify:
+		case <-done:
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *reqState, g *gen) {
@@ -473,24 +688,52 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *reqState, g 
 		b = g.chunkEnd(b)
 	}
 	st.out = b
-	if !latency {
+	if !latency && g.seq == nil {
 		select {
 		case <-done:
+			s.fixedDone(g, 0)
 			return
 		default:
 		}
 	}
 	wi := g.wordStart
 	for k := 0; k < g.outTokens; k++ {
-		if latency {
+		if g.seq != nil {
+			if int(g.seq.generated.Load()) <= k && !st.waitSeq(w, done, g.seq, k) {
+				return
+			}
+		} else if latency {
 			if !st.wait(w, done, g.t0.Add(s.cfg.TTFT+time.Duration(k)*s.cfg.ITL)) {
+				s.fixedDone(g, k)
 				return
 			}
 		} else if k&63 == 63 {
 			select {
 			case <-done:
+				s.fixedDone(g, k)
 				return
 			default:
+			}
+		}
+		if k == g.faultAt && g.fault != faultNone {
+			switch g.fault {
+			case faultStall:
+				st.flush(w)
+				s.fixedDone(g, k)
+				if g.seq != nil {
+					s.eng.cancel(g.seq)
+				}
+				<-done
+				return
+			case faultDrop:
+				st.flush(w)
+				s.fixedDone(g, k)
+				if g.seq != nil {
+					s.eng.cancel(g.seq)
+				}
+				panic(http.ErrAbortHandler)
+			case faultMalformed:
+				st.out = s.appendMalformed(st.out, g)
 			}
 		}
 		b = st.out
@@ -520,6 +763,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *reqState, g 
 		if len(b) >= 32<<10 {
 			if _, err := w.Write(b); err != nil {
 				st.out = b[:0]
+				s.fixedDone(g, k+1)
 				return
 			}
 			b = b[:0]
@@ -536,11 +780,17 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *reqState, g 
 	b = append(b, "data: [DONE]\n\n"...)
 	st.out = b
 	w.Write(b)
+	s.fixedDone(g, g.outTokens)
 }
 
 func (s *Server) complete(w http.ResponseWriter, r *http.Request, st *reqState, g *gen) {
-	if d := s.cfg.TTFT + time.Duration(g.outTokens-1)*s.cfg.ITL; d > 0 {
+	if g.seq != nil {
+		if !st.waitSeq(w, r.Context().Done(), g.seq, g.outTokens-1) {
+			return
+		}
+	} else if d := s.cfg.TTFT + time.Duration(g.outTokens-1)*s.cfg.ITL; d > 0 {
 		if !st.wait(w, r.Context().Done(), g.t0.Add(d)) {
+			s.fixedDone(g, 0)
 			return
 		}
 	}
@@ -568,9 +818,13 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, st *reqState, 
 	b = append(b, `","stop_reason":null}],`...)
 	b = g.appendUsage(b)
 	b = append(b, '}')
+	if g.fault == faultMalformed {
+		b = b[:len(b)/2]
+	}
 	st.out = b
 	w.Header()["Content-Type"] = hdrJSON
 	w.Write(b)
+	s.fixedDone(g, g.outTokens)
 }
 
 const hexDigits = "0123456789abcdef"

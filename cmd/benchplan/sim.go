@@ -6,18 +6,46 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
+	"time"
 
 	"github.com/benchplan/benchplan/sim"
 )
 
+// simDefaults are the `benchplan sim` defaults without --profile.
+var simDefaults = sim.Config{Model: sim.DefaultModel, TTFT: 50 * time.Millisecond, ITL: 10 * time.Millisecond, Seed: 1}
+
 func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchplan sim", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8000", "address to listen on")
-	var cfg sim.Config
-	fs.StringVar(&cfg.Model, "model", "sim-model", "model name to serve")
-	fs.DurationVar(&cfg.TTFT, "ttft", 50e6, "time to first token")
-	fs.DurationVar(&cfg.ITL, "itl", 10e6, "time between tokens")
-	fs.Int64Var(&cfg.Seed, "seed", 1, "seed for natural output lengths")
+	profile := fs.String("profile", "", "engine profile to start from; flags given explicitly override it (see --list-profiles)")
+	list := fs.Bool("list-profiles", false, "list the profiles and exit")
+	// Every knob of sim.Config is a flag; only the flags given explicitly
+	// are applied on top of the profile (or of the defaults).
+	set := simDefaults
+	knobs := sim.Knobs()
+	byFlag := map[string]sim.Knob{}
+	for _, k := range knobs {
+		byFlag[k.Flag] = k
+		usage := k.Usage
+		if k.Unit != "" {
+			usage += " (" + k.Unit + ")"
+		}
+		switch p := k.Ptr(&set).(type) {
+		case *string:
+			fs.StringVar(p, k.Flag, *p, usage)
+		case *int:
+			fs.IntVar(p, k.Flag, *p, usage)
+		case *int64:
+			fs.Int64Var(p, k.Flag, *p, usage)
+		case *float64:
+			fs.Float64Var(p, k.Flag, *p, usage)
+		case *bool:
+			fs.BoolVar(p, k.Flag, *p, usage)
+		case *time.Duration:
+			fs.DurationVar(p, k.Flag, *p, usage)
+		}
+	}
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return exitInvalid
@@ -26,8 +54,49 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "benchplan sim: unexpected argument %q\n", pos[0])
 		return exitInvalid
 	}
-	if cfg.TTFT < 0 || cfg.ITL < 0 {
-		fmt.Fprintln(stderr, "benchplan sim: --ttft and --itl must not be negative")
+	if *list {
+		for _, p := range sim.Profiles() {
+			fmt.Fprintf(stdout, "%-32s %s\n", p.Name, p.Description)
+		}
+		return exitOK
+	}
+	cfg := simDefaults
+	if *profile != "" {
+		cfg, err = sim.ProfileConfig(*profile)
+		if err != nil {
+			fmt.Fprintf(stderr, "benchplan sim: --profile: %v\n", err)
+			return exitInvalid
+		}
+		cfg.Seed = simDefaults.Seed
+	}
+	fs.Visit(func(f *flag.Flag) {
+		k, ok := byFlag[f.Name]
+		if !ok {
+			return
+		}
+		switch dst := k.Ptr(&cfg).(type) {
+		case *string:
+			*dst = *k.Ptr(&set).(*string)
+		case *int:
+			*dst = *k.Ptr(&set).(*int)
+		case *int64:
+			*dst = *k.Ptr(&set).(*int64)
+		case *float64:
+			*dst = *k.Ptr(&set).(*float64)
+		case *bool:
+			*dst = *k.Ptr(&set).(*bool)
+		case *time.Duration:
+			*dst = *k.Ptr(&set).(*time.Duration)
+		}
+	})
+	if ps := cfg.Problems(); len(ps) > 0 {
+		flags := map[string]string{}
+		for _, k := range knobs {
+			flags[k.Name] = k.Flag
+		}
+		for _, p := range ps {
+			fmt.Fprintf(stderr, "benchplan sim: --%s %s\n", flags[p.Knob], p.Message)
+		}
 		return exitInvalid
 	}
 	ln, err := net.Listen("tcp", *addr)
@@ -35,11 +104,52 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "benchplan sim: %v\n", err)
 		return exitRunFailed
 	}
-	fmt.Fprintf(stdout, "benchplan sim: serving %s at http://%s (ttft %s, itl %s); Ctrl-C stops\n",
-		cfg.Model, ln.Addr(), cfg.TTFT, cfg.ITL)
+	fmt.Fprintf(stdout, "benchplan sim: serving %s at http://%s (%s); Ctrl-C stops\n", cfg.Model, ln.Addr(), describe(&cfg, *profile))
 	if err := sim.New(cfg).Serve(ctx, ln); err != nil {
 		fmt.Fprintf(stderr, "benchplan sim: %v\n", err)
 		return exitRunFailed
 	}
 	return exitOK
+}
+
+// describe summarises a simulator configuration in one line.
+func describe(c *sim.Config, profile string) string {
+	var parts []string
+	if c.Flavor == sim.FlavorTGI {
+		parts = append(parts, "tgi flavour")
+	}
+	if !c.EngineEnabled() {
+		parts = append(parts, fmt.Sprintf("ttft %s, itl %s", c.TTFT, c.ITL))
+	} else {
+		if profile != "" {
+			parts = append(parts, "profile "+profile)
+		}
+		seqs := c.MaxNumSeqs
+		if seqs == 0 {
+			seqs = sim.DefaultMaxNumSeqs
+		}
+		kv := "unlimited"
+		if b := c.KVCacheBudget(); b > 0 {
+			kv = fmt.Sprintf("%d tokens", b)
+		}
+		ttft, tpot := c.Expected(512, 128)
+		parts = append(parts, fmt.Sprintf("engine: max_num_seqs %d, KV cache %s, one 512-token request: ttft %s, tpot %s",
+			seqs, kv, ttft.Round(10*time.Microsecond), tpot.Round(10*time.Microsecond)))
+	}
+	if c.StartupDelay > 0 {
+		parts = append(parts, "startup delay "+c.StartupDelay.String())
+	}
+	var faults []string
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"500", c.ErrorRate500}, {"429", c.ErrorRate429}, {"stall", c.StallRate}, {"drop", c.DropRate}, {"malformed", c.MalformedRate}} {
+		if f.v > 0 {
+			faults = append(faults, fmt.Sprintf("%s %g", f.name, f.v))
+		}
+	}
+	if len(faults) > 0 {
+		parts = append(parts, "faults: "+strings.Join(faults, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
