@@ -198,10 +198,11 @@ type Histogram struct {
 const MaxBins = 40
 
 // NewHistogram bins samples: about 2 * n^(1/3) bins (Rice's rule; at
-// least 10, at most MaxBins) of a round width. When
-// the top 0.5% of samples spans more than the rest, the bins stop at the
-// 99.5th percentile and the tail is counted in Overflow. It sorts samples
-// in place and returns nil when there are none.
+// least 10, at most MaxBins) of a round width. When the top 0.5% of the
+// samples spans more than the rest (a far tail that would squeeze every
+// other bin into one), the bins stop at the last sample within twice the
+// span of the rest and the samples beyond are counted in Overflow. It
+// sorts samples in place and returns nil when there are none.
 func NewHistogram(samples []time.Duration) *Histogram {
 	if len(samples) == 0 {
 		return nil
@@ -209,7 +210,11 @@ func NewHistogram(samples []time.Duration) *Histogram {
 	slices.Sort(samples)
 	lo, hi := samples[0], samples[len(samples)-1]
 	if p := Percentile(samples, 99.5); hi-p > p-lo {
-		hi = p
+		// A far tail: bins end at the last sample within twice the
+		// body's span (lo to the 99.5th percentile).
+		limit := p + (p - lo)
+		i, _ := slices.BinarySearch(samples, limit+1)
+		hi = samples[max(i-1, 0)]
 	}
 	// Rice's rule (2 * n^(1/3) bins), between 10 and MaxBins.
 	bins := min(max(int(math.Ceil(2*math.Cbrt(float64(len(samples))))), 10), MaxBins)
