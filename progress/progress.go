@@ -1,0 +1,379 @@
+// Package progress shows a run's progress while it runs: per step, the
+// requests done of the step's target, the time elapsed, the achieved rate
+// and the errors so far.
+//
+// On a terminal it draws one progress bar line that it redraws in place;
+// anywhere else (a pipe, a CI log, a file) it writes a plain line when a
+// step starts, every few seconds while it runs and when it ends, with no
+// cursor or color codes.
+//
+// The executor drives a Reporter (StepStarted, RequestDone, StepDone); this
+// package imports only results, so the executor may import it. A Printer is
+// also an io.Writer: other lines written to it ("starting server ...") are
+// printed above the bar without garbling it.
+package progress
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/benchplan/benchplan/results"
+)
+
+// Step describes a step that is about to run.
+type Step struct {
+	// Scenario is the scenario's name.
+	Scenario string
+	// Index is the step's position in its scenario (from 0), Count the
+	// scenario's number of steps.
+	Index, Count int
+	// Label names the step's load for people ("constant 2.00/s").
+	Label string
+	// MaxRequests and MaxDuration are the step's limits (0 when unbounded):
+	// the progress bar fills toward whichever is nearer.
+	MaxRequests int
+	MaxDuration time.Duration
+}
+
+// Reporter receives a run's progress. RequestDone may be called from many
+// goroutines at once; StepStarted and StepDone are called in order, one
+// step at a time.
+type Reporter interface {
+	// StepStarted is called as a step's first request is about to be sent.
+	StepStarted(Step)
+	// RequestDone is called when a request has finished (completed, failed
+	// or cut off), with its record filled in.
+	RequestDone(*results.Request)
+	// StepDone is called with the step's results once it has ended.
+	StepDone(*results.Step)
+}
+
+// Mode says how a Printer shows progress.
+type Mode int
+
+// The modes.
+const (
+	// Lines writes a plain line per event and every Interval while a step
+	// runs: for pipes and CI logs.
+	Lines Mode = iota
+	// Bar redraws one line in place with a progress bar: for terminals.
+	Bar
+)
+
+// Options tune a Printer.
+type Options struct {
+	Mode Mode
+	// Interval is how often a running step is reported: a plain line in
+	// Lines mode (default 5s), a redraw in Bar mode (default 200ms).
+	Interval time.Duration
+	// Width is the most columns a bar line may take (default 80).
+	Width int
+	// Now is the clock (default time.Now); tests pass their own.
+	Now func() time.Time
+	// NoTicker turns the periodic reports off; tests call Tick instead.
+	NoTicker bool
+}
+
+// IsTerminal reports whether f is a terminal (a character device that is
+// not /dev/null), where a progress bar can redraw itself.
+func IsTerminal(f *os.File) bool {
+	if f == nil {
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(fi, null) {
+		return false
+	}
+	return os.Getenv("TERM") != "dumb"
+}
+
+// Auto picks Bar for a terminal and Lines for anything else.
+func Auto(w io.Writer) Mode {
+	if f, ok := w.(*os.File); ok && IsTerminal(f) {
+		return Bar
+	}
+	return Lines
+}
+
+// Printer shows progress on a writer. It implements Reporter and
+// io.Writer; all its methods are safe for concurrent use.
+type Printer struct {
+	w    io.Writer
+	opts Options
+
+	mu      sync.Mutex
+	step    Step
+	running bool
+	start   time.Time
+	drawn   bool // a bar line is on screen (Bar mode)
+	stop    chan struct{}
+	done    chan struct{}
+
+	finished atomic.Int64 // requests finished in the running step
+	errored  atomic.Int64
+	ok       atomic.Int64
+}
+
+// New returns a Printer writing to w.
+func New(w io.Writer, opts Options) *Printer {
+	if opts.Interval <= 0 {
+		opts.Interval = 5 * time.Second
+		if opts.Mode == Bar {
+			opts.Interval = 200 * time.Millisecond
+		}
+	}
+	if opts.Width <= 0 {
+		opts.Width = 80
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Printer{w: w, opts: opts}
+}
+
+// StepStarted starts reporting a step.
+func (p *Printer) StepStarted(s Step) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopTicker()
+	p.step = s
+	p.running = true
+	p.start = p.opts.Now()
+	p.finished.Store(0)
+	p.errored.Store(0)
+	p.ok.Store(0)
+	if p.opts.Mode == Lines {
+		fmt.Fprintf(p.w, "%s: started%s\n", p.name(), limits(s))
+	} else {
+		p.draw()
+	}
+	if !p.opts.NoTicker {
+		p.stop, p.done = make(chan struct{}), make(chan struct{})
+		go p.tick(p.stop, p.done)
+	}
+}
+
+// RequestDone counts a finished request.
+func (p *Printer) RequestDone(r *results.Request) {
+	p.finished.Add(1)
+	switch {
+	case r.Incomplete:
+	case r.Error != "":
+		p.errored.Add(1)
+	default:
+		p.ok.Add(1)
+	}
+}
+
+// StepDone ends a step's reporting with a line that stays.
+func (p *Printer) StepDone(st *results.Step) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopTicker()
+	p.clear()
+	m := &st.Metrics
+	name := p.name()
+	if !p.running {
+		name = fmt.Sprintf("step %d", st.Index+1)
+	}
+	line := fmt.Sprintf("%s: done: %d ok, %d errors, %d incomplete in %s", name,
+		m.Requests.Completed, m.Requests.Errored, m.Requests.Incomplete, roundDur(time.Duration(m.Duration)))
+	if st.StopReason != "" {
+		line += " (" + st.StopReason + ")"
+	}
+	line += fmt.Sprintf(", %.2f req/s", m.Requests.RatePerSec)
+	fmt.Fprintln(p.w, line)
+	p.running = false
+}
+
+// Write prints other lines (server start, warnings) above the bar.
+func (p *Printer) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clear()
+	n, err := p.w.Write(b)
+	if p.running && p.opts.Mode == Bar {
+		p.draw()
+	}
+	return n, err
+}
+
+// Tick reports the running step now, as the ticker does every Interval.
+func (p *Printer) Tick() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.running {
+		return
+	}
+	if p.opts.Mode == Bar {
+		p.draw()
+		return
+	}
+	fmt.Fprintln(p.w, p.name()+": "+p.status())
+}
+
+// Close stops the ticker and removes a bar left on screen.
+func (p *Printer) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopTicker()
+	p.clear()
+	p.running = false
+	return nil
+}
+
+func (p *Printer) tick(stop, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(p.opts.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			p.Tick()
+		}
+	}
+}
+
+// stopTicker stops the ticker goroutine; p.mu is held, so it is released
+// while waiting for a tick in progress to finish.
+func (p *Printer) stopTicker() {
+	if p.stop == nil {
+		return
+	}
+	close(p.stop)
+	done := p.done
+	p.stop, p.done = nil, nil
+	p.mu.Unlock()
+	<-done
+	p.mu.Lock()
+}
+
+// name is "scenario: step i/n label".
+func (p *Printer) name() string {
+	s := p.step
+	name := s.Scenario
+	if s.Count > 1 {
+		name += fmt.Sprintf(": step %d/%d", s.Index+1, s.Count)
+	}
+	if s.Label != "" {
+		name += " " + s.Label
+	}
+	return name
+}
+
+// status is "96/200 requests, 12.3s elapsed, 2.31 req/s, 0 errors".
+func (p *Printer) status() string {
+	elapsed := p.opts.Now().Sub(p.start)
+	done := p.finished.Load()
+	reqs := fmt.Sprintf("%d requests", done)
+	if p.step.MaxRequests > 0 {
+		reqs = fmt.Sprintf("%d/%d requests", done, p.step.MaxRequests)
+	}
+	el := roundDur(elapsed).String() + " elapsed"
+	if p.step.MaxDuration > 0 {
+		el = fmt.Sprintf("%s/%s", roundDur(elapsed), p.step.MaxDuration)
+	}
+	return fmt.Sprintf("%s, %s, %.2f req/s, %s", reqs, el, rate(p.ok.Load(), elapsed), errorsText(p.errored.Load()))
+}
+
+// fraction is how far the step is toward its nearer limit, in [0, 1].
+func (p *Printer) fraction() float64 {
+	f := 0.0
+	if n := p.step.MaxRequests; n > 0 {
+		f = float64(p.finished.Load()) / float64(n)
+	}
+	if d := p.step.MaxDuration; d > 0 {
+		f = max(f, float64(p.opts.Now().Sub(p.start))/float64(d))
+	}
+	return min(max(f, 0), 1)
+}
+
+// draw redraws the bar line: carriage return, the line, erase to its end.
+func (p *Printer) draw() {
+	const barWidth = 20
+	f := p.fraction()
+	filled := int(f * barWidth)
+	bar := strings.Repeat("█", filled) + strings.Repeat("░", barWidth-filled)
+	line := fmt.Sprintf("%s %3.0f%% %s", bar, f*100, p.status())
+	name := p.name()
+	room := max(p.opts.Width-1-runeLen(line)-1, 16)
+	line = truncate(truncate(name, room)+" "+line, p.opts.Width-1)
+	fmt.Fprint(p.w, "\r"+line+"\x1b[K")
+	p.drawn = true
+}
+
+// clear erases a bar line left on screen.
+func (p *Printer) clear() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.drawn = false
+	}
+}
+
+func limits(s Step) string {
+	var l []string
+	if s.MaxRequests > 0 {
+		l = append(l, fmt.Sprintf("%d requests", s.MaxRequests))
+	}
+	if s.MaxDuration > 0 {
+		l = append(l, s.MaxDuration.String())
+	}
+	if len(l) == 0 {
+		return ""
+	}
+	return " (at most " + strings.Join(l, " or ") + ")"
+}
+
+func rate(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+func errorsText(n int64) string {
+	if n == 1 {
+		return "1 error"
+	}
+	return fmt.Sprintf("%d errors", n)
+}
+
+// roundDur rounds to a tenth of a second (a millisecond below a second).
+func roundDur(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Millisecond)
+}
+
+func runeLen(s string) int { return len([]rune(s)) }
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	if n <= 1 {
+		return string(r[:max(n, 0)])
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// Discard is a Reporter that does nothing.
+var Discard Reporter = discard{}
+
+type discard struct{}
+
+func (discard) StepStarted(Step)             {}
+func (discard) RequestDone(*results.Request) {}
+func (discard) StepDone(*results.Step)       {}

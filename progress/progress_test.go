@@ -1,0 +1,167 @@
+package progress
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/benchplan/benchplan/results"
+)
+
+// clock is a fake clock the tests move by hand.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func doneStep() *results.Step {
+	st := &results.Step{Index: 1, StopReason: "max_requests"}
+	st.Metrics.Requests = results.RequestCounts{Total: 200, Completed: 198, Errored: 2, RatePerSec: 3.2912}
+	st.Metrics.Duration = results.Duration(60*time.Second + 412*time.Millisecond)
+	return st
+}
+
+func TestLines(t *testing.T) {
+	var out bytes.Buffer
+	c := &clock{now: time.Unix(0, 0)}
+	p := New(&out, Options{Mode: Lines, Now: c.Now, NoTicker: true})
+	fmt.Fprintln(p, "starting server sim (sim)")
+	p.StepStarted(Step{Scenario: "chat", Index: 1, Count: 3, Label: "constant 2.00/s", MaxRequests: 200, MaxDuration: time.Minute})
+	for i := 0; i < 96; i++ {
+		r := &results.Request{}
+		if i%48 == 0 {
+			r.Error = "http 500"
+		}
+		p.RequestDone(r)
+	}
+	c.Add(12300 * time.Millisecond)
+	p.Tick()
+	p.StepDone(doneStep())
+	p.Tick() // no step running: nothing
+	assert.NilError(t, p.Close())
+	assert.Equal(t, out.String(), `starting server sim (sim)
+chat: step 2/3 constant 2.00/s: started (at most 200 requests or 1m0s)
+chat: step 2/3 constant 2.00/s: 96/200 requests, 12.3s/1m0s, 7.64 req/s, 2 errors
+chat: step 2/3 constant 2.00/s: done: 198 ok, 2 errors, 0 incomplete in 1m0.4s (max_requests), 3.29 req/s
+`)
+}
+
+func TestBar(t *testing.T) {
+	var out bytes.Buffer
+	c := &clock{now: time.Unix(0, 0)}
+	p := New(&out, Options{Mode: Bar, Now: c.Now, NoTicker: true, Width: 100})
+	p.StepStarted(Step{Scenario: "chat", Count: 1, Label: "constant 2.00/s", MaxRequests: 200})
+	for i := 0; i < 50; i++ {
+		p.RequestDone(&results.Request{})
+	}
+	c.Add(10 * time.Second)
+	p.Tick()
+	fmt.Fprintln(p, "a warning")
+	p.StepDone(doneStep())
+	got := out.String()
+	assert.Assert(t, is.Contains(got, "\rchat constant 2.00/s █████░░░░░░░░░░░░░░░  25% 50/200 requests, 10s elapsed, 5.00 req/s, 0 errors\x1b[K"))
+	// A line written while the bar shows clears it, then redraws it.
+	assert.Assert(t, is.Contains(got, "\r\x1b[Ka warning\n\rchat"))
+	assert.Assert(t, strings.HasSuffix(got, "\r\x1b[Kchat constant 2.00/s: done: 198 ok, 2 errors, 0 incomplete in 1m0.4s (max_requests), 3.29 req/s\n"))
+	for _, line := range strings.Split(got, "\r") {
+		assert.Assert(t, len([]rune(strings.TrimSuffix(line, "\x1b[K"))) < 100, "line wider than the terminal: %q", line)
+	}
+}
+
+func TestBarFillsTowardTheNearerLimit(t *testing.T) {
+	c := &clock{now: time.Unix(0, 0)}
+	p := New(&bytes.Buffer{}, Options{Mode: Bar, Now: c.Now, NoTicker: true})
+	p.StepStarted(Step{Scenario: "s", MaxRequests: 1000, MaxDuration: 10 * time.Second})
+	c.Add(5 * time.Second)
+	assert.Equal(t, p.fraction(), 0.5)
+	c.Add(50 * time.Second)
+	assert.Equal(t, p.fraction(), 1.0)
+}
+
+func TestBarTruncatesLongNames(t *testing.T) {
+	var out bytes.Buffer
+	p := New(&out, Options{Mode: Bar, NoTicker: true, Width: 80})
+	p.StepStarted(Step{Scenario: strings.Repeat("very-long-scenario-name-", 10), Count: 1, MaxRequests: 10})
+	line := strings.TrimSuffix(strings.TrimPrefix(out.String(), "\r"), "\x1b[K")
+	assert.Assert(t, len([]rune(line)) <= 79, "%d: %q", len([]rune(line)), line)
+	assert.Assert(t, is.Contains(line, "…"))
+}
+
+func TestLinesHaveNoCursorCodes(t *testing.T) {
+	var out bytes.Buffer
+	p := New(&out, Options{Mode: Lines, Interval: time.Millisecond})
+	p.StepStarted(Step{Scenario: "chat", Count: 1, MaxDuration: time.Second})
+	time.Sleep(20 * time.Millisecond)
+	p.StepDone(doneStep())
+	assert.NilError(t, p.Close())
+	assert.Assert(t, !strings.ContainsAny(out.String(), "\r\x1b"), "%q", out.String())
+	assert.Assert(t, strings.Count(out.String(), "\n") >= 3, "periodic lines expected: %q", out.String())
+}
+
+// The ticker, request callbacks from many goroutines and writes run at
+// once (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	var mu sync.Mutex
+	var out bytes.Buffer
+	w := writerFunc(func(b []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(b) })
+	for _, mode := range []Mode{Lines, Bar} {
+		p := New(w, Options{Mode: mode, Interval: time.Millisecond})
+		for step := 0; step < 3; step++ {
+			p.StepStarted(Step{Scenario: "s", Index: step, Count: 3, MaxRequests: 800})
+			var wg sync.WaitGroup
+			for g := 0; g < 8; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < 100; i++ {
+						p.RequestDone(&results.Request{})
+						if i%25 == 0 {
+							fmt.Fprintln(p, "note")
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			p.StepDone(doneStep())
+		}
+		assert.NilError(t, p.Close())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+func TestAuto(t *testing.T) {
+	assert.Equal(t, Auto(&bytes.Buffer{}), Lines)
+	null, err := os.Open(os.DevNull)
+	assert.NilError(t, err)
+	defer null.Close()
+	assert.Equal(t, Auto(null), Lines, "/dev/null is a character device but no terminal")
+	r, w, err := os.Pipe()
+	assert.NilError(t, err)
+	defer r.Close()
+	defer w.Close()
+	assert.Equal(t, Auto(w), Lines)
+}
+
+func TestDiscard(t *testing.T) {
+	var r Reporter = Discard
+	r.StepStarted(Step{})
+	r.RequestDone(&results.Request{})
+	r.StepDone(&results.Step{})
+}
