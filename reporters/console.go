@@ -82,6 +82,21 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 			break
 		}
 	}
+	for _, warn := range sc.Warnings {
+		fmt.Fprintln(w, "  ⚠ "+oneLine(warn))
+	}
+	for _, st := range sts {
+		prefix := ""
+		if len(sts) > 1 {
+			prefix = "[" + stepLabel(st) + "] "
+		}
+		for _, warn := range st.Warnings {
+			fmt.Fprintln(w, "  ⚠ "+prefix+oneLine(warn))
+		}
+	}
+	if sc.Capacity > 0 {
+		fmt.Fprintf(w, "  capacity: %s req/s (the highest achieved rate of a step that passed every assertion)\n", formatRate(sc.Capacity))
+	}
 
 	// Assertion lines, the expressions padded to one width.
 	type line struct {
@@ -89,31 +104,36 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 	}
 	var lines []line
 	width := 0
-	for _, st := range sts {
+	for _, a := range scenarioOutcomes(sc) {
 		prefix := ""
-		if len(sts) > 1 {
-			prefix = "[" + stepLabel(st) + "] "
+		if len(sts) > 1 || a.st == nil {
+			prefix = "[" + a.where() + "] "
 		}
-		for _, o := range st.Assertions {
-			l := line{left: prefix + oneLine(o.Expr), right: oneLine(o.Observed)}
-			switch o.Verdict {
-			case results.Pass:
-				l.mark = "✓"
-			case results.Fail:
-				l.mark = "✗"
-			default:
-				l.mark = "!"
-				msg := oneLine(o.Message)
-				if msg == "" {
-					msg = "could not be evaluated"
-				}
-				l.right = strings.TrimSpace(l.right + " (error: " + msg + ")")
+		o := a.o
+		l := line{left: prefix + oneLine(exprLabel(o)), right: oneLine(o.Observed)}
+		switch o.Verdict {
+		case results.Pass:
+			l.mark = "✓"
+			if o.Message != "" {
+				l.right = strings.TrimSpace(l.right + " (" + oneLine(o.Message) + ")")
 			}
-			if n := text.StringWidthWithoutEscSequences(l.left); n > width {
-				width = n
+		case results.Fail:
+			l.mark = "✗"
+		case results.Warn:
+			l.mark = "⚠"
+			note := "warn only"
+			if o.Message != "" {
+				note += ": " + oneLine(o.Message)
 			}
-			lines = append(lines, l)
+			l.right = strings.TrimSpace(l.right + " (" + note + ")")
+		default:
+			l.mark = "!"
+			l.right = strings.TrimSpace(l.right + " (error: " + oneLine(errorMessage(o)) + ")")
 		}
+		if n := text.StringWidthWithoutEscSequences(l.left); n > width {
+			width = n
+		}
+		lines = append(lines, l)
 	}
 	for _, l := range lines {
 		s := "  " + l.mark + " " + l.left
@@ -167,6 +187,9 @@ func consoleVerdict(run *results.Run) string {
 	}
 	if t.total == 0 {
 		return fmt.Sprintf("PASS plan %s: no assertions to check", oneLine(run.Plan))
+	}
+	if t.warned > 0 {
+		return fmt.Sprintf("PASS plan %s: %d of %s passed, %d warn-only did not hold", oneLine(run.Plan), t.passed, plural(t.total, "assertion"), t.warned)
 	}
 	return fmt.Sprintf("PASS plan %s: %s passed", oneLine(run.Plan), plural(t.total, "assertion"))
 }

@@ -11,24 +11,44 @@ import (
 	"github.com/benchplan/benchplan/results"
 )
 
-// The files WriteFiles writes, in order.
-var reportFiles = []struct {
+// reportFile is one file WriteFilesWith writes.
+type reportFile struct {
 	name   string
 	render func(io.Writer, *results.Run) error
-}{
-	{"results.json", JSON},
-	{"junit.xml", JUnit},
-	{"summary.md", Markdown},
 }
 
-// WriteFiles writes results.json, junit.xml and summary.md into dir,
+// reportFiles are the files WriteFilesWith writes, in order.
+func reportFiles(opts Options) []reportFile {
+	var files []reportFile
+	if !opts.KeepJSON {
+		files = append(files, reportFile{"results.json", JSON})
+	}
+	files = append(files, []reportFile{
+		{"results.csv", CSV},
+		{"junit.xml", JUnit},
+		{"summary.md", func(w io.Writer, run *results.Run) error { return MarkdownWith(w, run, opts) }},
+		{"report.html", func(w io.Writer, run *results.Run) error { return HTMLWith(w, run, opts) }},
+	}...)
+	if opts.Requests {
+		files = append(files, reportFile{"requests.jsonl", Requests})
+	}
+	return files
+}
+
+// WriteFiles writes the reports with no baseline; see WriteFilesWith.
+func WriteFiles(dir string, run *results.Run) ([]string, error) {
+	return WriteFilesWith(dir, run, Options{})
+}
+
+// WriteFilesWith writes results.json, results.csv, junit.xml, summary.md
+// and report.html (and requests.jsonl when opts.Requests) into dir,
 // creating it (and its parents) when missing, and returns the paths it
 // wrote. Each file is rendered in memory, written to a temporary name in
 // dir, synced and renamed over its final name (mode 0644), so a crash or a
 // failed render never leaves half a file: a reader sees the old file or
 // the new one. It attempts every file and returns the paths that were
 // written together with the joined errors of those that were not.
-func WriteFiles(dir string, run *results.Run) ([]string, error) {
+func WriteFilesWith(dir string, run *results.Run, opts Options) ([]string, error) {
 	if run == nil {
 		return nil, errNilRun
 	}
@@ -37,7 +57,7 @@ func WriteFiles(dir string, run *results.Run) ([]string, error) {
 	}
 	var paths []string
 	var errs []error
-	for _, f := range reportFiles {
+	for _, f := range reportFiles(opts) {
 		path := filepath.Join(dir, f.name)
 		var buf bytes.Buffer
 		if err := f.render(&buf, run); err != nil {
@@ -52,6 +72,31 @@ func WriteFiles(dir string, run *results.Run) ([]string, error) {
 	}
 	syncDir(dir)
 	return paths, errors.Join(errs...)
+}
+
+// AppendStepSummary appends summary.md to the file GitHub Actions names in
+// GITHUB_STEP_SUMMARY (path), separated from what is there by a blank
+// line, so the job's summary page shows it.
+func AppendStepSummary(path string, run *results.Run, opts Options) error {
+	if run == nil {
+		return errNilRun
+	}
+	var buf bytes.Buffer
+	if err := MarkdownWith(&buf, run, opts); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("reporters: step summary: %w", err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+		buf = *bytes.NewBuffer(append([]byte("\n"), buf.Bytes()...))
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return fmt.Errorf("reporters: step summary: %w", err)
+	}
+	return f.Close()
 }
 
 // writeAtomic writes data to a temporary file beside path and renames it

@@ -1,6 +1,8 @@
 package reporters
 
 import (
+	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/benchplan/benchplan/results"
@@ -92,7 +94,49 @@ func passingRun() *results.Run {
 			outcome("errors.rate == 0", results.Pass, "errors.rate = 0, required == 0"),
 		},
 	}}
-	return newRun("phi35-chat", results.Pass, sc)
+	st := sc.Steps[0]
+	st.Metrics.Concurrency = results.Concurrency{Mean: 0.311, Max: 3}
+	st.Metrics.Goodput = &results.Goodput{SLO: results.SLO{TTFT: results.Duration(200 * time.Millisecond)}, Count: 140, RatePerSec: 2.318, Ratio: 0.986}
+	withRequests(st, 2.37, 98700*us, 102300*us, 14200*us, 1)
+	r := newRun("phi35-chat", results.Pass, sc)
+	r.Environment.Commit = "0123456789abcdef0123456789abcdef01234567"
+	r.Environment.GPUs = []string{"NVIDIA H100 80GB HBM3"}
+	r.Environment.Servers = []results.ServerEnv{{Name: "vllm", Kind: "container", Image: "vllm/vllm-openai:v0.6.3",
+		Digest: "sha256:4f1c0ffee", Model: "microsoft/Phi-3.5-mini-instruct", Args: []string{"--gpu-memory-utilization", "0.4"}}}
+	r.PlanConfig = json.RawMessage(`{"version":1,"name":"phi35-chat","description":"Chat SLOs for Phi-3.5-mini on vLLM.","servers":{"vllm":{"preset":"vllm","model":"microsoft/Phi-3.5-mini-instruct","env":{"HF_TOKEN":"[redacted]"}}}}`)
+	return r
+}
+
+// withRequests gives a step request records (at rate per second, ttft
+// spread around p50 toward p95, output 128 tokens at tpot each) and the
+// series and histograms computed from them. The records are deterministic.
+func withRequests(st *results.Step, rate float64, p50, p95, tpot time.Duration, seed uint64) {
+	n := st.Metrics.Requests.Total
+	state := seed*2654435761 + 1
+	rnd := func() float64 { // xorshift, in [0, 1)
+		state ^= state << 13
+		state ^= state >> 7
+		state ^= state << 17
+		return float64(state%1_000_000) / 1_000_000
+	}
+	errored := st.Metrics.Requests.Errored
+	for i := 0; i < n; i++ {
+		sent := time.Duration(float64(i)/rate*float64(time.Second)) / us * us
+		z := (rnd() + rnd() + rnd() - 1.5) * 2 // about normal, sd 1
+		ttft := p50 + time.Duration(z*float64(p95-p50)/1.645)
+		ttft = max(ttft, p50/3) / us * us
+		r := results.Request{Index: i, Intended: sent, Ready: sent, Sent: sent + 120*us, PromptTokens: 512, OutputTokens: 128, UsageReported: true}
+		r.FirstToken = r.Sent + ttft
+		r.LastToken = r.FirstToken + 127*time.Duration(float64(tpot)*(0.9+0.2*rnd()))/us*us
+		r.End = r.LastToken + 300*us
+		if i%7 == 3 && errored > 0 {
+			errored--
+			r = results.Request{Index: i, Intended: sent, Ready: sent, Sent: sent + 120*us, End: sent + 40*time.Millisecond, Error: "http 500", StatusCode: 500}
+		}
+		st.Requests = append(st.Requests, r)
+	}
+	st.Series = results.ComputeSeries(st.Requests, time.Duration(st.Metrics.Duration))
+	st.Histograms = results.ComputeHistograms(st.Requests)
 }
 
 // failingRun: one assertion failed, one could not be evaluated, and text
@@ -118,6 +162,12 @@ func failingRun() *results.Run {
 	}}
 	summary.Steps[0].Assertions[0].Message = `no slo: bounds defined for <goodput> & "ratio"`
 	summary.Steps[0].Metrics.Tokens.Source = "chunks"
+	warn := outcome("itl.p95 < 20ms", results.Warn, "itl.p95 = 43.4ms, required < 20ms")
+	warn.Name, warn.Severity = "smooth-stream", "warn"
+	chat.Steps[0].Assertions = append(chat.Steps[0].Assertions, warn)
+	chat.Steps[0].ClientLate = true
+	chat.Steps[0].Warnings = []string{"client late: benchplan sent requests 12.4ms late at p99 (more than 1ms); figures include the client's lag"}
+	chat.Warnings = []string{"prompt lengths are approximate: the server has no /tokenize"}
 	return newRun("phi35-chat", results.Error, chat, summary)
 }
 
@@ -142,6 +192,22 @@ func multiStepRun() *results.Run {
 	}
 	sc.Steps[2].Partial = true
 	sc.Steps[2].StopReason = "interrupted"
+	for i, st := range sc.Steps {
+		withRequests(st, st.TargetRatePerSec, st.Metrics.TTFT.P50, st.Metrics.TTFT.P95, st.Metrics.TPOT.P50, uint64(i+7))
+		st.Metrics.Concurrency = results.Concurrency{Mean: 0.4 * st.TargetRatePerSec, Max: int(st.TargetRatePerSec) + 2}
+		// GPU telemetry every 2s.
+		util := results.Telemetry{Name: "gpu.utilization", Label: "GPU 0", Source: "nvidia-smi", Unit: "%"}
+		mem := results.Telemetry{Name: "gpu.memory_used", Label: "GPU 0", Source: "nvidia-smi", Unit: "bytes"}
+		for t := 0; t <= 30; t += 2 {
+			util.At = append(util.At, results.Duration(time.Duration(t)*time.Second))
+			util.Values = append(util.Values, math.Min(99, 20*st.TargetRatePerSec+float64(t%5)))
+			mem.At = append(mem.At, results.Duration(time.Duration(t)*time.Second))
+			mem.Values = append(mem.Values, float64(30<<30)+float64(i)*float64(2<<30))
+		}
+		st.Telemetry = []results.Telemetry{util, mem}
+	}
+	sc.Assertions = []results.Outcome{outcome("capacity >= 2", results.Pass, "capacity = 2.00, required >= 2")}
+	sc.Capacity = 1.99
 	return newRun("phi35-ramp", results.Fail, sc)
 }
 

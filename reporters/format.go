@@ -115,6 +115,9 @@ func truncate(s string, max int) string {
 // tally counts a run's assertion outcomes and failures to carry out.
 type tally struct {
 	total, passed, failed, errored int
+	// warned counts assertions of severity warn that did not hold: they
+	// are reported but do not fail the gate.
+	warned int
 	// scenarioErrors are "scenario NAME: error" for each scenario that
 	// could not be carried out.
 	scenarioErrors []string
@@ -122,28 +125,22 @@ type tally struct {
 
 func count(run *results.Run) tally {
 	var t tally
-	for _, sc := range run.Scenarios {
-		if sc == nil {
-			continue
-		}
+	for _, sc := range scenarios(run) {
 		if sc.Error != "" {
 			t.scenarioErrors = append(t.scenarioErrors, fmt.Sprintf("scenario %s: %s", oneLine(sc.Name), oneLine(sc.Error)))
 		}
-		for _, st := range sc.Steps {
-			if st == nil {
-				continue
-			}
-			for _, o := range st.Assertions {
-				t.total++
-				switch o.Verdict {
-				case results.Pass:
-					t.passed++
-				case results.Fail:
-					t.failed++
-				default:
-					t.errored++
-				}
-			}
+	}
+	for _, a := range outcomes(run) {
+		t.total++
+		switch a.o.Verdict {
+		case results.Pass:
+			t.passed++
+		case results.Warn:
+			t.warned++
+		case results.Fail:
+			t.failed++
+		default:
+			t.errored++
 		}
 	}
 	return t
@@ -151,10 +148,16 @@ func count(run *results.Run) tally {
 
 // verdict is the run's overall verdict: the worse of what the run says and
 // what its contents show, so a report never reads greener than its rows.
+// Warn (only warn-only assertions did not hold) is a pass with notes.
 func (t tally) verdict(run *results.Run) results.Verdict {
 	v := results.Worse(results.Pass, run.Verdict)
-	if v != results.Fail && v != results.Error {
+	switch v {
+	case results.Pass, results.Warn, results.Fail, results.Error:
+	default:
 		v = results.Pass // an unknown verdict string reads as no verdict
+	}
+	if t.warned > 0 {
+		v = results.Worse(v, results.Warn)
 	}
 	if t.failed > 0 {
 		v = results.Worse(v, results.Fail)
@@ -191,6 +194,62 @@ func (t tally) errorCause(run *results.Run) string {
 		return fmt.Sprintf("%d of %s could not be evaluated", t.errored, plural(t.total, "assertion"))
 	}
 	return "the run could not be evaluated"
+}
+
+// assertion is one outcome with where it was evaluated: a step, or the
+// whole scenario (st nil) for assertions over all its steps.
+type assertion struct {
+	sc *results.Scenario
+	st *results.Step
+	o  results.Outcome
+}
+
+// where names the step an outcome belongs to, or "all steps".
+func (a assertion) where() string {
+	if a.st == nil {
+		return "all steps"
+	}
+	return stepLabel(a.st)
+}
+
+// outcomes lists a run's assertion outcomes in report order: per scenario,
+// each step's, then the scenario's own (over all steps).
+func outcomes(run *results.Run) []assertion {
+	var out []assertion
+	for _, sc := range scenarios(run) {
+		out = append(out, scenarioOutcomes(sc)...)
+	}
+	return out
+}
+
+func scenarioOutcomes(sc *results.Scenario) []assertion {
+	var out []assertion
+	for _, st := range steps(sc) {
+		for _, o := range st.Assertions {
+			out = append(out, assertion{sc, st, o})
+		}
+	}
+	for _, o := range sc.Assertions {
+		out = append(out, assertion{sc, nil, o})
+	}
+	return out
+}
+
+// exprLabel is an assertion as people read it: its expression, after the
+// name the plan gave it ("ttft-slo: ttft.p95 < 200ms").
+func exprLabel(o results.Outcome) string {
+	if o.Name != "" {
+		return o.Name + ": " + o.Expr
+	}
+	return o.Expr
+}
+
+// errorMessage is why an outcome could not be evaluated.
+func errorMessage(o results.Outcome) string {
+	if o.Message != "" {
+		return o.Message
+	}
+	return "could not be evaluated"
 }
 
 // steps returns a scenario's non-nil steps.

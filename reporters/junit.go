@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/benchplan/benchplan/results"
@@ -123,38 +124,60 @@ func junitScenario(run *results.Run, i int, sc *results.Scenario) junitSuite {
 			prop(p+d.name+".p99_ms", junitMS(d.dist.P99))
 		}
 		prop(p+"tokens.output.rate", junitFloat(m.Tokens.OutputRatePerSec))
-
-		name := ""
-		if len(sts) > 1 {
-			name = fmt.Sprintf("[step %d] ", st.Index)
+		if m.Concurrency.Max > 0 {
+			prop(p+"concurrency.mean", junitFloat(m.Concurrency.Mean))
+			prop(p+"concurrency.max", strconv.Itoa(m.Concurrency.Max))
 		}
-		where := fmt.Sprintf("scenario %s, step %d (%s)", sc.Name, st.Index, stepLabel(st))
-		for _, o := range st.Assertions {
-			c := junitCase{Name: name + o.Expr, Classname: classname, Time: junitSeconds(dur)}
-			s.Tests++
-			switch o.Verdict {
-			case results.Pass:
-			case results.Fail:
-				s.Failures++
-				c.Failure = &junitProblem{
-					Type:    "assertion",
-					Message: oneLine(o.Observed),
-					Body:    where + "\n" + o.Expr + "\n" + o.Observed,
-				}
-			default:
-				s.Errors++
-				msg := o.Message
-				if msg == "" {
-					msg = "could not be evaluated"
-				}
-				body := where + "\n" + o.Expr
-				if o.Observed != "" {
-					body += "\n" + o.Observed
-				}
-				c.Error = &junitProblem{Type: "not-evaluable", Message: oneLine(msg), Body: body + "\nerror: " + msg}
+		if g := m.Goodput; g != nil {
+			prop(p+"goodput.rate", junitFloat(g.RatePerSec))
+			prop(p+"goodput.ratio", junitFloat(g.Ratio))
+		}
+	}
+	if sc.Capacity > 0 {
+		prop("capacity.rate", junitFloat(sc.Capacity))
+	}
+	prefix := func(a assertion) string {
+		switch {
+		case a.st == nil:
+			return "[all steps] "
+		case len(sts) > 1:
+			return fmt.Sprintf("[step %d] ", a.st.Index)
+		}
+		return ""
+	}
+	for _, a := range scenarioOutcomes(sc) {
+		o := a.o
+		dur := s.dur
+		where := fmt.Sprintf("scenario %s, all steps", sc.Name)
+		if a.st != nil {
+			dur = time.Duration(a.st.Metrics.Duration)
+			where = fmt.Sprintf("scenario %s, step %d (%s)", sc.Name, a.st.Index, stepLabel(a.st))
+		}
+		c := junitCase{Name: prefix(a) + exprLabel(o), Classname: classname, Time: junitSeconds(dur)}
+		s.Tests++
+		switch o.Verdict {
+		case results.Pass:
+			c.Out = junitOut(o.Observed, o.Message)
+		case results.Warn:
+			// Reported, but a warn-only assertion never fails the gate.
+			c.Out = junitOut("warning (severity warn, does not fail the run): "+o.Expr, o.Observed, o.Message)
+		case results.Fail:
+			s.Failures++
+			c.Failure = &junitProblem{
+				Type:    "assertion",
+				Message: oneLine(o.Observed),
+				Body:    where + "\n" + o.Expr + "\n" + o.Observed,
 			}
-			s.Cases = append(s.Cases, c)
+		default:
+			s.Errors++
+			msg := errorMessage(o)
+			body := where + "\n" + o.Expr
+			if o.Observed != "" {
+				body += "\n" + o.Observed
+			}
+			c.Error = &junitProblem{Type: "not-evaluable", Message: oneLine(msg), Body: body + "\nerror: " + msg}
 		}
+		s.Cases = append(s.Cases, c)
 	}
 	if sc.Error != "" {
 		s.Tests++
@@ -248,6 +271,18 @@ type junitCase struct {
 	Time      string        `xml:"time,attr,omitempty"`
 	Failure   *junitProblem `xml:"failure"`
 	Error     *junitProblem `xml:"error"`
+	Out       string        `xml:"system-out,omitempty"`
+}
+
+// junitOut joins the non-empty lines of a testcase's system-out.
+func junitOut(lines ...string) string {
+	var keep []string
+	for _, l := range lines {
+		if l != "" {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
 
 type junitProblem struct {

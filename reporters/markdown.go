@@ -2,6 +2,7 @@ package reporters
 
 import (
 	"fmt"
+	"html"
 	"io"
 	"strings"
 	"time"
@@ -18,29 +19,39 @@ const markdownLimit = 65000
 // out the rest of a summary.
 const maxCell = 300
 
-// Markdown writes summary.md, meant as a pull-request comment:
+// Markdown writes summary.md with no baseline; see MarkdownWith.
+func Markdown(w io.Writer, run *results.Run) error { return MarkdownWith(w, run, Options{}) }
+
+// MarkdownWith writes summary.md, meant as a pull-request comment:
 //
 //   - first line, a hidden marker "<!-- benchplan:plan=NAME -->" a bot can
 //     search for to update its own comment (NAME has any "-->" written as
 //     "--&gt;" and line breaks folded, so the comment cannot end early);
 //   - a title: "### ✅ benchplan: NAME passed", "### ❌ … failed" or
-//     "### ⚠️ … could not be evaluated", then the counts and any run error;
-//   - a table of every assertion outcome (✅/❌/⚠️, scenario, step,
+//     "### ⚠️ … could not be evaluated", then the counts, the comparison
+//     with the baseline when there is one, and any run error;
+//   - a table of every assertion outcome (✅ pass, ❌ fail, 🟡 a warn-only
+//     assertion that did not hold, ⚠️ not evaluable; scenario, step,
 //     assertion, observed), with a ⚠️ row for each scenario that could not
 //     be carried out;
-//   - per scenario, a table of its steps' key metrics;
+//   - with a baseline, the metrics that changed beyond the threshold, with
+//     direction and percent (🔴 worse, 🟢 better);
+//   - per scenario, a table of its steps' key metrics and its warnings;
+//   - inside <details>: every distribution per scenario and step, every
+//     compared metric, and the setup (servers, benchplan, machine);
 //   - a footer with the benchplan version, start time and wall time.
 //
 // Cell text is escaped for GitHub tables ("|" as "\|", Markdown
 // punctuation backslash-escaped, expressions in code spans). The output
-// stays under 65,000 bytes: when the full summary would not, failing and
-// unevaluable rows are kept first, then passing rows, then metrics rows,
-// and a note says how many rows were left out (results.json has them all).
-func Markdown(w io.Writer, run *results.Run) error {
+// stays under 65,000 bytes: when the full summary would not, the
+// <details> sections go first, then passing rows, then metrics rows
+// (failing and unevaluable rows are kept first), and a note says what was
+// left out (results.json has it all).
+func MarkdownWith(w io.Writer, run *results.Run, opts Options) error {
 	if run == nil {
 		return errNilRun
 	}
-	_, err := io.WriteString(w, renderMarkdown(run, markdownLimit))
+	_, err := io.WriteString(w, renderMarkdown(run, opts, markdownLimit))
 	return err
 }
 
@@ -55,22 +66,32 @@ type mdBlock struct {
 	tail []string // notes under the table, kept with the head
 }
 
-func renderMarkdown(run *results.Run, limit int) string {
+func renderMarkdown(run *results.Run, opts Options, limit int) string {
 	t := count(run)
 	v := t.verdict(run)
 	plan := mdText(run.Plan)
+	var cmp *Comparison
+	if opts.Baseline != nil {
+		cmp = Compare(opts.Baseline, run, opts.threshold())
+	}
 
 	var head strings.Builder
 	fmt.Fprintf(&head, "<!-- benchplan:plan=%s -->\n", mdMarker(run.Plan))
 	switch v {
 	case results.Pass:
 		fmt.Fprintf(&head, "### ✅ benchplan: %s passed\n\n", plan)
+	case results.Warn:
+		fmt.Fprintf(&head, "### ✅ benchplan: %s passed with warnings\n\n", plan)
 	case results.Fail:
 		fmt.Fprintf(&head, "### ❌ benchplan: %s failed\n\n", plan)
 	default:
 		fmt.Fprintf(&head, "### ⚠️ benchplan: %s could not be evaluated\n\n", plan)
 	}
-	head.WriteString(mdCounts(t) + "\n\n")
+	head.WriteString(mdCounts(t))
+	if cmp != nil {
+		fmt.Fprintf(&head, " Against the baseline%s: %s.", mdBaselineWhen(opts.Baseline), mdText(compareSummary(cmp)))
+	}
+	head.WriteString("\n\n")
 	if run.Error != "" {
 		fmt.Fprintf(&head, "> **Error:** %s\n\n", mdTextN(run.Error, 2000))
 	}
@@ -93,25 +114,36 @@ func renderMarkdown(run *results.Run, limit int) string {
 	// Assertion rows.
 	var rows []mdRow
 	for _, sc := range scenarios(run) {
-		for _, st := range steps(sc) {
-			for _, o := range st.Assertions {
-				mark := "⚠️"
-				observed := o.Observed
-				switch o.Verdict {
-				case results.Pass:
-					mark = "✅"
-				case results.Fail:
-					mark = "❌"
-				default:
-					msg := o.Message
-					if msg == "" {
-						msg = "could not be evaluated"
-					}
-					observed = strings.TrimSpace(observed + " (error: " + msg + ")")
+		for _, a := range scenarioOutcomes(sc) {
+			o := a.o
+			mark := "⚠️"
+			observed := o.Observed
+			verdict := o.Verdict
+			switch o.Verdict {
+			case results.Pass:
+				mark = "✅"
+				if o.Message != "" {
+					observed = strings.TrimSpace(observed + " (" + o.Message + ")")
 				}
-				rows = append(rows, mdRow{o.Verdict, fmt.Sprintf("| %s | %s | %s | %s | %s |",
-					mark, mdText(sc.Name), mdText(stepLabel(st)), mdCode(o.Expr), mdText(observed))})
+			case results.Warn:
+				mark = "🟡"
+				note := "warn only"
+				if o.Message != "" {
+					note += ": " + o.Message
+				}
+				observed = strings.TrimSpace(observed + " (" + note + ")")
+			case results.Fail:
+				mark = "❌"
+			default:
+				verdict = results.Error
+				observed = strings.TrimSpace(observed + " (error: " + errorMessage(o) + ")")
 			}
+			expr := mdCode(o.Expr)
+			if o.Name != "" {
+				expr = mdText(o.Name) + ": " + expr
+			}
+			rows = append(rows, mdRow{verdict, fmt.Sprintf("| %s | %s | %s | %s | %s |",
+				mark, mdText(sc.Name), mdText(a.where()), expr, mdText(observed))})
 		}
 		if sc.Error != "" {
 			rows = append(rows, mdRow{results.Error, fmt.Sprintf("| ⚠️ | %s | — | scenario could not be carried out | %s |",
@@ -119,8 +151,21 @@ func renderMarkdown(run *results.Run, limit int) string {
 		}
 	}
 
-	// Metrics blocks.
+	// Blocks of rows, most important first: notable deltas, then metrics.
 	var blocks []mdBlock
+	if cmp != nil {
+		var notable []string
+		for _, d := range append(cmp.Regressions(), cmp.Improvements()...) {
+			notable = append(notable, mdDeltaRow(d))
+		}
+		if len(notable) > 0 {
+			blocks = append(blocks, mdBlock{
+				head: []string{"", "#### Changes against the baseline beyond " + formatThreshold(cmp.Threshold), "",
+					strings.TrimSuffix(mdDeltaHead, "\n")},
+				rows: notable,
+			})
+		}
+	}
 	for _, sc := range scenarios(run) {
 		sts := steps(sc)
 		if len(sts) == 0 {
@@ -148,6 +193,7 @@ func renderMarkdown(run *results.Run, limit int) string {
 			"|---|---:|---:|---:|---:|---:|---:|---:|---:|",
 		}}
 		chunks := false
+		var notes []string
 		for _, st := range sts {
 			m := &st.Metrics
 			b.rows = append(b.rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |",
@@ -161,12 +207,47 @@ func renderMarkdown(run *results.Run, limit int) string {
 				formatRate(m.Tokens.OutputRatePerSec),
 				formatErrors(m.Errors)))
 			chunks = chunks || m.Tokens.Source == "chunks"
+			for _, w := range st.Warnings {
+				prefix := ""
+				if len(sts) > 1 {
+					prefix = mdText(stepLabel(st)) + ": "
+				}
+				notes = append(notes, "- ⚠️ "+prefix+mdText(w))
+			}
+		}
+		for _, w := range sc.Warnings {
+			notes = append(notes, "- ⚠️ "+mdText(w))
+		}
+		if sc.Capacity > 0 {
+			notes = append(notes, fmt.Sprintf("- Capacity: **%s req/s**, the highest achieved rate of a step that passed every assertion.", formatRate(sc.Capacity)))
 		}
 		if chunks {
-			b.tail = []string{"", "Output token counts are content-chunk counts: the server reported no usage."}
+			notes = append(notes, "- Output token counts are content-chunk counts: the server reported no usage.")
+		}
+		if len(notes) > 0 {
+			b.tail = append([]string{""}, notes...)
 		}
 		blocks = append(blocks, b)
 	}
+
+	// Details, in the order they are dropped last to first.
+	var details []string
+	for _, sc := range scenarios(run) {
+		if d := mdDistributions(sc); d != "" {
+			details = append(details, d)
+		}
+	}
+	if cmp != nil && len(cmp.Deltas) > 0 {
+		var all strings.Builder
+		fmt.Fprintf(&all, "<details><summary>Every metric against the baseline (%d)</summary>\n\n", len(cmp.Deltas))
+		all.WriteString(mdDeltaHead)
+		for _, d := range cmp.Deltas {
+			all.WriteString(mdDeltaRow(d) + "\n")
+		}
+		all.WriteString("\n</details>\n")
+		details = append(details, all.String())
+	}
+	details = append(details, mdSetup(run))
 
 	// Fit everything into the limit, most important first.
 	const noteRoom = 300
@@ -236,9 +317,18 @@ func renderMarkdown(run *results.Run, limit int) string {
 			body.WriteString(l + "\n")
 		}
 	}
-	if omittedRows+omittedMetrics > 0 {
-		fmt.Fprintf(&body, "\n_Shortened to fit a comment: %s and %s left out; results.json has them all._\n",
-			plural(omittedRows, "assertion row"), plural(omittedMetrics, "metrics row"))
+	omittedDetails := 0
+	for _, d := range details {
+		if n := len(d) + 1; n <= budget {
+			body.WriteString("\n" + d)
+			budget -= n
+		} else {
+			omittedDetails++
+		}
+	}
+	if omittedRows+omittedMetrics+omittedDetails > 0 {
+		fmt.Fprintf(&body, "\n_Shortened to fit a comment: %s, %s and %s left out; results.json has them all._\n",
+			plural(omittedRows, "assertion row"), plural(omittedMetrics, "metrics row"), plural(omittedDetails, "details section"))
 	}
 	out := head.String() + body.String() // head ends in a blank line
 	if foot.Len() > 0 {
@@ -250,6 +340,157 @@ func renderMarkdown(run *results.Run, limit int) string {
 	return out
 }
 
+// mdBaselineWhen names the baseline run by its start, " (run of 2025-03-13)".
+func mdBaselineWhen(base *results.Run) string {
+	if base == nil || base.StartedAt.IsZero() {
+		return ""
+	}
+	return " (run of " + base.StartedAt.UTC().Format("2006-01-02 15:04 UTC") + ")"
+}
+
+// mdSummary escapes text for a <summary> line, which GitHub reads as HTML.
+func mdSummary(s string) string { return html.EscapeString(truncate(oneLine(s), maxCell)) }
+
+// mdDistributions is a <details> section with every distribution of a
+// scenario's steps, or "" when it has none.
+func mdDistributions(sc *results.Scenario) string {
+	var b strings.Builder
+	n := 0
+	for _, st := range steps(sc) {
+		for _, d := range distributions(&st.Metrics) {
+			if d.dist.Count == 0 {
+				continue
+			}
+			if n == 0 {
+				fmt.Fprintf(&b, "<details><summary>Distributions: %s</summary>\n\n", mdSummary(sc.Name))
+				b.WriteString("| Step | Metric | Count | Mean | Std | Min | p50 | p90 | p95 | p99 | p99.9 | Max |\n")
+				b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+			}
+			n++
+			x := d.dist
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				mdText(stepLabel(st)), d.name, x.Count,
+				FormatDuration(x.Mean), FormatDuration(x.Std), FormatDuration(x.Min), FormatDuration(x.P50),
+				FormatDuration(x.P90), FormatDuration(x.P95), FormatDuration(x.P99), FormatDuration(x.P999), FormatDuration(x.Max))
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	b.WriteString("\n</details>\n")
+	return b.String()
+}
+
+// namedDist is a distribution with its metric name.
+type namedDist struct {
+	name, title string
+	dist        results.Distribution
+}
+
+// distributions lists a step's duration distributions in report order.
+func distributions(m *results.Metrics) []namedDist {
+	return []namedDist{
+		{"ttft", "TTFT", m.TTFT},
+		{"tpot", "TPOT", m.TPOT},
+		{"itl", "ITL", m.ITL},
+		{"latency", "Latency", m.Latency},
+		{"queue", "Queue", m.Queue},
+	}
+}
+
+// mdSetup is the <details> section on the servers and the machine.
+func mdSetup(run *results.Run) string {
+	var b strings.Builder
+	b.WriteString("<details><summary>Setup</summary>\n\n")
+	srv := serverRows(run)
+	if len(srv) > 0 {
+		b.WriteString("| Server | Kind | Image | Model | Arguments | URL |\n|---|---|---|---|---|---|\n")
+		for _, s := range srv {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdText(s.name), mdText(s.kind), mdText(s.image),
+				mdText(s.model), mdCode(s.args), mdText(s.url))
+		}
+		b.WriteString("\n")
+	}
+	for _, l := range environmentLines(run) {
+		b.WriteString("- " + mdText(l) + "\n")
+	}
+	b.WriteString("\n</details>\n")
+	return b.String()
+}
+
+// serverRow describes a server for the setup tables.
+type serverRow struct {
+	name, kind, image, model, args, url string
+}
+
+// serverRows lists the run's servers from its environment, filled in from
+// the scenarios (URL, model) and, for results without an environment
+// list, from the scenarios alone.
+func serverRows(run *results.Run) []serverRow {
+	var out []serverRow
+	idx := map[string]int{}
+	for _, s := range run.Environment.Servers {
+		img := s.Image
+		if s.Digest != "" {
+			img += "@" + s.Digest
+		}
+		idx[s.Name] = len(out)
+		out = append(out, serverRow{name: s.Name, kind: s.Kind, image: img, model: s.Model, args: strings.Join(s.Args, " ")})
+	}
+	for _, sc := range scenarios(run) {
+		if sc.Server == "" {
+			continue
+		}
+		i, ok := idx[sc.Server]
+		if !ok {
+			i = len(out)
+			idx[sc.Server] = i
+			out = append(out, serverRow{name: sc.Server})
+		}
+		if out[i].url == "" {
+			out[i].url = sc.ServerURL
+		}
+		if out[i].model == "" {
+			out[i].model = sc.Model
+		}
+	}
+	return out
+}
+
+// environmentLines describes benchplan and the machine it ran on.
+func environmentLines(run *results.Run) []string {
+	e := run.Environment
+	var lines []string
+	bp := "benchplan " + e.BenchplanVersion
+	if e.Commit != "" {
+		bp += " (commit " + e.Commit + ")"
+	}
+	if e.GoVersion != "" {
+		bp += ", " + e.GoVersion
+	}
+	lines = append(lines, bp)
+	var m []string
+	if e.OS != "" {
+		m = append(m, e.OS+"/"+e.Arch)
+	}
+	if e.CPUs > 0 {
+		m = append(m, plural(e.CPUs, "CPU"))
+	}
+	if e.OpenFiles > 0 {
+		m = append(m, fmt.Sprintf("open-file limit %d", e.OpenFiles))
+	}
+	if len(m) > 0 {
+		lines = append(lines, "client machine: "+strings.Join(m, ", "))
+	}
+	if len(e.GPUs) > 0 {
+		lines = append(lines, "GPUs: "+strings.Join(e.GPUs, ", "))
+	}
+	if run.PlanFile != "" {
+		lines = append(lines, "plan file: "+run.PlanFile)
+	}
+	return lines
+}
+
 // mdCounts is the sentence under the title.
 func mdCounts(t tally) string {
 	if t.total == 0 {
@@ -258,6 +499,9 @@ func mdCounts(t tally) string {
 	parts := []string{fmt.Sprintf("%d passed", t.passed)}
 	if t.failed > 0 {
 		parts = append(parts, fmt.Sprintf("%d failed", t.failed))
+	}
+	if t.warned > 0 {
+		parts = append(parts, fmt.Sprintf("%d warn-only did not hold", t.warned))
 	}
 	if t.errored > 0 {
 		parts = append(parts, fmt.Sprintf("%d could not be evaluated", t.errored))

@@ -1,0 +1,170 @@
+package reporters
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/benchplan/benchplan/results"
+)
+
+// CSV writes results.csv: a header, then one row per scenario step, for
+// spreadsheets. Durations are in milliseconds (three decimals), rates per
+// second, fractions in [0, 1]; an empty cell is a figure with no samples.
+// A scenario that could not be carried out has one row with its error.
+func CSV(w io.Writer, run *results.Run) error {
+	if run == nil {
+		return errNilRun
+	}
+	cw := csv.NewWriter(w)
+	header := []string{"plan", "scenario", "server", "model", "step", "load", "target_rate_per_sec", "streams",
+		"stop_reason", "partial", "duration_s", "requests_total", "requests_completed", "requests_errored",
+		"requests_incomplete", "requests_rate_per_sec", "errors_rate", "tokens_output_rate_per_sec",
+		"tokens_total_rate_per_sec", "tokens_prompt_mean", "tokens_output_mean", "concurrency_mean", "concurrency_max",
+		"goodput_rate_per_sec", "goodput_ratio"}
+	for _, d := range distributions(&results.Metrics{}) {
+		for _, p := range []string{"mean", "p50", "p90", "p95", "p99", "max"} {
+			header = append(header, d.name+"_"+p+"_ms")
+		}
+	}
+	header = append(header, "assertions_passed", "assertions_failed", "assertions_warned", "assertions_errored", "verdict", "error")
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	f3 := func(v float64) string { return junitFloat(v) }
+	msf := func(d time.Duration) string { return junitMS(d) }
+	for _, sc := range scenarios(run) {
+		sts := steps(sc)
+		if len(sts) == 0 && sc.Error != "" {
+			row := make([]string, len(header))
+			row[0], row[1], row[2], row[3] = run.Plan, sc.Name, sc.Server, sc.Model
+			row[len(row)-2], row[len(row)-1] = string(results.Error), oneLine(sc.Error)
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, st := range sts {
+			m := &st.Metrics
+			row := []string{run.Plan, sc.Name, sc.Server, sc.Model, strconv.Itoa(st.Index), st.Load,
+				f(st.TargetRatePerSec), strconv.Itoa(st.Streams), st.StopReason, strconv.FormatBool(st.Partial),
+				f3(time.Duration(m.Duration).Seconds()),
+				strconv.Itoa(m.Requests.Total), strconv.Itoa(m.Requests.Completed), strconv.Itoa(m.Requests.Errored),
+				strconv.Itoa(m.Requests.Incomplete), f3(m.Requests.RatePerSec), f3(m.Errors.Rate),
+				f3(m.Tokens.OutputRatePerSec), f3(m.Tokens.TotalRatePerSec), f3(m.Tokens.PromptMean), f3(m.Tokens.OutputMean),
+				f3(m.Concurrency.Mean), strconv.Itoa(m.Concurrency.Max)}
+			if g := m.Goodput; g != nil {
+				row = append(row, f3(g.RatePerSec), f3(g.Ratio))
+			} else {
+				row = append(row, "", "")
+			}
+			for _, d := range distributions(m) {
+				x := d.dist
+				for _, v := range []time.Duration{x.Mean, x.P50, x.P90, x.P95, x.P99, x.Max} {
+					if x.Count == 0 {
+						row = append(row, "")
+					} else {
+						row = append(row, msf(v))
+					}
+				}
+			}
+			var pass, fail, warn, errd int
+			for _, o := range st.Assertions {
+				switch o.Verdict {
+				case results.Pass:
+					pass++
+				case results.Fail:
+					fail++
+				case results.Warn:
+					warn++
+				default:
+					errd++
+				}
+			}
+			row = append(row, strconv.Itoa(pass), strconv.Itoa(fail), strconv.Itoa(warn), strconv.Itoa(errd),
+				string(st.Verdict()), "")
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// requestLine is one line of requests.jsonl.
+type requestLine struct {
+	Scenario      string           `json:"scenario"`
+	Step          int              `json:"step"`
+	Index         int              `json:"index"`
+	Intended      results.Duration `json:"intended_ms"`
+	Ready         results.Duration `json:"ready_ms"`
+	Sent          results.Duration `json:"sent_ms"`
+	FirstToken    results.Duration `json:"first_token_ms"`
+	LastToken     results.Duration `json:"last_token_ms"`
+	End           results.Duration `json:"end_ms"`
+	TTFT          *float64         `json:"ttft_ms"`
+	Latency       *float64         `json:"latency_ms"`
+	PromptTokens  int              `json:"prompt_tokens"`
+	OutputTokens  int              `json:"output_tokens"`
+	UsageReported bool             `json:"usage_reported"`
+	Chunks        int              `json:"chunks"`
+	Error         string           `json:"error,omitempty"`
+	StatusCode    int              `json:"status_code,omitempty"`
+	Incomplete    bool             `json:"incomplete,omitempty"`
+	Excluded      bool             `json:"excluded,omitempty"`
+}
+
+// Requests writes requests.jsonl: one JSON object per line per request
+// record (Step.Requests), in scenario, step and send order. Times are
+// float milliseconds from the step's start (intended_ms, ready_ms,
+// sent_ms, first_token_ms, last_token_ms, end_ms; 0 when the instant never
+// came), with ttft_ms and latency_ms worked out (null when they do not
+// apply). Records live only in memory during a run: a run read back from
+// results.json has none, and the file is then empty.
+func Requests(w io.Writer, run *results.Run) error {
+	if run == nil {
+		return errNilRun
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	ms := func(d time.Duration) *float64 {
+		v := float64(time.Duration(d).Microseconds()) / 1000
+		return &v
+	}
+	for _, sc := range scenarios(run) {
+		for _, st := range steps(sc) {
+			for i := range st.Requests {
+				r := &st.Requests[i]
+				l := requestLine{Scenario: sc.Name, Step: st.Index, Index: r.Index,
+					Intended: results.Duration(r.Intended), Ready: results.Duration(r.Ready), Sent: results.Duration(r.Sent),
+					FirstToken: results.Duration(r.FirstToken), LastToken: results.Duration(r.LastToken), End: results.Duration(r.End),
+					PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens, UsageReported: r.UsageReported,
+					Chunks: len(r.ITLs) + boolInt(r.FirstToken > 0), Error: r.Error, StatusCode: r.StatusCode,
+					Incomplete: r.Incomplete, Excluded: r.Excluded}
+				if r.FirstToken > 0 {
+					l.TTFT = ms(r.FirstToken - r.Sent)
+				}
+				if r.OK() {
+					l.Latency = ms(r.End - r.Sent)
+				}
+				if err := enc.Encode(l); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return bw.Flush()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
