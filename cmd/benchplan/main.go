@@ -25,6 +25,8 @@ const usage = `benchplan runs performance test plans for LLM inference servers a
 Usage:
   benchplan run PLAN [--out DIR]        run a plan, write reports, exit 0/1/2/3/130
   benchplan validate PLAN...            check plans without running them, exit 0 or 2
+  benchplan report RESULTS.json [--out DIR]   render every report again from a saved results.json
+  benchplan compare BASE.json HEAD.json       deltas per scenario, step and metric; exit 1 on a regression
   benchplan schema [--servers]          print the JSON Schema of plan files (or of servers files)
   benchplan sim [--addr ADDR] [flags]   serve the built-in OpenAI-compatible simulator
   benchplan comment --pr N --file MD    post summary.md as a sticky pull-request comment
@@ -51,6 +53,10 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
+	case "report":
+		return cmdReport(args[1:], stdout, stderr)
+	case "compare":
+		return cmdCompare(args[1:], stdout, stderr)
 	case "schema":
 		return cmdSchema(args[1:], stdout, stderr)
 	case "sim":

@@ -15,6 +15,7 @@ import (
 	"github.com/benchplan/benchplan/executor"
 	"github.com/benchplan/benchplan/executor/servers"
 	"github.com/benchplan/benchplan/plan"
+	"github.com/benchplan/benchplan/progress"
 	"github.com/benchplan/benchplan/reporters"
 	"github.com/benchplan/benchplan/results"
 )
@@ -61,7 +62,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchplan run", flag.ContinueOnError)
 	out := fs.String("out", "", "directory for reports (default benchplan-results/<plan>/<UTC time>)")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
-	baselinePath := fs.String("baseline", "", "results.json of an earlier run: gives baseline.* in assertions")
+	baselinePath := fs.String("baseline", "", "results.json of an earlier run: gives baseline.* in assertions, and deltas in summary.md and report.html")
+	var ro reportOptions
+	ro.register(fs)
+	requests := fs.Bool("requests", false, "also write requests.jsonl: one line per request with its timings")
+	progressMode := fs.String("progress", "auto", "progress on stderr: auto (a bar on a terminal, plain lines elsewhere), bar or lines")
 	var po planOptions
 	po.register(fs)
 	pos, err := parse(fs, args, stderr)
@@ -75,6 +80,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	p, gates, err := load(pos[0], po.options())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
+		return exitInvalid
+	}
+	threshold, err := ro.threshold()
+	if err != nil {
+		fmt.Fprintf(stderr, "benchplan run: %v\n", err)
+		return exitInvalid
+	}
+	mode, err := parseProgressMode(*progressMode, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "benchplan run: %v\n", err)
 		return exitInvalid
 	}
 	var baseline *results.Run
@@ -92,22 +107,34 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "benchplan run: output directory %s is not writable: %v\n", dir, err)
 		return exitInvalid
 	}
-	var progress io.Writer = stderr
-	if *quiet {
-		progress = nil
+	var prog io.Writer
+	var printer *progress.Printer
+	if !*quiet {
+		printer = progress.New(stderr, progress.Options{Mode: mode})
+		prog = printer
 	}
-	run, runErr := executor.Run(ctx, p, executor.Options{Progress: progress})
+	run, runErr := executor.Run(ctx, p, executor.Options{Progress: prog, KeepRequests: *requests})
+	if printer != nil {
+		printer.Close()
+	}
 	gates.Evaluate(run, baseline)
+	run = prepareRun(ctx, run, p)
 
 	code := exitCode(run, runErr)
 	if err := reporters.Console(stdout, run); err != nil {
 		fmt.Fprintf(stderr, "benchplan run: console report: %v\n", err)
 	}
-	paths, werr := reporters.WriteFiles(dir, run)
+	opts := reporters.Options{Baseline: baseline, Threshold: threshold, Requests: *requests}
+	paths, werr := reporters.WriteFilesWith(dir, run, opts)
 	if werr != nil {
 		fmt.Fprintf(stderr, "benchplan run: writing reports: %v\n", werr)
 		if code == exitOK || code == exitAssertFail {
 			code = exitRunFailed
+		}
+	}
+	if path := os.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		if err := reporters.AppendStepSummary(path, run, opts); err != nil {
+			fmt.Fprintf(stderr, "benchplan run: GITHUB_STEP_SUMMARY: %v\n", err)
 		}
 	}
 	if len(paths) > 0 {

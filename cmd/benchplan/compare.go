@@ -1,0 +1,79 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/benchplan/benchplan/reporters"
+	"github.com/benchplan/benchplan/results"
+)
+
+// cmdCompare compares two saved runs metric by metric. It exits 1 when a
+// metric regressed beyond the threshold, 0 when none did, 2 when the
+// command line or a file is invalid.
+func cmdCompare(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("benchplan compare", flag.ContinueOnError)
+	format := fs.String("format", "console", "output format: console or markdown")
+	outPath := fs.String("out", "", "write the comparison to this file instead of stdout")
+	var ro reportOptions
+	ro.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: benchplan compare BASE.json HEAD.json [--threshold 10%] [--format console|markdown] [--out FILE]")
+		fs.PrintDefaults()
+	}
+	pos, err := parse(fs, args, stderr)
+	if err != nil {
+		return exitInvalid
+	}
+	if len(pos) != 2 {
+		fmt.Fprintln(stderr, "benchplan compare: give two results.json files, the base then the head")
+		return exitInvalid
+	}
+	threshold, err := ro.threshold()
+	if err != nil {
+		fmt.Fprintf(stderr, "benchplan compare: %v\n", err)
+		return exitInvalid
+	}
+	render := reporters.CompareConsole
+	switch *format {
+	case "console", "text":
+	case "markdown", "md":
+		render = reporters.CompareMarkdown
+	default:
+		fmt.Fprintf(stderr, "benchplan compare: --format %q: want console or markdown\n", *format)
+		return exitInvalid
+	}
+	var runs [2]*results.Run
+	for i, path := range pos {
+		if runs[i], err = results.ReadFile(path); err != nil {
+			fmt.Fprintf(stderr, "benchplan compare: %v\n", err)
+			return exitInvalid
+		}
+	}
+	c := reporters.Compare(runs[0], runs[1], threshold)
+	w := stdout
+	var f *os.File
+	if *outPath != "" {
+		if f, err = os.Create(*outPath); err != nil {
+			fmt.Fprintf(stderr, "benchplan compare: %v\n", err)
+			return exitRunFailed
+		}
+		w = f
+	}
+	err = render(w, c)
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "benchplan compare: %v\n", err)
+		return exitRunFailed
+	}
+	if len(c.Regressions()) > 0 {
+		return exitAssertFail
+	}
+	return exitOK
+}
