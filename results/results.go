@@ -60,6 +60,12 @@ type Scenario struct {
 	// Warnings are notes about the whole scenario a reader must see
 	// (approximate prompt lengths, a sweep that could not place its rates).
 	Warnings []string `json:"warnings,omitempty"`
+	// Assertions are the outcomes of assertions over all steps (those that
+	// read `steps` or `capacity`), evaluated once per scenario.
+	Assertions []Outcome `json:"assertions,omitempty"`
+	// Capacity is the highest achieved request rate of a step that passed
+	// every per-step assertion (0 when none did); see docs/assertions.md.
+	Capacity float64 `json:"capacity_rate_per_sec,omitempty"`
 	// Error is set when the scenario could not be carried out.
 	Error string `json:"error,omitempty"`
 }
@@ -84,21 +90,25 @@ type DataInfo struct {
 // Verdict is the outcome of a run, a scenario or an assertion.
 type Verdict string
 
-// The verdicts, from best to worst.
+// The verdicts, from best to worst. Warn is a failed or unevaluable
+// assertion of severity warn: reported, but the gate still passes.
 const (
 	Pass  Verdict = "pass"
+	Warn  Verdict = "warn"
 	Fail  Verdict = "fail"
 	Error Verdict = "error"
 )
 
-// Worse returns the worse of two verdicts (pass < fail < error).
+// Worse returns the worse of two verdicts (pass < warn < fail < error).
 func Worse(a, b Verdict) Verdict {
 	rank := func(v Verdict) int {
 		switch v {
-		case Fail:
+		case Warn:
 			return 1
-		case Error:
+		case Fail:
 			return 2
+		case Error:
+			return 3
 		}
 		return 0
 	}
@@ -165,8 +175,13 @@ func (s *Step) Verdict() Verdict {
 
 // Outcome is the result of evaluating one assertion on one step.
 type Outcome struct {
-	Expr    string  `json:"expr"`
-	Verdict Verdict `json:"verdict"`
+	Expr string `json:"expr"`
+	// Name is the label the plan gave the assertion, if any.
+	Name string `json:"name,omitempty"`
+	// Severity is "warn" for an assertion that reports but never fails the
+	// gate (its failures have Verdict Warn); empty for an ordinary one.
+	Severity string  `json:"severity,omitempty"`
+	Verdict  Verdict `json:"verdict"`
 	// Observed is a human-readable account of the operands,
 	// e.g. "ttft.p95 = 231.4ms, required < 200ms".
 	Observed string `json:"observed"`
