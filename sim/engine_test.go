@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -253,4 +255,59 @@ func TestEngineTTFTAndITLAreEngineCosts(t *testing.T) {
 		return withinPct(ttftOf(rec), 20*time.Millisecond, 10) && withinPct(tpotOf(rec), 4*time.Millisecond, 5),
 			fmt.Sprintf("ttft %v (want 20ms ± 10%%), tpot %v (want 4ms ± 5%%)", ttftOf(rec), tpotOf(rec))
 	})
+}
+
+// Many requests of random sizes, a quarter of them abandoned, through a
+// small paged cache that preempts: every finished request has its tokens
+// and the engine ends empty, its KV cache free.
+func TestEngineStress(t *testing.T) {
+	for _, policy := range []string{sim.KVPaged, sim.KVReserve} {
+		t.Run(policy, func(t *testing.T) {
+			cfg := sim.Config{KVCacheTokens: 512, KVPolicy: policy, MaxNumSeqs: 8, MaxNumBatchedTokens: 256,
+				PrefillPerToken: time.Microsecond, DecodeBase: 200 * time.Microsecond, PrefixCache: true, PrefixCacheTokens: 256}
+			cl, url := simClient(t, cfg)
+			const n = 48
+			errs := make(chan error, n)
+			var ok atomic.Int64
+			for i := range n {
+				go func() {
+					prompt := words(1+(i*37)%120, strconv.Itoa(i%5))
+					max := 1 + (i*53)%60
+					ctx := context.Background()
+					if i%4 == 3 {
+						var cancel context.CancelFunc
+						ctx, cancel = context.WithTimeout(ctx, time.Duration(i)*time.Millisecond)
+						defer cancel()
+					}
+					rec, err := do(ctx, cl, prompt, max, time.Now())
+					if err == nil {
+						ok.Add(1)
+					}
+					switch {
+					case i%4 == 3:
+						errs <- nil
+					case err != nil:
+						errs <- fmt.Errorf("request %d: %w", i, err)
+					case rec.OutputTokens != max:
+						errs <- fmt.Errorf("request %d: %d tokens, want %d", i, rec.OutputTokens, max)
+					default:
+						errs <- nil
+					}
+				}()
+			}
+			for range n {
+				assert.NilError(t, <-errs)
+			}
+			eventually(t, url, "vllm:num_requests_running", 0)
+			eventually(t, url, "vllm:num_requests_waiting", 0)
+			eventually(t, url, "vllm:kv_cache_usage_perc", 0)
+			e := scrape(t, url)
+			// Abandoned requests were finished by the engine anyway, aborted, or
+			// never reached it.
+			length := e.get(t, "vllm:request_success_total", `finished_reason="length"`)
+			abort := e.get(t, "vllm:request_success_total", `finished_reason="abort"`)
+			assert.Assert(t, length >= float64(ok.Load()) && length+abort <= n, "length %v, abort %v, ok %d", length, abort, ok.Load())
+			assert.Assert(t, e.get(t, "vllm:generation_tokens_total") > 0)
+		})
+	}
 }

@@ -105,7 +105,8 @@ func makeProfile(m modelSpec, g gpuSpec, util float64) Profile {
 		ActivationGiB:        m.activationGiB,
 		KVBytesPerToken:      kvBytes,
 		BlockSize:            profileBlockSize,
-		KVPolicy:             KVPaged,
+		// KVPolicy stays empty: paged for vllm, reserve when the flavour
+		// is switched to tgi.
 	}
 	return Profile{
 		Name: name,
