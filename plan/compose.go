@@ -86,14 +86,19 @@ func (p *Plan) simulate() {
 				}
 			}
 		}
-		p.Servers[name] = &Server{Sim: &Sim{Model: model, Profile: SimProfileFor(model)}}
+		sm := &Sim{Profile: SimProfileFor(model, s.Args)}
+		if model != "" {
+			sm.Model = &model
+		}
+		p.Servers[name] = &Server{Sim: sm}
 	}
 }
 
-// SimProfileFor picks the simulator profile closest to a model name, or ""
-// for the plain simulator. It is set by the command from the simulator's
-// profile list, keeping this package free of the simulator.
-var SimProfileFor = func(model string) string { return "" }
+// SimProfileFor picks the simulator profile closest to a model name and
+// server arguments (e.g. --gpu-memory-utilization), or "" for the plain
+// simulator. It is set by the command from the simulator's profile list,
+// keeping this package free of the simulator.
+var SimProfileFor = func(model string, args []string) string { return "" }
 
 // serverNames returns the servers' names in order.
 func (p *Plan) serverNames() []string {
@@ -162,15 +167,9 @@ func (p *Plan) checkServers() Errors {
 				add(fmt.Sprintf("server %q needs `url:` (a running server), `sim:` (the built-in simulator), `command:` (a local process) or `preset:` (a container)", name), at)
 			}
 		case KindSim:
-			if s.Sim.TTFT.D() < 0 {
-				add("sim.ttft must not be negative", at+".sim.ttft")
-			}
-			if s.Sim.ITL.D() < 0 {
-				add("sim.itl must not be negative", at+".sim.itl")
-			}
-			if s.Sim.Profile != "" && SimProfileValid != nil {
-				if err := SimProfileValid(s.Sim.Profile); err != nil {
-					add(err.Error(), at+".sim.profile")
+			if SimCheck != nil {
+				for _, pr := range SimCheck(s.Sim) {
+					add(fmt.Sprintf("sim.%s: %s", pr.Key, pr.Message), at+".sim."+pr.Key, at+".sim")
 				}
 			}
 		}
@@ -192,8 +191,14 @@ func (p *Plan) checkServers() Errors {
 	return es
 }
 
-// SimProfileValid checks a simulator profile name; set by the command.
-var SimProfileValid func(name string) error
+// SimProblem is a mistake in a sim: block, by key.
+type SimProblem struct {
+	Key, Message string
+}
+
+// SimCheck validates a sim: block (profile, knob values); set by the
+// command from the simulator's own rules, keeping this package free of it.
+var SimCheck func(s *Sim) []SimProblem
 
 func kindReason(kind string) string {
 	switch kind {

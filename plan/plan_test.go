@@ -183,7 +183,7 @@ scenarios:
 	assert.Assert(t, es == nil, es)
 	s := p.Servers["vllm"]
 	assert.Equal(t, s.Kind(), KindSim)
-	assert.Equal(t, s.Sim.Model, "microsoft/Phi-3.5-mini-instruct", "the simulator serves the model the plan asks for")
+	assert.Equal(t, *s.Sim.Model, "microsoft/Phi-3.5-mini-instruct", "the simulator serves the model the plan asks for")
 	assert.Assert(t, p.Simulated)
 }
 

@@ -109,18 +109,75 @@ func (s *Server) Kind() string {
 	return KindURL
 }
 
-// Sim configures the built-in simulator.
+// Sim configures the built-in simulator (docs/simulator.md). Without a
+// profile or an engine knob it is in fixed mode: the first token after
+// ttft, then one per itl, whatever the load. A profile or any engine knob
+// switches on the engine model (batching, queueing, KV cache); knobs set
+// here override the profile's.
 type Sim struct {
-	// Profile names a simulated model and GPU (see docs/simulator.md).
+	// Profile names a simulated model and GPU, e.g. phi-3.5-mini-a100.
 	Profile string `yaml:"profile,omitempty" json:"profile,omitempty"`
-	// Model is the served model name (default sim-model).
-	Model string `yaml:"model,omitempty" json:"model,omitempty"`
-	// TTFT is the time to the first token when no profile is set (default 50ms).
+	// Model is the served model name (default sim-model, or the profile's model id).
+	Model *string `yaml:"model,omitempty" json:"model,omitempty"`
+	// Seed seeds natural output lengths and fault decisions.
+	Seed *int64 `yaml:"seed,omitempty" json:"seed,omitempty"`
+	// Flavor is the server imitated: vllm (default) or tgi.
+	Flavor *string `yaml:"flavor,omitempty" json:"flavor,omitempty" jsonschema:"enum=vllm,enum=tgi"`
+	// TTFT is, in fixed mode, the time to the first token (default 50ms);
+	// in engine mode, an extra cost of every prefill step.
 	TTFT *Duration `yaml:"ttft,omitempty" json:"ttft,omitempty"`
-	// ITL is the time between tokens when no profile is set (default 10ms).
+	// ITL is, in fixed mode, the time between tokens (default 10ms); in
+	// engine mode, an extra cost of every decode step.
 	ITL *Duration `yaml:"itl,omitempty" json:"itl,omitempty"`
-	// Seed seeds the simulator's natural output lengths.
-	Seed int64 `yaml:"seed,omitempty" json:"seed,omitempty"`
+
+	// MaxNumSeqs is the most sequences in the running batch (vLLM --max-num-seqs).
+	MaxNumSeqs *int `yaml:"max_num_seqs,omitempty" json:"max_num_seqs,omitempty"`
+	// MaxNumBatchedTokens is the most uncached prompt tokens prefilled in one step.
+	MaxNumBatchedTokens *int `yaml:"max_num_batched_tokens,omitempty" json:"max_num_batched_tokens,omitempty"`
+	// PrefillOverhead is the fixed cost of a prefill step.
+	PrefillOverhead *Duration `yaml:"prefill_overhead,omitempty" json:"prefill_overhead,omitempty"`
+	// PrefillPerToken is the cost of each uncached prompt token.
+	PrefillPerToken *Duration `yaml:"prefill_per_token,omitempty" json:"prefill_per_token,omitempty"`
+	// DecodeBase is the fixed cost of a decode step.
+	DecodeBase *Duration `yaml:"decode_base,omitempty" json:"decode_base,omitempty"`
+	// DecodePerSeq is the cost each running sequence adds to a decode step.
+	DecodePerSeq *Duration `yaml:"decode_per_seq,omitempty" json:"decode_per_seq,omitempty"`
+	// DecodePerKVToken is the cost each cached token adds to a decode step.
+	DecodePerKVToken *Duration `yaml:"decode_per_kv_token,omitempty" json:"decode_per_kv_token,omitempty"`
+	// KVCacheTokens is the KV-cache budget in tokens (overrides the derivation from memory).
+	KVCacheTokens *int `yaml:"kv_cache_tokens,omitempty" json:"kv_cache_tokens,omitempty"`
+	// GPUMemoryGiB is the accelerator's memory.
+	GPUMemoryGiB *float64 `yaml:"gpu_memory_gib,omitempty" json:"gpu_memory_gib,omitempty"`
+	// GPUMemoryUtilization is the fraction of GPU memory the engine may use (default 0.9).
+	GPUMemoryUtilization *float64 `yaml:"gpu_memory_utilization,omitempty" json:"gpu_memory_utilization,omitempty"`
+	// WeightsGiB is the memory the weights take.
+	WeightsGiB *float64 `yaml:"weights_gib,omitempty" json:"weights_gib,omitempty"`
+	// ActivationGiB is memory reserved for activations and buffers.
+	ActivationGiB *float64 `yaml:"activation_gib,omitempty" json:"activation_gib,omitempty"`
+	// KVBytesPerToken is the KV-cache size of one token.
+	KVBytesPerToken *int `yaml:"kv_bytes_per_token,omitempty" json:"kv_bytes_per_token,omitempty"`
+	// BlockSize is the KV-cache block size in tokens (default 16).
+	BlockSize *int `yaml:"block_size,omitempty" json:"block_size,omitempty"`
+	// KVPolicy is paged (vLLM: grow and preempt) or reserve (TGI: reserve prompt + max_tokens).
+	KVPolicy *string `yaml:"kv_policy,omitempty" json:"kv_policy,omitempty" jsonschema:"enum=paged,enum=reserve"`
+	// PrefixCache turns on automatic prefix caching.
+	PrefixCache *bool `yaml:"prefix_cache,omitempty" json:"prefix_cache,omitempty"`
+	// PrefixCacheTokens is the prefix cache's capacity (default: the KV budget).
+	PrefixCacheTokens *int `yaml:"prefix_cache_tokens,omitempty" json:"prefix_cache_tokens,omitempty"`
+	// MaxConcurrentRequests refuses requests beyond this many in flight (429).
+	MaxConcurrentRequests *int `yaml:"max_concurrent_requests,omitempty" json:"max_concurrent_requests,omitempty"`
+	// StartupDelay answers 503 until it has passed, like a server loading a model.
+	StartupDelay *Duration `yaml:"startup_delay,omitempty" json:"startup_delay,omitempty"`
+	// ErrorRate500 is the fraction of requests that fail with 500.
+	ErrorRate500 *float64 `yaml:"error_rate_500,omitempty" json:"error_rate_500,omitempty"`
+	// ErrorRate429 is the fraction of requests that fail with 429.
+	ErrorRate429 *float64 `yaml:"error_rate_429,omitempty" json:"error_rate_429,omitempty"`
+	// StallRate is the fraction of streams that stop sending but stay open.
+	StallRate *float64 `yaml:"stall_rate,omitempty" json:"stall_rate,omitempty"`
+	// DropRate is the fraction of streams whose connection is closed mid-way.
+	DropRate *float64 `yaml:"drop_rate,omitempty" json:"drop_rate,omitempty"`
+	// MalformedRate is the fraction of streams that carry a malformed SSE line.
+	MalformedRate *float64 `yaml:"malformed_rate,omitempty" json:"malformed_rate,omitempty"`
 }
 
 // Scenario is one named test: a load against a server, its data, limits,

@@ -1,6 +1,7 @@
 // Package servers starts, checks and stops the servers a plan declares:
 // the built-in simulator (in-process, on a free loopback port) and
-// OpenAI-compatible servers that are already running at a URL.
+// OpenAI-compatible servers that are already running at a URL. Container
+// and process servers are refused with a StartError in this version.
 package servers
 
 import (
@@ -27,7 +28,14 @@ type Instance struct {
 	APIKey string
 	// Models are the model ids the server lists.
 	Models []string
-	stop   func(context.Context) error
+	// Headers are sent with every request.
+	Headers map[string]string
+	// InProcess is true for the built-in simulator: it shares this
+	// process's open-file limit (each connection costs two descriptors).
+	InProcess bool
+	// Warnings are notes about how the server was started.
+	Warnings []string
+	stop     func(context.Context) error
 }
 
 // Stop stops a server benchplan started; for a url server it does nothing.
@@ -53,15 +61,16 @@ const ReadyTimeout = 10 * time.Second
 // Start brings up server name of the plan and waits until it answers
 // GET /v1/models.
 func Start(ctx context.Context, name string, s *plan.Server) (*Instance, error) {
-	in := &Instance{Name: name, Kind: s.Kind(), APIKey: s.APIKey}
-	switch {
-	case s.Sim != nil:
-		cfg := sim.Config{Model: s.Sim.Model, TTFT: 50 * time.Millisecond, ITL: 10 * time.Millisecond, Seed: s.Sim.Seed}
-		if s.Sim.TTFT != nil {
-			cfg.TTFT = s.Sim.TTFT.D()
-		}
-		if s.Sim.ITL != nil {
-			cfg.ITL = s.Sim.ITL.D()
+	in := &Instance{Name: name, Kind: s.Kind(), APIKey: s.APIKey, Headers: s.Headers}
+	switch s.Kind() {
+	case plan.KindContainer:
+		return nil, &StartError{name, errors.New("cannot be started: container servers are not supported by this version yet (use --simulate for a dry run)")}
+	case plan.KindProcess:
+		return nil, &StartError{name, errors.New("cannot be started: process servers are not supported by this version yet (start it yourself and give its url, or use --simulate for a dry run)")}
+	case plan.KindSim:
+		cfg, err := SimConfig(s.Sim)
+		if err != nil {
+			return nil, &StartError{name, err}
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -71,6 +80,7 @@ func Start(ctx context.Context, name string, s *plan.Server) (*Instance, error) 
 		done := make(chan error, 1)
 		go func() { done <- sim.New(cfg).Serve(simCtx, ln) }()
 		in.URL = "http://" + ln.Addr().String()
+		in.InProcess = true
 		in.stop = func(ctx context.Context) error {
 			cancel()
 			select {
@@ -93,7 +103,7 @@ func Start(ctx context.Context, name string, s *plan.Server) (*Instance, error) 
 func (in *Instance) ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
 	defer cancel()
-	hc := &http.Client{Transport: client.NewTransport()}
+	hc := &http.Client{Transport: client.NewTransport(4)}
 	defer hc.CloseIdleConnections()
 	models, err := client.Models(ctx, hc, in.URL, in.APIKey)
 	if err != nil {

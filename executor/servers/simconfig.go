@@ -1,0 +1,104 @@
+package servers
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/benchplan/benchplan/plan"
+	"github.com/benchplan/benchplan/sim"
+)
+
+// Fixed-mode defaults of a plan's sim: block without profile or engine knob.
+const (
+	DefaultSimTTFT = 50 * time.Millisecond
+	DefaultSimITL  = 10 * time.Millisecond
+)
+
+// SimConfig turns a plan's sim: block into the simulator's configuration:
+// the profile's (if any), then every knob the plan sets. Without a profile
+// or an engine knob the simulator is in fixed mode with ttft 50ms and itl
+// 10ms unless the plan sets them.
+func SimConfig(s *plan.Sim) (sim.Config, error) {
+	var cfg sim.Config
+	if s.Profile != "" {
+		c, err := sim.ProfileConfig(s.Profile)
+		if err != nil {
+			return cfg, err
+		}
+		cfg = c
+	}
+	v := reflect.ValueOf(s).Elem()
+	byTag := map[string]reflect.Value{}
+	for i := range v.NumField() {
+		tag := strings.Split(v.Type().Field(i).Tag.Get("yaml"), ",")[0]
+		byTag[tag] = v.Field(i)
+	}
+	for _, k := range sim.Knobs() {
+		f, ok := byTag[k.Name]
+		if !ok {
+			return cfg, fmt.Errorf("simulator knob %q has no field in the plan's sim: block", k.Name)
+		}
+		if f.Kind() != reflect.Pointer || f.IsNil() {
+			continue
+		}
+		val := f.Elem().Interface()
+		if d, ok := val.(plan.Duration); ok {
+			val = time.Duration(d)
+		}
+		reflect.ValueOf(k.Ptr(&cfg)).Elem().Set(reflect.ValueOf(val))
+	}
+	if s.Profile == "" && !cfg.EngineEnabled() {
+		if s.TTFT == nil {
+			cfg.TTFT = DefaultSimTTFT
+		}
+		if s.ITL == nil {
+			cfg.ITL = DefaultSimITL
+		}
+	}
+	return cfg, nil
+}
+
+// CheckSim validates a plan's sim: block; each problem names its key.
+func CheckSim(s *plan.Sim) []plan.SimProblem {
+	cfg, err := SimConfig(s)
+	if err != nil {
+		return []plan.SimProblem{{Key: "profile", Message: err.Error()}}
+	}
+	var out []plan.SimProblem
+	for _, p := range cfg.Problems() {
+		out = append(out, plan.SimProblem{Key: p.Knob, Message: p.Message})
+	}
+	return out
+}
+
+// ProfileFor picks the simulator profile whose model is the given Hugging
+// Face id: the A100 profile at the memory fraction the server's args ask
+// for (--gpu-memory-utilization 0.4 picks -mem0.4), else at vLLM's default.
+// "" when no profile simulates the model.
+func ProfileFor(model string, args []string) string {
+	suffix := ""
+	for i, a := range args {
+		v, ok := strings.CutPrefix(a, "--gpu-memory-utilization=")
+		if !ok && a == "--gpu-memory-utilization" && i+1 < len(args) {
+			v, ok = args[i+1], true
+		}
+		if ok {
+			suffix = "-mem" + v
+		}
+	}
+	best := ""
+	for _, p := range sim.Profiles() {
+		if !strings.EqualFold(p.Config.Model, model) || !strings.Contains(p.Name, "-a100") {
+			continue
+		}
+		if suffix != "" && strings.HasSuffix(p.Name, suffix) {
+			return p.Name
+		}
+		if best == "" && !strings.Contains(p.Name, "-mem") {
+			best = p.Name
+		}
+	}
+	return best
+}
