@@ -21,7 +21,7 @@ lint: ## gofmt check and go vet
 	$(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
 run: build ## run the quickstart plan on the built-in simulator
-	./$(BIN) run plans/quickstart.yaml --out benchplan-results/quickstart/latest
+	./$(BIN) run plans/quickstart.yaml --out benchplan-results/quickstart/latest --overwrite
 
 bench: ## benchmarks (the load-engine benchmark comes with the load-engine issue)
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./sim/

@@ -36,9 +36,22 @@ Run 'benchplan COMMAND -h' for a command's flags.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first signal stops the run: servers stop, what was measured is
+		// written, exit 130. A second one forces an immediate exit.
+		s := <-sigs
+		fmt.Fprintf(os.Stderr, "\nbenchplan: %v: stopping the run and writing partial results (again to force)\n", s)
+		cancel()
+		<-sigs
+		fmt.Fprintln(os.Stderr, "benchplan: forced exit; results of this run may be incomplete")
+		os.Exit(exitInterrupted)
+	}()
 	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
+	cancel()
 	os.Exit(code)
 }
 

@@ -410,3 +410,33 @@ scenarios:
 	assert.Assert(t, sc.Capacity > 5, "capacity %v", sc.Capacity)
 	assert.Equal(t, run.Verdict, results.Warn)
 }
+
+func TestNeverOverwritesEarlierResultsUnlessAsked(t *testing.T) {
+	plan := writePlan(t, `version: 1
+name: twice
+servers:
+  sim: { sim: { ttft: 1ms, itl: 1ms } }
+scenarios:
+  - { name: a, load: { type: synchronous }, data: { emulated: { prompt_tokens: 4, output_tokens: 2 } }, limits: { max_requests: 2 } }
+`)
+	out := t.TempDir()
+	r := benchplan(t, time.Minute, "run", plan, "--out", out, "--quiet")
+	assert.Equal(t, r.code, 0, r.stderr)
+	before := mustRead(t, filepath.Join(out, "results.json"))
+	r = benchplan(t, time.Minute, "run", plan, "--out", out, "--quiet")
+	assert.Equal(t, r.code, 2, "a second run into the same directory is refused")
+	assert.Assert(t, strings.Contains(r.stderr, "--overwrite"), r.stderr)
+	assert.Equal(t, mustRead(t, filepath.Join(out, "results.json")), before, "the earlier results are untouched")
+	r = benchplan(t, time.Minute, "run", plan, "--out", out, "--quiet", "--overwrite")
+	assert.Equal(t, r.code, 0, r.stderr)
+}
+
+func TestUnwritableOutputIsFoundBeforeRunning(t *testing.T) {
+	// A path under a regular file cannot be a directory, even for root.
+	file := filepath.Join(t.TempDir(), "a-file")
+	assert.NilError(t, os.WriteFile(file, []byte("x"), 0o644))
+	r := benchplan(t, time.Minute, "run", "../../plans/quickstart.yaml", "--out", filepath.Join(file, "sub"))
+	assert.Equal(t, r.code, 2)
+	assert.Assert(t, strings.Contains(r.stderr, "not writable"), r.stderr)
+	assert.Assert(t, !strings.Contains(r.stderr, "starting server"), "nothing ran: %s", r.stderr)
+}

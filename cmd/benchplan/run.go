@@ -61,6 +61,7 @@ func load(path string, opts plan.Options) (*plan.Plan, assert.Gates, error) {
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchplan run", flag.ContinueOnError)
 	out := fs.String("out", "", "directory for reports (default benchplan-results/<plan>/<UTC time>)")
+	overwrite := fs.Bool("overwrite", false, "replace an earlier run's results in --out")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	baselinePath := fs.String("baseline", "", "results.json of an earlier run: gives baseline.* in assertions, and deltas in summary.md and report.html")
 	var ro reportOptions
@@ -102,6 +103,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dir := *out
 	if dir == "" {
 		dir = filepath.Join("benchplan-results", safeName(p.Name), time.Now().UTC().Format("20060102T150405Z"))
+	}
+	if prev := filepath.Join(dir, "results.json"); !*overwrite && exists(prev) {
+		fmt.Fprintf(stderr, "benchplan run: %s holds an earlier run's results (%s): choose another --out, or pass --overwrite\n", dir, prev)
+		return exitInvalid
 	}
 	if err := writable(dir); err != nil {
 		fmt.Fprintf(stderr, "benchplan run: output directory %s is not writable: %v\n", dir, err)
@@ -167,6 +172,11 @@ func exitCode(run *results.Run, runErr error) int {
 		return exitAssertFail
 	}
 	return exitOK
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // writable makes dir and proves a file can be created in it.
