@@ -7,13 +7,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"runtime"
 	"time"
 
-	"github.com/benchplan/benchplan/executor/client"
-	"github.com/benchplan/benchplan/executor/dataset"
-	"github.com/benchplan/benchplan/executor/load"
 	"github.com/benchplan/benchplan/executor/servers"
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/results"
@@ -26,6 +22,10 @@ var Version = "dev"
 type Options struct {
 	// Progress receives one line per step as it starts and ends; nil discards.
 	Progress io.Writer
+	// KeepRequests keeps every request record in Step.Requests; by default
+	// they are dropped once the step's metrics are computed, so that a long
+	// run's memory does not grow with its steps.
+	KeepRequests bool
 }
 
 // Run carries out every scenario of p. It always returns a Run holding what
@@ -50,6 +50,11 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 		},
 	}
 	defer func() { run.FinishedAt = time.Now().UTC() }()
+	soft, hard, err := raiseOpenFileLimit()
+	if err == nil {
+		run.Environment.OpenFiles = int(min(soft, 1<<30))
+	}
+	fds := fdBudget{soft: soft, hard: hard}
 
 	started := map[string]*servers.Instance{}
 	defer func() {
@@ -87,6 +92,7 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 			continue
 		}
 		res.ServerURL = in.URL
+		res.Warnings = append(res.Warnings, in.Warnings...)
 		res.Model = sc.Model
 		if res.Model == "" && len(in.Models) > 0 {
 			res.Model = in.Models[0]
@@ -95,7 +101,7 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 			res.Error = fmt.Sprintf("server %q lists no model: set `model:` in the scenario", sc.Server)
 			continue
 		}
-		runScenario(ctx, sc, in, res, progress)
+		runScenario(ctx, p, sc, in, res, progress, opts, fds)
 	}
 	if firstErr != nil {
 		run.Error = firstErr.Error()
@@ -108,82 +114,37 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 	return run, nil
 }
 
-// steps expands a scenario's load into its steps.
-func steps(sc *plan.Scenario) []*results.Step {
-	switch sc.Load.Type {
-	case plan.Constant:
-		out := make([]*results.Step, len(sc.Load.Rate))
-		for i, r := range sc.Load.Rate {
-			out[i] = &results.Step{Index: i, Load: plan.Constant, TargetRatePerSec: r}
-		}
-		return out
-	default:
-		return []*results.Step{{Index: 0, Load: plan.Synchronous, Streams: 1}}
-	}
+// fdBudget is what the open-file limit allows.
+type fdBudget struct {
+	soft, hard uint64
 }
 
-func runScenario(ctx context.Context, sc *plan.Scenario, in *servers.Instance, res *results.Scenario, progress io.Writer) {
-	transport := client.NewTransport()
-	defer transport.CloseIdleConnections()
-	cl := client.New(client.Config{
-		BaseURL: in.URL, APIKey: in.APIKey, API: sc.API, Model: res.Model,
-		HTTP: &http.Client{Transport: transport},
-	})
-	data := dataset.Emulated{PromptTokens: sc.Data.Emulated.PromptTokens, OutputTokens: sc.Data.Emulated.OutputTokens}
-	lim := load.Limits{}
-	if sc.Limits.MaxRequests != nil {
-		lim.MaxRequests = *sc.Limits.MaxRequests
+// fdReserve is the descriptors kept for everything but connections.
+const fdReserve = 256
+
+// conns is how many connections can be open at once: one descriptor each,
+// two when the server is the in-process simulator. 0 means unknown.
+func (b fdBudget) conns(inProcess bool) int {
+	if b.soft == 0 {
+		return 0
 	}
-	lim.MaxDuration = sc.Limits.MaxDuration.D()
-	do := func(ctx context.Context, origin time.Time, rec *results.Request) error {
-		req := client.Request{Prompt: data.Prompt(rec.Index), MaxTokens: data.OutputTokens, IgnoreEOS: true}
-		return cl.Do(ctx, req, origin, rec)
+	n := int(min(b.soft, 1<<30)) - fdReserve
+	if inProcess {
+		n /= 2
 	}
-	all := steps(sc)
-	for _, st := range all {
-		if ctx.Err() != nil {
-			break
-		}
-		fmt.Fprintf(progress, "%s: step %d/%d %s ...\n", sc.Name, st.Index+1, len(all), StepLabel(st))
-		var out load.Outcome
-		if st.Load == plan.Constant {
-			out = load.RunOpen(ctx, load.Constant{RatePerSec: st.TargetRatePerSec}, lim, do)
-		} else {
-			out = load.RunClosed(ctx, 1, lim, do)
-		}
-		st.Requests = out.Requests
-		st.StopReason = out.StopReason
-		st.Partial = out.Interrupted
-		st.Metrics = results.Compute(out.Requests, out.End)
-		res.Steps = append(res.Steps, st)
-		m := st.Metrics
-		fmt.Fprintf(progress, "%s: step %d/%d done: %d ok, %d errors, %d incomplete in %s (%s), %.2f req/s\n",
-			sc.Name, st.Index+1, len(all), m.Requests.Completed, m.Requests.Errored, m.Requests.Incomplete,
-			time.Duration(m.Duration).Round(time.Millisecond), st.StopReason, m.Requests.RatePerSec)
-		if m.Requests.Completed == 0 && !st.Partial {
-			res.Error = fmt.Sprintf("step %d had no successful requests%s", st.Index+1, reasons(m.Errors))
-		}
-	}
+	return max(n, 1)
 }
 
-func reasons(e results.ErrorCounts) string {
-	if len(e.Reasons) == 0 {
-		return ""
-	}
-	s := " ("
-	for i, k := range e.ReasonKeys() {
-		if i > 0 {
-			s += ", "
-		}
-		s += fmt.Sprintf("%s ×%d", k, e.Reasons[k])
-	}
-	return s + ")"
-}
-
-// StepLabel names a step for people: "synchronous" or "constant 2.00/s".
+// StepLabel names a step for people: "synchronous", "concurrent 8 streams",
+// "throughput", "constant 2.00/s".
 func StepLabel(st *results.Step) string {
-	if st.TargetRatePerSec > 0 {
+	switch {
+	case st.TargetRatePerSec > 0:
 		return fmt.Sprintf("%s %.2f/s", st.Load, st.TargetRatePerSec)
+	case st.Load == plan.Concurrent:
+		return fmt.Sprintf("%s %d streams", st.Load, st.Streams)
+	case st.Load == plan.Throughput && st.MaxConcurrency > 0:
+		return fmt.Sprintf("%s (at most %d in flight)", st.Load, st.MaxConcurrency)
 	}
 	return st.Load
 }

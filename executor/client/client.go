@@ -1,9 +1,11 @@
 // Package client is benchplan's OpenAI-compatible HTTP client: chat and text
 // completions, streamed over SSE, with the timings a benchmark needs.
-// A measured request is sent exactly once; its failure is recorded, never retried.
+// A measured request is sent exactly once; its failure is recorded with its
+// reason (an HTTP status, a timeout, a broken stream), never retried.
 package client
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,8 +14,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/benchplan/benchplan/results"
 )
@@ -30,33 +37,54 @@ type Config struct {
 	BaseURL string
 	// APIKey, when set, is sent as `Authorization: Bearer`.
 	APIKey string
+	// Headers are sent with every request.
+	Headers map[string]string
 	// API is Chat or Completions.
 	API string
 	// Model is the model name put in every request.
 	Model string
-	// HTTP is the client to use; nil means a pooled client with no connection cap.
+	// ExtraBody is merged into every request body; its keys win over
+	// benchplan's own (as vLLM's bench does with extra_body).
+	ExtraBody map[string]any
+	// HTTP is the client to use; nil means a pooled client with no
+	// connection cap (NewTransport(0)).
 	HTTP *http.Client
 }
 
-// Client sends measured requests.
+// Client sends measured requests. It is safe for concurrent use.
 type Client struct {
 	cfg      Config
 	http     *http.Client
 	endpoint string
+	base     string
+	// head is the body's constant part: `{"model":...,"stream":true,...`
+	// with the extra body merged, without the closing brace.
+	head []byte
+	// own are benchplan's keys that ExtraBody overrides.
+	own map[string]bool
+	hdr http.Header
 }
 
 // NewTransport returns a transport sized for load generation: keep-alive
-// connections without a per-host cap, no compression, no proxy.
-func NewTransport() *http.Transport {
+// connections without a per-host cap, idle connections kept for up to
+// conns requests in flight (a generous default when conns is 0), no
+// compression, no proxy, HTTP/1.1 (one stream per connection, so the
+// connection count is the concurrency the server sees).
+func NewTransport(conns int) *http.Transport {
+	if conns <= 0 {
+		conns = 10000
+	}
 	return &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        0,
-		MaxIdleConnsPerHost: 100000,
+		MaxIdleConnsPerHost: conns,
 		MaxConnsPerHost:     0,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
+		WriteBufferSize:     16 << 10,
+		ReadBufferSize:      16 << 10,
 	}
 }
 
@@ -64,78 +92,164 @@ func NewTransport() *http.Transport {
 func New(cfg Config) *Client {
 	hc := cfg.HTTP
 	if hc == nil {
-		hc = &http.Client{Transport: NewTransport()}
+		hc = &http.Client{Transport: NewTransport(0)}
 	}
 	base := strings.TrimRight(cfg.BaseURL, "/")
 	ep := base + "/v1/chat/completions"
 	if cfg.API == Completions {
 		ep = base + "/v1/completions"
 	}
-	return &Client{cfg: cfg, http: hc, endpoint: ep}
+	c := &Client{cfg: cfg, http: hc, endpoint: ep, base: base, own: map[string]bool{}}
+	c.hdr = http.Header{"Content-Type": {"application/json"}, "Accept": {"text/event-stream"}}
+	for k, v := range cfg.Headers {
+		c.hdr.Set(k, v)
+	}
+	if cfg.APIKey != "" {
+		c.hdr.Set("Authorization", "Bearer "+cfg.APIKey)
+	}
+	c.head = c.buildHead()
+	return c
 }
 
 // Request is what to ask for.
 type Request struct {
+	// Prompt is the prompt text: the user message for chat, the prompt for
+	// completions.
 	Prompt string
-	// MaxTokens caps the output; with IgnoreEOS the server generates exactly this many.
+	// Messages, when set, is a chat request's whole messages array (JSON),
+	// sent as is instead of Prompt.
+	Messages json.RawMessage
+	// MaxTokens caps the output (0: the server's default); with IgnoreEOS
+	// the server generates exactly this many.
 	MaxTokens int
-	// IgnoreEOS asks vLLM-compatible servers to ignore end-of-sequence tokens.
+	// IgnoreEOS asks vLLM-compatible servers to ignore end-of-sequence
+	// tokens. It is sent only with MaxTokens.
 	IgnoreEOS bool
 }
 
-type streamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
-}
+// ownKeys are the body keys benchplan writes.
+var ownKeys = []string{"model", "stream", "stream_options", "messages", "prompt", "max_tokens", "max_completion_tokens", "ignore_eos"}
 
-type message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
-
-type body struct {
-	Model               string         `json:"model"`
-	Messages            []message      `json:"messages,omitempty"`
-	Prompt              string         `json:"prompt,omitempty"`
-	MaxTokens           int            `json:"max_tokens,omitempty"`
-	MaxCompletionTokens int            `json:"max_completion_tokens,omitempty"`
-	Stream              bool           `json:"stream"`
-	StreamOptions       *streamOptions `json:"stream_options,omitempty"`
-	IgnoreEOS           bool           `json:"ignore_eos,omitempty"`
+func (c *Client) buildHead() []byte {
+	for _, k := range ownKeys {
+		if _, ok := c.cfg.ExtraBody[k]; ok {
+			c.own[k] = true
+		}
+	}
+	b := []byte{'{'}
+	first := true
+	field := func(k string, v []byte) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	if !c.own["model"] {
+		field("model", appendString(nil, c.cfg.Model))
+	}
+	if !c.own["stream"] {
+		field("stream", []byte("true"))
+	}
+	if !c.own["stream_options"] {
+		field("stream_options", []byte(`{"include_usage":true}`))
+	}
+	keys := make([]string, 0, len(c.cfg.ExtraBody))
+	for k := range c.cfg.ExtraBody {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v, err := json.Marshal(c.cfg.ExtraBody[k])
+		if err != nil {
+			v = []byte("null")
+		}
+		field(k, v)
+	}
+	return b
 }
 
 // Body returns the JSON request body for req.
 func (c *Client) Body(req Request) ([]byte, error) {
-	b := body{
-		Model:         c.cfg.Model,
-		MaxTokens:     req.MaxTokens,
-		Stream:        true,
-		StreamOptions: &streamOptions{IncludeUsage: true},
-		IgnoreEOS:     req.IgnoreEOS,
-	}
-	if c.cfg.API == Completions {
-		b.Prompt = req.Prompt
-	} else {
-		b.Messages = []message{{Role: "user", Content: req.Prompt}}
-		b.MaxCompletionTokens = req.MaxTokens
-	}
-	return json.Marshal(b)
+	return c.appendBody(make([]byte, 0, len(c.head)+len(req.Prompt)+len(req.Messages)+128), req)
 }
 
-// Do sends req once, streaming, and records its timings into rec as offsets
-// from origin. It returns the failure (also recorded in rec.Error), or nil.
-func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *results.Request) error {
-	payload, err := c.Body(req)
-	if err != nil {
-		return c.fail(rec, origin, fmt.Errorf("encode request: %w", err), "encode")
+func (c *Client) appendBody(b []byte, req Request) ([]byte, error) {
+	b = append(b, c.head...)
+	comma := len(b) > 1
+	field := func(k string) {
+		if comma {
+			b = append(b, ',')
+		}
+		comma = true
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
 	}
+	if c.cfg.API == Completions {
+		if len(req.Messages) > 0 {
+			return nil, errors.New("the completions API takes a prompt, not messages")
+		}
+		if !c.own["prompt"] {
+			field("prompt")
+			b = appendString(b, req.Prompt)
+		}
+	} else if !c.own["messages"] {
+		field("messages")
+		if len(req.Messages) > 0 {
+			b = append(b, req.Messages...)
+		} else {
+			b = append(b, `[{"role":"user","content":`...)
+			b = appendString(b, req.Prompt)
+			b = append(b, "}]"...)
+		}
+	}
+	if req.MaxTokens > 0 {
+		if !c.own["max_tokens"] {
+			field("max_tokens")
+			b = strconv.AppendInt(b, int64(req.MaxTokens), 10)
+		}
+		if c.cfg.API != Completions && !c.own["max_completion_tokens"] {
+			field("max_completion_tokens")
+			b = strconv.AppendInt(b, int64(req.MaxTokens), 10)
+		}
+		if req.IgnoreEOS && !c.own["ignore_eos"] {
+			field("ignore_eos")
+			b = append(b, "true"...)
+		}
+	}
+	return append(b, '}'), nil
+}
+
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+
+// Do sends req once, streaming, and records its timings into rec as offsets
+// from origin. rec.Error gets the failure's reason: "http 503", "timeout",
+// "cancelled", "broken stream", "connection refused", "too many open
+// files", "transport error". It returns the failure, or nil.
+func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *results.Request) error {
+	bp := bodyPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 1<<20 {
+			bodyPool.Put(bp)
+		}
+	}()
+	payload, err := c.appendBody((*bp)[:0], req)
+	if err != nil {
+		return c.fail(rec, origin, err, "request")
+	}
+	*bp = payload
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(payload))
 	if err != nil {
 		return c.fail(rec, origin, err, "request")
 	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Accept", "text/event-stream")
-	if c.cfg.APIKey != "" {
-		hreq.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
+	hreq.Header = c.hdr // shared, never modified by the transport
+	if req.MaxTokens > 1 && req.MaxTokens <= 1<<14 && cap(rec.ITLs) == 0 {
+		rec.ITLs = make([]time.Duration, 0, req.MaxTokens-1)
 	}
 	rec.Sent = time.Since(origin)
 	resp, err := c.http.Do(hreq)
@@ -146,6 +260,7 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 	rec.StatusCode = resp.StatusCode
 	if resp.StatusCode/100 != 2 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		rec.End = time.Since(origin)
 		return c.fail(rec, origin, fmt.Errorf("http %d: %s", resp.StatusCode, errorMessage(msg)), fmt.Sprintf("http %d", resp.StatusCode))
 	}
 	var (
@@ -153,25 +268,24 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 		prev    time.Duration
 		gotDone bool
 	)
-	parseErr := ParseSSE(resp.Body, func(data []byte) error {
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(resp.Body)
+	parseErr := parseSSE(br, func(data []byte) error {
 		now := time.Since(origin)
-		if bytes.Equal(data, []byte("[DONE]")) {
+		if len(data) == 6 && string(data) == "[DONE]" {
 			gotDone = true
 			return errStop
 		}
-		var ch chunk
-		if err := json.Unmarshal(data, &ch); err != nil {
-			return fmt.Errorf("malformed chunk: %w", err)
+		ci, err := parseChunk(data)
+		if err != nil {
+			return err
 		}
-		if ch.Error != nil {
-			return fmt.Errorf("server error in stream: %s", ch.Error.Message)
-		}
-		if ch.Usage != nil {
-			rec.PromptTokens = ch.Usage.PromptTokens
-			rec.OutputTokens = ch.Usage.CompletionTokens
+		if ci.usage {
+			rec.PromptTokens = ci.promptTokens
+			rec.OutputTokens = ci.completionTokens
 			rec.UsageReported = true
 		}
-		if ch.hasContent() {
+		if ci.content {
 			chunks++
 			if rec.FirstToken == 0 {
 				rec.FirstToken = now
@@ -184,10 +298,22 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 		return nil
 	})
 	rec.End = time.Since(origin)
+	if gotDone {
+		// Read the body to its end so the connection goes back to the pool
+		// (closing it early would close the connection).
+		_, _ = br.Discard(br.Buffered())
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	}
+	br.Reset(nil)
+	readerPool.Put(br)
 	if parseErr != nil && !errors.Is(parseErr, errStop) {
 		r := "broken stream"
-		if ctx.Err() != nil {
+		var se *streamError
+		switch {
+		case ctx.Err() != nil:
 			r = reason(ctx, parseErr)
+		case errors.As(parseErr, &se):
+			r = "error in stream"
 		}
 		return c.fail(rec, origin, parseErr, r)
 	}
@@ -217,6 +343,14 @@ func reason(ctx context.Context, err error) string {
 		return "timeout"
 	case errors.Is(ctx.Err(), context.Canceled):
 		return "cancelled"
+	case errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE):
+		return "too many open files"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return "connection reset"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return "no local ports left"
 	}
 	var ne *net.OpError
 	if errors.As(err, &ne) && ne.Op == "dial" {
@@ -229,6 +363,7 @@ func errorMessage(b []byte) string {
 	var e struct {
 		Error   json.RawMessage `json:"error"`
 		Message string          `json:"message"`
+		Detail  json.RawMessage `json:"detail"`
 	}
 	if json.Unmarshal(b, &e) == nil {
 		var inner struct {
@@ -244,34 +379,11 @@ func errorMessage(b []byte) string {
 		if e.Message != "" {
 			return e.Message
 		}
-	}
-	return strings.TrimSpace(string(b))
-}
-
-type chunk struct {
-	Choices []struct {
-		Delta struct {
-			Content          string `json:"content"`
-			ReasoningContent string `json:"reasoning_content"`
-		} `json:"delta"`
-		Text string `json:"text"`
-	} `json:"choices"`
-	Usage *struct {
-		PromptTokens     int `json:"prompt_tokens"`
-		CompletionTokens int `json:"completion_tokens"`
-	} `json:"usage"`
-	Error *struct {
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-func (c *chunk) hasContent() bool {
-	for _, ch := range c.Choices {
-		if ch.Delta.Content != "" || ch.Delta.ReasoningContent != "" || ch.Text != "" {
-			return true
+		if json.Unmarshal(e.Detail, &s) == nil && s != "" {
+			return s
 		}
 	}
-	return false
+	return strings.TrimSpace(string(b))
 }
 
 // Models lists the server's model ids (GET /v1/models).
@@ -306,3 +418,151 @@ func Models(ctx context.Context, hc *http.Client, baseURL, apiKey string) ([]str
 	}
 	return ids, nil
 }
+
+// ErrNoTokenizer says the server has no /tokenize endpoint.
+var ErrNoTokenizer = errors.New("the server has no /tokenize endpoint")
+
+// Tokenize returns the number of prompt tokens the server counts for req,
+// shaped as the client's API would send it (a chat request's messages go
+// through the server's chat template, as in a chat completion). It uses
+// POST /tokenize, which vLLM, TGI and the simulator serve: vLLM's shape
+// ({"prompt"} or {"messages"}, answering {"count"}) first, then TGI's
+// ({"inputs"}, answering a list of tokens; its chat template is not
+// applied, so chat counts from TGI miss the template's tokens).
+// ErrNoTokenizer means the server has none (404 or 405).
+func (c *Client) Tokenize(ctx context.Context, req Request) (n int, templated bool, err error) {
+	body := map[string]any{"model": c.cfg.Model}
+	templated = true
+	if c.cfg.API == Completions {
+		body["prompt"] = req.Prompt
+	} else if len(req.Messages) > 0 {
+		body["messages"] = req.Messages
+	} else {
+		body["messages"] = []map[string]string{{"role": "user", "content": req.Prompt}}
+	}
+	status, raw, err := c.post(ctx, "/tokenize", body)
+	if err != nil {
+		return 0, false, err
+	}
+	if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
+		return 0, false, ErrNoTokenizer
+	}
+	if status/100 == 2 {
+		if n, ok := tokenCount(raw); ok {
+			return n, templated, nil
+		}
+	}
+	if status/100 != 4 && status/100 != 2 {
+		return 0, false, fmt.Errorf("POST /tokenize: http %d: %s", status, errorMessage(raw))
+	}
+	// TGI: {"inputs": text} and a list of tokens back.
+	text := req.Prompt
+	if text == "" && len(req.Messages) > 0 {
+		return 0, false, fmt.Errorf("POST /tokenize: http %d: %s", status, errorMessage(raw))
+	}
+	status2, raw2, err := c.post(ctx, "/tokenize", map[string]any{"inputs": text})
+	if err != nil {
+		return 0, false, err
+	}
+	if status2/100 == 2 {
+		if n, ok := tokenCount(raw2); ok {
+			return n, c.cfg.API == Completions, nil
+		}
+	}
+	return 0, false, fmt.Errorf("POST /tokenize: http %d: %s", status, errorMessage(raw))
+}
+
+func tokenCount(raw []byte) (int, bool) {
+	var obj struct {
+		Count  *int              `json:"count"`
+		Tokens []json.RawMessage `json:"tokens"`
+	}
+	if json.Unmarshal(raw, &obj) == nil {
+		if obj.Count != nil {
+			return *obj.Count, true
+		}
+		if obj.Tokens != nil {
+			return len(obj.Tokens), true
+		}
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) == nil {
+		return len(list), true
+	}
+	return 0, false
+}
+
+func (c *Client) post(ctx context.Context, path string, body any) (int, []byte, error) {
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(payload))
+	if err != nil {
+		return 0, nil, err
+	}
+	hreq.Header = c.hdr.Clone()
+	hreq.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return 0, nil, fmt.Errorf("POST %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return 0, nil, fmt.Errorf("POST %s: %w", path, err)
+	}
+	return resp.StatusCode, raw, nil
+}
+
+// appendString appends s as a JSON string literal. Invalid UTF-8 becomes
+// U+FFFD, as encoding/json writes it.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+			i++
+			continue
+		}
+		if c < 0x80 {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		// Multi-byte: let encoding/json's rules apply (invalid bytes,
+		// U+2028/U+2029) by handling it rune by rune.
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			switch r {
+			case 0xFFFD:
+				b = append(b, `\ufffd`...)
+			default:
+				b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			}
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+const hex = "0123456789abcdef"

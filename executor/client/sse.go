@@ -12,7 +12,18 @@ import (
 // without data (keep-alives), per the WHATWG server-sent events rules.
 // It stops at the first error onData returns and returns it.
 func ParseSSE(r io.Reader, onData func([]byte) error) error {
-	br := bufio.NewReaderSize(r, 64*1024)
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil)
+		readerPool.Put(br)
+	}()
+	return parseSSE(br, onData)
+}
+
+// parseSSE is ParseSSE on a buffered reader. The slice onData gets is
+// valid only during the call.
+func parseSSE(br *bufio.Reader, onData func([]byte) error) error {
 	var data []byte
 	has := false
 	for {

@@ -1,182 +1,433 @@
 // Package load runs a step's requests on a schedule. Rate-driven loads use
 // the open model: each request is sent at its intended time whatever the
 // server is doing, and the lag between intended and sent is recorded (no
-// coordinated omission). Closed loads (synchronous) send the next request
-// when a stream's previous one ends.
+// coordinated omission). Closed loads (synchronous, concurrent) send a
+// stream's next request when its previous one ends. Caps on requests in
+// flight are explicit, and the time a request waits for a slot shows in its
+// queue time, never hidden.
+//
+// Schedules are pure functions of the request index (see Schedule), so
+// they are tested without sleeping; the dispatcher (Run) is what sleeps.
 package load
 
 import (
 	"context"
-	"math"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/benchplan/benchplan/results"
 )
 
-// Schedule yields the intended send time of request i as an offset from the
-// step's start. It is a pure function of i.
-type Schedule interface {
-	At(i int) time.Duration
-}
-
-// Constant spaces requests evenly at RatePerSec.
-type Constant struct {
-	RatePerSec float64
-}
-
-// At returns i / RatePerSec seconds.
-func (c Constant) At(i int) time.Duration {
-	return time.Duration(math.Round(float64(i) / c.RatePerSec * 1e9))
-}
-
-// Limits bound a step. Zero means no bound; at least one must be set.
+// Limits bound a step. Zero means no bound; MaxRequests or MaxDuration
+// must be set (or the schedule must end by itself).
 type Limits struct {
+	// MaxRequests ends the step once this many requests were sent and
+	// finished: the last ones are drained, not cut.
 	MaxRequests int
+	// MaxDuration ends the step this long after its start; requests still
+	// in flight are cancelled and recorded as incomplete.
 	MaxDuration time.Duration
+	// MaxErrors stops the step early once this many requests failed.
+	MaxErrors int
+	// MaxErrorRate stops the step early when failed / finished exceeds it,
+	// once at least MinFinishedForErrorRate requests finished.
+	MaxErrorRate float64
+	// Timeout bounds each request; one past it fails with "timeout".
+	Timeout time.Duration
+	// MaxInFlight is the client's own ceiling on requests in flight (what
+	// its open-file limit allows). Unlike a plan's cap it is not part of the
+	// load: reaching it means the client is saturated, and the step says so.
+	MaxInFlight int
 }
+
+// MinFinishedForErrorRate is how many requests must have finished before
+// MaxErrorRate can stop a step.
+const MinFinishedForErrorRate = 10
 
 // Stop reasons.
 const (
-	StopMaxRequests = "max_requests"
-	StopMaxDuration = "max_duration"
-	StopInterrupted = "interrupted"
+	StopMaxRequests  = "max_requests"
+	StopMaxDuration  = "max_duration"
+	StopMaxErrors    = "max_errors"
+	StopMaxErrorRate = "max_error_rate"
+	StopInterrupted  = "interrupted"
 )
 
+// ErrTimeout is the cause of a request context that ran past Limits.Timeout.
+var ErrTimeout = errors.New("request timeout")
+
 // Do sends one request and fills rec (Sent, FirstToken, End, ...), as
-// offsets from origin. Index and Intended are already set. It returns the
-// request's failure, or nil.
+// offsets from origin. Index, Intended and Ready are already set. It
+// returns the request's failure, or nil; a failure is also recorded in
+// rec.Error.
 type Do func(ctx context.Context, origin time.Time, rec *results.Request) error
+
+// Spec is a step's load.
+type Spec struct {
+	// Schedule, for an open load, gives each request's intended time.
+	Schedule Schedule
+	// Streams, for a closed load (Schedule nil), is the number of loops.
+	Streams int
+	// MaxConcurrency caps an open load's requests in flight (0: no cap).
+	// A request waiting for a slot is sent late by design: its queue time
+	// shows it, its client lag does not.
+	MaxConcurrency int
+}
 
 // Outcome is what a step's dispatcher measured.
 type Outcome struct {
+	// Requests holds a record per request sent, in the order they were sent.
 	Requests []results.Request
-	// End is when the step stopped, as an offset from its start.
-	End        time.Duration
+	// End is when the step stopped, as an offset from its start: its
+	// duration limit, an early stop, an interrupt, or when the last
+	// request finished.
+	End time.Duration
+	// LastSent is when the last request was sent.
+	LastSent   time.Duration
 	StopReason string
 	// Interrupted is true when the parent context ended the step.
 	Interrupted bool
+	// Unsent counts requests due before the step ended that the client
+	// never sent (it was behind its schedule, or at MaxInFlight).
+	Unsent int
+	// Saturated is true when requests waited for the client's MaxInFlight.
+	Saturated bool
 }
 
-type recorder struct {
-	mu   sync.Mutex
-	recs []*results.Request
-	wg   sync.WaitGroup
+// Run carries out one step: it sends requests as spec says until a limit
+// is reached and returns their records.
+func Run(ctx context.Context, spec Spec, lim Limits, do Do) Outcome {
+	s := newStep(ctx, lim)
+	defer s.cancel(nil)
+	if spec.Schedule != nil {
+		s.open(spec, do)
+	} else {
+		s.closed(max(spec.Streams, 1), do)
+	}
+	return s.outcome()
 }
 
-func (r *recorder) start(stepCtx context.Context, origin time.Time, rec *results.Request, do Do) {
-	r.mu.Lock()
-	r.recs = append(r.recs, rec)
-	r.mu.Unlock()
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		r.run(stepCtx, origin, rec, do)
-	}()
+// RunOpen is Run with an open schedule and no cap.
+func RunOpen(ctx context.Context, sched Schedule, lim Limits, do Do) Outcome {
+	return Run(ctx, Spec{Schedule: sched}, lim, do)
 }
 
-func (r *recorder) run(stepCtx context.Context, origin time.Time, rec *results.Request, do Do) {
-	err := do(stepCtx, origin, rec)
-	if err != nil && stepCtx.Err() != nil && (rec.Error == "timeout" || rec.Error == "cancelled") {
-		// The step ended under it: not the server's fault.
+// RunClosed is Run with streams closed loops (synchronous is 1).
+func RunClosed(ctx context.Context, streams int, lim Limits, do Do) Outcome {
+	return Run(ctx, Spec{Streams: streams}, lim, do)
+}
+
+type step struct {
+	parent context.Context
+	lim    Limits
+	origin time.Time
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	timer  *time.Timer
+	// unwatch stops watching the parent context for an interrupt.
+	unwatch func() bool
+
+	stopOnce sync.Once
+	reason   string
+	stopAt   time.Duration
+
+	finished atomic.Int64
+	errored  atomic.Int64
+	lastSent atomic.Int64
+
+	recs    records
+	wg      sync.WaitGroup
+	unsent  int
+	satur   atomic.Bool
+	skipped atomic.Int64
+}
+
+var errStepEnded = errors.New("step ended")
+
+func newStep(ctx context.Context, lim Limits) *step {
+	s := &step{parent: ctx, lim: lim}
+	s.ctx, s.cancel = context.WithCancelCause(ctx)
+	s.origin = time.Now()
+	if lim.MaxDuration > 0 {
+		s.timer = time.AfterFunc(lim.MaxDuration, func() { s.stop(StopMaxDuration) })
+	}
+	s.unwatch = context.AfterFunc(ctx, func() { s.stop(StopInterrupted) })
+	return s
+}
+
+// stop ends the step now for reason; the first reason wins.
+func (s *step) stop(reason string) {
+	s.stopOnce.Do(func() {
+		s.reason = reason
+		s.stopAt = time.Since(s.origin)
+		if reason == StopMaxDuration && s.lim.MaxDuration > 0 {
+			s.stopAt = s.lim.MaxDuration
+		}
+		s.cancel(errStepEnded)
+	})
+}
+
+func (s *step) stopped() bool { return s.ctx.Err() != nil }
+
+// wait sleeps until offset at of the step, or until the step stops.
+func (s *step) wait(t *time.Timer, at time.Duration) bool {
+	d := time.Until(s.origin.Add(at))
+	if d <= 0 {
+		return !s.stopped()
+	}
+	t.Reset(d)
+	select {
+	case <-t.C:
+		return !s.stopped()
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+// send runs one request and accounts for its outcome.
+func (s *step) send(rec *results.Request, do Do) {
+	if s.stopped() {
+		// Dispatched but not yet started when the step ended: never sent.
+		rec.Index = -1
+		s.skipped.Add(1)
+		return
+	}
+	ctx := s.ctx
+	var cancel context.CancelFunc
+	if s.lim.Timeout > 0 {
+		ctx, cancel = context.WithTimeoutCause(s.ctx, s.lim.Timeout, ErrTimeout)
+	}
+	err := do(ctx, s.origin, rec)
+	if cancel != nil {
+		cancel()
+	}
+	if sent := int64(rec.Sent); sent > s.lastSent.Load() {
+		s.lastSent.Store(sent) // racy max; good enough for a report
+	}
+	if err == nil && rec.Error == "" {
+		s.finished.Add(1)
+		return
+	}
+	switch {
+	case context.Cause(ctx) == ErrTimeout && !s.stopped():
+		rec.Error = "timeout"
+	case s.stopped() && ctx.Err() != nil:
+		// The step ended under it: neither a success nor the server's fault.
 		rec.Incomplete = true
 		rec.Error = ""
+		rec.StatusCode = 0
+		return
+	}
+	if rec.Error == "" {
+		rec.Error = "error"
+	}
+	n := s.finished.Add(1)
+	e := s.errored.Add(1)
+	switch {
+	case s.lim.MaxErrors > 0 && e >= int64(s.lim.MaxErrors):
+		s.stop(StopMaxErrors)
+	case s.lim.MaxErrorRate > 0 && n >= MinFinishedForErrorRate && float64(e)/float64(n) > s.lim.MaxErrorRate:
+		s.stop(StopMaxErrorRate)
 	}
 }
 
-func (r *recorder) outcome(origin time.Time, reason string, parent context.Context) Outcome {
-	r.wg.Wait()
-	out := Outcome{End: time.Since(origin), StopReason: reason}
-	if parent.Err() != nil {
-		out.Interrupted = true
-		out.StopReason = StopInterrupted
+// open dispatches requests at their intended times.
+func (s *step) open(spec Spec, do Do) {
+	capacity, clientCap := spec.MaxConcurrency, false
+	if s.lim.MaxInFlight > 0 && (capacity == 0 || s.lim.MaxInFlight < capacity) {
+		capacity, clientCap = s.lim.MaxInFlight, true
 	}
-	out.Requests = make([]results.Request, len(r.recs))
-	for i, rec := range r.recs {
-		out.Requests[i] = *rec
+	var slots chan struct{}
+	if capacity > 0 {
+		slots = make(chan struct{}, capacity)
 	}
-	return out
-}
-
-// RunOpen sends requests at the schedule's intended times until a limit is
-// reached, then waits for those in flight; at MaxDuration the ones still in
-// flight are cancelled and recorded as incomplete.
-func RunOpen(ctx context.Context, sched Schedule, lim Limits, do Do) Outcome {
-	origin := time.Now()
-	stepCtx, cancel := stepContext(ctx, origin, lim)
-	defer cancel()
-	var r recorder
-	reason := StopMaxRequests
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
-	for i := 0; lim.MaxRequests == 0 || i < lim.MaxRequests; i++ {
-		at := sched.At(i)
-		if lim.MaxDuration > 0 && at >= lim.MaxDuration {
-			reason = StopMaxDuration
+	w := newWorkers(s, do, slots)
+	defer w.close()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	i := 0
+loop:
+	for ; s.lim.MaxRequests == 0 || i < s.lim.MaxRequests; i++ {
+		at := spec.Schedule.At(i)
+		if s.lim.MaxDuration > 0 && at >= s.lim.MaxDuration {
 			break
 		}
-		if wait := time.Until(origin.Add(at)); wait > 0 {
-			timer.Reset(wait)
+		if !s.wait(t, at) {
+			break
+		}
+		ready := at
+		if slots != nil {
 			select {
-			case <-timer.C:
-			case <-stepCtx.Done():
+			case slots <- struct{}{}:
+			default:
+				if clientCap {
+					s.satur.Store(true)
+				}
+				select {
+				case slots <- struct{}{}:
+				case <-s.ctx.Done():
+					break loop
+				}
+				if !clientCap {
+					// The plan's cap: the request was ready when its slot freed.
+					ready = max(at, time.Since(s.origin))
+				}
 			}
 		}
-		if stepCtx.Err() != nil {
-			reason = StopMaxDuration
-			break
-		}
-		rec := &results.Request{Index: i, Intended: at}
-		r.start(stepCtx, origin, rec, do)
+		rec := s.recs.next()
+		rec.Index, rec.Intended, rec.Ready = i, at, ready
+		w.dispatch(rec)
 	}
-	return r.outcome(origin, reason, ctx)
+	if spec.MaxConcurrency == 0 {
+		s.unsent = countDue(spec.Schedule, i, s.lim, time.Since(s.origin))
+	}
+	if !s.stopped() && (s.lim.MaxRequests == 0 || i < s.lim.MaxRequests) && s.lim.MaxDuration > 0 {
+		// The schedule reached the duration limit: in-flight requests
+		// run until it cuts them.
+		<-s.ctx.Done()
+	}
 }
 
-// RunClosed runs streams concurrent loops; each sends its next request as
-// soon as its previous one ends (synchronous is streams = 1).
-func RunClosed(ctx context.Context, streams int, lim Limits, do Do) Outcome {
-	origin := time.Now()
-	stepCtx, cancel := stepContext(ctx, origin, lim)
-	defer cancel()
-	var (
-		r    recorder
-		mu   sync.Mutex
-		next int
-		wg   sync.WaitGroup
-	)
+// countDue counts requests from index i on that were due before now (and
+// within the limits) but were not sent.
+func countDue(sched Schedule, i int, lim Limits, now time.Duration) int {
+	end := now
+	if lim.MaxDuration > 0 {
+		end = min(end, lim.MaxDuration)
+	}
+	n := 0
+	for ; lim.MaxRequests == 0 || i < lim.MaxRequests; i++ {
+		if sched.At(i) >= end || n >= 100_000_000 {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// closed runs streams loops, each sending its next request when its
+// previous one ends.
+func (s *step) closed(streams int, do Do) {
+	var next atomic.Int64
 	for range streams {
-		wg.Add(1)
+		s.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			for stepCtx.Err() == nil {
-				mu.Lock()
-				i := next
-				if lim.MaxRequests > 0 && i >= lim.MaxRequests {
-					mu.Unlock()
+			defer s.wg.Done()
+			for !s.stopped() {
+				i := int(next.Add(1) - 1)
+				if s.lim.MaxRequests > 0 && i >= s.lim.MaxRequests {
 					return
 				}
-				next++
-				mu.Unlock()
-				rec := &results.Request{Index: i, Intended: time.Since(origin)}
-				r.mu.Lock()
-				r.recs = append(r.recs, rec)
-				r.mu.Unlock()
-				r.run(stepCtx, origin, rec, do)
+				rec := s.recs.next()
+				now := time.Since(s.origin)
+				rec.Index, rec.Intended, rec.Ready = i, now, now
+				s.send(rec, do)
 			}
 		}()
 	}
-	wg.Wait()
-	reason := StopMaxRequests
-	if stepCtx.Err() != nil {
-		reason = StopMaxDuration
-	}
-	return r.outcome(origin, reason, ctx)
+	s.wg.Wait()
 }
 
-func stepContext(ctx context.Context, origin time.Time, lim Limits) (context.Context, context.CancelFunc) {
-	if lim.MaxDuration > 0 {
-		return context.WithDeadline(ctx, origin.Add(lim.MaxDuration))
+func (s *step) outcome() Outcome {
+	s.wg.Wait()
+	end := time.Since(s.origin)
+	out := Outcome{StopReason: StopMaxRequests, End: end, LastSent: time.Duration(s.lastSent.Load())}
+	if s.stopped() {
+		out.StopReason = s.reason
+		out.End = s.stopAt
 	}
-	return context.WithCancel(ctx)
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.unwatch()
+	if s.parent.Err() != nil {
+		out.Interrupted = true
+		out.StopReason = StopInterrupted
+	}
+	out.Unsent = s.unsent + int(s.skipped.Load())
+	out.Saturated = s.satur.Load() || out.Unsent > 0
+	out.Requests = s.recs.flatten()
+	return out
+}
+
+// workers run dispatched requests. An idle worker takes the next request;
+// when none is idle a new one starts, so requests in flight are bounded
+// only by the load (and its caps), and a burst does not pay for goroutine
+// stacks growing again.
+type workers struct {
+	s     *step
+	do    Do
+	slots chan struct{}
+	work  chan *results.Request
+}
+
+func newWorkers(s *step, do Do, slots chan struct{}) *workers {
+	return &workers{s: s, do: do, slots: slots, work: make(chan *results.Request)}
+}
+
+func (w *workers) dispatch(rec *results.Request) {
+	select {
+	case w.work <- rec:
+	default:
+		w.s.wg.Add(1)
+		go w.loop(rec)
+	}
+}
+
+func (w *workers) loop(rec *results.Request) {
+	defer w.s.wg.Done()
+	for {
+		w.s.send(rec, w.do)
+		if w.slots != nil {
+			<-w.slots
+		}
+		var ok bool
+		if rec, ok = <-w.work; !ok {
+			return
+		}
+	}
+}
+
+func (w *workers) close() { close(w.work) }
+
+// records hands out request records from fixed-size chunks, so a pointer to
+// a record stays valid and a long step does not copy its records as it
+// grows.
+type records struct {
+	mu     sync.Mutex
+	chunks [][]results.Request
+	n      int
+}
+
+const chunkSize = 4096
+
+func (r *records) next() *results.Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := r.n % chunkSize
+	if k == 0 {
+		r.chunks = append(r.chunks, make([]results.Request, chunkSize))
+	}
+	r.n++
+	return &r.chunks[len(r.chunks)-1][k]
+}
+
+// flatten returns the records of requests that were sent, in order.
+func (r *records) flatten() []results.Request {
+	out := make([]results.Request, 0, r.n)
+	for c, chunk := range r.chunks {
+		n := chunkSize
+		if c == len(r.chunks)-1 {
+			n = r.n - c*chunkSize
+		}
+		for k := range n {
+			if chunk[k].Index >= 0 {
+				out = append(out, chunk[k])
+			}
+		}
+		r.chunks[c] = nil
+	}
+	return out
 }

@@ -2,6 +2,8 @@ package load
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,50 +11,71 @@ import (
 	"gotest.tools/v3/assert"
 )
 
-func TestConstantSchedule(t *testing.T) {
-	s := Constant{RatePerSec: 4}
-	for i, want := range []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond, 750 * time.Millisecond, time.Second} {
-		assert.Equal(t, s.At(i), want)
-	}
-	assert.Equal(t, Constant{RatePerSec: 2.37}.At(237), 100*time.Second)
+// sleeper is a Do that takes d and succeeds, like a server with fixed
+// latency, and tracks how many run at once.
+type sleeper struct {
+	d        time.Duration
+	fail     func(i int) bool
+	now, top atomic.Int64
 }
 
-// sleeper is a Do that takes d and succeeds, like a server with fixed latency.
-func sleeper(d time.Duration) Do {
-	return func(ctx context.Context, origin time.Time, rec *results.Request) error {
-		rec.Sent = time.Since(origin)
-		select {
-		case <-time.After(d):
-			rec.FirstToken = time.Since(origin)
-			rec.End = rec.FirstToken
-			return nil
-		case <-ctx.Done():
-			rec.End = time.Since(origin)
-			rec.Error = "cancelled"
-			return ctx.Err()
+func (s *sleeper) do(ctx context.Context, origin time.Time, rec *results.Request) error {
+	rec.Sent = time.Since(origin)
+	n := s.now.Add(1)
+	defer s.now.Add(-1)
+	for {
+		top := s.top.Load()
+		if n <= top || s.top.CompareAndSwap(top, n) {
+			break
 		}
+	}
+	t := time.NewTimer(s.d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		rec.FirstToken = time.Since(origin)
+		rec.End = rec.FirstToken
+		if s.fail != nil && s.fail(rec.Index) {
+			rec.Error = "http 500"
+			return errors.New("http 500")
+		}
+		return nil
+	case <-ctx.Done():
+		rec.End = time.Since(origin)
+		rec.Error = "cancelled"
+		return ctx.Err()
 	}
 }
 
 func TestRunOpenSendsOnScheduleWhateverTheServerDoes(t *testing.T) {
-	// 50 req/s for 10 requests against a server that takes 100 ms: an open
+	// 50 req/s for 10 requests against a server that takes 300 ms: an open
 	// model sends every 20 ms anyway, so several are in flight at once.
-	out := RunOpen(context.Background(), Constant{RatePerSec: 50}, Limits{MaxRequests: 10}, sleeper(100*time.Millisecond))
+	// (The lag bound leaves room for a busy machine; it is far below 300 ms.)
+	s := &sleeper{d: 300 * time.Millisecond}
+	out := RunOpen(context.Background(), Constant{RatePerSec: 50}, Limits{MaxRequests: 10}, s.do)
 	assert.Equal(t, len(out.Requests), 10)
 	assert.Equal(t, out.StopReason, StopMaxRequests)
 	for i, r := range out.Requests {
 		assert.Equal(t, r.Index, i)
 		assert.Equal(t, r.Intended, time.Duration(i)*20*time.Millisecond)
+		assert.Equal(t, r.Ready, r.Intended)
 		lag := r.Sent - r.Intended
-		assert.Assert(t, lag >= 0 && lag < 15*time.Millisecond, "request %d sent %s after its intended time", i, lag)
+		assert.Assert(t, lag >= 0 && lag < 60*time.Millisecond, "request %d sent %s after its intended time", i, lag)
+		assert.Assert(t, r.OK(), "request %d: drained at the end, not cut", i)
 	}
-	// The whole step takes about 9*20ms + 100ms, not 10*100ms.
-	assert.Assert(t, out.End < 600*time.Millisecond, "step took %s", out.End)
+	assert.Assert(t, s.top.Load() >= 4)
+	// The whole step takes about 9*20ms + 300ms, not 10*300ms.
+	assert.Assert(t, out.End < time.Second, "step took %s", out.End)
+	assert.Assert(t, !out.Saturated)
 }
 
 func TestRunOpenMaxDurationCancelsInFlightAsIncomplete(t *testing.T) {
-	out := RunOpen(context.Background(), Constant{RatePerSec: 20}, Limits{MaxDuration: 200 * time.Millisecond}, sleeper(time.Hour))
+	s := &sleeper{d: time.Hour}
+	start := time.Now()
+	out := RunOpen(context.Background(), Constant{RatePerSec: 20}, Limits{MaxDuration: 200 * time.Millisecond}, s.do)
+	assert.Assert(t, time.Since(start) < time.Second)
 	assert.Equal(t, out.StopReason, StopMaxDuration)
+	assert.Equal(t, out.End, 200*time.Millisecond)
 	assert.Equal(t, len(out.Requests), 4) // intended at 0, 50, 100, 150 ms
 	for _, r := range out.Requests {
 		assert.Assert(t, r.Incomplete, "request %d not marked incomplete", r.Index)
@@ -61,11 +84,24 @@ func TestRunOpenMaxDurationCancelsInFlightAsIncomplete(t *testing.T) {
 	m := results.Compute(out.Requests, out.End)
 	assert.Equal(t, m.Requests.Incomplete, 4)
 	assert.Equal(t, m.Errors.Count, 0)
+	assert.Equal(t, out.Unsent, 0)
+}
+
+func TestMaxRequestsDrainsInFlight(t *testing.T) {
+	s := &sleeper{d: 80 * time.Millisecond}
+	out := Run(context.Background(), Spec{Schedule: AllAtOnce{}}, Limits{MaxRequests: 6, MaxDuration: 10 * time.Second}, s.do)
+	assert.Equal(t, out.StopReason, StopMaxRequests)
+	m := results.Compute(out.Requests, out.End)
+	assert.Equal(t, m.Requests.Completed, 6)
+	assert.Equal(t, m.Requests.Incomplete, 0)
+	assert.Assert(t, out.End < time.Second)
 }
 
 func TestRunClosedIsOneAtATime(t *testing.T) {
-	out := RunClosed(context.Background(), 1, Limits{MaxRequests: 4}, sleeper(20*time.Millisecond))
+	s := &sleeper{d: 20 * time.Millisecond}
+	out := RunClosed(context.Background(), 1, Limits{MaxRequests: 4}, s.do)
 	assert.Equal(t, len(out.Requests), 4)
+	assert.Equal(t, s.top.Load(), int64(1))
 	for i := 1; i < len(out.Requests); i++ {
 		prev, cur := out.Requests[i-1], out.Requests[i]
 		assert.Assert(t, cur.Sent >= prev.End, "request %d sent at %s before %d ended at %s", i, cur.Sent, i-1, prev.End)
@@ -73,11 +109,89 @@ func TestRunClosedIsOneAtATime(t *testing.T) {
 	}
 }
 
+func TestConcurrentStreamsHoldNInFlight(t *testing.T) {
+	s := &sleeper{d: 30 * time.Millisecond}
+	out := RunClosed(context.Background(), 4, Limits{MaxRequests: 20}, s.do)
+	assert.Equal(t, len(out.Requests), 20)
+	assert.Equal(t, s.top.Load(), int64(4))
+	m := results.Compute(out.Requests, out.End)
+	assert.Equal(t, m.Concurrency.Max, 4)
+	assert.Assert(t, m.Concurrency.Mean > 3.5, "mean %v", m.Concurrency.Mean)
+}
+
+func TestThroughputCapQueuesVisibly(t *testing.T) {
+	// Everything due at 0, at most 3 in flight: requests wait for a slot,
+	// which their queue time shows and their client lag does not.
+	s := &sleeper{d: 50 * time.Millisecond}
+	out := Run(context.Background(), Spec{Schedule: AllAtOnce{}, MaxConcurrency: 3}, Limits{MaxRequests: 9}, s.do)
+	assert.Equal(t, s.top.Load(), int64(3))
+	assert.Equal(t, len(out.Requests), 9)
+	m := results.Compute(out.Requests, out.End)
+	assert.Equal(t, m.Concurrency.Max, 3)
+	assert.Assert(t, m.Queue.Max >= 100*time.Millisecond, "queue max %s", m.Queue.Max)
+	assert.Assert(t, m.ClientLag.P99 < 10*time.Millisecond, "client lag p99 %s", m.ClientLag.P99)
+	assert.Assert(t, !out.Saturated, "a plan's cap is not saturation")
+	for _, r := range out.Requests[3:] {
+		assert.Assert(t, r.Ready >= 40*time.Millisecond, "request %d ready at %s", r.Index, r.Ready)
+	}
+}
+
+func TestMaxErrorsStopsEarly(t *testing.T) {
+	s := &sleeper{d: 10 * time.Millisecond, fail: func(int) bool { return true }}
+	start := time.Now()
+	out := RunOpen(context.Background(), Constant{RatePerSec: 200}, Limits{MaxDuration: 5 * time.Second, MaxErrors: 5}, s.do)
+	assert.Assert(t, time.Since(start) < time.Second)
+	assert.Equal(t, out.StopReason, StopMaxErrors)
+	assert.Assert(t, !out.Interrupted)
+	m := results.Compute(out.Requests, out.End)
+	assert.Assert(t, m.Errors.Count >= 5 && m.Errors.Count <= 7, "errors %d", m.Errors.Count)
+	assert.Equal(t, m.Errors.Reasons["http 500"], m.Errors.Count)
+}
+
+func TestMaxErrorRateStopsEarlyAfterTenFinished(t *testing.T) {
+	s := &sleeper{d: time.Millisecond, fail: func(i int) bool { return i%2 == 1 }}
+	out := RunClosed(context.Background(), 1, Limits{MaxRequests: 1000, MaxErrorRate: 0.3}, s.do)
+	assert.Equal(t, out.StopReason, StopMaxErrorRate)
+	assert.Equal(t, len(out.Requests), MinFinishedForErrorRate)
+}
+
+func TestTimeoutIsAnErrorNotIncomplete(t *testing.T) {
+	s := &sleeper{d: time.Hour}
+	out := RunClosed(context.Background(), 2, Limits{MaxRequests: 4, Timeout: 20 * time.Millisecond}, s.do)
+	assert.Equal(t, out.StopReason, StopMaxRequests)
+	for _, r := range out.Requests {
+		assert.Equal(t, r.Error, "timeout")
+		assert.Assert(t, !r.Incomplete)
+	}
+}
+
 func TestInterruptStopsTheStep(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	out := RunOpen(ctx, Constant{RatePerSec: 10}, Limits{MaxRequests: 1000}, sleeper(time.Hour))
+	s := &sleeper{d: time.Hour}
+	out := RunOpen(ctx, Constant{RatePerSec: 10}, Limits{MaxRequests: 1000}, s.do)
 	assert.Assert(t, out.Interrupted)
 	assert.Equal(t, out.StopReason, StopInterrupted)
 	assert.Assert(t, len(out.Requests) >= 1 && len(out.Requests) <= 3)
+	for _, r := range out.Requests {
+		assert.Assert(t, r.Incomplete, "interrupted, not failed: %+v", r)
+	}
+}
+
+func TestClientCeilingIsSaturationAndTheStepEndsOnTime(t *testing.T) {
+	// 1,000 req/s against 200 ms requests wants ~200 in flight; the client
+	// may hold 20. The step still ends at its duration, says the client was
+	// saturated, and counts what it never sent.
+	s := &sleeper{d: 200 * time.Millisecond}
+	start := time.Now()
+	out := RunOpen(context.Background(), Constant{RatePerSec: 1000}, Limits{MaxDuration: 500 * time.Millisecond, MaxInFlight: 20}, s.do)
+	took := time.Since(start)
+	assert.Assert(t, took < 700*time.Millisecond, "step took %s", took)
+	assert.Equal(t, out.StopReason, StopMaxDuration)
+	assert.Assert(t, out.Saturated)
+	assert.Assert(t, s.top.Load() <= 20)
+	assert.Assert(t, out.Unsent > 300, "unsent %d", out.Unsent)
+	assert.Equal(t, len(out.Requests)+out.Unsent, 500)
+	m := results.Compute(out.Requests, out.End)
+	assert.Assert(t, m.ClientLag.P99 > 100*time.Millisecond, "a ceiling the client hit is its own lag: %s", m.ClientLag.P99)
 }

@@ -1,0 +1,377 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// chunkInfo is what a benchmark needs from one streamed chunk.
+type chunkInfo struct {
+	// content is true when a choice carries generated text: a non-empty
+	// delta.content, delta.reasoning_content, delta.reasoning or text, or
+	// a non-empty delta.tool_calls.
+	content bool
+	// usage is set when the chunk carries a usage object.
+	usage            bool
+	promptTokens     int
+	completionTokens int
+}
+
+// parseChunk reads a chunk's JSON. A scanner that looks only at the fields
+// above handles the common case without allocating; anything it does not
+// expect (an error object, escapes in keys, odd nesting) goes to
+// encoding/json, which also decides what is malformed.
+func parseChunk(data []byte) (chunkInfo, error) {
+	if ci, ok := scanChunk(data); ok {
+		return ci, nil
+	}
+	var ch chunk
+	if err := json.Unmarshal(data, &ch); err != nil {
+		return chunkInfo{}, fmt.Errorf("malformed chunk: %w", err)
+	}
+	if ch.Error != nil {
+		msg := ch.Error.Message
+		if msg == "" {
+			msg = "(no message)"
+		}
+		return chunkInfo{}, &streamError{msg}
+	}
+	ci := chunkInfo{content: ch.hasContent()}
+	if ch.Usage != nil {
+		ci.usage = true
+		ci.promptTokens = ch.Usage.PromptTokens
+		ci.completionTokens = ch.Usage.CompletionTokens
+	}
+	return ci, nil
+}
+
+// streamError is an error object the server sent inside a stream.
+type streamError struct{ msg string }
+
+func (e *streamError) Error() string { return "server error in stream: " + e.msg }
+
+type chunk struct {
+	Choices []struct {
+		Delta struct {
+			Content          string            `json:"content"`
+			ReasoningContent string            `json:"reasoning_content"`
+			Reasoning        string            `json:"reasoning"`
+			ToolCalls        []json.RawMessage `json:"tool_calls"`
+		} `json:"delta"`
+		Text string `json:"text"`
+	} `json:"choices"`
+	Usage *struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+	} `json:"usage"`
+	Error *chunkError `json:"error"`
+}
+
+type chunkError struct {
+	Message string `json:"message"`
+}
+
+// UnmarshalJSON accepts an error object or a bare string.
+func (e *chunkError) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &e.Message)
+	}
+	type plain chunkError
+	return json.Unmarshal(b, (*plain)(e))
+}
+
+func (c *chunk) hasContent() bool {
+	for _, ch := range c.Choices {
+		d := &ch.Delta
+		if d.Content != "" || d.ReasoningContent != "" || d.Reasoning != "" || len(d.ToolCalls) > 0 || ch.Text != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// scanner walks JSON text without building values.
+type scanner struct {
+	b []byte
+	i int
+}
+
+var errScan = errors.New("scan")
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+func (s *scanner) expect(c byte) error {
+	if s.peek() != c {
+		return errScan
+	}
+	s.i++
+	return nil
+}
+
+// str reads a string and returns its raw bytes between the quotes.
+func (s *scanner) str() ([]byte, error) {
+	if s.peek() != '"' {
+		return nil, errScan
+	}
+	s.i++
+	start := s.i
+	for s.i < len(s.b) {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			raw := s.b[start:s.i]
+			s.i++
+			return raw, nil
+		case c == '\\':
+			s.i += 2
+		case c < 0x20:
+			return nil, errScan
+		default:
+			s.i++
+		}
+	}
+	return nil, errScan
+}
+
+// skip passes over one value of any kind.
+func (s *scanner) skip() error {
+	switch c := s.peek(); {
+	case c == '"':
+		_, err := s.str()
+		return err
+	case c == '{' || c == '[':
+		depth := 0
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case '"':
+				if _, err := s.str(); err != nil {
+					return err
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					s.i++
+					return nil
+				}
+			}
+			s.i++
+		}
+		return errScan
+	case c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f' || c == 'n':
+		start := s.i
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				if s.i == start {
+					return errScan
+				}
+				return nil
+			}
+			s.i++
+		}
+		return nil
+	}
+	return errScan
+}
+
+// null reports (and consumes) a null literal.
+func (s *scanner) null() bool {
+	if s.peek() == 'n' && len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "null" {
+		s.i += 4
+		return true
+	}
+	return false
+}
+
+// object calls member for each key of an object; member must consume the
+// value.
+func (s *scanner) object(member func(key []byte) error) error {
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	if s.peek() == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		key, err := s.str()
+		if err != nil {
+			return err
+		}
+		for _, c := range key {
+			if c == '\\' {
+				return errScan // escaped keys: leave them to encoding/json
+			}
+		}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		if err := member(key); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return errScan
+		}
+	}
+}
+
+func (s *scanner) array(elem func() error) error {
+	if err := s.expect('['); err != nil {
+		return err
+	}
+	if s.peek() == ']' {
+		s.i++
+		return nil
+	}
+	for {
+		if err := elem(); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return nil
+		default:
+			return errScan
+		}
+	}
+}
+
+func (s *scanner) int() (int, error) {
+	s.ws()
+	n, start := 0, s.i
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		n = n*10 + int(s.b[s.i]-'0')
+		s.i++
+		if s.i-start > 15 {
+			return 0, errScan
+		}
+	}
+	if s.i == start {
+		return 0, errScan
+	}
+	switch s.peek() {
+	case ',', '}', ']':
+		return n, nil
+	}
+	return 0, errScan // fractions, exponents: leave them to encoding/json
+}
+
+// nonEmptyString consumes a string (or null) and reports whether it has text.
+func (s *scanner) nonEmptyString() (bool, error) {
+	if s.null() {
+		return false, nil
+	}
+	raw, err := s.str()
+	return len(raw) > 0, err
+}
+
+// scanChunk is the fast path of parseChunk; ok is false when the chunk
+// needs encoding/json.
+func scanChunk(data []byte) (ci chunkInfo, ok bool) {
+	s := scanner{b: data}
+	err := s.object(func(key []byte) error {
+		switch string(key) {
+		case "choices":
+			if s.null() {
+				return nil
+			}
+			return s.array(func() error {
+				return s.object(func(key []byte) error {
+					switch string(key) {
+					case "text":
+						has, err := s.nonEmptyString()
+						ci.content = ci.content || has
+						return err
+					case "delta":
+						if s.null() {
+							return nil
+						}
+						return s.object(func(key []byte) error {
+							switch string(key) {
+							case "content", "reasoning_content", "reasoning":
+								has, err := s.nonEmptyString()
+								ci.content = ci.content || has
+								return err
+							case "tool_calls":
+								if s.null() {
+									return nil
+								}
+								if s.peek() != '[' {
+									return errScan
+								}
+								start := s.i
+								if err := s.skip(); err != nil {
+									return err
+								}
+								sub := scanner{b: data[start:s.i]}
+								sub.i = 1
+								if sub.peek() != ']' {
+									ci.content = true
+								}
+								return nil
+							}
+							return s.skip()
+						})
+					}
+					return s.skip()
+				})
+			})
+		case "usage":
+			if s.null() {
+				return nil
+			}
+			ci.usage = true
+			return s.object(func(key []byte) error {
+				var err error
+				switch string(key) {
+				case "prompt_tokens":
+					ci.promptTokens, err = s.int()
+				case "completion_tokens":
+					ci.completionTokens, err = s.int()
+				default:
+					err = s.skip()
+				}
+				return err
+			})
+		case "error":
+			if s.null() {
+				return nil
+			}
+			return errScan // the slow path reports it with its message
+		}
+		return s.skip()
+	})
+	if err != nil || s.peek() != 0 {
+		return chunkInfo{}, false
+	}
+	return ci, true
+}

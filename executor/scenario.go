@@ -1,0 +1,458 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/benchplan/benchplan/executor/client"
+	"github.com/benchplan/benchplan/executor/dataset"
+	"github.com/benchplan/benchplan/executor/load"
+	"github.com/benchplan/benchplan/executor/servers"
+	"github.com/benchplan/benchplan/plan"
+	"github.com/benchplan/benchplan/results"
+)
+
+// stepRun is one step to carry out: its record and its load.
+type stepRun struct {
+	st   *results.Step
+	spec load.Spec
+}
+
+// scenarioRun holds what every step of a scenario shares.
+type scenarioRun struct {
+	sc       *plan.Scenario
+	res      *results.Scenario
+	progress io.Writer
+	opts     Options
+	lim      load.Limits
+	do       load.Do
+	slo      *results.SLO
+	// inFlight is the most requests the client can hold open at once.
+	inFlight int
+}
+
+func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *servers.Instance, res *results.Scenario, progress io.Writer, opts Options, fds fdBudget) {
+	r := &scenarioRun{sc: sc, res: res, progress: progress, opts: opts}
+	r.inFlight = fds.conns(in.InProcess)
+	if need, what := connectionsNeeded(sc); r.inFlight > 0 && need > r.inFlight {
+		res.Error = fmt.Sprintf("%s needs %d connections at once, but the open-file limit (%d, hard limit %d) allows about %d: raise the hard limit (ulimit -Hn, or LimitNOFILE for a service) or lower it",
+			what, need, fds.soft, fds.hard, r.inFlight)
+		return
+	}
+	conns := r.inFlight
+	if need, _ := connectionsNeeded(sc); need > 0 && (conns == 0 || need < conns) {
+		conns = need
+	}
+	transport := client.NewTransport(conns)
+	defer transport.CloseIdleConnections()
+	cl := client.New(client.Config{
+		BaseURL: in.URL, APIKey: in.APIKey, Headers: in.Headers, API: sc.API, Model: res.Model,
+		ExtraBody: extraBody(sc), HTTP: &http.Client{Transport: transport},
+	})
+	src, err := r.data(ctx, p, cl)
+	if err != nil {
+		res.Error = err.Error()
+		return
+	}
+	ignoreEOS := sc.Request == nil || sc.Request.IgnoreEOS == nil || *sc.Request.IgnoreEOS
+	r.do = func(ctx context.Context, origin time.Time, rec *results.Request) error {
+		it := src.Item(rec.Index)
+		req := client.Request{Prompt: it.Prompt, Messages: it.Messages, MaxTokens: it.OutputTokens, IgnoreEOS: ignoreEOS}
+		return cl.Do(ctx, req, origin, rec)
+	}
+	r.lim = limits(sc)
+	r.lim.MaxInFlight = r.inFlight
+	r.slo = slo(sc)
+
+	if sc.Load.Type == plan.Sweep {
+		r.sweep(ctx)
+		return
+	}
+	all := plannedSteps(sc)
+	for _, s := range all {
+		if ctx.Err() != nil {
+			break
+		}
+		r.step(ctx, s, len(all))
+	}
+}
+
+// extraBody is the request options' extra_body.
+func extraBody(sc *plan.Scenario) map[string]any {
+	if sc.Request == nil {
+		return nil
+	}
+	return sc.Request.ExtraBody
+}
+
+// connectionsNeeded is the most connections a scenario's load asks for by
+// itself (closed streams, an explicit cap), 0 when the load does not say.
+func connectionsNeeded(sc *plan.Scenario) (int, string) {
+	l := sc.Load
+	switch l.Type {
+	case plan.Synchronous:
+		return 1, "a synchronous load"
+	case plan.Concurrent:
+		n := 0
+		for _, s := range l.Streams {
+			n = max(n, s)
+		}
+		return n, fmt.Sprintf("concurrent %d streams", n)
+	}
+	if l.MaxConcurrency != nil {
+		return *l.MaxConcurrency, fmt.Sprintf("max_concurrency %d", *l.MaxConcurrency)
+	}
+	if l.Type == plan.Sweep && sc.Limits.MaxRequests == nil {
+		return plan.DefaultThroughputStreams, fmt.Sprintf("a sweep's throughput step (%d in flight)", plan.DefaultThroughputStreams)
+	}
+	return 0, ""
+}
+
+// data makes the scenario's prompts and records how.
+func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client) (dataset.Source, error) {
+	d := r.sc.Data
+	if f := d.File; f != nil {
+		path := p.DataPath(f.Path)
+		file, err := dataset.LoadFile(dataset.FileConfig{
+			Path: path, Format: f.Format, Column: f.Column, OutputTokens: f.OutputTokens, Chat: r.sc.API != client.Completions,
+		})
+		if err != nil {
+			return nil, err
+		}
+		r.res.Data = &results.DataInfo{Source: "file", File: f.Path, Prompts: file.Len()}
+		return file, nil
+	}
+	e := d.Emulated
+	cfg := dataset.EmulatedConfig{
+		PromptTokens: e.PromptTokens, PromptStdev: e.PromptStdev, PromptMin: e.PromptMin, PromptMax: e.PromptMax,
+		OutputTokens: e.OutputTokens, OutputStdev: e.OutputStdev, OutputMin: e.OutputMin, OutputMax: e.OutputMax,
+		SharedPrefixTokens: e.SharedPrefixTokens, Seed: 1,
+	}
+	if e.Seed != nil {
+		cfg.Seed = *e.Seed
+	}
+	em := dataset.NewEmulated(cfg)
+	count := func(ctx context.Context, prompt string) (int, bool, error) {
+		n, templated, err := cl.Tokenize(ctx, client.Request{Prompt: prompt})
+		if errors.Is(err, client.ErrNoTokenizer) {
+			err = dataset.ErrNoTokenizer
+		}
+		return n, templated, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	n := 0
+	if r.sc.Limits.MaxRequests != nil {
+		n = *r.sc.Limits.MaxRequests
+	}
+	cal := em.Calibrate(cctx, count, n)
+	info := &results.DataInfo{Source: "emulated", Tokenizer: cal.Tokenizer, PromptLengths: "approximate"}
+	if cal.Exact {
+		info.PromptLengths = "exact"
+	}
+	r.res.Data = info
+	if cal.Note != "" {
+		r.res.Warnings = append(r.res.Warnings, "prompt lengths are approximate: "+cal.Note)
+	}
+	return em, nil
+}
+
+func limits(sc *plan.Scenario) load.Limits {
+	l := sc.Limits
+	lim := load.Limits{MaxDuration: l.MaxDuration.D(), Timeout: l.Timeout.D()}
+	if l.MaxRequests != nil {
+		lim.MaxRequests = *l.MaxRequests
+	}
+	if l.MaxErrors != nil {
+		lim.MaxErrors = *l.MaxErrors
+	}
+	if l.MaxErrorRate != nil {
+		lim.MaxErrorRate = *l.MaxErrorRate
+	}
+	return lim
+}
+
+func slo(sc *plan.Scenario) *results.SLO {
+	if sc.SLO == nil {
+		return nil
+	}
+	s := &results.SLO{
+		TTFT:    results.Duration(sc.SLO.TTFT.D()),
+		TPOT:    results.Duration(sc.SLO.TPOT.D()),
+		Latency: results.Duration(sc.SLO.Latency.D()),
+	}
+	if *s == (results.SLO{}) {
+		return nil
+	}
+	return s
+}
+
+func maxConcurrency(l *plan.Load) int {
+	if l.MaxConcurrency == nil {
+		return 0
+	}
+	return *l.MaxConcurrency
+}
+
+// plannedSteps expands every load but sweep into its steps.
+func plannedSteps(sc *plan.Scenario) []stepRun {
+	l := sc.Load
+	var out []stepRun
+	add := func(st *results.Step, spec load.Spec) {
+		st.Index = len(out)
+		out = append(out, stepRun{st, spec})
+	}
+	switch l.Type {
+	case plan.Synchronous:
+		add(&results.Step{Load: plan.Synchronous, Streams: 1}, load.Spec{Streams: 1})
+	case plan.Concurrent:
+		for _, n := range l.Streams {
+			add(&results.Step{Load: plan.Concurrent, Streams: n}, load.Spec{Streams: n})
+		}
+	case plan.Throughput:
+		st, spec := throughputStep(sc, maxConcurrency(l))
+		add(st, spec)
+	case plan.Constant, plan.Poisson:
+		for _, rate := range l.Rate {
+			st, spec := rateStep(sc, l.Type, rate)
+			add(st, spec)
+		}
+	}
+	return out
+}
+
+func throughputStep(sc *plan.Scenario, limit int) (*results.Step, load.Spec) {
+	st := &results.Step{Load: plan.Throughput, MaxConcurrency: limit, Streams: limit}
+	if limit == 0 && sc.Limits.MaxRequests != nil {
+		st.Streams = *sc.Limits.MaxRequests
+	}
+	return st, load.Spec{Schedule: load.AllAtOnce{}, MaxConcurrency: limit}
+}
+
+func rateStep(sc *plan.Scenario, typ string, rate float64) (*results.Step, load.Spec) {
+	l := sc.Load
+	st := &results.Step{Load: typ, TargetRatePerSec: rate, MaxConcurrency: maxConcurrency(l)}
+	var sched load.Schedule = load.Constant{RatePerSec: rate}
+	if typ == plan.Poisson {
+		seed := int64(1)
+		if l.Seed != nil {
+			seed = *l.Seed
+		}
+		sched = load.NewPoisson(rate, seed)
+	}
+	return st, load.Spec{Schedule: sched, MaxConcurrency: maxConcurrency(l)}
+}
+
+// sweep runs synchronous, then throughput, then constant rates between the
+// two measured rates (or the plan's explicit rates).
+func (r *scenarioRun) sweep(ctx context.Context) {
+	sc := r.sc
+	l := sc.Load
+	n := plan.DefaultSweepSteps
+	if l.Steps != nil {
+		n = *l.Steps
+	}
+	total := 2 + n
+	if len(l.Rate) > 0 {
+		total = 2 + len(l.Rate)
+	}
+	sync := &results.Step{Index: 0, Load: plan.Synchronous, Streams: 1}
+	if !r.step(ctx, stepRun{sync, load.Spec{Streams: 1}}, total) {
+		return
+	}
+	limit := maxConcurrency(l)
+	if limit == 0 && sc.Limits.MaxRequests == nil {
+		limit = plan.DefaultThroughputStreams
+	}
+	tp, spec := throughputStep(sc, limit)
+	tp.Index = 1
+	if !r.step(ctx, stepRun{tp, spec}, total) {
+		return
+	}
+	rates := []float64(l.Rate)
+	if len(rates) == 0 {
+		lo, hi := sync.Metrics.Requests.RatePerSec, tp.Metrics.Requests.RatePerSec
+		if lo <= 0 || hi <= 0 {
+			r.res.Error = fmt.Sprintf("sweep: cannot place its rates: the synchronous step measured %.2f req/s and the throughput step %.2f req/s", lo, hi)
+			return
+		}
+		if hi <= lo {
+			r.res.Warnings = append(r.res.Warnings, fmt.Sprintf(
+				"sweep: the throughput rate (%.2f req/s) is not above the synchronous rate (%.2f req/s): the server gains nothing from concurrency, the rates run downwards", hi, lo))
+		}
+		rates = load.SweepRates(lo, hi, n)
+	}
+	for k, rate := range rates {
+		if ctx.Err() != nil {
+			return
+		}
+		st, spec := rateStep(sc, plan.Constant, rate)
+		st.Index = 2 + k
+		st.MaxConcurrency = 0
+		spec.MaxConcurrency = 0
+		r.step(ctx, stepRun{st, spec}, total)
+	}
+}
+
+// step carries out one step and records it; false when the scenario
+// cannot go on (interrupted, or nothing succeeded).
+func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
+	st, sc, res := s.st, r.sc, r.res
+	if ctx.Err() != nil {
+		return false
+	}
+	fmt.Fprintf(r.progress, "%s: step %d/%d %s ...\n", sc.Name, st.Index+1, total, StepLabel(st))
+	out := load.Run(ctx, s.spec, r.lim, r.do)
+	st.StopReason = out.StopReason
+	st.Partial = out.Interrupted
+	st.Unsent = out.Unsent
+	w := window(sc, out)
+	w.SLO = r.slo
+	st.Metrics = results.ComputeWith(out.Requests, w)
+	st.Warnings = append(st.Warnings, warnings(st, s.spec, out, r.inFlight)...)
+	if r.opts.KeepRequests {
+		st.Requests = out.Requests
+	}
+	res.Steps = append(res.Steps, st)
+	m := st.Metrics
+	fmt.Fprintf(r.progress, "%s: step %d/%d done: %d ok, %d errors, %d incomplete in %s (%s), %.2f req/s\n",
+		sc.Name, st.Index+1, total, m.Requests.Completed, m.Requests.Errored, m.Requests.Incomplete,
+		time.Duration(m.Duration).Round(time.Millisecond), st.StopReason, m.Requests.RatePerSec)
+	for _, wn := range st.Warnings {
+		fmt.Fprintf(r.progress, "%s: step %d/%d warning: %s\n", sc.Name, st.Index+1, total, wn)
+	}
+	if m.Requests.Completed == 0 && !st.Partial {
+		res.Error = fmt.Sprintf("step %d had no successful requests%s", st.Index+1, reasons(m.Errors))
+		return false
+	}
+	return !st.Partial
+}
+
+// window marks the warmup and cooldown requests as excluded and returns
+// the measured window. A portion given as a duration, or as a fraction of
+// max_duration, excludes the requests that were ready to send (due on the
+// schedule, or given a slot) before the warmup's end or after the
+// cooldown's start; a fraction in a step that ended by max_requests (or
+// has no max_duration) excludes the first and last fraction of the
+// requests. Ready times do
+// not depend on how late the client was, so neither does the exclusion.
+func window(sc *plan.Scenario, out load.Outcome) results.Window {
+	w := results.Window{Stop: out.End}
+	l := sc.Limits
+	reqs := out.Requests
+	total := l.MaxDuration.D()
+	// The end of sending: the duration limit, an early stop, or the last
+	// request's ready time.
+	sendEnd := out.End
+	if out.StopReason == load.StopMaxRequests {
+		sendEnd = 0
+		for i := range reqs {
+			sendEnd = max(sendEnd, reqs[i].Ready)
+		}
+	}
+	n := 0
+	for i := range reqs {
+		n = max(n, reqs[i].Index+1)
+	}
+	// A fraction is of the requests when the step ended by its count (or
+	// has no duration limit), else of max_duration.
+	countLimited := total == 0 || out.StopReason == load.StopMaxRequests
+	byCount := func(p *plan.Portion) bool { return p != nil && p.Duration == 0 && countLimited }
+	if p := l.Warmup; p.Of(total) > 0 || byCount(p) {
+		if byCount(p) {
+			k := int(p.Fraction * float64(n))
+			first := time.Duration(-1)
+			for i := range reqs {
+				if reqs[i].Index < k {
+					reqs[i].Excluded = true
+				} else if first < 0 || reqs[i].Ready < first {
+					first = reqs[i].Ready
+				}
+			}
+			w.Start = max(first, 0)
+		} else {
+			w.Start = p.Of(total)
+			for i := range reqs {
+				if reqs[i].Ready < w.Start {
+					reqs[i].Excluded = true
+				}
+			}
+		}
+	}
+	if p := l.Cooldown; p.Of(total) > 0 || byCount(p) {
+		if byCount(p) {
+			k := int(p.Fraction * float64(n))
+			for i := range reqs {
+				if reqs[i].Index >= n-k {
+					reqs[i].Excluded = true
+				}
+			}
+		} else {
+			w.End = max(sendEnd-p.Of(total), w.Start)
+			for i := range reqs {
+				if reqs[i].Ready >= w.End {
+					reqs[i].Excluded = true
+				}
+			}
+		}
+	}
+	return w
+}
+
+// warnings says what a reader of the step must know about the client.
+func warnings(st *results.Step, spec load.Spec, out load.Outcome, inFlight int) []string {
+	var ws []string
+	m := &st.Metrics
+	uncapped := spec.Schedule != nil && spec.MaxConcurrency == 0
+	if m.ClientLag.Count > 0 && m.ClientLag.P99 > results.ClientLateThreshold {
+		st.ClientLate = true
+		what := "client lag"
+		if uncapped {
+			what = "queue"
+		}
+		ws = append(ws, fmt.Sprintf("client late: %s p99 is %s (above %s): requests left benchplan late, so these figures partly measure the client, not the server",
+			what, m.ClientLag.P99.Round(10*time.Microsecond), results.ClientLateThreshold))
+	}
+	if out.Saturated {
+		st.ClientLate = true
+		msg := "client saturated:"
+		if out.Unsent > 0 {
+			msg += fmt.Sprintf(" %d requests due before the step ended were never sent;", out.Unsent)
+		}
+		if inFlight > 0 && m.Concurrency.Max >= inFlight {
+			msg += fmt.Sprintf(" requests in flight reached %d, the most the open-file limit allows;", inFlight)
+		}
+		if st.TargetRatePerSec > 0 && out.End > 0 {
+			msg += fmt.Sprintf(" it sent %.0f of the target %.0f req/s;", float64(len(out.Requests))/out.End.Seconds(), st.TargetRatePerSec)
+		}
+		ws = append(ws, msg+" the load asked for more than this machine can send")
+	}
+	if n := m.Errors.Reasons["too many open files"]; n > 0 {
+		ws = append(ws, fmt.Sprintf("%d requests failed with \"too many open files\": raise the open-file limit (ulimit -n) or lower the load", n))
+	}
+	switch out.StopReason {
+	case load.StopMaxErrors:
+		ws = append(ws, "stopped early: the number of failed requests reached max_errors")
+	case load.StopMaxErrorRate:
+		ws = append(ws, "stopped early: the share of failed requests exceeded max_error_rate")
+	}
+	return ws
+}
+
+func reasons(e results.ErrorCounts) string {
+	if len(e.Reasons) == 0 {
+		return ""
+	}
+	s := " ("
+	for i, k := range e.ReasonKeys() {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%s ×%d", k, e.Reasons[k])
+	}
+	return s + ")"
+}
