@@ -32,9 +32,12 @@ type stepMetrics struct {
 	Concurrency concurrencyEnv `expr:"concurrency"`
 	Duration    time.Duration  `expr:"duration"`
 	Step        stepEnv        `expr:"step"`
-	KiB         int            `expr:"KiB"`
-	MiB         int            `expr:"MiB"`
-	GiB         int            `expr:"GiB"`
+	// Server and GPU are sampled beside the step (assert/telemetry.go).
+	Server serverEnv `expr:"server"`
+	GPU    gpuEnv    `expr:"gpu"`
+	KiB    int       `expr:"KiB"`
+	MiB    int       `expr:"MiB"`
+	GiB    int       `expr:"GiB"`
 }
 
 type dist struct {
@@ -150,6 +153,8 @@ func newMetrics(s *results.Step) stepMetrics {
 		Concurrency: concurrencyEnv{Mean: m.Concurrency.Mean, Max: m.Concurrency.Max},
 		Duration:    time.Duration(m.Duration),
 		Step:        stepEnv{Index: s.Index, Rate: s.TargetRatePerSec, Streams: s.Streams},
+		Server:      newServerEnv(s.TelemetrySummary),
+		GPU:         newGPUEnv(s.TelemetrySummary),
 		KiB:         kib,
 		MiB:         mib,
 		GiB:         gib,
@@ -221,9 +226,10 @@ func isConstant(path string) bool {
 	return path == "KiB" || path == "MiB" || path == "GiB"
 }
 
-// value reads path from e.
+// value reads path from e, for display: sizes, watts and degrees carry
+// their unit.
 func (v *name) value(e *env) any {
-	return reflect.ValueOf(e).Elem().FieldByIndex(v.index).Interface()
+	return withUnit(v.path, reflect.ValueOf(e).Elem().FieldByIndex(v.index).Interface())
 }
 
 // leavesEnding returns the value paths whose last element is member.
@@ -253,6 +259,9 @@ func noData(path string, s, base *results.Step) string {
 			return "in the baseline, " + r
 		}
 		return ""
+	}
+	if r, ok := telemetryNoData(path, s); ok {
+		return r
 	}
 	m := &s.Metrics
 	group, member, _ := strings.Cut(path, ".")

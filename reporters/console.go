@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/jedib0t/go-pretty/v6/table"
@@ -63,6 +65,28 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 		fmt.Fprintln(w, "  (no steps)")
 	}
 
+	if head, rows, notes := telemetryRows(sts); len(rows) > 0 || len(notes) > 0 {
+		if len(rows) > 0 {
+			t := table.NewWriter()
+			t.SetStyle(table.StyleLight)
+			t.Style().Format.Header = text.FormatDefault
+			t.AppendHeader(toRow(head))
+			for _, r := range rows {
+				t.AppendRow(toRow(r))
+			}
+			var cfg []table.ColumnConfig
+			for col := 2; col <= len(head); col++ {
+				cfg = append(cfg, table.ColumnConfig{Number: col, Align: text.AlignRight, AlignHeader: text.AlignRight})
+			}
+			t.SetColumnConfigs(cfg)
+			for _, line := range strings.Split(t.Render(), "\n") {
+				fmt.Fprintln(w, "  "+line)
+			}
+		}
+		for _, n := range notes {
+			fmt.Fprintln(w, "  telemetry: "+oneLine(n))
+		}
+	}
 	for _, st := range sts {
 		if reasons := st.Metrics.Errors.ReasonKeys(); len(reasons) > 0 {
 			parts := make([]string, len(reasons))
@@ -193,3 +217,134 @@ func consoleVerdict(run *results.Run) string {
 	}
 	return fmt.Sprintf("PASS plan %s: %s passed", oneLine(run.Plan), plural(t.total, "assertion"))
 }
+
+func toRow(cells []string) table.Row {
+	r := make(table.Row, len(cells))
+	for i, c := range cells {
+		r[i] = c
+	}
+	return r
+}
+
+// telemetryColumn is a column of the telemetry summary: a figure of
+// results.StepTelemetry, ok false when the step has none.
+type telemetryColumn struct {
+	head string
+	get  func(t *results.StepTelemetry) (string, bool)
+}
+
+func serverGaugeMax(key string, format func(float64) string) func(*results.StepTelemetry) (string, bool) {
+	return func(t *results.StepTelemetry) (string, bool) {
+		if t.Server == nil || t.Server.Unavailable != "" {
+			return "", false
+		}
+		g, ok := t.Server.Gauges[key]
+		if !ok {
+			return "", false
+		}
+		return format(g.Max), true
+	}
+}
+
+func gpuFigure(get func(*results.GPUFigures) (string, bool)) func(*results.StepTelemetry) (string, bool) {
+	return func(t *results.StepTelemetry) (string, bool) {
+		if t.GPU == nil || t.GPU.Unavailable != "" || t.GPU.Total == nil {
+			return "", false
+		}
+		return get(t.GPU.Total)
+	}
+}
+
+func formatCount(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
+func formatShare(v float64) string { return fmt.Sprintf("%.0f%%", v*100) }
+func formatGiB(v float64) string   { return fmt.Sprintf("%.1f GiB", v/(1<<30)) }
+
+var telemetryColumns = []telemetryColumn{
+	{"running max", serverGaugeMax(results.ServerRequestsRunning, formatCount)},
+	{"waiting max", serverGaugeMax(results.ServerRequestsWaiting, formatCount)},
+	{"KV cache max", serverGaugeMax(results.ServerKVCacheUsage, formatShare)},
+	{"GPU mem max", gpuFigure(func(f *results.GPUFigures) (string, bool) {
+		if f.MemoryUsed == nil {
+			return "", false
+		}
+		s := formatGiB(f.MemoryUsed.Max)
+		if f.MemoryTotal > 0 {
+			s += " of " + formatGiB(f.MemoryTotal)
+		}
+		return s, true
+	})},
+	{"GPU util mean", gpuFigure(func(f *results.GPUFigures) (string, bool) {
+		if f.Utilization == nil {
+			return "", false
+		}
+		return formatShare(f.Utilization.Mean), true
+	})},
+	{"GPU power max", gpuFigure(func(f *results.GPUFigures) (string, bool) {
+		if f.Power == nil {
+			return "", false
+		}
+		return fmt.Sprintf("%.0f W", f.Power.Max), true
+	})},
+}
+
+// telemetryRows is the telemetry summary of a scenario's steps: a header
+// and one row per step, with the columns some step has a figure for, and
+// notes saying why a source was unavailable (each reason once; sources
+// turned off are not mentioned). All empty when no step has telemetry.
+func telemetryRows(sts []*results.Step) (head []string, rows [][]string, notes []string) {
+	var cols []telemetryColumn
+	for _, c := range telemetryColumns {
+		for _, st := range sts {
+			if st.TelemetrySummary == nil {
+				continue
+			}
+			if _, ok := c.get(st.TelemetrySummary); ok {
+				cols = append(cols, c)
+				break
+			}
+		}
+	}
+	seen := map[string]bool{}
+	note := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			notes = append(notes, n)
+		}
+	}
+	for _, st := range sts {
+		t := st.TelemetrySummary
+		if t == nil {
+			continue
+		}
+		if s := t.Server; s != nil && s.Unavailable != "" && s.Scrapes+s.Failures > 0 {
+			note("server metrics unavailable: " + s.Unavailable)
+		} else if s != nil && s.Failures > 0 {
+			note(fmt.Sprintf("%s: %d of %d scrapes failed (%s)", stepLabel(st), s.Failures, s.Failures+s.Scrapes, s.LastError))
+		}
+		if g := t.GPU; g != nil && g.Unavailable != "" && g.Unavailable != offGPU {
+			note("GPU unavailable: " + g.Unavailable)
+		}
+		if len(cols) == 0 {
+			continue
+		}
+		row := []string{stepLabel(st)}
+		for _, c := range cols {
+			v, ok := c.get(t)
+			if !ok {
+				v = "—"
+			}
+			row = append(row, v)
+		}
+		rows = append(rows, row)
+	}
+	if len(cols) > 0 {
+		head = []string{"step"}
+		for _, c := range cols {
+			head = append(head, c.head)
+		}
+	}
+	return head, rows, notes
+}
+
+// offGPU is the reason of GPU telemetry that was turned off.
+const offGPU = "GPU sampling is off"

@@ -228,6 +228,29 @@ func renderMarkdown(run *results.Run, opts Options, limit int) string {
 			b.tail = append([]string{""}, notes...)
 		}
 		blocks = append(blocks, b)
+		if head, rows, notes := telemetryRows(sts); len(rows) > 0 || len(notes) > 0 {
+			tb := mdBlock{head: []string{"", "Telemetry (the server's /metrics and nvidia-smi, over each step's measured window):"}}
+			if len(rows) > 0 {
+				cells := make([]string, len(head))
+				for i, h := range head {
+					cells[i] = mdText(strings.ToUpper(h[:1]) + h[1:])
+				}
+				tb.head = append(tb.head, "", "| "+strings.Join(cells, " | ")+" |", "|---"+strings.Repeat("|---:", len(head)-1)+"|")
+				for _, r := range rows {
+					for i := range r {
+						r[i] = mdText(r[i])
+					}
+					tb.rows = append(tb.rows, "| "+strings.Join(r, " | ")+" |")
+				}
+			}
+			if len(notes) > 0 {
+				tb.tail = append(tb.tail, "")
+				for _, n := range notes {
+					tb.tail = append(tb.tail, "- "+mdText(n))
+				}
+			}
+			blocks = append(blocks, tb)
+		}
 	}
 
 	// Details, in the order they are dropped last to first.

@@ -162,6 +162,10 @@ type Step struct {
 	Telemetry []Telemetry `json:"telemetry,omitempty"`
 	// Requests holds every request record; it is not written to results.json.
 	Requests []Request `json:"-"`
+	// TelemetrySummary summarises Telemetry over the measured window: the
+	// server.* and gpu.* figures (see results/telemetry.go); nil when
+	// nothing was sampled.
+	TelemetrySummary *StepTelemetry `json:"telemetry_summary,omitempty"`
 }
 
 // Verdict is the worst verdict of the step's assertions (pass when none).
