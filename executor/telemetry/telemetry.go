@@ -75,7 +75,8 @@ type Config struct {
 	// NvidiaSMI is the nvidia-smi to run; empty looks it up on PATH.
 	NvidiaSMI string
 	// Origin is the step's start: sample times are offsets from it. The
-	// zero time means the moment Start is called.
+	// zero time means the moment Start returns (call it just before the
+	// step's load starts); the first samples, taken before, are at 0.
 	Origin time.Time
 	// HTTP is the client for scrapes; nil means a client of its own.
 	HTTP *http.Client
@@ -164,6 +165,17 @@ func Start(ctx context.Context, cfg Config) *Sampler {
 		wg.Go(func() { again[i] = sample(lctx, origin, s.rec) })
 	}
 	wg.Wait()
+	if cfg.Origin.IsZero() {
+		// The step starts when Start returns; the first samples stand
+		// for the state at its start.
+		s.origin = time.Now()
+		for i := range s.rec.server.samples {
+			s.rec.server.samples[i].at = 0
+		}
+		for i := range s.rec.gpu.samples {
+			s.rec.gpu.samples[i].at = 0
+		}
+	}
 	for i, sample := range samplers {
 		if again[i] {
 			s.loop(lctx, sample)
@@ -234,16 +246,22 @@ type Recording struct {
 // with `on` but unavailable).
 func (r *Recording) Warnings() []string { return r.warnings }
 
-// GPUNames lists the GPUs seen, by index ("NVIDIA H100 80GB HBM3"), for
-// results.Environment.GPUs.
-func (r *Recording) GPUNames() []string {
+// RunGPUs lists the GPUs the run's telemetry saw, by index ("NVIDIA H100
+// 80GB HBM3"), for results.Environment.GPUs; nil when none was sampled.
+func RunGPUs(run *results.Run) []string {
 	var names []string
 	seen := map[int]bool{}
-	for _, s := range r.gpu.samples {
-		for _, g := range s.gpus {
-			if !seen[g.Index] {
-				seen[g.Index] = true
-				names = append(names, g.Name)
+	for _, sc := range run.Scenarios {
+		for _, st := range sc.Steps {
+			t := st.TelemetrySummary
+			if t == nil || t.GPU == nil {
+				continue
+			}
+			for _, g := range t.GPU.GPUs {
+				if !seen[g.Index] {
+					seen[g.Index] = true
+					names = append(names, g.Name)
+				}
 			}
 		}
 	}

@@ -109,6 +109,7 @@ func TestSimulatorQueueUnderLoad(t *testing.T) {
 			run := names["server.requests_running"]
 			assert.Equal(t, run.Unit, "requests")
 			assert.Equal(t, len(run.At), srv.Scrapes)
+			assert.Equal(t, run.At[0], results.Duration(0), "the first scrape, before the load, stands for the step's start")
 			for k := 1; k < len(run.At); k++ {
 				assert.Assert(t, run.At[k] > run.At[k-1], "sample times ascend")
 			}
@@ -365,7 +366,8 @@ func TestFakeNvidiaSMI(t *testing.T) {
 	rec := s.Stop()
 	series, sum := rec.Results(0, 0)
 	assert.Equal(t, len(rec.Warnings()), 0)
-	assert.DeepEqual(t, rec.GPUNames(), []string{"NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"})
+	run := &results.Run{Scenarios: []*results.Scenario{{Steps: []*results.Step{{}, {TelemetrySummary: sum}, {TelemetrySummary: sum}}}}}
+	assert.DeepEqual(t, RunGPUs(run), []string{"NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"})
 	assert.Equal(t, sum.Server.Unavailable, "server metrics sampling is off")
 	g := sum.GPU
 	assert.Equal(t, g.Unavailable, "")
