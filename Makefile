@@ -23,7 +23,8 @@ lint: ## gofmt check and go vet
 run: build ## run the quickstart plan on the built-in simulator
 	./$(BIN) run plans/quickstart.yaml --out benchplan-results/quickstart/latest --overwrite
 
-bench: ## benchmarks (the load-engine benchmark comes with the load-engine issue)
+bench: ## benchplan's own capacity vs vegeta against the simulator on this machine (about 1.5 min), then the simulator's benchmarks
+	$(GO) run ./executor/internal/benchcmd
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./sim/
 
 image: ## container image of the simulator (not yet: comes with the simulator issue)

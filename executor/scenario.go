@@ -51,8 +51,9 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 	defer transport.CloseIdleConnections()
 	cl := client.New(client.Config{
 		BaseURL: in.URL, APIKey: in.APIKey, Headers: in.Headers, API: sc.API, Model: res.Model,
-		ExtraBody: extraBody(sc), HTTP: &http.Client{Transport: transport},
+		ExtraBody: extraBody(sc), HTTP: &http.Client{Transport: transport}, MaxIdle: conns,
 	})
+	defer cl.Close()
 	src, err := r.data(ctx, p, cl)
 	if err != nil {
 		res.Error = err.Error()

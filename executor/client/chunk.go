@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -133,21 +134,21 @@ func (s *scanner) str() ([]byte, error) {
 	}
 	s.i++
 	start := s.i
-	for s.i < len(s.b) {
-		switch c := s.b[s.i]; {
-		case c == '"':
-			raw := s.b[start:s.i]
-			s.i++
-			return raw, nil
-		case c == '\\':
-			s.i += 2
-		case c < 0x20:
+	for {
+		j := bytes.IndexByte(s.b[s.i:], '"')
+		if j < 0 {
 			return nil, errScan
-		default:
-			s.i++
+		}
+		k := bytes.IndexByte(s.b[s.i:s.i+j], '\\')
+		if k < 0 {
+			s.i += j + 1
+			return s.b[start : s.i-1], nil
+		}
+		s.i += k + 2 // an escape: the next byte is not a closing quote
+		if s.i > len(s.b) {
+			return nil, errScan
 		}
 	}
-	return nil, errScan
 }
 
 // skip passes over one value of any kind.

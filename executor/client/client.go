@@ -8,12 +8,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,8 +49,15 @@ type Config struct {
 	// ExtraBody is merged into every request body; its keys win over
 	// benchplan's own (as vLLM's bench does with extra_body).
 	ExtraBody map[string]any
-	// HTTP is the client to use; nil means a pooled client with no
-	// connection cap (NewTransport(0)).
+	// TLS configures https connections of measured requests (nil: the
+	// system's roots, the URL's host name).
+	TLS *tls.Config
+	// MaxIdle is how many idle connections the measured requests keep for
+	// reuse: size it to the requests in flight (0: no limit). Connections
+	// themselves are never capped.
+	MaxIdle int
+	// HTTP is the client for requests that are not measured (/tokenize,
+	// /v1/models); nil means one with NewTransport(0).
 	HTTP *http.Client
 }
 
@@ -63,6 +73,11 @@ type Client struct {
 	// own are benchplan's keys that ExtraBody overrides.
 	own map[string]bool
 	hdr http.Header
+	// reqHead is the measured requests' request line and headers, up to
+	// Content-Length.
+	reqHead []byte
+	pool    *pool
+	poolErr error
 }
 
 // NewTransport returns a transport sized for load generation: keep-alive
@@ -108,7 +123,34 @@ func New(cfg Config) *Client {
 		c.hdr.Set("Authorization", "Bearer "+cfg.APIKey)
 	}
 	c.head = c.buildHead()
+	c.pool, c.poolErr = newPool(base, cfg.MaxIdle, cfg.TLS)
+	if c.pool != nil {
+		u, _ := url.Parse(ep)
+		h := []byte("POST " + u.RequestURI() + " HTTP/1.1\r\nHost: " + c.pool.host + "\r\n")
+		keys := make([]string, 0, len(c.hdr))
+		for k := range c.hdr {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			for _, v := range c.hdr[k] {
+				h = append(h, k+": "+v+"\r\n"...)
+			}
+		}
+		if c.hdr.Get("User-Agent") == "" {
+			h = append(h, "User-Agent: benchplan\r\n"...)
+		}
+		c.reqHead = h
+	}
 	return c
+}
+
+// Close closes the idle connections of measured requests.
+func (c *Client) Close() {
+	if c.pool != nil {
+		c.pool.closeIdle()
+	}
+	c.http.CloseIdleConnections()
 }
 
 // Request is what to ask for.
@@ -225,43 +267,59 @@ func (c *Client) appendBody(b []byte, req Request) ([]byte, error) {
 
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
 
 // Do sends req once, streaming, and records its timings into rec as offsets
 // from origin. rec.Error gets the failure's reason: "http 503", "timeout",
-// "cancelled", "broken stream", "connection refused", "too many open
-// files", "transport error". It returns the failure, or nil.
+// "cancelled", "broken stream", "error in stream", "connection refused",
+// "connection reset", "too many open files", "transport error". It returns
+// the failure, or nil.
 func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *results.Request) error {
+	if c.poolErr != nil {
+		return c.fail(rec, origin, c.poolErr, "request")
+	}
 	bp := bodyPool.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= 1<<20 {
 			bodyPool.Put(bp)
 		}
 	}()
-	payload, err := c.appendBody((*bp)[:0], req)
+	wb := append((*bp)[:0], c.reqHead...)
+	wb = append(wb, "Content-Length: 0000000000\r\n\r\n"...)
+	at := len(wb)
+	wb, err := c.appendBody(wb, req)
 	if err != nil {
 		return c.fail(rec, origin, err, "request")
 	}
-	*bp = payload
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(payload))
-	if err != nil {
-		return c.fail(rec, origin, err, "request")
-	}
-	hreq.Header = c.hdr // shared, never modified by the transport
+	*bp = wb
+	// Fill in the length, right-aligned in the space kept for it.
+	n := strconv.AppendInt(nil, int64(len(wb)-at), 10)
+	lenEnd := at - 4
+	copy(wb[lenEnd-len(n):lenEnd], n)
+	wb = slices.Delete(wb, lenEnd-10, lenEnd-len(n))
 	if req.MaxTokens > 1 && req.MaxTokens <= 1<<14 && cap(rec.ITLs) == 0 {
 		rec.ITLs = make([]time.Duration, 0, req.MaxTokens-1)
 	}
+
 	rec.Sent = time.Since(origin)
-	resp, err := c.http.Do(hreq)
+	cn, resp, stop, err := c.roundTrip(ctx, wb)
 	if err != nil {
 		return c.fail(rec, origin, err, reason(ctx, err))
 	}
-	defer resp.Body.Close()
-	rec.StatusCode = resp.StatusCode
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	keep := false
+	defer func() {
+		if stop() && keep && resp.keep {
+			c.pool.put(cn)
+		} else {
+			cn.close()
+		}
+	}()
+	rec.StatusCode = resp.status
+	if resp.status/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.body, 4096))
 		rec.End = time.Since(origin)
-		return c.fail(rec, origin, fmt.Errorf("http %d: %s", resp.StatusCode, errorMessage(msg)), fmt.Sprintf("http %d", resp.StatusCode))
+		keep = drained(resp)
+		return c.fail(rec, origin, fmt.Errorf("http %d: %s", resp.status, errorMessage(msg)), fmt.Sprintf("http %d", resp.status))
 	}
 	var (
 		chunks  int
@@ -269,7 +327,7 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 		gotDone bool
 	)
 	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(resp.Body)
+	br.Reset(resp.body)
 	parseErr := parseSSE(br, func(data []byte) error {
 		now := time.Since(origin)
 		if len(data) == 6 && string(data) == "[DONE]" {
@@ -299,10 +357,9 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 	})
 	rec.End = time.Since(origin)
 	if gotDone {
-		// Read the body to its end so the connection goes back to the pool
-		// (closing it early would close the connection).
+		// Read the body to its end so the connection can serve again.
 		_, _ = br.Discard(br.Buffered())
-		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+		keep = drained(resp)
 	}
 	br.Reset(nil)
 	readerPool.Put(br)
@@ -324,6 +381,63 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 		rec.OutputTokens = chunks
 	}
 	return nil
+}
+
+// roundTrip writes a request and reads the response's head. stop ends the
+// watch on ctx; it returns false when ctx ended meanwhile (the connection's
+// deadline was then set in the past, so it cannot be reused).
+func (c *Client) roundTrip(ctx context.Context, wb []byte) (*conn, *response, func() bool, error) {
+	for attempt := 0; ; attempt++ {
+		var cn *conn
+		var err error
+		if attempt == 0 {
+			cn, err = c.pool.get(ctx)
+		} else {
+			cn, err = c.pool.dial(ctx)
+		}
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		nc := cn.nc
+		stop := context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
+		resp := &response{}
+		_, err = nc.Write(wb)
+		writeFailed := err != nil
+		if err == nil {
+			err = cn.readHead(resp)
+		}
+		if err == nil {
+			return cn, resp, stop, nil
+		}
+		stop()
+		cn.close()
+		// A kept-alive connection the server had closed: it never saw the
+		// request, so it goes again, once, on a new connection.
+		if cn.reused && attempt == 0 && ctx.Err() == nil && (writeFailed || errors.Is(err, errNoResponse)) {
+			continue
+		}
+		if errors.Is(err, errNoResponse) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, nil, nil, err
+	}
+}
+
+// drained reads what is left of a body (up to 64 KiB) and reports whether
+// it reached its end, leaving the connection at the next response.
+func drained(r *response) bool {
+	_, err := io.Copy(io.Discard, io.LimitReader(r.body, 64<<10))
+	if err != nil {
+		return false
+	}
+	switch {
+	case r.cl != nil:
+		return r.cl.done
+	case r.body == &r.lr:
+		return r.lr.N == 0
+	}
+	_, isBytes := r.body.(*bytes.Reader)
+	return isBytes
 }
 
 var errStop = errors.New("stop")

@@ -171,19 +171,44 @@ func (s *step) stop(reason string) {
 
 func (s *step) stopped() bool { return s.ctx.Err() != nil }
 
-// wait sleeps until offset at of the step, or until the step stops.
-func (s *step) wait(t *time.Timer, at time.Duration) bool {
+// preciseWithin is how close to its time a wait switches from the
+// runtime's timer to the precise sleeper.
+const preciseWithin = 2 * time.Millisecond
+
+// wait sleeps until offset at of the step, or until the step stops (a
+// precise sleep of at most preciseWithin may finish first).
+func (s *step) wait(t *time.Timer, ps *preciseSleeper, at time.Duration) bool {
 	d := time.Until(s.origin.Add(at))
 	if d <= 0 {
 		return !s.stopped()
 	}
-	t.Reset(d)
-	select {
-	case <-t.C:
-		return !s.stopped()
-	case <-s.ctx.Done():
-		return false
+	if ps == nil || d > preciseWithin {
+		if ps != nil {
+			d -= preciseWithin - 500*time.Microsecond
+		}
+		t.Reset(d)
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			return false
+		}
+		if ps == nil {
+			return !s.stopped()
+		}
+		d = time.Until(s.origin.Add(at))
 	}
+	if d > 0 && !ps.sleep(d) {
+		// The precise sleeper failed: finish with the timer.
+		if d = time.Until(s.origin.Add(at)); d > 0 {
+			t.Reset(d)
+			select {
+			case <-t.C:
+			case <-s.ctx.Done():
+				return false
+			}
+		}
+	}
+	return !s.stopped()
 }
 
 // send runs one request and accounts for its outcome.
@@ -239,14 +264,23 @@ func (s *step) open(spec Spec, do Do) {
 	if s.lim.MaxInFlight > 0 && (capacity == 0 || s.lim.MaxInFlight < capacity) {
 		capacity, clientCap = s.lim.MaxInFlight, true
 	}
-	var slots chan struct{}
+	// A slot is a token in slots holding the time it was freed (0 at the
+	// start): with the plan's cap, a request is ready when its slot freed.
+	var slots chan time.Duration
 	if capacity > 0 {
-		slots = make(chan struct{}, capacity)
+		slots = make(chan time.Duration, capacity)
+		for range capacity {
+			slots <- 0
+		}
 	}
 	w := newWorkers(s, do, slots)
 	defer w.close()
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
+	ps := newPreciseSleeper()
+	if ps != nil {
+		defer ps.close()
+	}
 	i := 0
 loop:
 	for ; s.lim.MaxRequests == 0 || i < s.lim.MaxRequests; i++ {
@@ -254,26 +288,27 @@ loop:
 		if s.lim.MaxDuration > 0 && at >= s.lim.MaxDuration {
 			break
 		}
-		if !s.wait(t, at) {
+		if !s.wait(t, ps, at) {
 			break
 		}
 		ready := at
 		if slots != nil {
+			var freed time.Duration
 			select {
-			case slots <- struct{}{}:
+			case freed = <-slots:
 			default:
 				if clientCap {
 					s.satur.Store(true)
 				}
 				select {
-				case slots <- struct{}{}:
+				case freed = <-slots:
 				case <-s.ctx.Done():
 					break loop
 				}
-				if !clientCap {
-					// The plan's cap: the request was ready when its slot freed.
-					ready = max(at, time.Since(s.origin))
-				}
+			}
+			if !clientCap {
+				// The plan's cap: the request was ready when its slot freed.
+				ready = max(at, freed)
 			}
 		}
 		rec := s.recs.next()
@@ -359,11 +394,11 @@ func (s *step) outcome() Outcome {
 type workers struct {
 	s     *step
 	do    Do
-	slots chan struct{}
+	slots chan time.Duration
 	work  chan *results.Request
 }
 
-func newWorkers(s *step, do Do, slots chan struct{}) *workers {
+func newWorkers(s *step, do Do, slots chan time.Duration) *workers {
 	return &workers{s: s, do: do, slots: slots, work: make(chan *results.Request)}
 }
 
@@ -381,7 +416,7 @@ func (w *workers) loop(rec *results.Request) {
 	for {
 		w.s.send(rec, w.do)
 		if w.slots != nil {
-			<-w.slots
+			w.slots <- time.Since(w.s.origin)
 		}
 		var ok bool
 		if rec, ok = <-w.work; !ok {

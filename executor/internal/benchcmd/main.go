@@ -1,0 +1,458 @@
+// Command benchcmd is `make bench`: it measures benchplan's own capacity
+// as a load generator against the built-in simulator at zero latency, on
+// this machine, with the simulator in a separate process on the same
+// cores, and drives the same constant rate with vegeta at the simulator's
+// non-streaming endpoint, side by side.
+//
+// Every case runs in its own child process (this program run again with
+// -role), so that each reports its own peak RSS. Cases:
+//
+//   - capacity: throughput, 64 in flight, 100,000 requests (the most the
+//     machine does; also the memory check for 100,000 recorded requests);
+//   - constant 5,000 req/s for 10 s, 16-token streamed outputs, and the
+//     same rate with vegeta (16-token non-streamed answers);
+//   - constant at twice the measured capacity for 10 s: the step must end
+//     on time, say the client was saturated, stay bounded in memory;
+//   - throughput with 1,000 streams against a simulator with latency.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/benchplan/benchplan/executor"
+	"github.com/benchplan/benchplan/plan"
+	"github.com/benchplan/benchplan/sim"
+)
+
+func main() {
+	role := flag.String("role", "", "internal: sim, benchplan or vegeta")
+	ttft := flag.Duration("ttft", 0, "sim: time to first token")
+	itl := flag.Duration("itl", 0, "sim: time between tokens")
+	planText := flag.String("plan", "", "benchplan: the plan's text")
+	url := flag.String("url", "", "vegeta: the simulator's base URL")
+	rate := flag.Float64("rate", 5000, "vegeta: requests per second")
+	dur := flag.Duration("duration", 10*time.Second, "vegeta: how long")
+	rateFlag := flag.Float64("target", 5000, "the constant rate to check")
+	cpuprofile := flag.String("cpuprofile", "", "benchplan: write a CPU profile here")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
+	var err error
+	switch *role {
+	case "sim":
+		err = serveSim(*ttft, *itl)
+	case "benchplan":
+		err = runBenchplan(*planText)
+	case "vegeta":
+		err = runVegeta(*url, *rate, *dur)
+	case "":
+		err = orchestrate(*rateFlag)
+	default:
+		err = fmt.Errorf("unknown role %q", *role)
+	}
+	if err != nil {
+		pprof.StopCPUProfile()
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// result is what a child reports, one JSON line on stdout.
+type result struct {
+	Target      float64       `json:"target"`
+	Achieved    float64       `json:"achieved"` // completed per second
+	Sent        float64       `json:"sent"`     // sent per second
+	Completed   int           `json:"completed"`
+	Errors      int           `json:"errors"`
+	Incomplete  int           `json:"incomplete"`
+	Unsent      int           `json:"unsent"`
+	QueueP99    time.Duration `json:"queue_p99"`
+	LagP99      time.Duration `json:"lag_p99"`
+	LatencyP99  time.Duration `json:"latency_p99"`
+	TTFTP50     time.Duration `json:"ttft_p50"`
+	ConcMean    float64       `json:"conc_mean"`
+	ConcMax     int           `json:"conc_max"`
+	Took        time.Duration `json:"took"`
+	Window      time.Duration `json:"window"`
+	StopReason  string        `json:"stop_reason"`
+	Warnings    []string      `json:"warnings"`
+	ErrReasons  []string      `json:"err_reasons"`
+	PeakRSS     int64         `json:"peak_rss"`
+	CPU         time.Duration `json:"cpu"`     // user + system CPU of the load generator
+	SimCPU      time.Duration `json:"sim_cpu"` // of the simulator, during the case
+	OpenFiles   int           `json:"open_files"`
+	ClientLate  bool          `json:"client_late"`
+	TooManyOpen bool          `json:"too_many_open"`
+}
+
+// cpuTime is this process's user + system CPU so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU is process pid's user + system CPU so far, from /proc.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ = 100
+}
+
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ru.Maxrss * 1024 // kilobytes on Linux
+}
+
+func serveSim(ttft, itl time.Duration) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Println(ln.Addr().String())
+	// Serve until the parent closes our stdin.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { io.Copy(io.Discard, os.Stdin); cancel() }()
+	return sim.New(sim.Config{TTFT: ttft, ITL: itl}).Serve(ctx, ln)
+}
+
+func runBenchplan(text string) error {
+	dir, err := os.MkdirTemp("", "benchplan-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "plan.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		return err
+	}
+	p, err := plan.Read(path, plan.Options{})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	run, err := executor.Run(context.Background(), p, executor.Options{})
+	took := time.Since(start)
+	if err != nil {
+		return err
+	}
+	sc := run.Scenarios[0]
+	if sc.Error != "" && len(sc.Steps) == 0 {
+		return fmt.Errorf("scenario: %s", sc.Error)
+	}
+	st := sc.Steps[0]
+	m := st.Metrics
+	r := result{
+		Target: st.TargetRatePerSec, Achieved: m.Requests.RatePerSec, Sent: m.Requests.SentRatePerSec,
+		Completed: m.Requests.Completed, Errors: m.Requests.Errored, Incomplete: m.Requests.Incomplete, Unsent: st.Unsent,
+		QueueP99: m.Queue.P99, LagP99: m.ClientLag.P99, LatencyP99: m.Latency.P99, TTFTP50: m.TTFT.P50,
+		ConcMean: m.Concurrency.Mean, ConcMax: m.Concurrency.Max, Took: took, Window: time.Duration(m.Duration),
+		StopReason: st.StopReason, Warnings: st.Warnings, PeakRSS: peakRSS(), CPU: cpuTime(), OpenFiles: run.Environment.OpenFiles,
+		ClientLate: st.ClientLate,
+	}
+	for k, n := range m.Errors.Reasons {
+		r.ErrReasons = append(r.ErrReasons, fmt.Sprintf("%s ×%d", k, n))
+		if k == "too many open files" {
+			r.TooManyOpen = true
+		}
+	}
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+func runVegeta(url string, rate float64, dur time.Duration) error {
+	body := `{"model":"sim-model","messages":[{"role":"user","content":"` + strings.TrimSpace(strings.Repeat("word ", 64)) +
+		`"}],"max_tokens":16,"ignore_eos":true,"stream":false}`
+	tgt := vegeta.NewStaticTargeter(vegeta.Target{
+		Method: http.MethodPost, URL: url + "/v1/chat/completions", Body: []byte(body),
+		Header: http.Header{"Content-Type": {"application/json"}},
+	})
+	atk := vegeta.NewAttacker(vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second))
+	var m vegeta.Metrics
+	var stamps []time.Time
+	start := time.Now()
+	for res := range atk.Attack(tgt, vegeta.Rate{Freq: int(rate), Per: time.Second}, dur, "bench") {
+		m.Add(res)
+		for len(stamps) <= int(res.Seq) {
+			stamps = append(stamps, time.Time{})
+		}
+		stamps[res.Seq] = res.Timestamp
+	}
+	took := time.Since(start)
+	m.Close()
+	// Vegeta's own lateness: when it sent request k against when its pacer
+	// had it due (k / rate after the first).
+	var lags []time.Duration
+	t0 := stamps[0]
+	for k, ts := range stamps {
+		if ts.IsZero() {
+			continue
+		}
+		due := t0.Add(time.Duration(float64(k) / rate * 1e9))
+		lags = append(lags, max(ts.Sub(due), 0))
+	}
+	slices.Sort(lags)
+	r := result{
+		Target: rate, Achieved: m.Throughput, Sent: m.Rate, Completed: int(float64(m.Requests) * m.Success),
+		Errors: int(m.Requests) - int(float64(m.Requests)*m.Success), LatencyP99: m.Latencies.P99,
+		QueueP99: percentile(lags, 99), LagP99: percentile(lags, 99), Took: took, PeakRSS: peakRSS(), CPU: cpuTime(),
+	}
+	for _, e := range m.Errors {
+		r.ErrReasons = append(r.ErrReasons, e)
+	}
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := p / 100 * float64(len(sorted)-1)
+	lo, hi := int(math.Floor(rank)), int(math.Ceil(rank))
+	return sorted[lo] + time.Duration((rank-float64(lo))*float64(sorted[hi]-sorted[lo]))
+}
+
+// child runs this program with args against sim and decodes its result.
+func child(sim *simProc, args ...string) (result, error) {
+	before := procCPU(sim.pid)
+	r, err := run(args...)
+	r.SimCPU = procCPU(sim.pid) - before
+	return r, err
+}
+
+func run(args ...string) (result, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	cmd := exec.Command(self, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return result{}, fmt.Errorf("%v: %v\n%s", args[:2], err, errb.String())
+	}
+	var r result
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		return result{}, fmt.Errorf("%v: %v: %s", args[:2], err, out.String())
+	}
+	return r, nil
+}
+
+type simProc struct {
+	url string
+	pid int
+}
+
+// startSim starts a simulator process and returns its URL and a stop.
+func startSim(ttft, itl time.Duration) (*simProc, func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(self, "-role", "sim", "-ttft", ttft.String(), "-itl", itl.String())
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		return nil, nil, fmt.Errorf("simulator did not start: %v", err)
+	}
+	stop := func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+		}
+	}
+	return &simProc{url: "http://" + strings.TrimSpace(line), pid: cmd.Process.Pid}, stop, nil
+}
+
+func planFor(url, load, limits string, output int) string {
+	return fmt.Sprintf(`version: 1
+name: bench
+servers:
+  sim: { url: %q }
+scenarios:
+  - name: bench
+    load: %s
+    data: { emulated: { prompt_tokens: 64, output_tokens: %d } }
+    limits: %s
+`, url, load, output, limits)
+}
+
+type row struct {
+	name, tool string
+	r          result
+	note       string
+}
+
+func orchestrate(target float64) error {
+	fmt.Printf("make bench: benchplan's own capacity on this machine (%d CPUs), simulator in a separate process on the same cores.\n", runtime.NumCPU())
+	fmt.Println("Each case runs in its own process; peak RSS is that process's. Prompts 64 tokens, outputs 16 tokens.")
+	fmt.Println()
+	zero, stopZero, err := startSim(0, 0)
+	if err != nil {
+		return err
+	}
+	defer stopZero()
+	var rows []row
+	progress := func(s string) { fmt.Fprintf(os.Stderr, "bench: %s ...\n", s) }
+
+	progress("capacity: throughput, 64 in flight, 100,000 requests")
+	capRes, err := child(zero, "-role", "benchplan", "-plan", planFor(zero.url, "{ type: throughput, max_concurrency: 64 }", "{ max_requests: 100000, max_duration: 120s }", 16))
+	if err != nil {
+		return err
+	}
+	rows = append(rows, row{"throughput, 64 in flight, 100,000 requests (capacity)", "benchplan", capRes, ""})
+
+	progress(fmt.Sprintf("constant %.0f/s for 10s, streamed", target))
+	cons, err := child(zero, "-role", "benchplan", "-plan", planFor(zero.url, fmt.Sprintf("{ type: constant, rate: %g }", target), "{ max_duration: 10s }", 16))
+	if err != nil {
+		return err
+	}
+	rows = append(rows, row{fmt.Sprintf("constant %.0f/s, 10 s, streamed", target), "benchplan", cons, ""})
+
+	progress(fmt.Sprintf("vegeta %.0f/s for 10s, non-streamed", target))
+	veg, err := child(zero, "-role", "vegeta", "-url", zero.url, "-rate", fmt.Sprint(target), "-duration", "10s")
+	if err != nil {
+		return err
+	}
+	rows = append(rows, row{fmt.Sprintf("constant %.0f/s, 10 s, non-streamed", target), "vegeta", veg, ""})
+
+	over := math.Round(2*capRes.Achieved/100) * 100
+	progress(fmt.Sprintf("constant %.0f/s (twice the capacity) for 10s", over))
+	sat, err := child(zero, "-role", "benchplan", "-plan", planFor(zero.url, fmt.Sprintf("{ type: constant, rate: %g }", over), "{ max_duration: 10s }", 16))
+	if err != nil {
+		return err
+	}
+	rows = append(rows, row{fmt.Sprintf("constant %.0f/s (2× capacity), 10 s", over), "benchplan", sat, ""})
+
+	slow, stopSlow, err := startSim(500*time.Millisecond, 50*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer stopSlow()
+	progress("throughput, 1,000 streams, for 10s (simulator ttft 500ms, itl 50ms)")
+	tp, err := child(slow, "-role", "benchplan", "-plan", planFor(slow.url, "{ type: throughput, max_concurrency: 1000 }", "{ max_duration: 10s }", 16))
+	if err != nil {
+		return err
+	}
+	rows = append(rows, row{"throughput, 1,000 streams, 10 s (ttft 500ms, itl 50ms)", "benchplan", tp, ""})
+
+	print(rows)
+
+	fmt.Println()
+	fmt.Println("Checks (issue 4):")
+	check := func(ok bool, format string, a ...any) {
+		mark := "PASS"
+		if !ok {
+			mark = "FAIL"
+		}
+		fmt.Printf("  %s  %s\n", mark, fmt.Sprintf(format, a...))
+	}
+	check(cons.Achieved >= 0.99*target, "constant %.0f/s: achieved %.1f req/s = %.1f%% of target (≥ 99%%)", target, cons.Achieved, 100*cons.Achieved/target)
+	check(cons.QueueP99 <= 2*time.Millisecond, "constant %.0f/s: queue p99 %s (≤ 2ms)", target, fmtDur(cons.QueueP99))
+	check(tp.ConcMax >= 1000 && tp.ConcMean >= 950, "throughput holds 1,000 streams: in flight mean %.1f, max %d", tp.ConcMean, tp.ConcMax)
+	check(capRes.PeakRSS < 200<<20 && capRes.Completed >= 100000, "100,000 recorded requests: peak RSS %s (< 200 MB), %d completed", fmtBytes(capRes.PeakRSS), capRes.Completed)
+	check(sat.Took < 12*time.Second, "2× capacity: the run took %s for a 10 s step (ends on time)", fmtDur(sat.Took))
+	check(sat.ClientLate, "2× capacity: results say the client was late/saturated (%d warnings)", len(sat.Warnings))
+	check(!sat.TooManyOpen, "2× capacity: no \"too many open files\" (open-file limit %d)", sat.OpenFiles)
+	check(sat.PeakRSS < 500<<20, "2× capacity: peak RSS %s (bounded)", fmtBytes(sat.PeakRSS))
+	for _, w := range sat.Warnings {
+		fmt.Printf("        warning: %s\n", w)
+	}
+	return nil
+}
+
+func print(rows []row) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "case\ttool\ttarget/s\tachieved/s\tsent/s\tqueue p99\tlatency p99\tin flight mean/max\terrors\tpeak RSS\t")
+	for _, r := range rows {
+		tgt := "all at once"
+		if r.r.Target > 0 {
+			tgt = fmt.Sprintf("%.0f", r.r.Target)
+		}
+		conc := fmt.Sprintf("%.1f / %d", r.r.ConcMean, r.r.ConcMax)
+		if r.tool == "vegeta" {
+			conc = "-"
+		}
+		errs := fmt.Sprint(r.r.Errors)
+		if r.r.Unsent > 0 {
+			errs += fmt.Sprintf(" (+%d unsent)", r.r.Unsent)
+		}
+		cpu := "-"
+		if n := r.r.Completed + r.r.Errors + r.r.Incomplete; n > 0 {
+			cpu = fmt.Sprintf("%dµs + %dµs", (r.r.CPU / time.Duration(n)).Microseconds(), (r.r.SimCPU / time.Duration(n)).Microseconds())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.name, r.tool, tgt, r.r.Achieved, r.r.Sent,
+			fmtDur(r.r.QueueP99), fmtDur(r.r.LatencyP99), conc, errs, fmtBytes(r.r.PeakRSS), cpu)
+	}
+	tw.Flush()
+	fmt.Println()
+	fmt.Println("achieved/s: completed per second of the measured window; sent/s: sent per second. queue p99: sent - intended")
+	fmt.Println("(for vegeta: its send time against its pacer's schedule, from its result timestamps). Throughput rows")
+	fmt.Println("queue by design (everything is due at once); their client lag p99 is below.")
+	for _, r := range rows {
+		if r.tool == "benchplan" {
+			fmt.Printf("  %-58s client lag p99 %s, ttft p50 %s, stop %s, took %s\n", r.name, fmtDur(r.r.LagP99), fmtDur(r.r.TTFTP50), r.r.StopReason, fmtDur(r.r.Took))
+		}
+	}
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%.2fms", float64(d)/1e6)
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+func fmtBytes(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }

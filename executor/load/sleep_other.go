@@ -1,0 +1,13 @@
+//go:build !linux
+
+package load
+
+import "time"
+
+type preciseSleeper struct{}
+
+func newPreciseSleeper() *preciseSleeper { return nil }
+
+func (p *preciseSleeper) sleep(d time.Duration) bool { return false }
+
+func (p *preciseSleeper) close() {}
