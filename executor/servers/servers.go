@@ -1,22 +1,71 @@
 // Package servers starts, checks and stops the servers a plan declares:
-// the built-in simulator (in-process, on a free loopback port) and
-// OpenAI-compatible servers that are already running at a URL. Container
-// and process servers are refused with a StartError in this version.
+// containers (vLLM, TGI or any image, through testcontainers-go), local
+// processes, the built-in simulator (in-process, on a free loopback port)
+// and OpenAI-compatible servers that are already running at a URL.
+//
+// A server is ready when its health path answers 2xx (polled with backoff,
+// 503 meaning "still loading", bounded by startup_timeout); a container or
+// process that exits meanwhile ends the wait at once, and the error carries
+// the last lines of its log. Containers and processes write their output to
+// LogDir/<server>.log, with secrets redacted.
+//
+// Manager is what the executor uses: it starts a server on first use (or
+// several at once), shares it between scenarios, and stops everything on
+// every exit path. docs/servers.md is the user's guide.
 package servers
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
-	"net/http"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/benchplan/benchplan/executor/client"
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/sim"
 )
+
+// DefaultStopGrace is how long a server has to stop after SIGTERM before
+// it is killed.
+const DefaultStopGrace = 10 * time.Second
+
+// Options say how StartWith launches a server.
+type Options struct {
+	// LogDir receives <server>.log for containers and processes; with ""
+	// only the last lines are kept (for error messages).
+	LogDir string
+	// Log receives a line when a server starts, is ready, is still
+	// loading now and then, and stops; nil discards.
+	Log io.Writer
+	// RunID labels containers (benchplan.run=<RunID>) so that the run can
+	// find and remove them whatever happens; default: a random id.
+	RunID string
+	// Dir is the directory that relative paths (workdir, volumes,
+	// hf_cache) are read from: the plan's. Default: the working directory.
+	Dir string
+	// Secrets are values never shown in logs or Env (the plan's Secrets);
+	// each server's api_key, headers and secret-looking env are added.
+	Secrets []string
+	// StopGrace is the time between SIGTERM and SIGKILL when a server
+	// stops (default DefaultStopGrace).
+	StopGrace time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.RunID == "" {
+		o.RunID = NewRunID()
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = DefaultStopGrace
+	}
+	return o
+}
 
 // Instance is a server that is up and ready for requests.
 type Instance struct {
@@ -35,15 +84,35 @@ type Instance struct {
 	InProcess bool
 	// Warnings are notes about how the server was started.
 	Warnings []string
+
+	// Image is the container image that was started, Digest its content
+	// digest (sha256:...) and ContainerID the container's id.
+	Image, Digest, ContainerID string
+	// PID is a process server's process id (and process group id).
+	PID int
+	// LogPath is the server's log file, "" when it has none.
+	LogPath string
+	// Version is what the server says its version is (vLLM /version,
+	// TGI /info), "" when it does not say.
+	Version string
+	// StartedIn is how long the server took to be ready.
+	StartedIn time.Duration
+
+	stopOnce sync.Once
+	stopErr  error
 	stop     func(context.Context) error
 }
 
-// Stop stops a server benchplan started; for a url server it does nothing.
+// Stop stops a server benchplan started (for a url server it does
+// nothing). It is safe to call more than once and from several goroutines;
+// ctx bounds the wait (give it a fresh context with a timeout, not the
+// run's, which may already be cancelled).
 func (in *Instance) Stop(ctx context.Context) error {
 	if in == nil || in.stop == nil {
 		return nil
 	}
-	return in.stop(ctx)
+	in.stopOnce.Do(func() { in.stopErr = in.stop(ctx) })
+	return in.stopErr
 }
 
 // StartError says a server could not be started or reached.
@@ -55,67 +124,114 @@ type StartError struct {
 func (e *StartError) Error() string { return fmt.Sprintf("server %q %v", e.Server, e.Err) }
 func (e *StartError) Unwrap() error { return e.Err }
 
-// ReadyTimeout bounds the readiness check of an already-running server.
-const ReadyTimeout = 10 * time.Second
-
-// Start brings up server name of the plan and waits until it answers
-// GET /v1/models.
+// Start brings up server name of the plan with default Options and waits
+// until it is ready.
 func Start(ctx context.Context, name string, s *plan.Server) (*Instance, error) {
-	in := &Instance{Name: name, Kind: s.Kind(), APIKey: s.APIKey, Headers: s.Headers}
+	return StartWith(ctx, name, s, Options{})
+}
+
+// StartWith brings up server name and waits until it is ready. It
+// returns a *StartError when the server cannot be started or does not
+// become ready, and an error wrapping ctx's error (not a *StartError) when
+// ctx ends first; either way nothing it started is left running.
+func StartWith(ctx context.Context, name string, s *plan.Server, o Options) (*Instance, error) {
+	o = o.withDefaults()
+	start := time.Now()
+	var in *Instance
+	var err error
 	switch s.Kind() {
 	case plan.KindContainer:
-		return nil, &StartError{name, errors.New("cannot be started: container servers are not supported by this version yet (use --simulate for a dry run)")}
+		in, err = startContainer(ctx, name, s, o)
 	case plan.KindProcess:
-		return nil, &StartError{name, errors.New("cannot be started: process servers are not supported by this version yet (start it yourself and give its url, or use --simulate for a dry run)")}
+		in, err = startProcess(ctx, name, s, o)
 	case plan.KindSim:
-		cfg, err := SimConfig(s.Sim)
-		if err != nil {
-			return nil, &StartError{name, err}
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, &StartError{name, fmt.Errorf("could not listen on loopback: %w", err)}
-		}
-		simCtx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- sim.New(cfg).Serve(simCtx, ln) }()
-		in.URL = "http://" + ln.Addr().String()
-		in.InProcess = true
-		in.stop = func(ctx context.Context) error {
-			cancel()
-			select {
-			case err := <-done:
-				return err
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		in, err = startSim(ctx, name, s, o)
 	default:
-		in.URL = strings.TrimRight(s.URL, "/")
+		in, err = startURL(ctx, name, s, o)
 	}
-	if err := in.ready(ctx); err != nil {
-		_ = in.Stop(context.Background())
-		return nil, &StartError{name, err}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("server %q: start interrupted: %w", name, ctx.Err())
+		}
+		var se *StartError
+		if !errors.As(err, &se) {
+			err = &StartError{name, err}
+		}
+		return nil, err
+	}
+	in.StartedIn = time.Since(start)
+	return in, nil
+}
+
+// startupTimeout is the plan's startup_timeout, else def.
+func startupTimeout(s *plan.Server, def time.Duration) time.Duration {
+	if d := s.StartupTimeout.D(); d > 0 {
+		return d
+	}
+	return def
+}
+
+func startURL(ctx context.Context, name string, s *plan.Server, o Options) (*Instance, error) {
+	in := &Instance{Name: name, Kind: plan.KindURL, APIKey: s.APIKey, Headers: s.Headers, URL: strings.TrimRight(s.URL, "/")}
+	r := readiness{name: name, url: in.URL, health: s.Health, explicit: s.Health != "", apiKey: s.APIKey, headers: s.Headers,
+		timeout: startupTimeout(s, DefaultURLStartup), log: o.Log}
+	if err := waitReady(ctx, r); err != nil {
+		return nil, err
+	}
+	if err := in.describe(ctx, s, true); err != nil {
+		return nil, err
 	}
 	return in, nil
 }
 
-func (in *Instance) ready(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
-	defer cancel()
-	hc := &http.Client{Transport: client.NewTransport(4)}
-	defer hc.CloseIdleConnections()
-	models, err := client.Models(ctx, hc, in.URL, in.APIKey)
+func startSim(ctx context.Context, name string, s *plan.Server, o Options) (*Instance, error) {
+	cfg, err := SimConfig(s.Sim)
 	if err != nil {
-		var ne *net.OpError
-		if errors.As(err, &ne) {
-			return fmt.Errorf("not reachable at %s: %w", in.URL, ne)
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("could not listen on loopback: %w", err)
+	}
+	simCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sim.New(cfg).Serve(simCtx, ln) }()
+	in := &Instance{Name: name, Kind: plan.KindSim, URL: "http://" + ln.Addr().String(), InProcess: true}
+	in.stop = func(ctx context.Context) error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("did not answer GET %s/v1/models within %s", in.URL, ReadyTimeout)
-		}
+	}
+	r := readiness{name: name, url: in.URL, timeout: DefaultURLStartup + cfg.StartupDelay, log: o.Log}
+	if err := waitReady(ctx, r); err != nil {
+		_ = in.Stop(context.Background())
+		return nil, err
+	}
+	if in.Models, err = listModels(ctx, in.URL, "", nil); err != nil {
+		_ = in.Stop(context.Background())
+		return nil, err
+	}
+	return in, nil
+}
+
+// describe fills Models (and Version) once the server is ready. For a
+// server benchplan started with a known model, a failed model list is a
+// warning, not an error.
+func (in *Instance) describe(ctx context.Context, s *plan.Server, strict bool) error {
+	models, err := listModels(ctx, in.URL, in.APIKey, in.Headers)
+	switch {
+	case err == nil:
+		in.Models = models
+	case !strict && s.Model != "":
+		in.Models = []string{s.Model}
+		in.Warnings = append(in.Warnings, fmt.Sprintf("server %s did not list its models (%v): using %s", in.Name, err, s.Model))
+	default:
 		return fmt.Errorf("not ready at %s: %w", in.URL, err)
 	}
-	in.Models = models
+	in.Version = serverVersion(ctx, in.URL, in.APIKey, in.Headers)
 	return nil
 }

@@ -1,0 +1,363 @@
+package main
+
+// End-to-end tests of the server launchers through the real binary: a
+// container of the simulator's image, `benchplan sim` as a process server,
+// and a remote target that never becomes ready. Each checks that nothing
+// is left running, whatever way benchplan ends.
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/benchplan/benchplan/results"
+	"gotest.tools/v3/assert"
+	"gotest.tools/v3/poll"
+)
+
+// serversNeedDocker skips the test, visibly, when no Docker engine answers.
+func serversNeedDocker(t *testing.T) {
+	t.Helper()
+	if _, err := exec.Command("docker", "info").CombinedOutput(); err != nil {
+		t.Skipf("SKIP: Docker is not available (docker info: %v): container tests need it and run in CI", err)
+	}
+}
+
+// serversSimImage builds the simulator's FROM scratch image from the
+// repository's Dockerfile with a static binary; the image is removed when
+// the test ends.
+func serversSimImage(t *testing.T) string {
+	t.Helper()
+	serversNeedDocker(t)
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "bin", "benchplan"), ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	assert.NilError(t, err, "go build:\n%s", out)
+	df, err := os.ReadFile("../../Dockerfile")
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), df, 0o644))
+	tag := fmt.Sprintf("benchplan-sim:cmd-test-%d", os.Getpid())
+	out, err = exec.Command("docker", "build", "-q", "-t", tag, dir).CombinedOutput()
+	assert.NilError(t, err, "docker build:\n%s", out)
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
+	return tag
+}
+
+// containersOf lists the containers benchplan process pid labelled.
+func containersOf(t *testing.T, pid int, all bool) []string {
+	t.Helper()
+	args := []string{"ps", "-q", "--filter", "label=benchplan.pid=" + strconv.Itoa(pid)}
+	if all {
+		args = append(args, "-a")
+	}
+	out, err := exec.Command("docker", args...).Output()
+	assert.NilError(t, err)
+	return strings.Fields(string(out))
+}
+
+// removeContainersOf removes them, for a test that failed half-way.
+func removeContainersOf(t *testing.T, pid int) {
+	if ids := containersOf(t, pid, true); len(ids) > 0 {
+		t.Errorf("removing containers left behind: %v", ids)
+		_ = exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
+	}
+}
+
+// startRun starts `benchplan run` and returns the command and its stderr.
+func startRun(t *testing.T, args ...string) (*exec.Cmd, *syncWriter) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"run"}, args...)...)
+	var stderr syncWriter
+	cmd.Stderr = &stderr
+	cmd.Stdout = &stderr
+	assert.NilError(t, cmd.Start())
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd, &stderr
+}
+
+// waitExit waits for cmd to end and returns its exit code (-1 for a signal).
+func waitExit(t *testing.T, cmd *exec.Cmd, within time.Duration, stderr *syncWriter) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(within):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("benchplan did not end within %s:\n%s", within, stderr)
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestServersContainer runs containers of the simulator's image (FROM
+// scratch) through the container launcher.
+func TestServersContainer(t *testing.T) {
+	img := serversSimImage(t)
+	t.Run("measured then SIGINT", func(t *testing.T) { containerMeasuredThenSIGINT(t, img) })
+	t.Run("log and digest", func(t *testing.T) { containerLogAndDigest(t, img) })
+	t.Run("failed start exits 3", func(t *testing.T) { containerFailedStartExits3(t, img) })
+}
+
+// containerMeasuredThenSIGINT measures against a container, is
+// interrupted, and leaves no container behind.
+func containerMeasuredThenSIGINT(t *testing.T, img string) {
+	plan := writePlan(t, `version: 1
+name: container
+servers:
+  ctr:
+    image: `+img+`
+    port: 8000
+    pull: never
+    args: ["--ttft", "20ms", "--itl", "2ms", "--model", "ctr-model"]
+    startup_timeout: 1m
+scenarios:
+  - name: measured
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 16, output_tokens: 8 } }
+    limits: { max_requests: 5 }
+    assert: [ "ttft.p50 >= 20ms", "errors.rate == 0" ]
+  - name: long
+    load: { type: constant, rate: 5 }
+    data: { emulated: { prompt_tokens: 16, output_tokens: 8 } }
+    limits: { max_duration: 2m }
+`)
+	out := t.TempDir()
+	cmd, stderr := startRun(t, plan, "--out", out)
+	pid := cmd.Process.Pid
+	defer removeContainersOf(t, pid)
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		if strings.Contains(stderr.String(), "long: step 1/1") {
+			return poll.Success()
+		}
+		if cmd.ProcessState != nil {
+			return poll.Error(fmt.Errorf("benchplan ended:\n%s", stderr))
+		}
+		return poll.Continue("waiting for the second scenario:\n%s", stderr)
+	}, poll.WithTimeout(60*time.Second), poll.WithDelay(100*time.Millisecond))
+	assert.Equal(t, len(containersOf(t, pid, false)), 1, "the container runs")
+	time.Sleep(time.Second)
+	assert.NilError(t, cmd.Process.Signal(syscall.SIGINT))
+	code := waitExit(t, cmd, 45*time.Second, stderr)
+	assert.Equal(t, code, exitInterrupted, stderr.String())
+	assert.Equal(t, len(containersOf(t, pid, true)), 0, "no container is left after SIGINT")
+
+	run := readRun(t, out)
+	m := run.Scenarios[0].Steps[0].Metrics
+	assert.Equal(t, m.Requests.Completed, 5)
+	assert.Equal(t, m.Tokens.OutputTotal, 5*8)
+	assert.Equal(t, run.Scenarios[0].Model, "ctr-model")
+	assert.Equal(t, run.Scenarios[0].Steps[0].Assertions[0].Verdict, results.Pass)
+	assert.Assert(t, run.Scenarios[1].Steps[0].Partial)
+}
+
+// containerLogAndDigest checks what the executor records once it uses
+// servers.Manager: OUT/logs/<server>.log and the image digest.
+func containerLogAndDigest(t *testing.T, img string) {
+	plan := writePlan(t, `version: 1
+name: container-log
+servers:
+  ctr: { image: `+img+`, port: 8000, pull: never, args: ["--ttft", "5ms", "--itl", "1ms"] }
+scenarios:
+  - name: once
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 4 } }
+    limits: { max_requests: 2 }
+`)
+	out := t.TempDir()
+	cmd, stderr := startRun(t, plan, "--out", out)
+	defer removeContainersOf(t, cmd.Process.Pid)
+	code := waitExit(t, cmd, time.Minute, stderr)
+	assert.Equal(t, code, exitOK, stderr.String())
+	assert.Equal(t, len(containersOf(t, cmd.Process.Pid, true)), 0)
+	log, err := os.ReadFile(filepath.Join(out, "logs", "ctr.log"))
+	if os.IsNotExist(err) {
+		t.Skip("SKIP: needs the executor to use servers.Manager (LogDir = OUT/logs, Env() into results)")
+	}
+	assert.NilError(t, err)
+	assert.Assert(t, strings.Contains(string(log), "benchplan sim: serving sim-model"), string(log))
+	run := readRun(t, out)
+	assert.Equal(t, len(run.Environment.Servers), 1)
+	assert.Equal(t, run.Environment.Servers[0].Image, img)
+	assert.Assert(t, strings.HasPrefix(run.Environment.Servers[0].Digest, "sha256:"), "%+v", run.Environment.Servers[0])
+}
+
+// containerFailedStartExits3 shows the reason and the last lines of the
+// server's output, and removes the container.
+func containerFailedStartExits3(t *testing.T, img string) {
+	plan := writePlan(t, `version: 1
+name: broken
+servers:
+  ctr: { image: `+img+`, port: 8000, pull: never, args: ["--profile", "no-such-gpu"] }
+scenarios:
+  - name: once
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 4 } }
+    limits: { max_requests: 2 }
+`)
+	out := t.TempDir()
+	cmd, stderr := startRun(t, plan, "--out", out, "--quiet")
+	defer removeContainersOf(t, cmd.Process.Pid)
+	start := time.Now()
+	code := waitExit(t, cmd, time.Minute, stderr)
+	assert.Equal(t, code, exitRunFailed, stderr.String())
+	assert.Assert(t, time.Since(start) < 30*time.Second)
+	msg := stderr.String()
+	assert.Assert(t, strings.Contains(msg, `benchplan: server "ctr" container exited during startup (exit code 2)`), msg)
+	assert.Assert(t, strings.Contains(msg, `    | benchplan sim: --profile: unknown simulator profile "no-such-gpu"`), msg)
+	assert.Equal(t, len(containersOf(t, cmd.Process.Pid, true)), 0)
+}
+
+// simProcesses lists the pids of `benchplan sim --addr addr` processes.
+func simProcesses(addr string) []int {
+	var pids []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil || !strings.Contains(string(b), "sim\x00--addr\x00"+addr) {
+			continue
+		}
+		if st, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat")); err == nil {
+			if i := bytes.LastIndexByte(st, ')'); i > 0 && i+2 < len(st) && st[i+2] == 'Z' {
+				continue // a zombie is gone, only not yet reaped
+			}
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// TestServersProcessStoppedWhenBenchplanIsKilled starts `benchplan sim` as a
+// process server, stops benchplan mid-run (SIGTERM, then SIGKILL in a second
+// run), and checks that no simulator process remains.
+func TestServersProcessStoppedWhenBenchplanIsKilled(t *testing.T) {
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("SKIP: needs /proc to find the process server")
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			addr := freePort(t)
+			plan := writePlan(t, `version: 1
+name: process
+servers:
+  local:
+    command: [`+strconv.Quote(binary)+`, sim, --addr, "`+addr+`", --ttft, 10ms, --itl, 2ms]
+    url: http://`+addr+`
+    startup_timeout: 30s
+scenarios:
+  - name: long
+    load: { type: constant, rate: 5 }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 8 } }
+    limits: { max_duration: 2m }
+`)
+			out := t.TempDir()
+			cmd, stderr := startRun(t, plan, "--out", out)
+			t.Cleanup(func() {
+				for _, pid := range simProcesses(addr) {
+					t.Errorf("killing the process server left behind: %d", pid)
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+			poll.WaitOn(t, func(poll.LogT) poll.Result {
+				if strings.Contains(stderr.String(), "long: step 1/1") && len(simProcesses(addr)) == 1 {
+					return poll.Success()
+				}
+				if cmd.ProcessState != nil {
+					return poll.Error(fmt.Errorf("benchplan ended:\n%s", stderr))
+				}
+				return poll.Continue("waiting for the scenario to run:\n%s", stderr)
+			}, poll.WithTimeout(30*time.Second), poll.WithDelay(100*time.Millisecond))
+			time.Sleep(500 * time.Millisecond)
+			assert.NilError(t, cmd.Process.Signal(sig))
+			code := waitExit(t, cmd, 30*time.Second, stderr)
+			if sig == syscall.SIGTERM {
+				assert.Equal(t, code, exitInterrupted, stderr.String())
+			}
+			poll.WaitOn(t, func(poll.LogT) poll.Result {
+				if pids := simProcesses(addr); len(pids) > 0 {
+					return poll.Continue("process server still running: %v", pids)
+				}
+				return poll.Success()
+			}, poll.WithTimeout(15*time.Second), poll.WithDelay(100*time.Millisecond))
+			// Nothing serves there any more (a closing socket may still
+			// take a connection and reset it: what matters is no answer).
+			poll.WaitOn(t, func(poll.LogT) poll.Result {
+				hc := &http.Client{Timeout: time.Second}
+				resp, err := hc.Get("http://" + addr + "/v1/models")
+				if err != nil {
+					return poll.Success()
+				}
+				resp.Body.Close()
+				return poll.Continue("%s still answers", addr)
+			}, poll.WithTimeout(5*time.Second), poll.WithDelay(100*time.Millisecond))
+		})
+	}
+}
+
+// TestServersRemoteNeverReadyExits3 points a plan at a server that answers
+// 503 forever: the run fails within startup_timeout, exit 3, with the reason.
+func TestServersRemoteNeverReadyExits3(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "loading", http.StatusServiceUnavailable)
+	}))
+	defer ts.Close()
+	plan := writePlan(t, `version: 1
+name: remote
+servers:
+  remote: { url: "`+ts.URL+`", startup_timeout: 2s }
+scenarios:
+  - name: chat
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 4 } }
+    limits: { max_requests: 2 }
+`)
+	out := t.TempDir()
+	start := time.Now()
+	r := benchplan(t, time.Minute, "run", plan, "--out", out, "--quiet")
+	took := time.Since(start)
+	if r.code == exitInvalid && strings.Contains(r.stderr, "startup_timeout does not apply") {
+		t.Skip("SKIP: needs plan to accept startup_timeout on url servers (plan/compose.go kindFields)")
+	}
+	assert.Equal(t, r.code, exitRunFailed, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Assert(t, strings.Contains(r.stderr, `benchplan: server "remote" not ready at `+ts.URL+
+		` within 2s (startup_timeout): GET /health answered 503 Service Unavailable (still loading)`), r.stderr)
+	assert.Assert(t, took < 10*time.Second, "took %s", took)
+	assert.Equal(t, readRun(t, out).Verdict, results.Error)
+}

@@ -1,0 +1,29 @@
+//go:build !unix
+
+package servers
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+const (
+	sigTerm = syscall.SIGTERM
+	sigKill = syscall.SIGKILL
+)
+
+// Without process groups only the process itself is stopped, and it is
+// killed at once: there is no SIGTERM to send.
+func setProcessGroup(*exec.Cmd) {}
+
+func signalGroup(pid int, _ syscall.Signal) {
+	if p, err := os.FindProcess(pid); err == nil {
+		_ = p.Kill()
+	}
+}
+
+func groupAlive(int) bool { return false }
+
+// pidAlive cannot tell here: a container is never taken for an orphan.
+func pidAlive(int) bool { return true }
