@@ -302,6 +302,9 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 	}
 
 	rec.Sent = time.Since(origin)
+	if err := ctx.Err(); err != nil {
+		return c.fail(rec, origin, err, reason(ctx, err))
+	}
 	cn, resp, stop, err := c.roundTrip(ctx, wb)
 	if err != nil {
 		return c.fail(rec, origin, err, reason(ctx, err))

@@ -228,6 +228,13 @@ func (s *step) send(rec *results.Request, do Do) {
 	if cancel != nil {
 		cancel()
 	}
+	if s.stopped() && rec.Sent >= s.stopAt {
+		// It left after the step had ended (a starved machine can hold a
+		// worker that long): not part of the step.
+		*rec = results.Request{Index: -1}
+		s.skipped.Add(1)
+		return
+	}
 	if sent := int64(rec.Sent); sent > s.lastSent.Load() {
 		s.lastSent.Store(sent) // racy max; good enough for a report
 	}
