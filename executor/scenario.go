@@ -33,6 +33,30 @@ type scenarioRun struct {
 	slo      *results.SLO
 	// inFlight is the most requests the client can hold open at once.
 	inFlight int
+	cl       *client.Client
+}
+
+// warmConnections is how many connections to open before a step: its
+// streams or cap, or for an uncapped rate 20 ms worth of requests (plus a
+// few), within what the client may hold.
+func warmConnections(spec load.Spec, inFlight int) int {
+	n := spec.Streams
+	switch sched := spec.Schedule.(type) {
+	case nil:
+	case load.Constant:
+		n = int(sched.RatePerSec*0.02) + 8
+	case *load.Poisson:
+		n = int(sched.RatePerSec()*0.02) + 8
+	default:
+		n = 8
+	}
+	if spec.MaxConcurrency > 0 {
+		n = spec.MaxConcurrency
+	}
+	if inFlight > 0 {
+		n = min(n, inFlight)
+	}
+	return n
 }
 
 func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *servers.Instance, res *results.Scenario, progress io.Writer, opts Options, fds fdBudget) {
@@ -54,6 +78,7 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 		ExtraBody: extraBody(sc), HTTP: &http.Client{Transport: transport}, MaxIdle: conns,
 	})
 	defer cl.Close()
+	r.cl = cl
 	src, err := r.data(ctx, p, cl)
 	if err != nil {
 		res.Error = err.Error()
@@ -307,6 +332,11 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 		return false
 	}
 	fmt.Fprintf(r.progress, "%s: step %d/%d %s ...\n", sc.Name, st.Index+1, total, StepLabel(st))
+	if n := warmConnections(s.spec, r.inFlight); n > 0 {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_ = r.cl.Warm(wctx, n) // a failure shows in the step's own requests
+		cancel()
+	}
 	out := load.Run(ctx, s.spec, r.lim, r.do)
 	st.StopReason = out.StopReason
 	st.Partial = out.Interrupted

@@ -145,6 +145,52 @@ func New(cfg Config) *Client {
 	return c
 }
 
+// Warm opens connections until n are idle in the pool (at most maxIdle),
+// so that a step's first requests do not pay for connecting: a server's
+// connection setup is not part of what a step measures. It dials up to 32
+// at once and stops at the first failure (which the measured requests
+// will then meet and count).
+func (c *Client) Warm(ctx context.Context, n int) error {
+	if c.pool == nil {
+		return c.poolErr
+	}
+	c.pool.mu.Lock()
+	need := n - len(c.pool.idle)
+	c.pool.mu.Unlock()
+	if c.pool.maxIdle > 0 {
+		need = min(need, c.pool.maxIdle)
+	}
+	sem := make(chan struct{}, 32)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range max(need, 0) {
+		sem <- struct{}{}
+		if ctx.Err() != nil || len(errs) > 0 {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			cn, err := c.pool.dial(ctx)
+			if err != nil {
+				select {
+				case errs <- err:
+				default:
+				}
+				return
+			}
+			c.pool.put(cn)
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
 // Close closes the idle connections of measured requests.
 func (c *Client) Close() {
 	if c.pool != nil {

@@ -56,6 +56,9 @@ func NewPoisson(rate float64, seed int64) *Poisson {
 	return &Poisson{rate: rate, key: mix64(uint64(seed) ^ 0x5bd1e9955bd1e995), marks: []float64{0}}
 }
 
+// RatePerSec is the schedule's mean rate.
+func (p *Poisson) RatePerSec() float64 { return p.rate }
+
 // Gap returns the k-th gap in seconds: -ln(1-u)/rate with u uniform in
 // [0, 1) drawn from (seed, k).
 func (p *Poisson) Gap(k int) float64 {
