@@ -180,3 +180,28 @@ func TestHeadersAndAuthorization(t *testing.T) {
 	assert.Equal(t, got.Get("Content-Type"), "application/json")
 	assert.Equal(t, got.Get("Accept"), "text/event-stream")
 }
+
+func TestWarmOpensConnectionsAhead(t *testing.T) {
+	url, conns := rawHTTP(t, func(_ int, _ *bufio.Reader, w net.Conn) bool {
+		io.WriteString(w, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(sseBody), sseBody))
+		return true
+	})
+	cl := New(Config{BaseURL: url, Model: "m", MaxIdle: 4})
+	defer cl.Close()
+	assert.NilError(t, cl.Warm(context.Background(), 6))
+	time.Sleep(20 * time.Millisecond)
+	assert.Equal(t, conns.Load(), int64(4), "no more than MaxIdle")
+	done := make(chan error, 4)
+	for range 4 {
+		go func() { _, err := send(t, cl); done <- err }()
+	}
+	for range 4 {
+		assert.NilError(t, <-done)
+	}
+	assert.Equal(t, conns.Load(), int64(4), "the requests used the warm connections")
+
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	assert.Assert(t, New(Config{BaseURL: "http://" + addr, Model: "m"}).Warm(context.Background(), 3) != nil)
+}
