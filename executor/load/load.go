@@ -238,6 +238,13 @@ func (s *step) send(rec *results.Request, do Do) {
 	if sent := int64(rec.Sent); sent > s.lastSent.Load() {
 		s.lastSent.Store(sent) // racy max; good enough for a report
 	}
+	if s.stopped() && rec.End > s.stopAt {
+		// Still in flight when the step was cut, however it ended after.
+		rec.Incomplete = true
+		rec.Error = ""
+		rec.StatusCode = 0
+		return
+	}
 	if err == nil && rec.Error == "" {
 		s.finished.Add(1)
 		return

@@ -195,3 +195,22 @@ func TestClientCeilingIsSaturationAndTheStepEndsOnTime(t *testing.T) {
 	m := results.Compute(out.Requests, out.End)
 	assert.Assert(t, m.ClientLag.P99 > 100*time.Millisecond, "a ceiling the client hit is its own lag: %s", m.ClientLag.P99)
 }
+
+func TestRequestsEndingAfterTheCutAreIncomplete(t *testing.T) {
+	// A server that ignores the cancellation and answers 100 ms later: the
+	// answers arrive after the step's end, so they count as incomplete and
+	// the window still ends at the cut.
+	do := func(ctx context.Context, origin time.Time, rec *results.Request) error {
+		rec.Sent = time.Since(origin)
+		time.Sleep(250 * time.Millisecond)
+		rec.FirstToken = time.Since(origin)
+		rec.End = rec.FirstToken
+		return nil
+	}
+	out := RunOpen(context.Background(), Constant{RatePerSec: 20}, Limits{MaxDuration: 200 * time.Millisecond}, do)
+	assert.Equal(t, out.End, 200*time.Millisecond)
+	m := results.Compute(out.Requests, out.End)
+	assert.Equal(t, m.Requests.Completed, 0)
+	assert.Equal(t, m.Requests.Incomplete, 4)
+	assert.Equal(t, time.Duration(m.Duration), 200*time.Millisecond)
+}
