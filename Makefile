@@ -27,7 +27,7 @@ bench: ## benchplan's own capacity vs vegeta against the simulator on this machi
 	$(GO) run ./executor/internal/benchcmd
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./sim/
 
-image: ## container image of the simulator (not yet: comes with the simulator issue)
+image: ## container image of the simulator (benchplan-sim:latest, FROM scratch)
 	$(MAKE) build
 	docker build -t benchplan-sim:latest .
 

@@ -12,6 +12,12 @@
 //	                                   output.rate (per s), total.rate (per s)
 //	duration                          the measured window (a duration)
 //	step                              index (int), rate (target per s), streams (int)
+//	concurrency, goodput              mean, max; rate (per s), ratio (fraction)
+//	server.*                          the server's /metrics, normalised (requests_running.max,
+//	                                   kv_cache_usage.mean, preemptions, ...): docs/telemetry.md
+//	gpu.*                             nvidia-smi: memory_used.max (bytes), utilization.mean,
+//	                                   power.max (W), count, ...
+//	baseline.NAME                     NAME at the same step of --baseline
 //	KiB, MiB, GiB                     byte constants (int)
 //
 // Duration literals (200ms, 1.5s, 1h30m, 500us, 10ns) are rewritten to

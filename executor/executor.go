@@ -5,12 +5,14 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
 	"time"
 
 	"github.com/benchplan/benchplan/executor/servers"
+	"github.com/benchplan/benchplan/executor/telemetry"
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/results"
 )
@@ -26,6 +28,9 @@ type Options struct {
 	// they are dropped once the step's metrics are computed, so that a long
 	// run's memory does not grow with its steps.
 	KeepRequests bool
+	// LogDir receives <server>.log for every container and process server
+	// (OUT/logs); "" keeps only the last lines, for error messages.
+	LogDir string
 }
 
 // Run carries out every scenario of p. It always returns a Run holding what
@@ -56,39 +61,59 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 	}
 	fds := fdBudget{soft: soft, hard: hard}
 
-	started := map[string]*servers.Instance{}
+	mgr := servers.NewManager(p, servers.ManagerOptions{LogDir: opts.LogDir, Log: progress})
 	defer func() {
-		for _, in := range started {
-			stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_ = in.Stop(stopCtx)
-			cancel()
+		// The run's context may be cancelled already: stop with a fresh one.
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := mgr.StopAll(sctx); err != nil {
+			fmt.Fprintf(progress, "stopping servers: %v\n", err)
+		}
+		run.Environment.Servers = mgr.Env()
+		if len(run.Environment.GPUs) == 0 {
+			run.Environment.GPUs = telemetry.RunGPUs(run)
 		}
 	}()
 
+	// Servers start before the first scenario (independent ones in
+	// parallel) and stop after the last scenario that needs them.
+	var used []string
+	lastUse := map[string]int{}
+	for i, sc := range p.Scenarios {
+		if _, ok := lastUse[sc.Server]; !ok {
+			used = append(used, sc.Server)
+		}
+		lastUse[sc.Server] = i
+	}
+	if ctx.Err() == nil {
+		_ = mgr.StartAll(ctx, used) // each scenario reads its server's failure from Get
+	}
+
 	var firstErr error
-	for _, sc := range p.Scenarios {
+	failed := map[string]bool{}
+	for i, sc := range p.Scenarios {
 		res := &results.Scenario{Name: sc.Name, Server: sc.Server, API: sc.API, Load: sc.Load.Type}
 		run.Scenarios = append(run.Scenarios, res)
 		if ctx.Err() != nil {
 			res.Error = "not run: interrupted"
 			continue
 		}
-		in, ok := started[sc.Server]
-		if !ok {
-			fmt.Fprintf(progress, "starting server %s (%s)\n", sc.Server, p.Servers[sc.Server].Kind())
-			var err error
-			in, err = servers.Start(ctx, sc.Server, p.Servers[sc.Server])
-			if err != nil {
-				res.Error = err.Error()
-				if firstErr == nil {
-					firstErr = err
-				}
-				started[sc.Server] = nil
+		if failed[sc.Server] {
+			res.Error = fmt.Sprintf("server %q: not started (see the first scenario that needed it)", sc.Server)
+			continue
+		}
+		in, err := mgr.Get(ctx, sc.Server)
+		if err != nil {
+			var se *servers.StartError
+			if !errors.As(err, &se) {
+				res.Error = "not run: interrupted"
 				continue
 			}
-			started[sc.Server] = in
-		} else if in == nil {
-			res.Error = fmt.Sprintf("server %q: not started (see the first scenario that needed it)", sc.Server)
+			res.Error = err.Error()
+			failed[sc.Server] = true
+			if firstErr == nil {
+				firstErr = err
+			}
 			continue
 		}
 		res.ServerURL = in.URL
@@ -99,9 +124,16 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 		}
 		if res.Model == "" {
 			res.Error = fmt.Sprintf("server %q lists no model: set `model:` in the scenario", sc.Server)
-			continue
+		} else {
+			runScenario(ctx, p, sc, in, res, progress, opts, fds)
 		}
-		runScenario(ctx, p, sc, in, res, progress, opts, fds)
+		if lastUse[sc.Server] == i && ctx.Err() == nil {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			if err := mgr.Stop(sctx, sc.Server); err != nil {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("server %q did not stop cleanly: %v", sc.Server, err))
+			}
+			cancel()
+		}
 	}
 	if firstErr != nil {
 		run.Error = firstErr.Error()

@@ -5,14 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/benchplan/benchplan/executor/client"
 	"github.com/benchplan/benchplan/executor/dataset"
 	"github.com/benchplan/benchplan/executor/load"
 	"github.com/benchplan/benchplan/executor/servers"
+	"github.com/benchplan/benchplan/executor/telemetry"
 	"github.com/benchplan/benchplan/plan"
+	"github.com/benchplan/benchplan/progress"
 	"github.com/benchplan/benchplan/results"
 )
 
@@ -34,6 +40,12 @@ type scenarioRun struct {
 	// inFlight is the most requests the client can hold open at once.
 	inFlight int
 	cl       *client.Client
+	// tel is what to sample beside each step; telOn false samples nothing.
+	tel   telemetry.Config
+	telOn bool
+	// rep receives each step's start, requests and end when the run's
+	// Progress is a progress.Reporter.
+	rep progress.Reporter
 }
 
 // warmConnections is how many connections to open before a step: its
@@ -59,8 +71,10 @@ func warmConnections(spec load.Spec, inFlight int) int {
 	return n
 }
 
-func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *servers.Instance, res *results.Scenario, progress io.Writer, opts Options, fds fdBudget) {
-	r := &scenarioRun{sc: sc, res: res, progress: progress, opts: opts}
+func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *servers.Instance, res *results.Scenario, w io.Writer, opts Options, fds fdBudget) {
+	r := &scenarioRun{sc: sc, res: res, progress: w, opts: opts}
+	r.rep, _ = opts.Progress.(progress.Reporter)
+	r.tel, r.telOn = telemetryConfig(sc, in)
 	r.inFlight = fds.conns(in.InProcess)
 	if need, what := connectionsNeeded(sc); r.inFlight > 0 && need > r.inFlight {
 		res.Error = fmt.Sprintf("%s needs %d connections at once, but the open-file limit (%d, hard limit %d) allows about %d: raise the hard limit (ulimit -Hn, or LimitNOFILE for a service) or lower it",
@@ -105,6 +119,57 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 		}
 		r.step(ctx, s, len(all))
 	}
+}
+
+// telemetryConfig is what to sample beside sc's steps on server in, and
+// whether to sample at all. The GPUs sampled are this machine's: for a url
+// server that is not on loopback, gpu auto means off.
+func telemetryConfig(sc *plan.Scenario, in *servers.Instance) (telemetry.Config, bool) {
+	t := sc.Telemetry
+	if t == nil {
+		t = &plan.Telemetry{}
+	}
+	if t.Enabled != nil && !*t.Enabled {
+		return telemetry.Config{}, false
+	}
+	cfg := telemetry.Config{Label: in.Name, Series: t.Series, Interval: t.Interval.D(), GPU: telemetry.GPUMode(t.GPU)}
+	if cfg.GPU == "" {
+		cfg.GPU = telemetry.GPUAuto
+	}
+	if cfg.GPU == telemetry.GPUAuto && in.Kind == plan.KindURL && !isLoopback(in.URL) {
+		cfg.GPU = telemetry.GPUOff
+	}
+	if t.Metrics != plan.MetricsOff {
+		base := strings.TrimSuffix(strings.TrimRight(in.URL, "/"), "/v1")
+		cfg.MetricsURL = telemetry.MetricsURL(base, t.Metrics)
+		if !strings.Contains(t.Metrics, "://") {
+			// The server's own credentials go to its own endpoint only.
+			cfg.Headers = maps.Clone(in.Headers)
+			if in.APIKey != "" {
+				if cfg.Headers == nil {
+					cfg.Headers = map[string]string{}
+				}
+				if _, ok := cfg.Headers["Authorization"]; !ok {
+					cfg.Headers["Authorization"] = "Bearer " + in.APIKey
+				}
+			}
+		}
+	}
+	return cfg, true
+}
+
+// isLoopback reports whether a URL's host is this machine.
+func isLoopback(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // extraBody is the request options' extra_body.
@@ -331,28 +396,58 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	fmt.Fprintf(r.progress, "%s: step %d/%d %s ...\n", sc.Name, st.Index+1, total, StepLabel(st))
+	if r.rep == nil {
+		fmt.Fprintf(r.progress, "%s: step %d/%d %s ...\n", sc.Name, st.Index+1, total, StepLabel(st))
+	}
 	if n := warmConnections(s.spec, r.inFlight); n > 0 {
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_ = r.cl.Warm(wctx, n) // a failure shows in the step's own requests
 		cancel()
 	}
-	out := load.Run(ctx, s.spec, r.lim, r.do)
+	var rec *telemetry.Sampler
+	if r.telOn {
+		rec = telemetry.Start(ctx, r.tel)
+	}
+	do := r.do
+	if r.rep != nil {
+		r.rep.StepStarted(progress.Step{Scenario: sc.Name, Index: st.Index, Count: total, Label: StepLabel(st),
+			MaxRequests: r.lim.MaxRequests, MaxDuration: r.lim.MaxDuration})
+		do = func(ctx context.Context, origin time.Time, req *results.Request) error {
+			err := r.do(ctx, origin, req)
+			r.rep.RequestDone(req)
+			return err
+		}
+	}
+	out := load.Run(ctx, s.spec, r.lim, do)
+	var recording *telemetry.Recording
+	if rec != nil {
+		recording = rec.Stop()
+	}
 	st.StopReason = out.StopReason
 	st.Partial = out.Interrupted
 	st.Unsent = out.Unsent
 	w := window(sc, out)
 	w.SLO = r.slo
 	st.Metrics = results.ComputeWith(out.Requests, w)
+	st.Series = results.ComputeSeries(out.Requests, out.End)
+	st.Histograms = results.ComputeHistograms(out.Requests)
 	st.Warnings = append(st.Warnings, warnings(st, s.spec, out, r.inFlight)...)
+	if recording != nil {
+		st.Telemetry, st.TelemetrySummary = recording.Results(w.Start, w.End)
+		st.Warnings = append(st.Warnings, recording.Warnings()...)
+	}
 	if r.opts.KeepRequests {
 		st.Requests = out.Requests
 	}
 	res.Steps = append(res.Steps, st)
 	m := st.Metrics
-	fmt.Fprintf(r.progress, "%s: step %d/%d done: %d ok, %d errors, %d incomplete in %s (%s), %.2f req/s\n",
-		sc.Name, st.Index+1, total, m.Requests.Completed, m.Requests.Errored, m.Requests.Incomplete,
-		time.Duration(m.Duration).Round(time.Millisecond), st.StopReason, m.Requests.RatePerSec)
+	if r.rep != nil {
+		r.rep.StepDone(st)
+	} else {
+		fmt.Fprintf(r.progress, "%s: step %d/%d done: %d ok, %d errors, %d incomplete in %s (%s), %.2f req/s\n",
+			sc.Name, st.Index+1, total, m.Requests.Completed, m.Requests.Errored, m.Requests.Incomplete,
+			time.Duration(m.Duration).Round(time.Millisecond), st.StopReason, m.Requests.RatePerSec)
+	}
 	for _, wn := range st.Warnings {
 		fmt.Fprintf(r.progress, "%s: step %d/%d warning: %s\n", sc.Name, st.Index+1, total, wn)
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Caps on what one machine can be asked to do; larger values are mistakes.
@@ -60,6 +61,12 @@ func (p *Plan) check() Errors {
 		}
 		s.index = i
 		s.merge(d)
+		if p.Telemetry != nil {
+			if s.Telemetry == nil {
+				s.Telemetry = &Telemetry{}
+			}
+			mergeFields(s.Telemetry, p.Telemetry)
+		}
 		if strings.TrimSpace(s.Name) == "" {
 			add("scenario has no name", at+".name", at)
 		} else if j, dup := seen[s.Name]; dup {
@@ -92,6 +99,7 @@ func (p *Plan) check() Errors {
 		p.checkData(s, &es)
 		p.checkLimits(s, &es)
 		p.checkSLO(s, &es)
+		p.checkTelemetry(s, &es)
 	}
 	return es
 }
@@ -132,6 +140,12 @@ func (s *Scenario) merge(d *Scenario) {
 		}
 		mergeFields(s.Request, d.Request)
 	}
+	if d.Telemetry != nil {
+		if s.Telemetry == nil {
+			s.Telemetry = &Telemetry{}
+		}
+		mergeFields(s.Telemetry, d.Telemetry)
+	}
 	if len(d.Assert) > 0 {
 		s.Assert = append(slices.Clone(d.Assert), s.Assert...)
 	}
@@ -144,6 +158,9 @@ func paths(s *Scenario, suffixes ...string) []string {
 	var out []string
 	for _, suffix := range suffixes {
 		out = append(out, at+suffix, "$.defaults"+suffix)
+		if strings.HasPrefix(suffix, ".telemetry") {
+			out = append(out, "$"+suffix)
+		}
 	}
 	return append(out, at)
 }
@@ -359,6 +376,29 @@ func (p *Plan) checkLimits(s *Scenario, es *Errors) {
 		// Everything due at once with no count: the cap keeps it finite.
 		n := DefaultThroughputStreams
 		s.Load.MaxConcurrency = &n
+	}
+}
+
+func (p *Plan) checkTelemetry(s *Scenario, es *Errors) {
+	t := s.Telemetry
+	if t == nil {
+		return
+	}
+	if t.Interval != nil && t.Interval.D() < 10*time.Millisecond {
+		*es = append(*es, p.ErrorAt(0, "telemetry.interval must be at least 10ms", paths(s, ".telemetry.interval", ".telemetry")...))
+	}
+	switch t.GPU {
+	case "", GPUAuto, GPUOn, GPUOff:
+	default:
+		*es = append(*es, p.ErrorAt(0, fmt.Sprintf("unknown telemetry.gpu %q: use auto, on or off", t.GPU), paths(s, ".telemetry.gpu", ".telemetry")...))
+	}
+	if m := t.Metrics; m != "" && m != MetricsOff && !strings.HasPrefix(m, "/") && !strings.HasPrefix(m, "http://") && !strings.HasPrefix(m, "https://") {
+		*es = append(*es, p.ErrorAt(0, fmt.Sprintf("telemetry.metrics %q: give a path (/metrics), a full http(s) URL, or off", m), paths(s, ".telemetry.metrics", ".telemetry")...))
+	}
+	for i, name := range t.Series {
+		if strings.TrimSpace(name) == "" {
+			*es = append(*es, p.ErrorAt(0, "telemetry.series: an empty metric name", paths(s, fmt.Sprintf(".telemetry.series[%d]", i), ".telemetry")...))
+		}
 	}
 }
 

@@ -114,7 +114,7 @@ func (p *Plan) serverNames() []string {
 var kindFields = map[string][]string{
 	KindContainer: {"preset", "image", "model", "args", "env", "gpus", "port", "health", "startup_timeout", "shm_size", "volumes", "hf_cache", "pull", "api_key", "headers"},
 	KindProcess:   {"command", "args", "env", "workdir", "url", "health", "startup_timeout", "model", "api_key", "headers"},
-	KindURL:       {"url", "api_key", "headers", "model", "health"},
+	KindURL:       {"url", "api_key", "headers", "model", "health", "startup_timeout"},
 	KindSim:       {"sim"},
 }
 

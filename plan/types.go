@@ -22,6 +22,9 @@ type Plan struct {
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 	// Servers are the servers the scenarios run against, by name.
 	Servers map[string]*Server `yaml:"servers" json:"servers"`
+	// Telemetry says what to sample beside every step; defaults.telemetry
+	// and a scenario's own telemetry override it field by field.
+	Telemetry *Telemetry `yaml:"telemetry,omitempty" json:"telemetry,omitempty"`
 	// Defaults are merged into every scenario (the scenario's own fields win).
 	Defaults *Scenario `yaml:"defaults,omitempty" json:"defaults,omitempty"`
 	// Scenarios run in order.
@@ -202,6 +205,9 @@ type Scenario struct {
 	SLO *SLO `yaml:"slo,omitempty" json:"slo,omitempty"`
 	// Request shapes request bodies; merged field by field with the defaults'.
 	Request *RequestOptions `yaml:"request,omitempty" json:"request,omitempty"`
+	// Telemetry says what is sampled beside each step (server /metrics,
+	// GPUs); merged field by field with the defaults'.
+	Telemetry *Telemetry `yaml:"telemetry,omitempty" json:"telemetry,omitempty"`
 	// Assert are the gates, evaluated at every step (or once over all steps
 	// when they read `steps` or `capacity`); the defaults' come first.
 	Assert []Assertion `yaml:"assert,omitempty" json:"assert,omitempty"`
@@ -319,6 +325,35 @@ type RequestOptions struct {
 	IgnoreEOS *bool `yaml:"ignore_eos,omitempty" json:"ignore_eos,omitempty"`
 	// ExtraBody is merged into every request body (e.g. temperature).
 	ExtraBody map[string]any `yaml:"extra_body,omitempty" json:"extra_body,omitempty"`
+}
+
+// GPU telemetry modes.
+const (
+	GPUAuto = "auto"
+	GPUOn   = "on"
+	GPUOff  = "off"
+)
+
+// MetricsOff turns server metrics sampling off.
+const MetricsOff = "off"
+
+// Telemetry says what to sample beside each step. By default the server's
+// /metrics and the host's GPUs (when nvidia-smi is found) are sampled
+// every second.
+type Telemetry struct {
+	// Enabled turns all sampling on or off (default true).
+	Enabled *bool `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	// Interval is the time between samples (default 1s).
+	Interval *Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
+	// Metrics is the server's Prometheus endpoint: a path on the server
+	// (default /metrics), a full URL, or off.
+	Metrics string `yaml:"metrics,omitempty" json:"metrics,omitempty"`
+	// GPU samples the host's GPUs with nvidia-smi: auto (default: when
+	// found), on (warn when there is none) or off.
+	GPU string `yaml:"gpu,omitempty" json:"gpu,omitempty" jsonschema:"enum=auto,enum=on,enum=off"`
+	// Series are raw server metric names recorded besides the normalised
+	// server.* ones (e.g. vllm:num_preemptions_total).
+	Series []string `yaml:"series,omitempty" json:"series,omitempty"`
 }
 
 // ServerSummary describes a server in one line, without secrets.

@@ -151,7 +151,7 @@ func TestDeadServerExits3WithOneLineReason(t *testing.T) {
 	plan := writePlan(t, `version: 1
 name: dead
 servers:
-  vllm: { url: "http://`+addr+`" }
+  vllm: { url: "http://`+addr+`", startup_timeout: 1s }
 scenarios:
   - name: chat
     load: { type: synchronous }

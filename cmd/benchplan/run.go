@@ -118,7 +118,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printer = progress.New(stderr, progress.Options{Mode: mode})
 		prog = printer
 	}
-	run, runErr := executor.Run(ctx, p, executor.Options{Progress: prog, KeepRequests: *requests})
+	run, runErr := executor.Run(ctx, p, executor.Options{Progress: prog, KeepRequests: *requests, LogDir: filepath.Join(dir, "logs")})
 	if printer != nil {
 		printer.Close()
 	}

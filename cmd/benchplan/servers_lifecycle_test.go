@@ -160,7 +160,7 @@ scenarios:
 	pid := cmd.Process.Pid
 	defer removeContainersOf(t, pid)
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
-		if strings.Contains(stderr.String(), "long: step 1/1") {
+		if strings.Contains(stderr.String(), "long constant 5.00/s: started") {
 			return poll.Success()
 		}
 		if cmd.ProcessState != nil {
@@ -296,7 +296,7 @@ scenarios:
 				}
 			})
 			poll.WaitOn(t, func(poll.LogT) poll.Result {
-				if strings.Contains(stderr.String(), "long: step 1/1") && len(simProcesses(addr)) == 1 {
+				if strings.Contains(stderr.String(), "long constant 5.00/s: started") && len(simProcesses(addr)) == 1 {
 					return poll.Success()
 				}
 				if cmd.ProcessState != nil {
