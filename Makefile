@@ -4,7 +4,7 @@ BIN       := bin/benchplan
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/benchplan/benchplan/executor.Version=$(VERSION)
 
-.PHONY: all build test lint run bench image clean
+.PHONY: all build test test-race lint run bench image clean
 
 all: build
 
@@ -13,6 +13,9 @@ build: ## build bin/benchplan (static, no cgo)
 
 test: build ## run every test (Docker and xmllint tests skip visibly when absent)
 	$(GO) test -count=1 ./...
+
+test-race: ## the packages' tests under the race detector (cmd/benchplan's drive a built binary and are left out)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /cmd/benchplan)
 
 lint: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -80,12 +80,13 @@ func closurePaths(root ast.Node) []string {
 }
 
 // Capacity is the highest achieved request rate of a step whose per-step
-// assertions all held (warnings allowed); 0 when no step did.
+// assertions all held (warnings allowed) and that ran to its end (not
+// partial); 0 when no step did.
 func Capacity(sc *results.Scenario) float64 {
 	best := 0.0
 	for _, st := range sc.Steps {
-		if v := st.Verdict(); v != results.Pass && v != results.Warn {
-			continue
+		if v := st.Verdict(); (v != results.Pass && v != results.Warn) || st.Partial {
+			continue // a step cut short proves nothing about the rate
 		}
 		if r := st.Metrics.Requests.RatePerSec; r > best {
 			best = r

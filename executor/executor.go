@@ -28,6 +28,11 @@ type Options struct {
 	// they are dropped once the step's metrics are computed, so that a long
 	// run's memory does not grow with its steps.
 	KeepRequests bool
+	// StepDone, when set, is called as each step ends, with its metrics
+	// and its request records (Step.Requests, dropped after the call
+	// unless KeepRequests): a caller streams them to disk there, so that a
+	// long run's records never pile up in memory.
+	StepDone func(scenario string, st *results.Step)
 	// LogDir receives <server>.log for every container and process server
 	// (OUT/logs); "" keeps only the last lines, for error messages.
 	LogDir string
@@ -90,7 +95,7 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 	}
 
 	var firstErr error
-	failed := map[string]bool{}
+	failed := map[string]string{} // server -> why its scenarios are not run
 	for i, sc := range p.Scenarios {
 		res := &results.Scenario{Name: sc.Name, Server: sc.Server, API: sc.API, Load: sc.Load.Type}
 		run.Scenarios = append(run.Scenarios, res)
@@ -98,8 +103,8 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 			res.Error = "not run: interrupted"
 			continue
 		}
-		if failed[sc.Server] {
-			res.Error = fmt.Sprintf("server %q: not started (see the first scenario that needed it)", sc.Server)
+		if why, ok := failed[sc.Server]; ok {
+			res.Error = "not run: " + why
 			continue
 		}
 		in, err := mgr.Get(ctx, sc.Server)
@@ -110,7 +115,7 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 				continue
 			}
 			res.Error = err.Error()
-			failed[sc.Server] = true
+			failed[sc.Server] = fmt.Sprintf("server %q did not start (see scenario %q)", sc.Server, sc.Name)
 			if firstErr == nil {
 				firstErr = err
 			}
@@ -125,7 +130,13 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 		if res.Model == "" {
 			res.Error = fmt.Sprintf("server %q lists no model: set `model:` in the scenario", sc.Server)
 		} else {
-			runScenario(ctx, p, sc, in, res, progress, opts, fds)
+			if err := runScenario(ctx, p, sc, in, res, progress, opts, fds); err != nil {
+				fmt.Fprintf(progress, "%s: %v\n", sc.Name, err)
+				failed[sc.Server] = fmt.Sprintf("server %q exited during scenario %q", sc.Server, sc.Name)
+				if firstErr == nil {
+					firstErr = fmt.Errorf("scenario %q: %w", sc.Name, err)
+				}
+			}
 		}
 		if lastUse[sc.Server] == i && ctx.Err() == nil {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)

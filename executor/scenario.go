@@ -46,6 +46,9 @@ type scenarioRun struct {
 	// rep receives each step's start, requests and end when the run's
 	// Progress is a progress.Reporter.
 	rep progress.Reporter
+	// in is the server; died is set when it exited during a step.
+	in   *servers.Instance
+	died error
 }
 
 // warmConnections is how many connections to open before a step: its
@@ -71,15 +74,19 @@ func warmConnections(spec load.Spec, inFlight int) int {
 	return n
 }
 
-func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *servers.Instance, res *results.Scenario, w io.Writer, opts Options, fds fdBudget) {
-	r := &scenarioRun{sc: sc, res: res, progress: w, opts: opts}
+// runScenario carries out sc's steps on in. It returns an
+// *servers.ExitedError when the server exited during a step (the step is
+// marked partial, the scenario's later steps are not run); every other
+// failure is recorded in res.
+func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *servers.Instance, res *results.Scenario, w io.Writer, opts Options, fds fdBudget) error {
+	r := &scenarioRun{sc: sc, res: res, progress: w, opts: opts, in: in}
 	r.rep, _ = opts.Progress.(progress.Reporter)
 	r.tel, r.telOn = telemetryConfig(sc, in)
 	r.inFlight = fds.conns(in.InProcess)
 	if need, what := connectionsNeeded(sc); r.inFlight > 0 && need > r.inFlight {
 		res.Error = fmt.Sprintf("%s needs %d connections at once, but the open-file limit (%d, hard limit %d) allows about %d: raise the hard limit (ulimit -Hn, or LimitNOFILE for a service) or lower it",
 			what, need, fds.soft, fds.hard, r.inFlight)
-		return
+		return nil
 	}
 	conns := r.inFlight
 	if need, _ := connectionsNeeded(sc); need > 0 && (conns == 0 || need < conns) {
@@ -96,7 +103,7 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 	src, err := r.data(ctx, p, cl)
 	if err != nil {
 		res.Error = err.Error()
-		return
+		return nil
 	}
 	ignoreEOS := sc.Request == nil || sc.Request.IgnoreEOS == nil || *sc.Request.IgnoreEOS
 	r.do = func(ctx context.Context, origin time.Time, rec *results.Request) error {
@@ -110,15 +117,16 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 
 	if sc.Load.Type == plan.Sweep {
 		r.sweep(ctx)
-		return
+		return r.died
 	}
 	all := plannedSteps(sc)
 	for _, s := range all {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.died != nil {
 			break
 		}
 		r.step(ctx, s, len(all))
 	}
+	return r.died
 }
 
 // telemetryConfig is what to sample beside sc's steps on server in, and
@@ -378,7 +386,7 @@ func (r *scenarioRun) sweep(ctx context.Context) {
 		rates = load.SweepRates(lo, hi, n)
 	}
 	for k, rate := range rates {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.died != nil {
 			return
 		}
 		st, spec := rateStep(sc, plan.Constant, rate)
@@ -418,26 +426,40 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 			return err
 		}
 	}
-	out := load.Run(ctx, s.spec, r.lim, do)
+	sctx, stopWatch := r.watchServer(ctx)
+	out := load.Run(sctx, s.spec, r.lim, do)
+	exited := stopWatch()
 	var recording *telemetry.Recording
 	if rec != nil {
 		recording = rec.Stop()
 	}
 	st.StopReason = out.StopReason
 	st.Partial = out.Interrupted
+	if exited != nil {
+		st.StopReason = StopServerExited
+		st.Partial = true
+		r.died = exited
+		res.Error = fmt.Sprintf("step %d: %v", st.Index+1, exited)
+	}
 	st.Unsent = out.Unsent
 	w := window(sc, out)
 	w.SLO = r.slo
 	st.Metrics = results.ComputeWith(out.Requests, w)
 	st.Series = results.ComputeSeries(out.Requests, out.End)
 	st.Histograms = results.ComputeHistograms(out.Requests)
-	st.Warnings = append(st.Warnings, warnings(st, s.spec, out, r.inFlight)...)
+	if r.died == nil { // else the step's end says it all: no saturation from a dead server
+		st.Warnings = append(st.Warnings, warnings(st, s.spec, out, r.inFlight)...)
+	}
 	if recording != nil {
 		st.Telemetry, st.TelemetrySummary = recording.Results(w.Start, w.End)
 		st.Warnings = append(st.Warnings, recording.Warnings()...)
 	}
-	if r.opts.KeepRequests {
-		st.Requests = out.Requests
+	st.Requests = out.Requests
+	if r.opts.StepDone != nil {
+		r.opts.StepDone(sc.Name, st)
+	}
+	if !r.opts.KeepRequests {
+		st.Requests = nil // the records are the bulk of a step's memory
 	}
 	res.Steps = append(res.Steps, st)
 	m := st.Metrics
@@ -451,11 +473,73 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 	for _, wn := range st.Warnings {
 		fmt.Fprintf(r.progress, "%s: step %d/%d warning: %s\n", sc.Name, st.Index+1, total, wn)
 	}
+	if r.died != nil {
+		return false
+	}
 	if m.Requests.Completed == 0 && !st.Partial {
 		res.Error = fmt.Sprintf("step %d had no successful requests%s", st.Index+1, reasons(m.Errors))
 		return false
 	}
 	return !st.Partial
+}
+
+// StopServerExited is the stop reason of a step whose server exited.
+const StopServerExited = "server_exited"
+
+// serverCheckInterval is how often a running step checks that its server
+// (a process or container benchplan started) still runs.
+const serverCheckInterval = 500 * time.Millisecond
+
+// watchServer returns a context for a step that is cancelled when the
+// server exits, and a function that ends the watch and returns the
+// server's *servers.ExitedError, if it exited before the step's end.
+func (r *scenarioRun) watchServer(ctx context.Context) (context.Context, func() error) {
+	if !r.in.Watched() {
+		return ctx, func() error { return nil }
+	}
+	sctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	check := func(parent context.Context) error {
+		cctx, c := context.WithTimeout(parent, 5*time.Second)
+		defer c()
+		return r.in.Check(cctx)
+	}
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(serverCheckInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-sctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := check(sctx); err != nil {
+				cancel(err)
+				return
+			}
+		}
+	}()
+	return sctx, func() error {
+		close(done)
+		<-finished
+		defer cancel(nil)
+		var ee *servers.ExitedError
+		if errors.As(context.Cause(sctx), &ee) {
+			return ee
+		}
+		if ctx.Err() != nil {
+			return nil // interrupted: the server is being stopped
+		}
+		// It may have exited since the last check.
+		if err := check(context.WithoutCancel(ctx)); errors.As(err, &ee) {
+			return ee
+		}
+		return nil
+	}
 }
 
 // window marks the warmup and cooldown requests as excluded and returns

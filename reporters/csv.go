@@ -125,41 +125,65 @@ type requestLine struct {
 // sent_ms, first_token_ms, last_token_ms, end_ms; 0 when the instant never
 // came), with ttft_ms and latency_ms worked out (null when they do not
 // apply). Records live only in memory during a run: a run read back from
-// results.json has none, and the file is then empty.
+// results.json has none, and the file is then empty. `benchplan run
+// --requests` streams them step by step with a RequestsWriter instead.
 func Requests(w io.Writer, run *results.Run) error {
 	if run == nil {
 		return errNilRun
 	}
+	rw := NewRequestsWriter(w)
+	for _, sc := range scenarios(run) {
+		for _, st := range steps(sc) {
+			if err := rw.WriteStep(sc.Name, st); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// RequestsWriter writes requests.jsonl a step at a time, as a run goes
+// (the lines of Requests).
+type RequestsWriter struct {
+	w   io.Writer
+	bw  *bufio.Writer
+	enc *json.Encoder
+}
+
+// NewRequestsWriter returns a RequestsWriter on w.
+func NewRequestsWriter(w io.Writer) *RequestsWriter {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
+	return &RequestsWriter{w: w, bw: bw, enc: enc}
+}
+
+// WriteStep writes one line per record of st.Requests and flushes them to
+// the underlying writer.
+func (rw *RequestsWriter) WriteStep(scenario string, st *results.Step) error {
 	ms := func(d time.Duration) *float64 {
 		v := float64(time.Duration(d).Microseconds()) / 1000
 		return &v
 	}
-	for _, sc := range scenarios(run) {
-		for _, st := range steps(sc) {
-			for i := range st.Requests {
-				r := &st.Requests[i]
-				l := requestLine{Scenario: sc.Name, Step: st.Index, Index: r.Index,
-					Intended: results.Duration(r.Intended), Ready: results.Duration(r.Ready), Sent: results.Duration(r.Sent),
-					FirstToken: results.Duration(r.FirstToken), LastToken: results.Duration(r.LastToken), End: results.Duration(r.End),
-					PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens, UsageReported: r.UsageReported,
-					Chunks: len(r.ITLs) + boolInt(r.FirstToken > 0), Error: r.Error, StatusCode: r.StatusCode,
-					Incomplete: r.Incomplete, Excluded: r.Excluded}
-				if r.FirstToken > 0 {
-					l.TTFT = ms(r.FirstToken - r.Sent)
-				}
-				if r.OK() {
-					l.Latency = ms(r.End - r.Sent)
-				}
-				if err := enc.Encode(l); err != nil {
-					return err
-				}
-			}
+	for i := range st.Requests {
+		r := &st.Requests[i]
+		l := requestLine{Scenario: scenario, Step: st.Index, Index: r.Index,
+			Intended: results.Duration(r.Intended), Ready: results.Duration(r.Ready), Sent: results.Duration(r.Sent),
+			FirstToken: results.Duration(r.FirstToken), LastToken: results.Duration(r.LastToken), End: results.Duration(r.End),
+			PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens, UsageReported: r.UsageReported,
+			Chunks: len(r.ITLs) + boolInt(r.FirstToken > 0), Error: r.Error, StatusCode: r.StatusCode,
+			Incomplete: r.Incomplete, Excluded: r.Excluded}
+		if r.FirstToken > 0 {
+			l.TTFT = ms(r.FirstToken - r.Sent)
+		}
+		if r.OK() {
+			l.Latency = ms(r.End - r.Sent)
+		}
+		if err := rw.enc.Encode(l); err != nil {
+			return err
 		}
 	}
-	return bw.Flush()
+	return rw.bw.Flush()
 }
 
 func boolInt(b bool) int {

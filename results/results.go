@@ -137,7 +137,7 @@ type Step struct {
 	// MaxConcurrency is the plan's cap on requests in flight, 0 when none.
 	MaxConcurrency int `json:"max_concurrency,omitempty"`
 	// StopReason says why the step ended: max_requests, max_duration,
-	// max_errors, max_error_rate or interrupted.
+	// max_errors, max_error_rate, interrupted or server_exited.
 	StopReason string `json:"stop_reason"`
 	// Partial is true when the step was cut short by an interrupt or a failure.
 	Partial bool `json:"partial,omitempty"`

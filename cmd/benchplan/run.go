@@ -118,7 +118,28 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printer = progress.New(stderr, progress.Options{Mode: mode})
 		prog = printer
 	}
-	run, runErr := executor.Run(ctx, p, executor.Options{Progress: prog, KeepRequests: *requests, LogDir: filepath.Join(dir, "logs")})
+	eopts := executor.Options{Progress: prog, LogDir: filepath.Join(dir, "logs")}
+	var reqFile *os.File
+	if *requests {
+		// Records go to disk as each step ends, so memory does not grow
+		// with the run, and what was measured survives a crash.
+		if reqFile, err = os.Create(filepath.Join(dir, "requests.jsonl")); err != nil {
+			fmt.Fprintf(stderr, "benchplan run: %v\n", err)
+			return exitInvalid
+		}
+		rw := reporters.NewRequestsWriter(reqFile)
+		eopts.StepDone = func(scenario string, st *results.Step) {
+			if err := rw.WriteStep(scenario, st); err != nil {
+				fmt.Fprintf(stderr, "benchplan run: requests.jsonl: %v\n", err)
+			}
+		}
+	}
+	run, runErr := executor.Run(ctx, p, eopts)
+	if reqFile != nil {
+		if err := reqFile.Close(); err != nil {
+			fmt.Fprintf(stderr, "benchplan run: requests.jsonl: %v\n", err)
+		}
+	}
 	if printer != nil {
 		printer.Close()
 	}
@@ -129,8 +150,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := reporters.Console(stdout, run); err != nil {
 		fmt.Fprintf(stderr, "benchplan run: console report: %v\n", err)
 	}
-	opts := reporters.Options{Baseline: baseline, Threshold: threshold, Requests: *requests}
+	opts := reporters.Options{Baseline: baseline, Threshold: threshold}
 	paths, werr := reporters.WriteFilesWith(dir, run, opts)
+	if reqFile != nil {
+		paths = append(paths, reqFile.Name())
+	}
 	if werr != nil {
 		fmt.Fprintf(stderr, "benchplan run: writing reports: %v\n", werr)
 		if code == exitOK || code == exitAssertFail {

@@ -169,7 +169,17 @@ func (s *step) stop(reason string) {
 	})
 }
 
-func (s *step) stopped() bool { return s.ctx.Err() != nil }
+// stopped reports whether the step has ended. Once it returns true,
+// s.reason and s.stopAt are set and safe to read: when the parent context
+// ended the step and its watcher has not run yet, stopped records the
+// interrupt itself (the first reason still wins).
+func (s *step) stopped() bool {
+	if s.ctx.Err() == nil {
+		return false
+	}
+	s.stop(StopInterrupted)
+	return true
+}
 
 // preciseWithin is how close to its time a wait switches from the
 // runtime's timer to the precise sleeper.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -379,8 +380,19 @@ func startContainer(ctx context.Context, name string, s *plan.Server, o Options)
 	}
 	in.URL, err = containerURL(ctx, dc, cs)
 	if err != nil {
+		// A container that exited at once has no published port: say so.
+		if desc, gone := containerGone(ctx, cli, in.ContainerID); gone {
+			err = &exitedError{what: "container", desc: desc}
+		} else {
+			err = fmt.Errorf("container started but its port %s is not published: %w", cs.Port, err)
+		}
+		select { // let the log stream catch up
+		case <-logsDone:
+		case <-time.After(time.Second):
+		}
+		err = fmt.Errorf("%w%s", err, describeTail(lg))
 		stopNow()
-		return nil, fmt.Errorf("container started but its port %s is not published: %w%s", cs.Port, err, describeTail(lg))
+		return nil, err
 	}
 	lg.Notef("container %s started; waiting for %s%s", shortID(in.ContainerID), in.URL, cs.Health)
 
@@ -407,6 +419,26 @@ func startContainer(ctx context.Context, name string, s *plan.Server, o Options)
 		return nil, err
 	}
 	lg.Notef("ready at %s", in.URL)
+	var stopping atomic.Bool
+	stop := in.stop
+	in.stop = func(ctx context.Context) error {
+		stopping.Store(true)
+		return stop(ctx)
+	}
+	in.check = func(ctx context.Context) error {
+		if stopping.Load() {
+			return nil
+		}
+		desc, gone := containerGone(ctx, cli, in.ContainerID)
+		if !gone || stopping.Load() {
+			return nil
+		}
+		select { // let the log stream catch up
+		case <-logsDone:
+		case <-time.After(time.Second):
+		}
+		return &ExitedError{Server: name, How: desc + describeTail(lg)}
+	}
 	return in, nil
 }
 
@@ -521,28 +553,35 @@ func watchContainer(ctx context.Context, cli client.APIClient, id string, cancel
 			return
 		case <-t.C:
 		}
-		res, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
-		if err != nil {
-			if errdefs.IsNotFound(err) {
-				cancel(&exitedError{what: "container", desc: "removed"})
-				return
-			}
-			continue
+		if desc, gone := containerGone(ctx, cli, id); gone {
+			cancel(&exitedError{what: "container", desc: desc})
+			return
 		}
-		st := res.Container.State
-		if st == nil || st.Running || st.Status == container.StateCreated || st.Status == container.StateRestarting {
-			continue
-		}
-		desc := fmt.Sprintf("exit code %d", st.ExitCode)
-		if st.OOMKilled {
-			desc = "killed: out of memory"
-		}
-		if st.Error != "" {
-			desc += ": " + st.Error
-		}
-		cancel(&exitedError{what: "container", desc: desc})
-		return
 	}
+}
+
+// containerGone says whether the container no longer runs, and how it
+// ended. A failed inspection other than "not found" counts as running.
+func containerGone(ctx context.Context, cli client.APIClient, id string) (string, bool) {
+	res, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return "removed", true
+		}
+		return "", false
+	}
+	st := res.Container.State
+	if st == nil || st.Running || st.Status == container.StateCreated || st.Status == container.StateRestarting {
+		return "", false
+	}
+	desc := fmt.Sprintf("exit code %d", st.ExitCode)
+	if st.OOMKilled {
+		desc = "killed: out of memory"
+	}
+	if st.Error != "" {
+		desc += ": " + st.Error
+	}
+	return desc, true
 }
 
 // graceWithin is the stop grace period, shortened so that Docker's SIGKILL

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/benchplan/benchplan/plan"
@@ -62,9 +63,11 @@ func startProcess(ctx context.Context, name string, s *plan.Server, o Options) (
 		_ = lg.Close()
 		return nil, fmt.Errorf("cannot start process %q: %w", argv[0], err)
 	}
+	var stopping atomic.Bool // Stop was called: an exit is not a death
 	in := &Instance{Name: name, Kind: plan.KindProcess, URL: strings.TrimRight(s.URL, "/"), APIKey: s.APIKey, Headers: s.Headers,
 		PID: cmd.Process.Pid, LogPath: lg.Path()}
 	in.stop = func(ctx context.Context) error {
+		stopping.Store(true)
 		fmt.Fprintf(o.Log, "server %s: stopping process %d\n", name, in.PID)
 		err := p.terminate(ctx, o.StopGrace)
 		lg.Notef("process stopped (%s)", p.describe())
@@ -72,6 +75,17 @@ func startProcess(ctx context.Context, name string, s *plan.Server, o Options) (
 		return err
 	}
 	lg.Notef("process %d started; waiting for %s", in.PID, in.URL)
+	in.check = func(context.Context) error {
+		select {
+		case <-p.exited:
+			if stopping.Load() {
+				return nil
+			}
+			return &ExitedError{Server: name, How: p.describe() + describeTail(lg)}
+		default:
+			return nil
+		}
+	}
 
 	rctx, cancel := context.WithCancelCause(ctx)
 	go func() {

@@ -101,6 +101,33 @@ type Instance struct {
 	stopOnce sync.Once
 	stopErr  error
 	stop     func(context.Context) error
+	// check returns an *ExitedError once the server no longer runs; nil
+	// for servers benchplan cannot watch.
+	check func(context.Context) error
+}
+
+// ExitedError says that a server benchplan started has exited.
+type ExitedError struct {
+	Server string
+	// How is how it ended ("exit status 1", "exit code 137", "killed: out
+	// of memory"), with the last lines of its log.
+	How string
+}
+
+func (e *ExitedError) Error() string { return fmt.Sprintf("server %q exited (%s)", e.Server, e.How) }
+
+// Watched reports whether Check can tell that the server has exited: true
+// for the processes and containers benchplan starts.
+func (in *Instance) Watched() bool { return in != nil && in.check != nil }
+
+// Check returns an *ExitedError when a server benchplan started has
+// exited, nil while it runs (or when it cannot tell, or was stopped by
+// Stop). ctx bounds the check.
+func (in *Instance) Check(ctx context.Context) error {
+	if !in.Watched() {
+		return nil
+	}
+	return in.check(ctx)
 }
 
 // Stop stops a server benchplan started (for a url server it does
