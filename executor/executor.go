@@ -96,6 +96,7 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 
 	var firstErr error
 	failed := map[string]string{} // server -> why its scenarios are not run
+	usedBy := map[string]bool{}   // servers an earlier scenario ran on
 	for i, sc := range p.Scenarios {
 		res := &results.Scenario{Name: sc.Name, Server: sc.Server, API: sc.API, Load: sc.Load.Type}
 		run.Scenarios = append(run.Scenarios, res)
@@ -107,7 +108,12 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 			res.Error = "not run: " + why
 			continue
 		}
-		in, err := mgr.Get(ctx, sc.Server)
+		get := mgr.Get
+		if s := p.Servers[sc.Server]; s != nil && s.Restart == plan.RestartPerScenario && usedBy[sc.Server] {
+			get = mgr.Restart // a fresh server for this scenario
+		}
+		usedBy[sc.Server] = true
+		in, err := get(ctx, sc.Server)
 		if err != nil {
 			var se *servers.StartError
 			if !errors.As(err, &se) {

@@ -112,8 +112,8 @@ func (p *Plan) serverNames() []string {
 
 // kindFields says which server fields each kind accepts.
 var kindFields = map[string][]string{
-	KindContainer: {"preset", "image", "model", "args", "env", "gpus", "port", "health", "startup_timeout", "shm_size", "volumes", "hf_cache", "pull", "api_key", "headers"},
-	KindProcess:   {"command", "args", "env", "workdir", "url", "health", "startup_timeout", "model", "api_key", "headers"},
+	KindContainer: {"preset", "image", "model", "args", "env", "gpus", "port", "health", "startup_timeout", "shm_size", "volumes", "hf_cache", "pull", "restart", "api_key", "headers"},
+	KindProcess:   {"command", "args", "env", "workdir", "url", "health", "startup_timeout", "restart", "model", "api_key", "headers"},
 	KindURL:       {"url", "api_key", "headers", "model", "health", "startup_timeout"},
 	KindSim:       {"sim"},
 }
@@ -186,6 +186,9 @@ func (p *Plan) checkServers() Errors {
 		}
 		if s.StartupTimeout != nil && s.StartupTimeout.D() <= 0 {
 			add("startup_timeout must be positive", at+".startup_timeout")
+		}
+		if s.Restart != "" && s.Restart != RestartShared && s.Restart != RestartPerScenario {
+			add(fmt.Sprintf("restart must be shared or per_scenario, got %q", s.Restart), at+".restart")
 		}
 	}
 	return es

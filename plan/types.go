@@ -44,6 +44,12 @@ type Plan struct {
 	sets map[*token.Token]string
 }
 
+// Restart policies.
+const (
+	RestartShared      = "shared"
+	RestartPerScenario = "per_scenario"
+)
+
 // Server kinds.
 const (
 	KindContainer = "container"
@@ -82,6 +88,9 @@ type Server struct {
 	HFCache string `yaml:"hf_cache,omitempty" json:"hf_cache,omitempty"`
 	// Pull says when to pull the image: never, missing (default) or always.
 	Pull string `yaml:"pull,omitempty" json:"pull,omitempty" jsonschema:"enum=never,enum=missing,enum=always"`
+	// Restart is shared (default: one server for every scenario that names
+	// it) or per_scenario (a fresh server for each of them: no warm caches).
+	Restart string `yaml:"restart,omitempty" json:"restart,omitempty" jsonschema:"enum=shared,enum=per_scenario"`
 
 	// Command starts a local process (argv; no shell).
 	Command []string `yaml:"command,omitempty" json:"command,omitempty"`

@@ -30,6 +30,7 @@ Usage:
   benchplan schema [--servers]          print the JSON Schema of plan files (or of servers files)
   benchplan sim [--addr ADDR] [flags]   serve the built-in OpenAI-compatible simulator
   benchplan comment --pr N --file MD    post summary.md as a sticky pull-request comment
+  benchplan cleanup [--all]             remove containers that killed runs left behind
   benchplan version                     print the version
 
 Run 'benchplan COMMAND -h' for a command's flags.
@@ -76,6 +77,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdSim(ctx, args[1:], stdout, stderr)
 	case "comment":
 		return cmdComment(ctx, args[1:], stdout, stderr)
+	case "cleanup":
+		return cmdCleanup(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "benchplan %s\n", version())
 		return exitOK

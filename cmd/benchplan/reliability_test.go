@@ -184,3 +184,34 @@ scenarios:
 		return poll.Continue("the server still runs: %v", processesRunning(script))
 	}, poll.WithTimeout(5*time.Second), poll.WithDelay(100*time.Millisecond))
 }
+
+// A server with `restart: per_scenario` is stopped and started afresh for
+// each scenario that names it; a shared one starts once.
+func TestRestartPerScenario(t *testing.T) {
+	addr, addr2 := freePort(t), freePort(t)
+	plan := writePlan(t, `version: 1
+name: restart
+servers:
+  fresh:
+    command: [`+strconv.Quote(binary)+`, sim, --addr, "`+addr+`", --ttft, 5ms, --itl, 1ms]
+    url: http://`+addr+`
+    restart: per_scenario
+  shared:
+    command: [`+strconv.Quote(binary)+`, sim, --addr, "`+addr2+`", --ttft, 5ms, --itl, 1ms]
+    url: http://`+addr2+`
+defaults:
+  load: { type: synchronous }
+  data: { emulated: { prompt_tokens: 8, output_tokens: 4 } }
+  limits: { max_requests: 2 }
+scenarios:
+  - { name: a, server: fresh }
+  - { name: b, server: shared }
+  - { name: c, server: fresh }
+  - { name: d, server: shared }
+`)
+	r := benchplan(t, time.Minute, "run", plan, "--out", t.TempDir())
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Equal(t, strings.Count(r.stderr, "server fresh: starting process"), 2, r.stderr)
+	assert.Equal(t, strings.Count(r.stderr, "server shared: starting process"), 1, r.stderr)
+	assert.Equal(t, len(simProcesses(addr))+len(simProcesses(addr2)), 0)
+}

@@ -130,6 +130,39 @@ func TestServersContainer(t *testing.T) {
 	t.Run("measured then SIGINT", func(t *testing.T) { containerMeasuredThenSIGINT(t, img) })
 	t.Run("log and digest", func(t *testing.T) { containerLogAndDigest(t, img) })
 	t.Run("failed start exits 3", func(t *testing.T) { containerFailedStartExits3(t, img) })
+	t.Run("cleanup", func(t *testing.T) { containerCleanup(t, img) })
+}
+
+// containerCleanup: `benchplan cleanup` removes a container whose
+// benchplan is gone (killed with SIGKILL) and leaves one whose benchplan
+// still runs; `--run ID` removes that one too (not `--all` here: it would
+// take other tests' containers).
+func containerCleanup(t *testing.T, img string) {
+	host, err := os.Hostname()
+	assert.NilError(t, err)
+	dead := exec.Command("true")
+	assert.NilError(t, dead.Run()) // its pid is now free: a benchplan that died
+	create := func(pid int) string {
+		out, err := exec.Command("docker", "create",
+			"--label", "benchplan.run=cleanup-test", "--label", "benchplan.server=vllm",
+			"--label", "benchplan.pid="+strconv.Itoa(pid), "--label", "benchplan.host="+host, img).Output()
+		assert.NilError(t, err)
+		id := strings.TrimSpace(string(out))
+		t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", id).Run() })
+		return id
+	}
+	orphan, live := create(dead.Process.Pid), create(os.Getpid())
+	exists := func(id string) bool {
+		return exec.Command("docker", "inspect", id).Run() == nil
+	}
+	r := benchplan(t, time.Minute, "cleanup")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Assert(t, strings.Contains(r.stdout, "removed 1 container(s)"), r.stdout)
+	assert.Assert(t, !exists(orphan), "the dead run's container is removed")
+	assert.Assert(t, exists(live), "a running benchplan's container is left alone")
+	r = benchplan(t, time.Minute, "cleanup", "--run", "cleanup-test")
+	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Assert(t, !exists(live))
 }
 
 // containerMeasuredThenSIGINT measures against a container, is

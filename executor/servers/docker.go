@@ -122,6 +122,17 @@ func reap(ctx context.Context, cli client.APIClient, label string) (int, error) 
 	return n, errors.Join(errs...)
 }
 
+// RemoveAll removes every container that carries label, whoever owns it
+// (`benchplan cleanup --all`), and returns how many it removed.
+func RemoveAll(ctx context.Context, label string) (int, error) {
+	cli, err := dockerClient(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer cli.Close()
+	return removeLabelled(ctx, cli, label)
+}
+
 // removeLabelled removes every container carrying label=value, whoever
 // owns it: a run's last sweep over its own containers.
 func removeLabelled(ctx context.Context, cli client.APIClient, label string) (int, error) {
