@@ -215,3 +215,43 @@ scenarios:
 	assert.Equal(t, strings.Count(r.stderr, "server shared: starting process"), 1, r.stderr)
 	assert.Equal(t, len(simProcesses(addr))+len(simProcesses(addr2)), 0)
 }
+
+// The simulator's faults through a real run: 500s, 429s, stalled streams
+// (ended by the per-request timeout), dropped connections and malformed
+// chunks are each counted under their own reason, the other requests are
+// measured, and the run goes on to its gate.
+func TestFaultsAreCountedByReason(t *testing.T) {
+	plan := writePlan(t, `version: 1
+name: faults
+servers:
+  flaky:
+    sim: { ttft: 5ms, itl: 1ms, seed: 7, error_rate_500: 0.1, error_rate_429: 0.1, stall_rate: 0.1, drop_rate: 0.1, malformed_rate: 0.1 }
+scenarios:
+  - name: chat
+    load: { type: concurrent, streams: 8 }
+    data: { emulated: { prompt_tokens: 16, output_tokens: 16 } }
+    limits: { max_requests: 200, timeout: 300ms }
+    assert: [ "errors.rate < 0.7", "ttft.p95 < 100ms" ]
+`)
+	out := t.TempDir()
+	start := time.Now()
+	r := benchplan(t, time.Minute, "run", plan, "--out", out)
+	assert.Equal(t, r.code, 0, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Assert(t, time.Since(start) < 30*time.Second, "stalled streams end at the timeout")
+	m := readRun(t, out).Scenarios[0].Steps[0].Metrics
+	t.Logf("reasons: %v", m.Errors.Reasons)
+	assert.Equal(t, m.Requests.Total, 200)
+	total := 0
+	for _, n := range m.Errors.Reasons {
+		total += n
+	}
+	assert.Equal(t, total, m.Errors.Count, "every error has a reason")
+	for _, want := range []string{"http 500", "http 429", "timeout"} {
+		n := m.Errors.Reasons[want]
+		assert.Assert(t, n >= 8 && n <= 40, "%s: %d of 200 (10%% asked): %v", want, n, m.Errors.Reasons)
+	}
+	other := m.Errors.Count - m.Errors.Reasons["http 500"] - m.Errors.Reasons["http 429"] - m.Errors.Reasons["timeout"]
+	assert.Assert(t, other >= 16, "dropped and malformed streams are errors too: %v", m.Errors.Reasons)
+	assert.Assert(t, m.Requests.Completed >= 60, "the rest were measured: %d", m.Requests.Completed)
+	assert.Assert(t, is.Contains(r.stdout, "http 429"), "the console lists the reasons")
+}
