@@ -323,6 +323,7 @@ func startContainer(ctx context.Context, name string, s *plan.Server, o Options)
 	lg.Notef("starting container %s from %s (%s), command: %s", cs.Name, cs.Image, shortID(img.ID), shown)
 	fmt.Fprintf(o.Log, "server %s: starting container %s from %s\n", name, cs.Name, cs.Image)
 
+	t0 := time.Now()
 	c, err := testcontainers.GenericContainer(ctx, cs.request())
 	in := &Instance{Name: name, Kind: plan.KindContainer, APIKey: s.APIKey, Headers: s.Headers,
 		Image: cs.Image, Digest: imageDigest(cs.Image, img.RepoDigests, img.ID), LogPath: lg.Path()}
@@ -382,7 +383,7 @@ func startContainer(ctx context.Context, name string, s *plan.Server, o Options)
 	if err != nil {
 		// A container that exited at once has no published port: say so.
 		if desc, gone := containerGone(ctx, cli, in.ContainerID); gone {
-			err = &exitedError{what: "container", desc: desc}
+			err = fmt.Errorf("%w after %s", &exitedError{what: "container", desc: desc}, roundDuration(time.Since(t0)))
 		} else {
 			err = fmt.Errorf("container started but its port %s is not published: %w", cs.Port, err)
 		}
