@@ -276,25 +276,7 @@ scenarios:
 
 // simProcesses lists the pids of `benchplan sim --addr addr` processes.
 func simProcesses(addr string) []int {
-	var pids []int
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
-		if err != nil || !strings.Contains(string(b), "sim\x00--addr\x00"+addr) {
-			continue
-		}
-		if st, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat")); err == nil {
-			if i := bytes.LastIndexByte(st, ')'); i > 0 && i+2 < len(st) && st[i+2] == 'Z' {
-				continue // a zombie is gone, only not yet reaped
-			}
-		}
-		pids = append(pids, pid)
-	}
-	return pids
+	return processesRunning("sim\x00--addr\x00" + addr)
 }
 
 // TestServersProcessStoppedWhenBenchplanIsKilled starts `benchplan sim` as a
