@@ -21,8 +21,9 @@ type chunkInfo struct {
 
 // parseChunk reads a chunk's JSON. A scanner that looks only at the fields
 // above handles the common case without allocating; anything it does not
-// expect (an error object, escapes in keys, odd nesting) goes to
-// encoding/json, which also decides what is malformed.
+// expect (an error object, escapes in keys, a key it reads repeated or
+// spelled in another case, odd nesting) goes to encoding/json, which also
+// decides what is malformed.
 func parseChunk(data []byte) (chunkInfo, error) {
 	if ci, ok := scanChunk(data); ok {
 		return ci, nil
@@ -295,34 +296,96 @@ func (s *scanner) nonEmptyString() (bool, error) {
 	return len(raw) > 0, err
 }
 
+// first refuses (errScan) a key met before in the same object: encoding/json
+// keeps the last of repeated keys, where the fast path would merge them.
+// seen holds a bit for each key of the object met.
+func first(seen *uint8, bit uint8) error {
+	if *seen&bit != 0 {
+		return errScan
+	}
+	*seen |= bit
+	return nil
+}
+
+// other passes over the value of a key the fast path does not read, or
+// refuses it (errScan) when encoding/json, which matches keys without regard
+// to case (Unicode folding included), could take it for one of names.
+func (s *scanner) other(key []byte, names ...string) error {
+	for _, c := range key {
+		if c >= 0x80 {
+			return errScan
+		}
+		if 'A' <= c && c <= 'Z' {
+			for _, n := range names {
+				if len(key) == len(n) && foldsTo(key, n) {
+					return errScan
+				}
+			}
+			break
+		}
+	}
+	return s.skip()
+}
+
+// foldsTo reports whether key, ASCII, lowercased is name (lowercase).
+func foldsTo(key []byte, name string) bool {
+	for i, c := range key {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != name[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // scanChunk is the fast path of parseChunk; ok is false when the chunk
 // needs encoding/json.
 func scanChunk(data []byte) (ci chunkInfo, ok bool) {
 	s := scanner{b: data}
+	var seen uint8
 	err := s.object(func(key []byte) error {
 		switch string(key) {
 		case "choices":
+			if err := first(&seen, 1); err != nil {
+				return err
+			}
 			if s.null() {
 				return nil
 			}
 			return s.array(func() error {
+				var inChoice uint8
 				return s.object(func(key []byte) error {
 					switch string(key) {
 					case "text":
+						if err := first(&inChoice, 1); err != nil {
+							return err
+						}
 						has, err := s.nonEmptyString()
 						ci.content = ci.content || has
 						return err
 					case "delta":
+						if err := first(&inChoice, 2); err != nil {
+							return err
+						}
 						if s.null() {
 							return nil
 						}
+						var inDelta uint8
 						return s.object(func(key []byte) error {
+							var bit uint8
 							switch string(key) {
-							case "content", "reasoning_content", "reasoning":
-								has, err := s.nonEmptyString()
-								ci.content = ci.content || has
-								return err
+							case "content":
+								bit = 1
+							case "reasoning_content":
+								bit = 2
+							case "reasoning":
+								bit = 4
 							case "tool_calls":
+								if err := first(&inDelta, 8); err != nil {
+									return err
+								}
 								if s.null() {
 									return nil
 								}
@@ -339,37 +402,54 @@ func scanChunk(data []byte) (ci chunkInfo, ok bool) {
 									ci.content = true
 								}
 								return nil
+							default:
+								return s.other(key, "content", "reasoning_content", "reasoning", "tool_calls")
 							}
-							return s.skip()
+							if err := first(&inDelta, bit); err != nil {
+								return err
+							}
+							has, err := s.nonEmptyString()
+							ci.content = ci.content || has
+							return err
 						})
 					}
-					return s.skip()
+					return s.other(key, "text", "delta")
 				})
 			})
 		case "usage":
+			if err := first(&seen, 2); err != nil {
+				return err
+			}
 			if s.null() {
 				return nil
 			}
 			ci.usage = true
+			var inUsage uint8
 			return s.object(func(key []byte) error {
 				var err error
 				switch string(key) {
 				case "prompt_tokens":
+					if err := first(&inUsage, 1); err != nil {
+						return err
+					}
 					ci.promptTokens, err = s.int()
 				case "completion_tokens":
+					if err := first(&inUsage, 2); err != nil {
+						return err
+					}
 					ci.completionTokens, err = s.int()
 				default:
-					err = s.skip()
+					err = s.other(key, "prompt_tokens", "completion_tokens")
 				}
 				return err
 			})
 		case "error":
 			if s.null() {
-				return nil
+				return first(&seen, 4)
 			}
 			return errScan // the slow path reports it with its message
 		}
-		return s.skip()
+		return s.other(key, "choices", "usage", "error")
 	})
 	if err != nil || s.peek() != 0 {
 		return chunkInfo{}, false
