@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 )
 
 // chunkInfo is what a benchmark needs from one streamed chunk.
@@ -30,7 +29,7 @@ func parseChunk(data []byte) (chunkInfo, error) {
 	}
 	var ch chunk
 	if err := json.Unmarshal(data, &ch); err != nil {
-		return chunkInfo{}, fmt.Errorf("malformed chunk: %w", err)
+		return chunkInfo{}, &malformedError{err}
 	}
 	if ch.Error != nil {
 		msg := ch.Error.Message
@@ -47,6 +46,12 @@ func parseChunk(data []byte) (chunkInfo, error) {
 	}
 	return ci, nil
 }
+
+// malformedError is a data line whose JSON does not parse.
+type malformedError struct{ err error }
+
+func (e *malformedError) Error() string { return "malformed chunk: " + e.err.Error() }
+func (e *malformedError) Unwrap() error { return e.err }
 
 // streamError is an error object the server sent inside a stream.
 type streamError struct{ msg string }

@@ -317,7 +317,7 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<
 
 // Do sends req once, streaming, and records its timings into rec as offsets
 // from origin. rec.Error gets the failure's reason: "http 503", "timeout",
-// "cancelled", "broken stream", "error in stream", "connection refused",
+// "cancelled", "broken stream", "malformed chunk", "error in stream", "connection refused",
 // "connection reset", "too many open files", "transport error". It returns
 // the failure, or nil.
 func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *results.Request) error {
@@ -414,12 +414,17 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 	readerPool.Put(br)
 	if parseErr != nil && !errors.Is(parseErr, errStop) {
 		r := "broken stream"
-		var se *streamError
+		var (
+			se *streamError
+			me *malformedError
+		)
 		switch {
 		case ctx.Err() != nil:
 			r = reason(ctx, parseErr)
 		case errors.As(parseErr, &se):
 			r = "error in stream"
+		case errors.As(parseErr, &me):
+			r = "malformed chunk"
 		}
 		return c.fail(rec, origin, parseErr, r)
 	}

@@ -76,7 +76,7 @@ func TestStreamCorners(t *testing.T) {
 		{"reasoning counts as content", `data: {"choices":[{"delta":{"reasoning_content":"hm"}}]}` + "\n\n" + content("a") + usageOnly + done, 2, 3, true, ""},
 		{"escaped text", content(`\"q\" \u00e9 \\`) + content("b") + usageOnly + done, 2, 3, true, ""},
 		{"ends without [DONE]", roleOnly + content("a") + content("b"), 0, 0, false, "broken stream"},
-		{"malformed chunk", content("a") + "data: {\"choices\":[\n\n" + done, 0, 0, false, "broken stream"},
+		{"malformed chunk", content("a") + "data: {\"choices\":[\n\n" + done, 0, 0, false, "malformed chunk"},
 		{"error inside the stream", content("a") + `data: {"error":{"message":"overloaded","code":503}}` + "\n\n" + done, 0, 0, false, "error in stream"},
 	}
 	for _, c := range cases {
