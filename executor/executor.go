@@ -172,16 +172,18 @@ type fdBudget struct {
 const fdReserve = 256
 
 // conns is how many connections can be open at once: one descriptor each,
-// two when the server is the in-process simulator. 0 means unknown.
+// two when the server is the in-process simulator, and never more than
+// plan.MaxStreams, so that the memory a step holds for its requests in
+// flight (about 25 KB each) stays bounded however high the limit is.
 func (b fdBudget) conns(inProcess bool) int {
 	if b.soft == 0 {
-		return 0
+		return plan.MaxStreams
 	}
 	n := int(min(b.soft, 1<<30)) - fdReserve
 	if inProcess {
 		n /= 2
 	}
-	return max(n, 1)
+	return min(max(n, 1), plan.MaxStreams)
 }
 
 // StepLabel names a step for people: "synchronous", "concurrent 8 streams",

@@ -634,7 +634,11 @@ func warnings(st *results.Step, spec load.Spec, out load.Outcome, inFlight int) 
 			msg += fmt.Sprintf(" %d requests due before the step ended were never sent;", out.Unsent)
 		}
 		if inFlight > 0 && m.Concurrency.Max >= inFlight {
-			msg += fmt.Sprintf(" requests in flight reached %d, the most the open-file limit allows;", inFlight)
+			why := "the open-file limit allows"
+			if inFlight == plan.MaxStreams {
+				why = "benchplan holds"
+			}
+			msg += fmt.Sprintf(" requests in flight reached %d, the most %s;", inFlight, why)
 		}
 		if st.TargetRatePerSec > 0 && out.End > 0 {
 			msg += fmt.Sprintf(" it sent %.0f of the target %.0f req/s;", float64(len(out.Requests))/out.End.Seconds(), st.TargetRatePerSec)

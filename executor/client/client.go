@@ -311,7 +311,7 @@ func (c *Client) appendBody(b []byte, req Request) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
 
@@ -324,12 +324,17 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 	if c.poolErr != nil {
 		return c.fail(rec, origin, c.poolErr, "request")
 	}
+	// The body goes back to the pool once it is written, not when the
+	// answer ends: a step with many requests in flight holds none.
 	bp := bodyPool.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 1<<20 {
+	released := false
+	release := func() {
+		if !released && cap(*bp) <= 1<<20 {
 			bodyPool.Put(bp)
 		}
-	}()
+		released = true
+	}
+	defer release()
 	wb := append((*bp)[:0], c.reqHead...)
 	wb = append(wb, "Content-Length: 0000000000\r\n\r\n"...)
 	at := len(wb)
@@ -352,6 +357,7 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 		return c.fail(rec, origin, err, reason(ctx, err))
 	}
 	cn, resp, stop, err := c.roundTrip(ctx, wb)
+	release()
 	if err != nil {
 		return c.fail(rec, origin, err, reason(ctx, err))
 	}

@@ -238,7 +238,7 @@ func (s *step) send(rec *results.Request, do Do) {
 	if cancel != nil {
 		cancel()
 	}
-	if s.stopped() && rec.Sent >= s.stopAt {
+	if s.stopped() && rec.Sent >= s.stopAt || s.pastMaxDuration(rec.Sent+1) {
 		// It left after the step had ended (a starved machine can hold a
 		// worker that long): not part of the step.
 		*rec = results.Request{Index: -1}
@@ -248,7 +248,7 @@ func (s *step) send(rec *results.Request, do Do) {
 	if sent := int64(rec.Sent); sent > s.lastSent.Load() {
 		s.lastSent.Store(sent) // racy max; good enough for a report
 	}
-	if s.stopped() && rec.End > s.stopAt {
+	if s.stopped() && rec.End > s.stopAt || s.pastMaxDuration(rec.End) {
 		// Still in flight when the step was cut, however it ended after.
 		rec.Incomplete = true
 		rec.Error = ""
@@ -280,6 +280,17 @@ func (s *step) send(rec *results.Request, do Do) {
 	case s.lim.MaxErrorRate > 0 && n >= MinFinishedForErrorRate && float64(e)/float64(n) > s.lim.MaxErrorRate:
 		s.stop(StopMaxErrorRate)
 	}
+}
+
+// pastMaxDuration reports whether offset end falls after a max_duration
+// cut that is due but whose timer has not fired yet (a busy machine runs
+// it late), so that a request sent or ended after it counts as it would
+// had the timer been on time: never sent, or in flight at the cut.
+func (s *step) pastMaxDuration(end time.Duration) bool {
+	if s.lim.MaxDuration <= 0 || end <= s.lim.MaxDuration {
+		return false
+	}
+	return !s.stopped() || s.reason == StopMaxDuration
 }
 
 // open dispatches requests at their intended times.

@@ -214,3 +214,35 @@ func TestRequestsEndingAfterTheCutAreIncomplete(t *testing.T) {
 	assert.Equal(t, m.Requests.Incomplete, 4)
 	assert.Equal(t, time.Duration(m.Duration), 200*time.Millisecond)
 }
+
+func TestAnswersAfterALateCutAreIncompleteAndSendsAfterItUnsent(t *testing.T) {
+	// A busy machine runs the max_duration timer late. Answers the client
+	// records after the cut's time, and sends after it, count as they
+	// would had the timer been on time, even before the timer fires: the
+	// Do below reports times as if its request had taken until after the
+	// cut, while the step is still running.
+	const cut = time.Second
+	var n atomic.Int64
+	do := func(ctx context.Context, origin time.Time, rec *results.Request) error {
+		rec.Sent = time.Since(origin)
+		switch n.Add(1) {
+		case 1: // answered after the cut
+			rec.FirstToken = cut + time.Millisecond
+			rec.End = rec.FirstToken
+		case 2: // sent after the cut
+			rec.Sent = cut + time.Millisecond
+			rec.FirstToken = rec.Sent + time.Millisecond
+			rec.End = rec.FirstToken
+		default:
+			rec.FirstToken = time.Since(origin)
+			rec.End = rec.FirstToken
+		}
+		return nil
+	}
+	out := RunOpen(context.Background(), Constant{RatePerSec: 10}, Limits{MaxDuration: cut}, do)
+	m := results.Compute(out.Requests, out.End)
+	assert.Equal(t, m.Requests.Incomplete, 1)
+	assert.Equal(t, m.Requests.Total, 9, "one of ten never counted as sent")
+	assert.Equal(t, m.Requests.Completed, 8)
+	assert.Assert(t, time.Duration(m.Duration) <= cut, "the window ends at the cut: %s", time.Duration(m.Duration))
+}

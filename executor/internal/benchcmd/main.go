@@ -12,7 +12,10 @@
 //   - constant 5,000 req/s for 10 s, 16-token streamed outputs, and the
 //     same rate with vegeta (16-token non-streamed answers);
 //   - constant at twice the measured capacity for 10 s: the step must end
-//     on time, say the client was saturated, stay bounded in memory;
+//     on time, say the client was saturated, stay bounded in memory (the
+//     same load at four times the capacity, or the plan's rate cap, must
+//     take no more: memory follows the requests in flight, whose number
+//     is capped, not the load asked for);
 //   - throughput with 1,000 streams against a simulator with latency.
 package main
 
@@ -55,6 +58,7 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "vegeta: how long")
 	rateFlag := flag.Float64("target", 5000, "the constant rate to check")
 	cpuprofile := flag.String("cpuprofile", "", "benchplan: write a CPU profile here")
+	memprofile := flag.String("memprofile", "", "benchplan: write a heap profile here 9 s into the run, and the Go runtime's memory figures to stderr")
 	only := flag.String("only", "", "run only these cases (comma-separated: capacity, constant, vegeta, over, streams)")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -63,6 +67,9 @@ func main() {
 			pprof.StartCPUProfile(f)
 			defer pprof.StopCPUProfile()
 		}
+	}
+	if *memprofile != "" {
+		time.AfterFunc(9*time.Second, func() { writeHeap(*memprofile) })
 	}
 	var err error
 	switch *role {
@@ -367,7 +374,7 @@ func orchestrate(target float64, only string) error {
 	defer stopZero()
 	var rows []row
 	progress := func(s string) { fmt.Fprintf(os.Stderr, "bench: %s ...\n", s) }
-	var capRes, cons, veg, sat, tp *result
+	var capRes, cons, veg, sat, sat4, tp *result
 	runCase := func(name, c string, sim *simProc, args ...string) (*result, error) {
 		if !want(c) {
 			return nil, nil
@@ -405,6 +412,11 @@ func orchestrate(target float64, only string) error {
 	}
 	if sat, err = runCase(fmt.Sprintf("constant %.0f/s (2× capacity), 10 s", over), "over", zero,
 		bp(zero, fmt.Sprintf("{ type: constant, rate: %g }", over), "{ max_duration: 10s }")...); err != nil {
+		return err
+	}
+	over4 := min(2*over, plan.MaxRatePerSec)
+	if sat4, err = runCase(fmt.Sprintf("constant %.0f/s (%.1f× capacity), 10 s", over4, 2*over4/over), "over", zero,
+		bp(zero, fmt.Sprintf("{ type: constant, rate: %g }", over4), "{ max_duration: 10s }")...); err != nil {
 		return err
 	}
 	if want("streams") {
@@ -449,7 +461,11 @@ func orchestrate(target float64, only string) error {
 			fmtDur(sat.Window), sat.Incomplete, fmtDur(sat.StepWall))
 		check(sat.ClientLate, "2× capacity: results say the client was late/saturated (%d warnings)", len(sat.Warnings))
 		check(!sat.TooManyOpen, "2× capacity: no \"too many open files\" (open-file limit %d)", sat.OpenFiles)
-		check(sat.PeakRSS < 500<<20, "2× capacity: peak RSS %s (bounded)", fmtBytes(sat.PeakRSS))
+		if sat4 != nil {
+			check(float64(sat4.PeakRSS) <= 1.2*float64(sat.PeakRSS) && sat4.ConcMax <= sat.ConcMax,
+				"2× capacity: memory bounded by the requests in flight (at most %d here): peak RSS %s; at %.0f/s (%.1f× that load) %s, %d unsent (≤ +20%%)",
+				sat.ConcMax, fmtBytes(sat.PeakRSS), sat4.Target, sat4.Target/sat.Target, fmtBytes(sat4.PeakRSS), sat4.Unsent)
+		}
 		for _, w := range sat.Warnings {
 			fmt.Printf("        warning: %s\n", w)
 		}
@@ -504,3 +520,19 @@ func fmtDur(d time.Duration) string {
 }
 
 func fmtBytes(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+
+// writeHeap writes a heap profile to path and the runtime's memory figures
+// to stderr: where a step's peak memory goes.
+func writeHeap(path string) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "heap in use %s, stacks %s, goroutines %d, from the OS %s\n",
+		fmtBytes(int64(ms.HeapInuse)), fmtBytes(int64(ms.StackInuse)), runtime.NumGoroutine(), fmtBytes(int64(ms.Sys)))
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return
+	}
+	defer f.Close()
+	_ = pprof.WriteHeapProfile(f)
+}
