@@ -2,7 +2,8 @@
 GO        ?= go
 BIN       := bin/benchplan
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X github.com/benchplan/benchplan/executor.Version=$(VERSION)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+LDFLAGS   := -s -w -X github.com/benchplan/benchplan/executor.Version=$(VERSION) -X github.com/benchplan/benchplan/executor.Commit=$(COMMIT)
 
 .PHONY: all build test test-race lint run bench image clean
 

@@ -20,6 +20,11 @@ import (
 // Version is benchplan's version, set by the command at link time.
 var Version = "dev"
 
+// Commit is the commit benchplan was built from, set at link time (the
+// Makefile and the GitHub Action do); empty means the Go toolchain's own
+// VCS stamp is used, when there is one.
+var Commit = ""
+
 // Options tune a run.
 type Options struct {
 	// Progress receives one line per step as it starts and ends; nil discards.

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,20 @@ type Options struct {
 	Now func() time.Time
 	// NoTicker turns the periodic reports off; tests call Tick instead.
 	NoTicker bool
+}
+
+// TerminalWidth is how many columns the terminal f shows: what the
+// terminal says, else $COLUMNS, else 80.
+func TerminalWidth(f *os.File) int {
+	if f != nil {
+		if n := winsizeCols(f); n > 0 {
+			return n
+		}
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 80
 }
 
 // IsTerminal reports whether f is a terminal (a character device that is
@@ -300,12 +315,15 @@ func (p *Printer) fraction() float64 {
 
 // draw redraws the bar line: carriage return, the line, erase to its end.
 func (p *Printer) draw() {
-	const barWidth = 20
 	f := p.fraction()
-	filled := int(f * barWidth)
-	bar := strings.Repeat("█", filled) + strings.Repeat("░", barWidth-filled)
-	line := fmt.Sprintf("%s %3.0f%% %s", bar, f*100, p.status())
+	line := fmt.Sprintf("%3.0f%% %s", f*100, p.status())
 	name := p.name()
+	// The bar takes up to 20 columns of what the name and the numbers
+	// leave; under 8 it goes: the numbers matter more.
+	if barWidth := min(20, p.opts.Width-1-runeLen(name)-1-runeLen(line)-1); barWidth >= 8 {
+		filled := int(f * float64(barWidth))
+		line = strings.Repeat("█", filled) + strings.Repeat("░", barWidth-filled) + " " + line
+	}
 	room := max(p.opts.Width-1-runeLen(line)-1, 16)
 	line = truncate(truncate(name, room)+" "+line, p.opts.Width-1)
 	fmt.Fprint(p.w, "\r"+line+"\x1b[K")

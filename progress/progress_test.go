@@ -165,3 +165,32 @@ func TestDiscard(t *testing.T) {
 	r.RequestDone(&results.Request{})
 	r.StepDone(&results.Step{})
 }
+
+func TestNarrowBarKeepsTheNumbers(t *testing.T) {
+	// On an 80-column terminal a multi-step scenario's name and its
+	// counts leave no room for the bar: the counts stay, errors included.
+	var out bytes.Buffer
+	c := &clock{now: time.Unix(0, 0)}
+	p := New(&out, Options{Mode: Bar, Now: c.Now, NoTicker: true, Width: 80})
+	p.StepStarted(Step{Scenario: "ramp", Index: 0, Count: 2, Label: "constant 4.00/s", MaxRequests: 400, MaxDuration: 3 * time.Second})
+	p.RequestDone(&results.Request{})
+	p.RequestDone(&results.Request{Error: "http 500"})
+	c.Add(200 * time.Millisecond)
+	p.Tick()
+	lines := strings.Split(out.String(), "\r")
+	last := strings.TrimSuffix(lines[len(lines)-1], "\x1b[K")
+	assert.Assert(t, len([]rune(last)) <= 79, "%d: %q", len([]rune(last)), last)
+	assert.Assert(t, is.Contains(last, "1 error"), last)
+	assert.Assert(t, is.Contains(last, "ramp"), last)
+}
+
+func TestTerminalWidth(t *testing.T) {
+	t.Setenv("COLUMNS", "132")
+	assert.Equal(t, TerminalWidth(nil), 132, "$COLUMNS when there is no terminal")
+	f, err := os.CreateTemp(t.TempDir(), "notatty")
+	assert.NilError(t, err)
+	defer f.Close()
+	assert.Equal(t, TerminalWidth(f), 132, "a file is not a terminal")
+	t.Setenv("COLUMNS", "")
+	assert.Equal(t, TerminalWidth(f), 80)
+}

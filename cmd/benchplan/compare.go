@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/benchplan/benchplan/reporters"
 	"github.com/benchplan/benchplan/results"
@@ -72,8 +73,28 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "benchplan compare: %v\n", err)
 		return exitRunFailed
 	}
+	if len(c.Deltas) == 0 {
+		// A renamed scenario must not pass a comparison silently.
+		fmt.Fprintf(stderr, "benchplan compare: the runs share no scenario step, so nothing was compared (base: %s; head: %s)\n",
+			scenarioNames(runs[0]), scenarioNames(runs[1]))
+		return exitInvalid
+	}
 	if len(c.Regressions()) > 0 {
 		return exitAssertFail
 	}
 	return exitOK
+}
+
+// scenarioNames lists a run's scenarios for a message.
+func scenarioNames(r *results.Run) string {
+	var names []string
+	for _, sc := range r.Scenarios {
+		if sc != nil {
+			names = append(names, fmt.Sprintf("%q (%d steps)", sc.Name, len(sc.Steps)))
+		}
+	}
+	if len(names) == 0 {
+		return "no scenario"
+	}
+	return strings.Join(names, ", ")
 }

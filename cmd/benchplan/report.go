@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/benchplan/benchplan/executor"
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/progress"
 	"github.com/benchplan/benchplan/reporters"
@@ -28,7 +29,7 @@ type reportOptions struct {
 }
 
 func (o *reportOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.thresholdText, "threshold", "10%", "with --baseline: the change that counts as a regression or an improvement, e.g. 10% or 0.05")
+	fs.StringVar(&o.thresholdText, "threshold", "10%", "the change against the baseline that counts as a regression or an improvement, e.g. 10% or 0.05")
 }
 
 func (o *reportOptions) threshold() (float64, error) { return parseThreshold(o.thresholdText) }
@@ -138,6 +139,9 @@ func canonical(run *results.Run) *results.Run {
 
 // buildCommit is the VCS revision Go stamped into the binary, "" when none.
 func buildCommit() string {
+	if executor.Commit != "" {
+		return executor.Commit
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return ""

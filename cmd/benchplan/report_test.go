@@ -241,6 +241,19 @@ func TestCompare(t *testing.T) {
 	assert.Equal(t, better.code, 0, better.stdout)
 	assert.Assert(t, is.Contains(better.stdout, "OK: 6 improvements beyond 10%"))
 
+	// A head whose scenario was renamed shares nothing with the base.
+	renamed := filepath.Join(t.TempDir(), "renamed.json")
+	for _, sc := range doc["scenarios"].([]any) {
+		sc.(map[string]any)["name"] = "renamed"
+	}
+	b, err = json.Marshal(doc)
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(renamed, b, 0o644))
+	none := benchplan(t, time.Minute, "compare", base, renamed)
+	assert.Equal(t, none.code, exitInvalid, none.stdout)
+	assert.Assert(t, is.Contains(none.stderr, `the runs share no scenario step, so nothing was compared (base: "`), none.stderr)
+	assert.Assert(t, is.Contains(none.stderr, `head: "renamed" (`), none.stderr)
+
 	for _, args := range [][]string{{"compare", base}, {"compare", base, "missing.json"}, {"compare", base, base, "--format", "pdf"}} {
 		rr := benchplan(t, time.Minute, args...)
 		assert.Equal(t, rr.code, exitInvalid, "%v: %s", args, rr.stderr)

@@ -115,7 +115,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var prog io.Writer
 	var printer *progress.Printer
 	if !*quiet {
-		printer = progress.New(stderr, progress.Options{Mode: mode})
+		width := 0
+		if f, ok := stderr.(*os.File); ok {
+			width = progress.TerminalWidth(f)
+		}
+		printer = progress.New(stderr, progress.Options{Mode: mode, Width: width})
 		prog = printer
 	}
 	eopts := executor.Options{Progress: prog, LogDir: filepath.Join(dir, "logs")}
