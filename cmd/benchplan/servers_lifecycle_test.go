@@ -22,6 +22,7 @@ import (
 
 	"github.com/benchplan/benchplan/results"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/poll"
 )
 
@@ -344,6 +345,41 @@ scenarios:
 			}, poll.WithTimeout(5*time.Second), poll.WithDelay(100*time.Millisecond))
 		})
 	}
+}
+
+// TestServersProcessDyingDuringStartupExits3 runs `benchplan sim` as a
+// process server that exits before it is ready (a profile it does not
+// know): the wait ends at once, not at startup_timeout, with exit 3, the
+// exit status and the log's last lines, and the log is kept.
+func TestServersProcessDyingDuringStartupExits3(t *testing.T) {
+	addr := freePort(t)
+	plan := writePlan(t, `version: 1
+name: process
+servers:
+  local:
+    command: [`+strconv.Quote(binary)+`, sim, --addr, "`+addr+`", --profile, no-such-gpu]
+    url: http://`+addr+`
+    startup_timeout: 60s
+scenarios:
+  - name: chat
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 4 } }
+    limits: { max_requests: 2 }
+`)
+	out := t.TempDir()
+	start := time.Now()
+	r := benchplan(t, time.Minute, "run", plan, "--out", out, "--quiet")
+	took := time.Since(start)
+	assert.Equal(t, r.code, exitRunFailed, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Assert(t, took < 15*time.Second, "the wait ended when the process exited, not at startup_timeout: %s", took)
+	assert.Assert(t, is.Contains(r.stderr, `server "local"`), r.stderr)
+	assert.Assert(t, is.Contains(r.stderr, "exit status 2"), r.stderr)
+	assert.Assert(t, is.Contains(r.stderr, "no-such-gpu"), "the log's last lines say why: %s", r.stderr)
+	log, err := os.ReadFile(filepath.Join(out, "logs", "local.log"))
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(string(log), "no-such-gpu"))
+	assert.Equal(t, readRun(t, out).Verdict, results.Error)
+	assert.Equal(t, len(simProcesses(addr)), 0)
 }
 
 // TestServersRemoteNeverReadyExits3 points a plan at a server that answers
