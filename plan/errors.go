@@ -36,16 +36,22 @@ func (e *Error) Error() string {
 }
 
 // caretPad keeps tabs so the caret lines up under the column.
+// Columns count characters, not bytes.
 func caretPad(line string, col int) string {
 	var b strings.Builder
-	for i := 0; i < col-1 && i < len(line); i++ {
-		if line[i] == '\t' {
+	n := 0
+	for _, r := range line {
+		if n >= col-1 {
+			break
+		}
+		if r == '\t' {
 			b.WriteByte('\t')
 		} else {
 			b.WriteByte(' ')
 		}
+		n++
 	}
-	for i := len(line); i < col-1; i++ {
+	for ; n < col-1; n++ {
 		b.WriteByte(' ')
 	}
 	return b.String()

@@ -326,8 +326,9 @@ func parsePath(path string) ([]any, bool) {
 }
 
 // ErrorAt makes a positioned Error at the first of paths that exists in the
-// file (YAML paths like $.scenarios[0].assert[1]); offset moves the column
-// right within a scalar, counted from its first character of content.
+// file (YAML paths like $.scenarios[0].assert[1]); offset is a byte offset
+// into the scalar's value, shown at the source character it was read from
+// (past quotes, escapes, block indicators and folded lines).
 func (p *Plan) ErrorAt(offset int, msg string, paths ...string) *Error {
 	for _, path := range paths {
 		n := p.node(path)
@@ -344,6 +345,15 @@ func (p *Plan) ErrorAt(offset int, msg string, paths ...string) *Error {
 		}
 		tok := n.GetToken()
 		e := p.errAtToken(tok, msg)
+		if e.Set != "" {
+			return e
+		}
+		if offset > 0 {
+			if line, col, ok := p.sourcePos(tok, scalarText(n), offset); ok {
+				e.Line, e.Column, e.SourceLine = line, col, p.line(line)
+				return e
+			}
+		}
 		if tok != nil && (tok.Type == token.DoubleQuoteType || tok.Type == token.SingleQuoteType) {
 			e.Column++
 		}

@@ -1,0 +1,69 @@
+package assert
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/benchplan/benchplan/plan"
+)
+
+// An unknown name is shown where it was written, however the YAML spells
+// the assertion: plain, quoted with escapes, over several lines, in a
+// block scalar, next to a multi-byte character.
+func TestCompileErrorsPointIntoTheYAML(t *testing.T) {
+	src := `version: 1
+name: cols
+servers:
+  sim: { sim: {} }
+defaults:
+  limits: { max_requests: 5 }
+  data: { emulated: { prompt_tokens: 8, output_tokens: 4 } }
+scenarios:
+  - name: a
+    load: { type: synchronous }
+    assert:
+      - ttft.p95 < 200ms && queue.p1 < 1s
+      - "ttft.p95 < 200ms && \"x\" == \"x\" && queue.p2 < 1s"
+      - 'ttft.p95 < 200ms && ''x'' == ''x'' && queue.p3 < 1s'
+      - "\tttft.p4 < 1s"
+      - "ttft.p95 < 5µs && itl.p5 < 1s"
+      - |
+        ttft.p95 < 200ms &&
+          itl.p6 < 1s
+      - >-
+        ttft.p95 < 200ms &&
+
+        itl.p7 < 1s
+      - ttft.p95 < 200ms &&
+        itl.p8 < 1s
+      - "ttft.p95 < 200ms &&
+        itl.p9 < 1s"
+      - "ttft.p95 < 200ms && \
+        itl.p11 < 1s"
+      - { expr: 'ttft.p95 < 200ms && itl.p12 < 1s' }
+      - expr: ttft.p95 < 200ms && itl.p13 < 1s
+        name: x
+`
+	p, err := plan.Parse("cols.yaml", []byte(src), plan.Options{})
+	assert.NilError(t, err)
+	_, err = CompilePlan(p)
+	var es plan.Errors
+	assert.Assert(t, errors.As(err, &es), "%v", err)
+	want := []string{"p1 ", "p2 ", "p3 ", "p4 ", "p5 ", "p6 ", "p7 ", "p8 ", "p9 ", "p11 ", "p12 ", "p13 "}
+	assert.Equal(t, len(es), len(want), "%v", err)
+	lines := strings.Split(src, "\n")
+	for i, e := range es {
+		line := []rune(lines[e.Line-1])
+		assert.Assert(t, e.Column >= 1 && e.Column <= len(line), "%d:%d", e.Line, e.Column)
+		at := string(line[e.Column-1:])
+		assert.Assert(t, strings.HasPrefix(at, want[i]), "error %d at %d:%d points at %q, want %q:\n%s", i, e.Line, e.Column, at, want[i], e)
+		// The caret line lines up under the column, in characters.
+		text := e.Error()
+		caret := strings.Split(text, "\n")[2]
+		src := strings.Split(text, "\n")[1]
+		assert.Equal(t, len([]rune(caret)), len([]rune(src[:strings.Index(src, "| ")+2]))+e.Column, text)
+	}
+}
