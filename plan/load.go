@@ -31,6 +31,11 @@ type Options struct {
 	// --max-duration): short smoke runs of long plans.
 	CapRequests int
 	CapDuration time.Duration
+	// Assertions, when set, checks the scenarios' assertions once the plan
+	// is decoded and its defaults merged; its mistakes are reported with
+	// the plan's other mistakes, all at once. (The plan package cannot
+	// compile expressions itself: the assert package does.)
+	Assertions func(*Plan) Errors
 }
 
 // Read loads the plan file at path: environment interpolation, --set
@@ -67,6 +72,9 @@ func Parse(file string, src []byte, opts Options) (*Plan, error) {
 		p.Secrets = append(p.Secrets, sf.Secrets...)
 	}
 	es := p.check()
+	if opts.Assertions != nil {
+		es = append(es, opts.Assertions(p)...)
+	}
 	if len(es) > 0 {
 		es.sort()
 		return nil, es

@@ -47,11 +47,22 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 // load reads a plan and compiles its assertions; any mistake is returned
 // with its position.
 func load(path string, opts plan.Options) (*plan.Plan, assert.Gates, error) {
-	p, err := plan.Read(path, opts)
-	if err != nil {
-		return nil, nil, err
+	var gates assert.Gates
+	// Assertions compile beside the plan's other checks, so that every
+	// mistake is reported at once.
+	opts.Assertions = func(p *plan.Plan) plan.Errors {
+		g, err := assert.CompilePlan(p)
+		if err == nil {
+			gates = g
+			return nil
+		}
+		var es plan.Errors
+		if errors.As(err, &es) {
+			return es
+		}
+		return plan.Errors{{File: p.File, Line: 1, Column: 1, Message: err.Error()}}
 	}
-	gates, err := assert.CompilePlan(p)
+	p, err := plan.Read(path, opts)
 	if err != nil {
 		return nil, nil, err
 	}
