@@ -102,6 +102,15 @@ func (e *CompileError) Error() string {
 	return fmt.Sprintf("%s (column %d of %q)", e.Message, e.Column+1, e.Source)
 }
 
+// plainTypes names the evaluator's own types as a plan's author knows them.
+var plainTypes = strings.NewReplacer(
+	"[]assert.stepMetrics", "steps (a list of steps)",
+	"assert.stepMetrics", "a step",
+	"assert.stepEnv", "step (its index and target)",
+	"assert.scenarioEnv", "the scenario",
+	"assert.env", "a step",
+)
+
 // Names of the functions the compiler substitutes; users never write them.
 const (
 	fnDuration = "__duration"
@@ -133,6 +142,7 @@ func Compile(src string) (*Assertion, error) {
 		if scenario {
 			ce = diagnoseScenario(rw, tree.Node, ce)
 		}
+		ce.Message = plainTypes.Replace(ce.Message)
 		return nil, ce
 	}
 	if err := checkTyped(rw, program.Node()); err != nil {

@@ -41,6 +41,16 @@ func readsIdent(root ast.Node, name string) bool {
 
 // closurePaths lists the metric paths read through the closure pointer
 // (`.ttft.p95` or `#.ttft.p95`), in source order.
+// isStepIndex reports whether n is steps[N] (any index expression).
+func isStepIndex(n *ast.MemberNode) bool {
+	id, ok := n.Node.(*ast.IdentifierNode)
+	if !ok || id.Value != "steps" {
+		return false
+	}
+	_, isName := n.Property.(*ast.StringNode)
+	return !isName
+}
+
 func closurePaths(root ast.Node) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -52,6 +62,9 @@ func closurePaths(root ast.Node) []string {
 		case *ast.ChainNode:
 			return chain(n.Node)
 		case *ast.MemberNode:
+			if isStepIndex(n) {
+				return "", true // steps[1].ttft.p95 reads a step, as a closure does
+			}
 			prop, ok := n.Property.(*ast.StringNode)
 			if !ok {
 				return "", false
@@ -113,7 +126,7 @@ func (a *Assertion) EvaluateScenario(sc *results.Scenario) results.Outcome {
 			}
 		}
 	}
-	out.Observed = a.observedScenario(&e)
+	out.Observed = a.observedScenario(&e, sc.Steps)
 	if len(sc.Steps) == 0 {
 		out.Verdict, out.Message = results.Error, "the scenario ran no steps"
 		return out
@@ -138,15 +151,23 @@ func (a *Assertion) EvaluateScenario(sc *results.Scenario) results.Outcome {
 
 // observedScenario shows capacity and, per path read in closures, its
 // value at each step: `ttft.p95 by step = [52.1ms, 60.3ms, 230.1ms]`.
-func (a *Assertion) observedScenario(e *scenarioEnv) string {
+func (a *Assertion) observedScenario(e *scenarioEnv, steps []*results.Step) string {
 	var parts []string
 	if a.readsCapacity {
-		parts = append(parts, "capacity = "+formatFloat(e.Capacity)+"/s")
+		c := "capacity = " + formatFloat(e.Capacity) + "/s"
+		if m := capacityCmp.FindStringSubmatch(a.Source); m != nil {
+			c += ", required " + m[1] + " " + m[2]
+		}
+		parts = append(parts, c)
 	}
 	for _, p := range a.stepPaths {
 		n := ns.names[p]
 		vals := make([]string, len(e.Steps))
 		for i := range e.Steps {
+			if i < len(steps) && noData(p, steps[i], nil) != "" {
+				vals[i] = "no data"
+				continue
+			}
 			whole := env{stepMetrics: e.Steps[i]}
 			vals[i] = formatValue(n.value(&whole))
 		}
@@ -154,6 +175,9 @@ func (a *Assertion) observedScenario(e *scenarioEnv) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// capacityCmp is an assertion that compares capacity with a value.
+var capacityCmp = regexp.MustCompile(`^\s*capacity\s*(<=|>=|==|!=|<|>)\s*([^|&<>=!()?:\s][^|&<>=!()?:]*?)\s*$`)
 
 var noField = regexp.MustCompile(`type assert\.\w+ has no field (\w+)`)
 

@@ -1,13 +1,17 @@
 package assert
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // suggestRoot returns a hint for an unknown top-level name, or "".
 func suggestRoot(unknown string) string {
-	if best := closest(unknown, ns.children[""]); len(best) > 0 {
+	// steps and capacity are read over a scenario's steps, beside the
+	// per-step roots.
+	roots := append(slices.Clone(ns.children[""]), "steps", "capacity")
+	if best := closest(unknown, roots); len(best) > 0 {
 		return "did you mean " + orList(best) + "?"
 	}
 	if paths := ns.leavesEnding(unknown); len(paths) > 0 {
@@ -26,6 +30,15 @@ func suggestMember(group, member string) string {
 	}
 	if best := closest(group+"."+member, ns.order); len(best) > 0 {
 		return "did you mean " + orList(best) + "?"
+	}
+	var starts []string
+	for _, m := range ns.members(group) {
+		if strings.HasPrefix(m, member) {
+			starts = append(starts, group+"."+m)
+		}
+	}
+	if len(starts) > 0 && len(starts) <= 3 {
+		return "did you mean " + orList(starts) + "?"
 	}
 	if m := ns.members(group); len(m) > 0 {
 		return group + " has " + strings.Join(m, ", ")
