@@ -151,7 +151,7 @@ func TestFaultMalformed(t *testing.T) {
 			cl, url := simClient(t, cfg)
 			rec, err := do(context.Background(), cl, "bad line", 20, time.Now())
 			assert.ErrorContains(t, err, "malformed chunk")
-			assert.Equal(t, rec.Error, "broken stream")
+			assert.Equal(t, rec.Error, "malformed chunk")
 
 			// The raw stream: one line that is not JSON, then the stream goes on.
 			r := post(t, url+"/v1/completions", `{"prompt":"bad line","max_tokens":20,"ignore_eos":true,"stream":true}`)
