@@ -467,14 +467,28 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, k kind) {
 		s.writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	// The context: max_model_len, or less when the KV cache holds less.
+	lim, why := MaxModelLen, ""
 	if s.eng != nil {
-		if lim := s.eng.maxTokens(); lim > 0 && promptTokens+maxTok > lim {
-			m.fail(failValidation)
-			s.writeError(w, http.StatusBadRequest, "This model's maximum context length is "+strconv.Itoa(lim)+
-				" tokens (the KV cache's capacity). However, you requested "+strconv.Itoa(promptTokens+maxTok)+" tokens ("+
-				strconv.Itoa(promptTokens)+" in the messages, "+strconv.Itoa(maxTok)+" in the completion). Please reduce the length of the messages or completion.")
-			return
+		if kv := s.eng.maxTokens(); kv > 0 && kv < lim {
+			lim, why = kv, " (the KV cache's capacity)"
 		}
+	}
+	explicit := req.MaxTokens != "" || (chat && req.MaxCompletionTokens != "")
+	if !explicit && promptTokens < lim && promptTokens+maxTok > lim {
+		maxTok = lim - promptTokens // vLLM's default fills the context
+	}
+	if promptTokens+maxTok > lim {
+		m.fail(failValidation)
+		msg := "This model's maximum context length is " + strconv.Itoa(lim) + " tokens" + why + ". However, you requested " +
+			strconv.Itoa(promptTokens+maxTok) + " tokens (" + strconv.Itoa(promptTokens) + " in the messages, " +
+			strconv.Itoa(maxTok) + " in the completion). Please reduce the length of the messages or completion."
+		if s.tgi {
+			msg = "Input validation error: `inputs` tokens + `max_new_tokens` must be <= " + strconv.Itoa(lim) +
+				". Given: " + strconv.Itoa(promptTokens) + " `inputs` tokens and " + strconv.Itoa(maxTok) + " `max_new_tokens`"
+		}
+		s.writeError(w, http.StatusBadRequest, msg)
+		return
 	}
 
 	h := seeded(s.cfg.Seed, promptHash(parts))

@@ -591,7 +591,7 @@ func TestClientDisconnectStopsHandler(t *testing.T) {
 		body string
 	}{
 		{"stream", sim.Config{TTFT: 10 * time.Millisecond, ITL: 20 * time.Millisecond},
-			`{"messages":[{"role":"user","content":"hi"}],"max_tokens":100000,"ignore_eos":true,"stream":true}`},
+			`{"messages":[{"role":"user","content":"hi"}],"max_tokens":8000,"ignore_eos":true,"stream":true}`},
 		{"non-streaming", sim.Config{TTFT: 10 * time.Second},
 			`{"messages":[{"role":"user","content":"hi"}],"max_tokens":10}`},
 	} {
@@ -643,7 +643,7 @@ func TestServeShutdown(t *testing.T) {
 
 	// A long stream is in flight when the context is cancelled.
 	resp, err = http.Post(url+"/v1/chat/completions", "application/json",
-		strings.NewReader(`{"messages":[{"role":"user","content":"hi"}],"max_tokens":100000,"ignore_eos":true,"stream":true}`))
+		strings.NewReader(`{"messages":[{"role":"user","content":"hi"}],"max_tokens":8000,"ignore_eos":true,"stream":true}`))
 	assert.NilError(t, err)
 	defer resp.Body.Close()
 	br := bufio.NewReader(resp.Body)
@@ -783,4 +783,37 @@ func BenchmarkStream16Handler(b *testing.B) {
 		clear(w.h)
 		s.ServeHTTP(w, req)
 	}
+}
+
+// A request longer than the model's context is refused as vLLM and TGI
+// refuse it; without max_tokens the answer fills what is left.
+func TestContextLengthIsEnforced(t *testing.T) {
+	long := strings.TrimSpace(strings.Repeat("word ", 8000))
+	ts := newServer(t, sim.Config{})
+	resp := post(t, ts.URL+"/v1/completions", `{"prompt":"`+long+`","max_tokens":500}`)
+	assert.Equal(t, resp.StatusCode, http.StatusBadRequest)
+	var e struct {
+		Error struct{ Message, Type string } `json:"error"`
+	}
+	decode(t, resp, &e)
+	assert.Equal(t, e.Error.Type, "BadRequestError")
+	assert.Assert(t, strings.HasPrefix(e.Error.Message, "This model's maximum context length is 8192 tokens. However, you requested 8500 tokens (8000 in the messages, 500 in the completion)."), e.Error.Message)
+
+	resp = post(t, ts.URL+"/v1/chat/completions", `{"messages":[{"role":"user","content":"`+long+`"}],"ignore_eos":true}`)
+	assert.Equal(t, resp.StatusCode, http.StatusOK)
+	var ok struct {
+		Usage struct {
+			PromptTokens     int `json:"prompt_tokens"`
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	decode(t, resp, &ok)
+	assert.Equal(t, ok.Usage.PromptTokens+ok.Usage.CompletionTokens, 8192, "the default fills the context: %+v", ok.Usage)
+
+	tgi := newServer(t, sim.Config{Flavor: sim.FlavorTGI})
+	resp = post(t, tgi.URL+"/v1/completions", `{"prompt":"`+long+`","max_tokens":500}`)
+	assert.Equal(t, resp.StatusCode, http.StatusUnprocessableEntity)
+	body, _ := io.ReadAll(resp.Body)
+	assert.Assert(t, strings.Contains(string(body), `"error_type":"validation"`), string(body))
+	assert.Assert(t, strings.Contains(string(body), "`inputs` tokens + `max_new_tokens` must be <= 8192. Given: 8000 `inputs` tokens and 500 `max_new_tokens`"), string(body))
 }
