@@ -17,7 +17,7 @@ func cmdCleanup(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	runID := fs.String("run", "", "remove the containers of this run id (label benchplan.run), also while it runs")
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
-		return exitInvalid
+		return flagExit(err)
 	}
 	if len(pos) != 0 {
 		fmt.Fprintln(stderr, "benchplan cleanup: takes no arguments")

@@ -37,7 +37,7 @@ func cmdComment(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
-		return exitInvalid
+		return flagExit(err)
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "benchplan comment: "+format+"\n", a...)

@@ -26,7 +26,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
-		return exitInvalid
+		return flagExit(err)
 	}
 	if len(pos) != 2 {
 		fmt.Fprintln(stderr, "benchplan compare: give two results.json files, the base then the head")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"io"
 	"runtime/debug"
@@ -23,6 +24,15 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) 
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// flagExit is the exit code for a command line that parse refused: 0 for
+// -h (the usage was asked for and printed), 2 otherwise.
+func flagExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitInvalid
 }
 
 // version is the version set at link time, else the module's.

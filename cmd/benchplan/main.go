@@ -44,7 +44,16 @@ func main() {
 		// The first signal stops the run: servers stop, what was measured is
 		// written, exit 130. A second one forces an immediate exit.
 		s := <-sigs
-		fmt.Fprintf(os.Stderr, "\nbenchplan: %v: stopping the run and writing partial results (again to force)\n", s)
+		what := "stopping"
+		if len(os.Args) > 1 {
+			switch os.Args[1] {
+			case "run":
+				what = "stopping the run and writing partial results"
+			case "sim":
+				what = "stopping the simulator"
+			}
+		}
+		fmt.Fprintf(os.Stderr, "\nbenchplan: %v: %s (again to force)\n", s, what)
 		cancel()
 		<-sigs
 		fmt.Fprintln(os.Stderr, "benchplan: forced exit; results of this run may be incomplete")

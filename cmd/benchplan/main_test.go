@@ -443,3 +443,19 @@ func TestUnwritableOutputIsFoundBeforeRunning(t *testing.T) {
 	assert.Assert(t, strings.Contains(r.stderr, "not writable"), r.stderr)
 	assert.Assert(t, !strings.Contains(r.stderr, "starting server"), "nothing ran: %s", r.stderr)
 }
+
+// -h prints a command's usage and exits 0; an unknown flag exits 2.
+func TestHelpExitsZero(t *testing.T) {
+	for _, cmd := range []string{"run", "validate", "report", "compare", "schema", "sim", "comment", "cleanup"} {
+		var stdout, stderr bytes.Buffer
+		code := runMain(context.Background(), []string{cmd, "-h"}, &stdout, &stderr)
+		assert.Equal(t, code, exitOK, "%s -h: %s", cmd, stderr.String())
+		assert.Assert(t, strings.Contains(stderr.String(), "-"), "%s -h printed no flags", cmd)
+		code = runMain(context.Background(), []string{cmd, "--no-such-flag"}, &stdout, &stderr)
+		assert.Equal(t, code, exitInvalid, cmd)
+	}
+	var stdout, stderr bytes.Buffer
+	runMain(context.Background(), []string{"sim", "--help"}, &stdout, &stderr)
+	assert.Assert(t, strings.HasPrefix(stderr.String(), "usage: benchplan sim"), stderr.String())
+	assert.Assert(t, strings.Contains(stderr.String(), "block size (tokens) (default 16)"), "derived defaults are shown:\n%s", stderr.String())
+}

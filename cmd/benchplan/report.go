@@ -249,7 +249,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
-		return exitInvalid
+		return flagExit(err)
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(stderr, "benchplan report: give exactly one results.json")

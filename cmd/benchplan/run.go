@@ -26,7 +26,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	po.register(fs)
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
-		return exitInvalid
+		return flagExit(err)
 	}
 	if len(pos) == 0 {
 		fmt.Fprintln(stderr, "benchplan validate: give at least one plan file")
@@ -83,7 +83,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	po.register(fs)
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
-		return exitInvalid
+		return flagExit(err)
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(stderr, "benchplan run: give exactly one plan file")

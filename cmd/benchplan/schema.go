@@ -13,7 +13,7 @@ func cmdSchema(args []string, stdout, stderr io.Writer) int {
 	servers := fs.Bool("servers", false, "print the schema of servers files instead of plan files")
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
-		return exitInvalid
+		return flagExit(err)
 	}
 	if len(pos) > 0 {
 		fmt.Fprintf(stderr, "benchplan schema: unexpected argument %q\n", pos[0])

@@ -46,9 +46,21 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fs.DurationVar(p, k.Flag, *p, usage)
 		}
 	}
+	// A knob whose zero value means "derive it" shows what it becomes.
+	zero := map[string]bool{"": true, "0": true, "0s": true, "false": true}
+	for _, k := range knobs {
+		if f := fs.Lookup(k.Flag); f != nil && zero[f.DefValue] && !zero[k.Default] {
+			f.Usage += " (default " + k.Default + ")"
+		}
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: benchplan sim [--addr 127.0.0.1:8000] [--profile NAME] [knob flags]")
+		fmt.Fprintln(stderr, "An OpenAI-compatible server that behaves like vLLM (or TGI with --flavor tgi); docs/simulator.md explains every knob.")
+		fs.PrintDefaults()
+	}
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
-		return exitInvalid
+		return flagExit(err)
 	}
 	if len(pos) > 0 {
 		fmt.Fprintf(stderr, "benchplan sim: unexpected argument %q\n", pos[0])
