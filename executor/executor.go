@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/benchplan/benchplan/internal/secret"
 	"io"
 	"runtime"
 	"time"
@@ -132,7 +133,7 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 			}
 			continue
 		}
-		res.ServerURL = in.URL
+		res.ServerURL = secret.RedactURL(in.URL)
 		res.Warnings = append(res.Warnings, in.Warnings...)
 		res.Model = sc.Model
 		if res.Model == "" && len(in.Models) > 0 {

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"github.com/benchplan/benchplan/internal/secret"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -12,21 +13,17 @@ import (
 // Lookup finds an environment variable (os.LookupEnv in the command).
 type Lookup func(name string) (string, bool)
 
-// secretKeys are keys whose interpolated values are credentials.
-func secretKey(key string) bool {
-	k := strings.ToLower(key)
-	for _, s := range []string{"key", "token", "secret", "password", "passwd", "auth", "credential"} {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
-}
+// secretKey reports whether a value interpolated under key (api_key,
+// HF_TOKEN, X-Auth) is a credential.
+func secretKey(key string) bool { return secret.LooksSecret(key) }
 
-// expand replaces ${VAR} and ${VAR:-default} in s; $$ is a literal $.
+// expandSecrets replaces ${VAR} and ${VAR:-default} in s; $$ is a literal $.
 // It returns the result, whether anything was substituted, and the first
 // mistake with its byte offset in s.
-func expand(s string, env Lookup) (out string, changed bool, offset int, err error) {
+// It also returns the values it took from variables whose name looks
+// secret (MY_PASSWORD, HF_TOKEN): wherever such a value goes, it is a
+// secret.
+func expandSecrets(s string, env Lookup) (out string, changed bool, secrets []string, offset int, err error) {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -48,7 +45,7 @@ func expand(s string, env Lookup) (out string, changed bool, offset int, err err
 		}
 		end := strings.IndexByte(s[i:], '}')
 		if end < 0 {
-			return "", false, i, fmt.Errorf("unclosed ${: write ${NAME} or ${NAME:-default}, or $$ for a literal $")
+			return "", false, nil, i, fmt.Errorf("unclosed ${: write ${NAME} or ${NAME:-default}, or $$ for a literal $")
 		}
 		body := s[i+2 : i+end]
 		name, def, hasDef := body, "", false
@@ -56,20 +53,23 @@ func expand(s string, env Lookup) (out string, changed bool, offset int, err err
 			name, def, hasDef = body[:j], body[j+2:], true
 		}
 		if !validName(name) {
-			return "", false, i, fmt.Errorf("invalid variable name %q in ${%s}", name, body)
+			return "", false, nil, i, fmt.Errorf("invalid variable name %q in ${%s}", name, body)
 		}
 		v, ok := env(name)
 		if !ok || (v == "" && hasDef) {
 			if !hasDef {
-				return "", false, i, fmt.Errorf("environment variable %s is not set (write ${%s:-default} to give a default)", name, name)
+				return "", false, nil, i, fmt.Errorf("environment variable %s is not set (write ${%s:-default} to give a default)", name, name)
 			}
 			v = def
+		}
+		if v != "" && secretKey(name) {
+			secrets = append(secrets, v)
 		}
 		b.WriteString(v)
 		changed = true
 		i += end + 1
 	}
-	return b.String(), changed, 0, nil
+	return b.String(), changed, secrets, 0, nil
 }
 
 func validName(s string) bool {
@@ -110,7 +110,8 @@ func (p *Plan) interpolate(env Lookup) Errors {
 			if !strings.Contains(v.Value, "$") {
 				return n
 			}
-			out, changed, off, err := expand(v.Value, env)
+			out, changed, secrets, off, err := expandSecrets(v.Value, env)
+			p.Secrets = append(p.Secrets, secrets...)
 			if err != nil {
 				e := p.errAtToken(v.Token, err.Error())
 				if v.Token.Type == token.DoubleQuoteType || v.Token.Type == token.SingleQuoteType {

@@ -3,6 +3,7 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"github.com/benchplan/benchplan/internal/secret"
 	"os"
 	"reflect"
 	"strconv"
@@ -71,6 +72,15 @@ func Parse(file string, src []byte, opts Options) (*Plan, error) {
 		p.replaceServers(sf.Servers)
 		p.Secrets = append(p.Secrets, sf.Secrets...)
 	}
+	// A URL's password is a secret wherever it was written.
+	for _, s := range p.Servers {
+		if s != nil {
+			if pw := secret.URLPassword(s.URL); pw != "" {
+				p.Secrets = append(p.Secrets, pw)
+			}
+		}
+	}
+	p.Secrets = unique(p.Secrets)
 	es := p.check()
 	if opts.Assertions != nil {
 		es = append(es, opts.Assertions(p)...)
@@ -466,4 +476,17 @@ func mergeFields(dst, src any) {
 			dv.Field(i).Set(sv.Field(i))
 		}
 	}
+}
+
+// unique drops repeated strings, keeping the first of each.
+func unique(ss []string) []string {
+	seen := map[string]bool{}
+	out := ss[:0]
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ package plan
 
 import (
 	"fmt"
+	"github.com/benchplan/benchplan/internal/secret"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -382,5 +383,5 @@ func (s *Server) ServerSummary() string {
 		}
 		return "simulator"
 	}
-	return "url " + s.URL
+	return "url " + secret.RedactURL(s.URL)
 }

@@ -3,11 +3,10 @@ package reporters
 import (
 	"bytes"
 	"encoding/json"
-	"net/url"
+	"github.com/benchplan/benchplan/internal/secret"
 	"reflect"
 	"sort"
 	"strings"
-	"unicode"
 
 	"github.com/benchplan/benchplan/results"
 )
@@ -75,7 +74,7 @@ func redactJSON(v any, key string, secrets []string) any {
 			case k == "env":
 				if m, ok := val.(map[string]any); ok {
 					for ek, ev := range m {
-						if looksSecret(ek) {
+						if secret.LooksSecret(ek) {
 							m[ek] = Redacted
 						} else {
 							m[ek] = redactJSON(ev, ek, secrets)
@@ -98,7 +97,7 @@ func redactJSON(v any, key string, secrets []string) any {
 		}
 		return x
 	case string:
-		return RedactString(redactURL(x), secrets)
+		return RedactString(secret.RedactURL(x), secrets)
 	}
 	return v
 }
@@ -134,7 +133,7 @@ func redactArgs(args []any, secrets []string) []any {
 		}
 		if strings.HasPrefix(s, "-") {
 			name, _, hasValue := strings.Cut(strings.TrimLeft(s, "-"), "=")
-			if looksSecret(name) {
+			if secret.LooksSecret(name) {
 				if hasValue {
 					args[i] = s[:strings.Index(s, "=")+1] + Redacted
 				} else {
@@ -143,66 +142,9 @@ func redactArgs(args []any, secrets []string) []any {
 				continue
 			}
 		}
-		args[i] = RedactString(redactURL(s), secrets)
+		args[i] = RedactString(secret.RedactURL(s), secrets)
 	}
 	return args
-}
-
-// secretWords are the words of a name that holds a secret.
-var secretWords = map[string]bool{
-	"token": true, "key": true, "apikey": true, "secret": true, "password": true, "passwd": true, "pass": true,
-	"pwd": true, "auth": true, "authorization": true, "credential": true, "credentials": true, "cookie": true,
-	"session": true, "signature": true, "private": true, "bearer": true,
-}
-
-// looksSecret reports whether a variable, header or option name names a
-// secret: one of its words (split at "_", "-", ".", and lower-to-upper
-// case changes) is token, key, secret, password, auth, credential, ...
-// Plurals such as TOKENS (MAX_INPUT_TOKENS) are counts, not secrets.
-func looksSecret(name string) bool {
-	var words []string
-	var cur []rune
-	flush := func() {
-		if len(cur) > 0 {
-			words = append(words, strings.ToLower(string(cur)))
-			cur = cur[:0]
-		}
-	}
-	rs := []rune(name)
-	for i, r := range rs {
-		switch {
-		case r == '_' || r == '-' || r == '.' || r == ' ':
-			flush()
-		case unicode.IsUpper(r) && i > 0 && unicode.IsLower(rs[i-1]):
-			flush()
-			cur = append(cur, r)
-		default:
-			cur = append(cur, r)
-		}
-	}
-	flush()
-	for _, w := range words {
-		if secretWords[w] {
-			return true
-		}
-	}
-	return false
-}
-
-// redactURL hides the password of a URL with credentials.
-func redactURL(s string) string {
-	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-		return strings.Replace(u.String(), "REDACTED", Redacted, 1)
-	}
-	return s
 }
 
 // RedactString replaces every occurrence of each secret (at least

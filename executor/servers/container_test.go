@@ -165,7 +165,6 @@ func TestRedaction(t *testing.T) {
 	secrets := []string{"hf_abcdef", "sk-12345"}
 	assert.DeepEqual(t, redactArgs([]string{"--api-key", "x", "--hf-token=y", "--max-model-len", "8192", "http://u:pw@h/", "tok hf_abcdef"}, secrets),
 		[]string{"--api-key", Redacted, "--hf-token=" + Redacted, "--max-model-len", "8192", "http://u:" + Redacted + "@h/", "tok " + Redacted})
-	assert.Assert(t, looksSecret("HF_TOKEN") && looksSecret("apiKey") && !looksSecret("MAX_INPUT_TOKENS"))
 }
 
 func TestServerLogTail(t *testing.T) {

@@ -3,6 +3,7 @@ package servers
 import (
 	"bytes"
 	"fmt"
+	"github.com/benchplan/benchplan/internal/secret"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,7 @@ func (l *serverLog) Path() string { return l.path }
 // (not to the tail, which is the server's own output). Callers pass no
 // environment values: nothing secret.
 func (l *serverLog) Notef(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+	msg := redactString(secret.RedactURLs(fmt.Sprintf(format, args...)), l.secrets)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f != nil {
@@ -100,7 +101,7 @@ func (l *serverLog) Write(p []byte) (int, error) {
 
 // line handles one complete line (without its newline); l.mu is held.
 func (l *serverLog) line(b []byte) {
-	s := redactString(string(b), l.secrets)
+	s := redactString(secret.RedactURLs(string(b)), l.secrets)
 	if l.f != nil {
 		_, _ = l.f.WriteString(s + "\n")
 	}

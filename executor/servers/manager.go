@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/benchplan/benchplan/internal/secret"
 	"io"
 	"path/filepath"
 	"slices"
@@ -161,7 +162,7 @@ func (m *Manager) start(ctx context.Context, name string) (*Instance, error) {
 		return nil, err
 	}
 	m.record(name, s, in)
-	what := in.URL
+	what := secret.RedactURL(in.URL)
 	if in.Digest != "" {
 		what += ", image " + in.Image + "@" + in.Digest
 	}

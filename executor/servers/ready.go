@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/benchplan/benchplan/internal/secret"
 	"io"
 	"math"
 	"net"
@@ -180,7 +181,7 @@ func waitReady(ctx context.Context, r readiness) error {
 	for {
 		req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, r.url+path, nil)
 		if err != nil {
-			return fmt.Errorf("bad url %q: %w", r.url, err)
+			return fmt.Errorf("bad url %q: %w", secret.RedactURL(r.url), err)
 		}
 		setAuth(req.Request, r.apiKey, r.headers)
 		resp, err := hc.Do(req)
@@ -198,12 +199,12 @@ func waitReady(ctx context.Context, r readiness) error {
 				if last.unreachable() {
 					what = "not reachable"
 				}
-				return fmt.Errorf("%s at %s within %s (startup_timeout): %s", what, r.url, r.timeout, last)
+				return fmt.Errorf("%s at %s within %s (startup_timeout): %s", what, secret.RedactURL(r.url), r.timeout, last)
 			}
 			return parent.Err()
 		}
 		if err != nil {
-			return fmt.Errorf("not ready at %s: %s", r.url, last)
+			return fmt.Errorf("not ready at %s: %s", secret.RedactURL(r.url), last)
 		}
 		switch c := resp.StatusCode; {
 		case c >= 200 && c < 300:
@@ -218,9 +219,9 @@ func waitReady(ctx context.Context, r readiness) error {
 			if r.apiKey != "" {
 				hint = "check api_key"
 			}
-			return fmt.Errorf("not ready at %s: GET %s answered %d %s: %s", r.url, path, c, http.StatusText(c), hint)
+			return fmt.Errorf("not ready at %s: GET %s answered %d %s: %s", secret.RedactURL(r.url), path, c, http.StatusText(c), hint)
 		}
-		return fmt.Errorf("not ready at %s: %s", r.url, last)
+		return fmt.Errorf("not ready at %s: %s", secret.RedactURL(r.url), last)
 	}
 }
 

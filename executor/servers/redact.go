@@ -1,10 +1,9 @@
 package servers
 
 import (
-	"net/url"
+	"github.com/benchplan/benchplan/internal/secret"
 	"sort"
 	"strings"
-	"unicode"
 
 	"github.com/benchplan/benchplan/plan"
 )
@@ -35,7 +34,7 @@ func serverSecrets(s *plan.Server, planSecrets []string, extra ...string) []stri
 		add(v)
 	}
 	for k, v := range s.Env {
-		if looksSecret(k) {
+		if secret.LooksSecret(k) {
 			add(v)
 		}
 	}
@@ -74,7 +73,7 @@ func redactArgs(args []string, secrets []string) []string {
 		}
 		if strings.HasPrefix(a, "-") {
 			name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-			if looksSecret(name) {
+			if secret.LooksSecret(name) {
 				if hasValue {
 					out[i] = a[:strings.Index(a, "=")+1] + Redacted
 				} else {
@@ -84,64 +83,7 @@ func redactArgs(args []string, secrets []string) []string {
 				continue
 			}
 		}
-		out[i] = redactString(redactURL(a), secrets)
+		out[i] = redactString(secret.RedactURL(a), secrets)
 	}
 	return out
-}
-
-// redactURL hides the password of a URL with credentials.
-func redactURL(s string) string {
-	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		return strings.Replace(u.String(), "xxxxx", Redacted, 1)
-	}
-	return s
-}
-
-// secretWords are the words of a name that holds a secret.
-var secretWords = map[string]bool{
-	"token": true, "key": true, "apikey": true, "secret": true, "password": true, "passwd": true, "pass": true,
-	"pwd": true, "auth": true, "authorization": true, "credential": true, "credentials": true, "cookie": true,
-	"session": true, "signature": true, "private": true, "bearer": true,
-}
-
-// looksSecret reports whether a variable, header or option name names a
-// secret: one of its words (split at "_", "-", ".", and lower-to-upper case
-// changes) is token, key, secret, password, auth, ... Plurals such as
-// TOKENS (MAX_INPUT_TOKENS) are counts, not secrets.
-func looksSecret(name string) bool {
-	var words []string
-	var cur []rune
-	flush := func() {
-		if len(cur) > 0 {
-			words = append(words, strings.ToLower(string(cur)))
-			cur = cur[:0]
-		}
-	}
-	rs := []rune(name)
-	for i, r := range rs {
-		switch {
-		case r == '_' || r == '-' || r == '.' || r == ' ':
-			flush()
-		case unicode.IsUpper(r) && i > 0 && unicode.IsLower(rs[i-1]):
-			flush()
-			cur = append(cur, r)
-		default:
-			cur = append(cur, r)
-		}
-	}
-	flush()
-	for _, w := range words {
-		if secretWords[w] {
-			return true
-		}
-	}
-	return false
 }

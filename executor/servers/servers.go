@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/benchplan/benchplan/internal/secret"
 	"io"
 	"net"
 	"strings"
@@ -257,7 +258,7 @@ func (in *Instance) describe(ctx context.Context, s *plan.Server, strict bool) e
 		in.Models = []string{s.Model}
 		in.Warnings = append(in.Warnings, fmt.Sprintf("server %s did not list its models (%v): using %s", in.Name, err, s.Model))
 	default:
-		return fmt.Errorf("not ready at %s: %w", in.URL, err)
+		return fmt.Errorf("not ready at %s: %w", secret.RedactURL(in.URL), err)
 	}
 	in.Version = serverVersion(ctx, in.URL, in.APIKey, in.Headers)
 	return nil
