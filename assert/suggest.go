@@ -1,6 +1,7 @@
 package assert
 
 import (
+	"github.com/benchplan/benchplan/plan"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,7 +61,7 @@ func closest(s string, candidates []string) []string {
 	best, bestD := []string(nil), limit+1
 	ls := strings.ToLower(s)
 	for _, c := range candidates {
-		d := osaDistance(ls, strings.ToLower(c))
+		d := plan.EditDistance(ls, strings.ToLower(c))
 		switch {
 		case d < bestD:
 			best, bestD = []string{c}, d
@@ -111,33 +112,6 @@ func trailingNumber(s string) (string, bool) {
 		i--
 	}
 	return s[i:], i < len(s)
-}
-
-// osaDistance is the Levenshtein distance with transpositions of adjacent
-// characters counted as one edit (tfft -> ttft is one edit).
-func osaDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
 
 // orList writes names as "`a`", "`a` or `b`", "`a`, `b` or `c`".

@@ -82,6 +82,23 @@ func (es Errors) sort() {
 	})
 }
 
+// sorted is es in file order, each mistake once (a default that is wrong
+// for every scenario is one mistake, at one place).
+func (es Errors) sorted() Errors {
+	es.sort()
+	out := es[:0]
+	for i, e := range es {
+		if i > 0 {
+			prev := es[i-1]
+			if prev.Line == e.Line && prev.Column == e.Column && prev.Message == e.Message && prev.Set == e.Set {
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
 // AsErrors returns the plan mistakes inside err, if any.
 func AsErrors(err error) (Errors, bool) {
 	var es Errors

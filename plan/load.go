@@ -61,8 +61,15 @@ func Parse(file string, src []byte, opts Options) (*Plan, error) {
 	if len(src) > MaxPlanBytes {
 		return nil, Errors{{File: file, Line: 1, Column: 1, Message: fmt.Sprintf("plan is %d bytes; the limit is %d", len(src), MaxPlanBytes)}}
 	}
+	var structural Errors
 	if err := p.decode(&p.ast, src, opts, reflect.TypeFor[Plan](), p); err != nil {
-		return nil, err
+		var pe *partialError
+		if !errors.As(err, &pe) {
+			return nil, err
+		}
+		// The document decoded despite its mistakes (unknown fields, a
+		// bad --set): check the rest too, so every mistake shows at once.
+		structural = pe.es
 	}
 	if opts.ServersFile != "" {
 		sf, err := ReadServers(opts.ServersFile, opts)
@@ -81,13 +88,13 @@ func Parse(file string, src []byte, opts Options) (*Plan, error) {
 		}
 	}
 	p.Secrets = unique(p.Secrets)
-	es := p.check()
+	semantic := p.check()
 	if opts.Assertions != nil {
-		es = append(es, opts.Assertions(p)...)
+		semantic = append(semantic, opts.Assertions(p)...)
 	}
+	es := append(structural, p.consequences(semantic, structural)...)
 	if len(es) > 0 {
-		es.sort()
-		return nil, es
+		return nil, es.sorted()
 	}
 	if opts.Simulate {
 		p.simulate()
@@ -117,35 +124,54 @@ func (p *Plan) decode(dst **ast.File, src []byte, opts Options, t reflect.Type, 
 		}
 		return Errors{e}
 	}
+	var es Errors
 	for _, s := range opts.Sets {
 		if err := p.applySet(s); err != nil {
-			return Errors{{File: p.File, Message: strings.TrimPrefix(err.Error(), "--set "+s+": "), Set: s}}
+			es = append(es, &Error{File: p.File, Message: strings.TrimPrefix(err.Error(), "--set "+s+": "), Set: s})
 		}
 	}
 	env := opts.Env
 	if env == nil {
 		env = func(string) (string, bool) { return "", false }
 	}
-	es := p.interpolate(env)
+	es = append(es, p.interpolate(env)...)
 	es = append(es, p.structure(f.Docs[0].Body, t)...)
 	if len(es) > 0 {
-		es.sort()
+		es = es.sorted()
+		// What still decodes (unknown fields aside) is checked further
+		// by the caller, so that later mistakes are not hidden.
+		if nodeToValue(f.Docs[0].Body, v, false) == nil {
+			return &partialError{es}
+		}
 		return es
 	}
-	if err := nodeToValue(f.Docs[0].Body, v); err != nil {
+	if err := nodeToValue(f.Docs[0].Body, v, true); err != nil {
 		return Errors{p.fromYAML(err)}
 	}
 	return nil
 }
 
+// partialError is a document's mistakes when the document decoded all the
+// same, leniently: the semantic checks can still run on it.
+type partialError struct{ es Errors }
+
+func (e *partialError) Error() string { return e.es.Error() }
+
+// Unwrap gives the mistakes to errors.As.
+func (e *partialError) Unwrap() error { return e.es }
+
 // nodeToValue decodes a checked document; a panic inside the YAML library
 // becomes an error rather than a crash.
-func nodeToValue(n ast.Node, v any) (err error) {
+// Not strict, unknown fields are skipped.
+func nodeToValue(n ast.Node, v any, strict bool) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("the YAML decoder failed on this document (%v): simplify the YAML around here", r)
 		}
 	}()
+	if !strict {
+		return yaml.NodeToValue(n, v)
+	}
 	return yaml.NodeToValue(n, v, yaml.Strict())
 }
 
@@ -415,7 +441,7 @@ func fieldNames() []string {
 func suggest(s string, candidates []string) string {
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
-		if d := levenshtein(s, c); d < bestD {
+		if d := EditDistance(s, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
@@ -425,34 +451,53 @@ func suggest(s string, candidates []string) string {
 	return ""
 }
 
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+// EditDistance is the edit distance between a and b in characters, where
+// swapping two neighbouring ones ("modle" for "model", "tfft" for "ttft")
+// is one edit, as an insertion, a deletion or a substitution is (optimal
+// string alignment). Suggestions ("did you mean") are drawn by it.
+func EditDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
 	for j := range prev {
 		prev[j] = j
 	}
-	for i := 1; i <= len(a); i++ {
+	for i := 1; i <= len(ra); i++ {
 		cur[0] = i
-		for j := 1; j <= len(b); j++ {
+		for j := 1; j <= len(rb); j++ {
 			cost := 1
-			if a[i-1] == b[j-1] {
+			if ra[i-1] == rb[j-1] {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
-	return prev[len(b)]
+	return prev[len(rb)]
 }
 
 // cap lowers every scenario's limits to the caps. A duration warmup or
-// cooldown that no longer fits is dropped rather than measuring nothing.
+// cooldown that no longer fits is dropped rather than measuring nothing:
+// under a requests cap always, under a duration cap when it would take
+// half the step.
 func (p *Plan) cap(requests int, d time.Duration) {
 	for _, s := range p.Scenarios {
 		l := s.Limits
 		if requests > 0 && (l.MaxRequests == nil || *l.MaxRequests > requests) {
 			n := requests
 			l.MaxRequests = &n
+			// A few requests would all fall in a warmup of seconds: a
+			// fraction (of the step) stays, a duration goes.
+			if l.Warmup != nil && l.Warmup.Duration > 0 {
+				l.Warmup = nil
+			}
+			if l.Cooldown != nil && l.Cooldown.Duration > 0 {
+				l.Cooldown = nil
+			}
 		}
 		if d > 0 && (l.MaxDuration == nil || l.MaxDuration.D() > d) {
 			dd := Duration(d)
@@ -486,6 +531,76 @@ func unique(ss []string) []string {
 		if !seen[s] {
 			seen[s] = true
 			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// consequences drops the semantic mistakes that follow from structural
+// ones: "a constant load needs a rate" at a mapping that holds an unknown
+// field "rat" says the same thing twice. A semantic mistake reported at the
+// start of a mapping goes when a structural one lies inside that mapping;
+// it comes back, if it still holds, once the structure is fixed.
+func (p *Plan) consequences(semantic, structural Errors) Errors {
+	if len(structural) == 0 || p.ast == nil || len(p.ast.Docs) == 0 {
+		return semantic
+	}
+	type pos struct{ line, col int }
+	less := func(a, b pos) bool { return a.line < b.line || a.line == b.line && a.col < b.col }
+	spans := map[pos]pos{} // a mapping's start -> its last token
+	var visit func(n ast.Node) pos
+	visit = func(n ast.Node) pos {
+		var last pos
+		if n == nil {
+			return last
+		}
+		if tok := n.GetToken(); tok != nil && tok.Position != nil {
+			last = pos{tok.Position.Line, tok.Position.Column}
+		}
+		grow := func(c ast.Node) {
+			if e := visit(c); less(last, e) {
+				last = e
+			}
+		}
+		switch v := n.(type) {
+		case *ast.MappingNode:
+			for _, mv := range v.Values {
+				grow(mv)
+			}
+			if len(v.Values) > 0 {
+				if tok := v.Values[0].Key.GetToken(); tok != nil && tok.Position != nil {
+					spans[pos{tok.Position.Line, tok.Position.Column}] = last
+				}
+			}
+		case *ast.MappingValueNode:
+			grow(v.Key)
+			grow(v.Value)
+		case *ast.SequenceNode:
+			for _, it := range v.Values {
+				grow(it)
+			}
+		case *ast.AnchorNode:
+			grow(v.Value)
+		case *ast.TagNode:
+			grow(v.Value)
+		}
+		return last
+	}
+	visit(p.ast.Docs[0].Body)
+	out := semantic[:0]
+	for _, e := range semantic {
+		start := pos{e.Line, e.Column}
+		end, ok := spans[start]
+		drop := false
+		for _, s := range structural {
+			sp := pos{s.Line, s.Column}
+			if ok && s.Set == "" && !less(sp, start) && !less(end, sp) {
+				drop = true
+				break
+			}
+		}
+		if !drop {
+			out = append(out, e)
 		}
 	}
 	return out

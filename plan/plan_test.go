@@ -197,6 +197,18 @@ func TestCaps(t *testing.T) {
 	assert.Equal(t, *l.MaxRequests, 10)
 	assert.Equal(t, l.MaxDuration.D(), 5*time.Second)
 	assert.Assert(t, is.Nil(l.Warmup), "a warmup that no longer fits is dropped")
+
+	// Under a requests cap alone, a duration warmup would eat the few
+	// requests; a fraction stays.
+	p, es = parse(t, base+`  - name: a
+    load: { type: constant, rate: 2 }
+    limits: { max_duration: 60s, warmup: 5s, cooldown: 0.1 }
+`, Options{CapRequests: 3})
+	assert.Assert(t, es == nil, es)
+	l = p.Scenarios[0].Limits
+	assert.Assert(t, is.Nil(l.Warmup))
+	assert.Equal(t, l.Cooldown.Fraction, 0.1)
+	assert.Equal(t, l.MaxDuration.D(), 60*time.Second)
 }
 
 func TestServerKindsRejectForeignFields(t *testing.T) {
@@ -255,4 +267,13 @@ func TestAssertionForms(t *testing.T) {
 		got = append(got, e.Message)
 	}
 	assert.DeepEqual(t, got, []string{`severity must be error or warn, got "info"`, `unknown field "exp" (did you mean "expr"?)`})
+}
+
+func TestSuggestCountsASwapAsOneEdit(t *testing.T) {
+	for typo, want := range map[string]string{"modle": "model", "lmiits": "limits", "rat": "rate", "sevrer": "server", "zzz": ""} {
+		assert.Equal(t, suggest(typo, []string{"model", "limits", "rate", "server", "load"}), want, typo)
+	}
+	assert.Equal(t, EditDistance("ab", "ba"), 1)
+	assert.Equal(t, EditDistance("kitten", "sitting"), 3)
+	assert.Equal(t, EditDistance("µs", "us"), 1)
 }
