@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -111,6 +112,27 @@ var plainTypes = strings.NewReplacer(
 	"assert.env", "a step",
 )
 
+// goTypes are the Go type names a type error may show.
+var goTypes = regexp.MustCompile(`\b(time\.Duration|float64|int64|int|bool)\b`)
+
+// plainMessage rewords a compile error for a plan's author: no Go types.
+func plainMessage(msg string) string {
+	msg = plainTypes.Replace(msg)
+	if strings.HasPrefix(msg, "cannot compare") || strings.HasPrefix(msg, "invalid operation") {
+		msg = goTypes.ReplaceAllStringFunc(msg, func(t string) string {
+			switch t {
+			case "time.Duration":
+				return "a duration"
+			case "bool":
+				return "true/false"
+			}
+			return "a number"
+		})
+		msg = strings.Replace(msg, " with string;", " with text;", 1)
+	}
+	return msg
+}
+
 // Names of the functions the compiler substitutes; users never write them.
 const (
 	fnDuration = "__duration"
@@ -142,7 +164,7 @@ func Compile(src string) (*Assertion, error) {
 		if scenario {
 			ce = diagnoseScenario(rw, tree.Node, ce)
 		}
-		ce.Message = plainTypes.Replace(ce.Message)
+		ce.Message = plainMessage(ce.Message)
 		return nil, ce
 	}
 	if err := checkTyped(rw, program.Node()); err != nil {

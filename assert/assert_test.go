@@ -306,7 +306,7 @@ func TestColumnMapsThroughRewrite(t *testing.T) {
 
 func TestCompileErrorMessages(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
-		{`ttft.p95 < 200`, "cannot compare time.Duration with int; write a duration such as 200ms"},
+		{`ttft.p95 < 200`, "cannot compare a duration with a number; write a duration such as 200ms"},
 		{`ttft.p96 < 200ms`, "unknown name ttft.p96; did you mean `ttft.p95`?"},
 		{`tfft.p95 < 200ms`, "unknown name tfft; did you mean `ttft`?"},
 	} {
@@ -316,7 +316,7 @@ func TestCompileErrorMessages(t *testing.T) {
 		check.Check(t, is.Equal(ce.Message, c.want))
 	}
 	_, err := Compile(`ttft.p95 < 200`)
-	check.Error(t, err, `cannot compare time.Duration with int; write a duration such as 200ms (column 12 of "ttft.p95 < 200")`)
+	check.Error(t, err, `cannot compare a duration with a number; write a duration such as 200ms (column 12 of "ttft.p95 < 200")`)
 }
 
 func TestDurationArithmetic(t *testing.T) {

@@ -62,7 +62,7 @@ func TestGatesOverSteps(t *testing.T) {
 func TestGatesOverStepsCompileErrors(t *testing.T) {
 	for src, want := range map[string]string{
 		"all(steps, .ttft.p96 < 1s)":      "unknown name ttft.p96 in a step; did you mean `ttft.p95`?",
-		"all(steps, .ttft.p95 < 200)":     "cannot compare time.Duration with int; write a duration such as 200ms",
+		"all(steps, .ttft.p95 < 200)":     "cannot compare a duration with a number; write a duration such as 200ms",
 		"capacity >= 10 && ttft.p95 < 1s": "ttft is a per-step name, but this assertion reads steps or capacity and is evaluated once per scenario: write all(steps, .ttft ...) or split it into two assertions",
 	} {
 		_, err := Compile(src)
