@@ -1,12 +1,16 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/benchplan/benchplan/internal/secret"
+	"github.com/goccy/go-yaml"
 )
 
 // ServersFile is a file of server setups (plans/servers/*.yaml), composed
@@ -28,11 +32,15 @@ func ReadServers(path string, opts Options) (*ServersFile, error) {
 	var sf ServersFile
 	o := opts
 	o.Sets = nil
+	var es Errors
 	if err := sp.decode(&sp.ast, src, o, reflect.TypeFor[ServersFile](), &sf); err != nil {
-		return nil, err
+		var pe *partialError
+		if !errors.As(err, &pe) {
+			return nil, err
+		}
+		es = pe.es
 	}
 	sp.Servers = sf.Servers
-	var es Errors
 	if sf.Version != 1 {
 		es = append(es, sp.ErrorAt(0, "a servers file starts with `version: 1`", "$.version", "$"))
 	}
@@ -41,11 +49,34 @@ func ReadServers(path string, opts Options) (*ServersFile, error) {
 	}
 	es = append(es, sp.checkServers()...)
 	if len(es) > 0 {
-		es.sort()
-		return nil, es
+		return nil, es.sorted()
 	}
-	sf.Secrets = sp.Secrets
+	for _, s := range sf.Servers {
+		if s == nil {
+			continue
+		}
+		if pw := secret.URLPassword(s.URL); pw != "" {
+			sp.Secrets = append(sp.Secrets, pw)
+		}
+	}
+	sf.Secrets = unique(sp.Secrets)
 	return &sf, nil
+}
+
+// IsServersFile reports whether the YAML at path is a servers file (it
+// declares servers and no scenarios) rather than a plan.
+func IsServersFile(path string) bool {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var top map[string]any
+	if yaml.Unmarshal(src, &top) != nil {
+		return false
+	}
+	_, servers := top["servers"]
+	_, scenarios := top["scenarios"]
+	return servers && !scenarios
 }
 
 // replaceServers swaps in a servers file's servers. With a single server,

@@ -195,8 +195,19 @@ func TestReadyPlansValidate(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "..", "plans", "*.yaml"))
 	assert.NilError(t, err)
 	assert.Assert(t, len(files) > 0)
-	r := benchplan(t, time.Minute, append([]string{"validate"}, files...)...)
+	setups, err := filepath.Glob(filepath.Join("..", "..", "plans", "servers", "*.yaml"))
+	assert.NilError(t, err)
+	assert.Assert(t, len(setups) > 0)
+	r := benchplan(t, time.Minute, append(append([]string{"validate"}, files...), setups...)...)
 	assert.Equal(t, r.code, 0, r.stderr)
+	assert.Equal(t, strings.Count(r.stdout, "ok (servers file, 1 server)"), len(setups), r.stdout)
+
+	// A servers file with a mistake is checked as one, not as a plan.
+	bad := filepath.Join(t.TempDir(), "servers.yaml")
+	assert.NilError(t, os.WriteFile(bad, []byte("version: 1\nservers:\n  a: { url: \"http://x\", startup_timeot: 3s }\n"), 0o644))
+	r = benchplan(t, time.Minute, "validate", bad)
+	assert.Equal(t, r.code, exitInvalid)
+	assert.Assert(t, strings.Contains(r.stderr, `unknown field "startup_timeot" (did you mean "startup_timeout"?)`), r.stderr)
 }
 
 // freePort returns a loopback address nothing listens on yet.

@@ -34,6 +34,21 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	code := exitOK
 	for _, path := range pos {
+		if plan.IsServersFile(path) {
+			// plans/servers/*.yaml: checked as what --servers reads.
+			sf, err := plan.ReadServers(path, po.options())
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				code = exitInvalid
+				continue
+			}
+			n := fmt.Sprintf("%d servers", len(sf.Servers))
+			if len(sf.Servers) == 1 {
+				n = "1 server"
+			}
+			fmt.Fprintf(stdout, "%s: ok (servers file, %s)\n", path, n)
+			continue
+		}
 		if _, _, err := load(path, po.options()); err != nil {
 			fmt.Fprintln(stderr, err)
 			code = exitInvalid
