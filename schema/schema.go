@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/invopop/jsonschema"
+
 	"github.com/benchplan/benchplan/plan"
 )
 
@@ -33,6 +35,7 @@ func Generate(root string) (planSchema, serversSchema []byte, err error) {
 	}
 	make := func(v any, id, title string) ([]byte, error) {
 		s := r.Reflect(v)
+		allowVariables(s, map[*jsonschema.Schema]bool{})
 		s.Version = Draft07
 		s.ID = ""
 		s.Title = title
@@ -49,4 +52,50 @@ func Generate(root string) (planSchema, serversSchema []byte, err error) {
 		return nil, nil, err
 	}
 	return planSchema, serversSchema, nil
+}
+
+// variable is a string that is (or holds) ${NAME} or ${NAME:-default}: the
+// plan loader substitutes it before it reads a number, a duration or a
+// boolean, so the schema lets it stand where those are expected.
+var variable = &jsonschema.Schema{Type: "string", Pattern: `\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}`,
+	Description: "An environment variable, ${NAME} or ${NAME:-default}, substituted before the value is read."}
+
+// allowVariables lets ${VAR} stand for every number, integer, boolean and
+// duration of s, as the loader allows (rate: "${RATE:-2}"). Alternatives
+// become anyOf, since a variable may now match more than one of them.
+func allowVariables(s *jsonschema.Schema, seen map[*jsonschema.Schema]bool) {
+	if s == nil || seen[s] || s == variable {
+		return
+	}
+	seen[s] = true
+	for _, d := range s.Definitions {
+		allowVariables(d, seen)
+	}
+	if s.Properties != nil {
+		for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
+			allowVariables(pair.Value, seen)
+		}
+	}
+	for _, c := range s.PatternProperties {
+		allowVariables(c, seen)
+	}
+	for _, list := range [][]*jsonschema.Schema{s.AllOf, s.AnyOf, s.OneOf, s.PrefixItems} {
+		for _, c := range list {
+			allowVariables(c, seen)
+		}
+	}
+	for _, c := range []*jsonschema.Schema{s.AdditionalProperties, s.Items, s.Not, s.If, s.Then, s.Else, s.Contains} {
+		allowVariables(c, seen)
+	}
+	if len(s.OneOf) > 0 {
+		s.AnyOf, s.OneOf = append(s.AnyOf, s.OneOf...), nil
+	}
+	switch {
+	case s.Type == "number" || s.Type == "integer" || s.Type == "boolean",
+		s.Type == "string" && s.Pattern != "" && len(s.Enum) == 0:
+		inner := *s
+		inner.Description, inner.Examples, inner.Title = "", nil, ""
+		*s = jsonschema.Schema{Description: s.Description, Examples: s.Examples, Title: s.Title,
+			AnyOf: []*jsonschema.Schema{&inner, variable}}
+	}
 }

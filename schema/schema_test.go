@@ -8,6 +8,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"os"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -80,4 +81,25 @@ func TestReadyPlansMatchTheSchema(t *testing.T) {
 	bad, _ := yaml.YAMLToJSON([]byte("version: 1\nname: x\nscenarios:\n  - name: a\n    load: { type: constant, rat: 5 }\n"))
 	v, _ := jsonschema.UnmarshalJSON(bytes.NewReader(bad))
 	assert.Assert(t, planS.Validate(v) != nil, "an unknown field must fail the schema")
+
+	// ${VAR} stands where the loader reads a number, a duration or a
+	// boolean after substitution; a wrong literal still fails.
+	vars := "version: 1\nname: x\nservers:\n  s: { sim: { ttft: \"${TTFT:-50ms}\", max_num_seqs: \"${SEQS}\" } }\n" +
+		"scenarios:\n  - name: a\n    load: { type: constant, rate: \"${RATE:-2}\" }\n" +
+		"    limits: { max_requests: \"${N:-10}\", max_duration: \"${D}\", warmup: \"${W:-1s}\" }\n"
+	for _, c := range []struct {
+		yaml string
+		ok   bool
+	}{
+		{vars, true},
+		{strings.Replace(vars, `"${RATE:-2}"`, `"fast"`, 1), false},
+		{strings.Replace(vars, `"${D}"`, `"10 sec"`, 1), false},
+	} {
+		j, err := yaml.YAMLToJSON([]byte(c.yaml))
+		assert.NilError(t, err)
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
+		assert.NilError(t, err)
+		err = planS.Validate(v)
+		assert.Equal(t, err == nil, c.ok, "%s: %v", c.yaml, err)
+	}
 }
