@@ -67,3 +67,40 @@ scenarios:
 		assert.Equal(t, len([]rune(caret)), len([]rune(src[:strings.Index(src, "| ")+2]))+e.Column, text)
 	}
 }
+
+// FuzzPlanAssertions loads plans whose assertions are compiled beside the
+// plan's own checks, as `benchplan validate` does: never a panic, and every
+// mistake inside the file, its caret on a character of its line.
+func FuzzPlanAssertions(f *testing.F) {
+	f.Add([]byte("version: 1\nname: x\nservers: {s: {sim: {}}}\nscenarios:\n  - name: a\n    load: {type: synchronous}\n    data: {emulated: {prompt_tokens: 1, output_tokens: 1}}\n    limits: {max_requests: 1}\n    assert: [\"ttft.p9 < 1s\"]\n"))
+	f.Add([]byte("version: 1\nname: x\nservers: {s: {sim: {}}}\nscenarios:\n  - name: a\n    assert:\n      - |\n        ttft.p95 < 1s &&\n          itl.p98 < 1s\n      - \"a \\\"b\\\" \\u00b5 itl.p1\"\n      - >-\n        x\n\n        y.z\n"))
+	f.Add([]byte("version: 1\nname: x\nscenarios:\n  - name: a\n    assert: [ 'it''s && ttft.p96 < 2' , \"\\tq.p1\" ]\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		opts := plan.Options{Assertions: func(p *plan.Plan) plan.Errors {
+			_, err := CompilePlan(p)
+			es, _ := plan.AsErrors(err)
+			return es
+		}}
+		_, err := plan.Parse("fuzz.yaml", src, opts)
+		if err == nil {
+			return
+		}
+		es, ok := plan.AsErrors(err)
+		if !ok {
+			t.Fatalf("not positioned errors: %v", err)
+		}
+		lines := strings.Split(strings.ReplaceAll(strings.ReplaceAll(string(src), "\r\n", "\n"), "\r", "\n"), "\n")
+		for _, e := range es {
+			if e.Set != "" {
+				continue
+			}
+			if e.Line < 1 || e.Line > len(lines) {
+				t.Fatalf("line %d outside the file (%d lines): %v", e.Line, len(lines), e)
+			}
+			if e.Column < 1 || e.Column > len([]rune(lines[e.Line-1]))+1 {
+				t.Fatalf("column %d outside line %d (%q): %v", e.Column, e.Line, lines[e.Line-1], e)
+			}
+			_ = e.Error() // renders without panicking
+		}
+	})
+}

@@ -1,10 +1,11 @@
 package assert
 
 import (
-	"github.com/benchplan/benchplan/plan"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/benchplan/benchplan/plan"
 )
 
 // suggestRoot returns a hint for an unknown top-level name, or "".

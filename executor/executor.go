@@ -7,13 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/benchplan/benchplan/internal/secret"
 	"io"
 	"runtime"
 	"time"
 
 	"github.com/benchplan/benchplan/executor/servers"
 	"github.com/benchplan/benchplan/executor/telemetry"
+	"github.com/benchplan/benchplan/internal/secret"
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/results"
 )

@@ -16,12 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"gotest.tools/v3/assert"
+
 	"github.com/benchplan/benchplan/executor/dataset"
 	"github.com/benchplan/benchplan/executor/load"
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/results"
 	"github.com/benchplan/benchplan/sim"
-	"gotest.tools/v3/assert"
 )
 
 // runPlan loads a plan from text (written into a temporary directory, with

@@ -9,8 +9,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/benchplan/benchplan/internal/secret"
 	"github.com/goccy/go-yaml"
+
+	"github.com/benchplan/benchplan/internal/secret"
 )
 
 // ServersFile is a file of server setups (plans/servers/*.yaml), composed

@@ -2,12 +2,13 @@ package plan
 
 import (
 	"fmt"
-	"github.com/benchplan/benchplan/internal/secret"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/benchplan/benchplan/internal/secret"
 )
 
 // Lookup finds an environment variable (os.LookupEnv in the command).

@@ -3,17 +3,19 @@ package plan
 import (
 	"errors"
 	"fmt"
-	"github.com/benchplan/benchplan/internal/secret"
 	"os"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/benchplan/benchplan/internal/secret"
 )
 
 // Options change how a plan is read.
@@ -230,7 +232,19 @@ func (p *Plan) errAtToken(tok *token.Token, msg string) *Error {
 		e.Line, e.Column = tok.Position.Line, tok.Position.Column
 	}
 	e.SourceLine = p.line(e.Line)
+	e.clampColumn()
 	return e
+}
+
+// clampColumn keeps the caret on the line or just after its end (where an
+// empty value is missing).
+func (e *Error) clampColumn() {
+	if n := utf8.RuneCountInString(e.SourceLine) + 1; e.Column > n {
+		e.Column = n
+	}
+	if e.Column < 1 {
+		e.Column = 1
+	}
 }
 
 func (p *Plan) line(n int) string {
@@ -402,6 +416,7 @@ func (p *Plan) ErrorAt(offset int, msg string, paths ...string) *Error {
 			e.Column++
 		}
 		e.Column += offset
+		e.clampColumn()
 		return e
 	}
 	return &Error{File: p.File, Line: 1, Column: 1, Message: msg, SourceLine: p.line(1)}

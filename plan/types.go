@@ -6,11 +6,12 @@ package plan
 
 import (
 	"fmt"
-	"github.com/benchplan/benchplan/internal/secret"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/benchplan/benchplan/internal/secret"
 )
 
 // Plan is a loaded, defaulted and validated plan file.

@@ -3,11 +3,11 @@ package reporters
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/benchplan/benchplan/internal/secret"
 	"reflect"
 	"sort"
 	"strings"
 
+	"github.com/benchplan/benchplan/internal/secret"
 	"github.com/benchplan/benchplan/results"
 )
 

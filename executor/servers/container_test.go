@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchplan/benchplan/plan"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"gotest.tools/v3/assert"
+
+	"github.com/benchplan/benchplan/plan"
 )
 
 func hostConfigOf(t *testing.T, cs *containerSpec) container.HostConfig {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"gotest.tools/v3/assert"
+	"gotest.tools/v3/poll"
+
 	"github.com/benchplan/benchplan/executor/client"
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/results"
-	"gotest.tools/v3/assert"
-	"gotest.tools/v3/poll"
 )
 
 // These tests run real containers of the simulator's image (FROM scratch,

@@ -3,12 +3,13 @@ package servers
 import (
 	"bytes"
 	"fmt"
-	"github.com/benchplan/benchplan/internal/secret"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/benchplan/benchplan/internal/secret"
 )
 
 // TailLines is how many of a server's last log lines a failed start shows.

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/benchplan/benchplan/internal/secret"
 	"io"
 	"path/filepath"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/benchplan/benchplan/internal/secret"
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/results"
 )

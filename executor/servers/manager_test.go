@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchplan/benchplan/plan"
 	"gotest.tools/v3/assert"
+
+	"github.com/benchplan/benchplan/plan"
 )
 
 // noGPU keeps a helper process from claiming every GPU, so that StartAll

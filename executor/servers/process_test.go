@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchplan/benchplan/plan"
 	"gotest.tools/v3/assert"
 	"gotest.tools/v3/poll"
+
+	"github.com/benchplan/benchplan/plan"
 )
 
 func helperServer(addr string, env map[string]string) *plan.Server {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/benchplan/benchplan/internal/secret"
 	"io"
 	"math"
 	"net"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/benchplan/benchplan/internal/secret"
 )
 
 // Default startup timeouts, by kind, when the plan sets no startup_timeout.

@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchplan/benchplan/plan"
 	"gotest.tools/v3/assert"
+
+	"github.com/benchplan/benchplan/plan"
 )
 
 func dur(d time.Duration) *plan.Duration { x := plan.Duration(d); return &x }

@@ -1,10 +1,10 @@
 package servers
 
 import (
-	"github.com/benchplan/benchplan/internal/secret"
 	"sort"
 	"strings"
 
+	"github.com/benchplan/benchplan/internal/secret"
 	"github.com/benchplan/benchplan/plan"
 )
 

@@ -18,13 +18,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/benchplan/benchplan/internal/secret"
 	"io"
 	"net"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/benchplan/benchplan/internal/secret"
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/sim"
 )

@@ -4,9 +4,10 @@ import (
 	"testing"
 	"time"
 
+	"gotest.tools/v3/assert"
+
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/sim"
-	"gotest.tools/v3/assert"
 )
 
 func TestEveryKnobHasAPlanField(t *testing.T) {
