@@ -30,6 +30,9 @@ func CompilePlan(p *plan.Plan) (Gates, error) {
 	}
 	reported := map[int]bool{} // defaults' assertions are reported once
 	for _, sc := range p.Scenarios {
+		if sc == nil {
+			continue // an empty item: the plan's own checks report it
+		}
 		for j, as := range sc.Assert {
 			a, err := Compile(as.Expr)
 			if err == nil {

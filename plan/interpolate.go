@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
@@ -115,10 +116,15 @@ func (p *Plan) interpolate(env Lookup) Errors {
 			p.Secrets = append(p.Secrets, secrets...)
 			if err != nil {
 				e := p.errAtToken(v.Token, err.Error())
-				if v.Token.Type == token.DoubleQuoteType || v.Token.Type == token.SingleQuoteType {
-					e.Column++
+				if line, col, ok := p.sourcePos(v.Token, v.Value, off); ok && e.Set == "" {
+					e.Line, e.Column, e.SourceLine = line, col, p.line(line)
+				} else {
+					if v.Token.Type == token.DoubleQuoteType || v.Token.Type == token.SingleQuoteType {
+						e.Column++
+					}
+					e.Column += utf8.RuneCountInString(v.Value[:off])
 				}
-				e.Column += off
+				e.clampColumn()
 				es = append(es, e)
 				return n
 			}
