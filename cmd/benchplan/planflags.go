@@ -31,7 +31,7 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.sets, "set", "override a plan value, PATH=VALUE (repeatable), e.g. --set scenarios.chat.load.rate=5")
 	fs.StringVar(&o.servers, "servers", "", "replace the plan's servers with those of this servers file")
 	fs.BoolVar(&o.simulate, "simulate", false, "replace every server with the built-in simulator (a dry run without a GPU)")
-	fs.IntVar(&o.capReqs, "max-requests", 0, "cap every step at this many requests (a short smoke run)")
+	fs.IntVar(&o.capReqs, "max-requests", 0, "cap every step at this many requests (a short smoke run; a warmup or cooldown given as a duration is dropped)")
 	fs.DurationVar(&o.capDur, "max-duration", 0, "cap every step at this duration (a short smoke run)")
 }
 
