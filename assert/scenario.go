@@ -39,8 +39,6 @@ func readsIdent(root ast.Node, name string) bool {
 	return found
 }
 
-// closurePaths lists the metric paths read through the closure pointer
-// (`.ttft.p95` or `#.ttft.p95`), in source order.
 // isStepIndex reports whether n is steps[N] (any index expression).
 func isStepIndex(n *ast.MemberNode) bool {
 	id, ok := n.Node.(*ast.IdentifierNode)
@@ -51,6 +49,9 @@ func isStepIndex(n *ast.MemberNode) bool {
 	return !isName
 }
 
+// closurePaths lists the metric paths read from a step, through the
+// closure pointer (`.ttft.p95` or `#.ttft.p95`) or an index
+// (`steps[1].ttft.p95`), in source order.
 func closurePaths(root ast.Node) []string {
 	var out []string
 	seen := map[string]bool{}

@@ -83,13 +83,13 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 	r.rep, _ = opts.Progress.(progress.Reporter)
 	r.tel, r.telOn = telemetryConfig(sc, in)
 	r.inFlight = fds.conns(in.InProcess)
-	if need, what := connectionsNeeded(sc); r.inFlight > 0 && need > r.inFlight {
+	if need, what := connectionsNeeded(sc); need > r.inFlight {
 		res.Error = fmt.Sprintf("%s needs %d connections at once, but the open-file limit (%d, hard limit %d) allows about %d: raise the hard limit (ulimit -Hn, or LimitNOFILE for a service) or lower it",
 			what, need, fds.soft, fds.hard, r.inFlight)
 		return nil
 	}
 	conns := r.inFlight
-	if need, _ := connectionsNeeded(sc); need > 0 && (conns == 0 || need < conns) {
+	if need, _ := connectionsNeeded(sc); need > 0 && need < conns {
 		conns = need
 	}
 	transport := client.NewTransport(conns)

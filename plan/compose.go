@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
-
-	"github.com/benchplan/benchplan/internal/secret"
 )
 
 // ServersFile is a file of server setups (plans/servers/*.yaml), composed
@@ -52,20 +50,13 @@ func ReadServers(path string, opts Options) (*ServersFile, error) {
 	if len(es) > 0 {
 		return nil, es.sorted()
 	}
-	for _, s := range sf.Servers {
-		if s == nil {
-			continue
-		}
-		if pw := secret.URLPassword(s.URL); pw != "" {
-			sp.Secrets = append(sp.Secrets, pw)
-		}
-	}
-	sf.Secrets = unique(sp.Secrets)
+	sf.Secrets = sp.Secrets // URL passwords: Parse adds them for every server
 	return &sf, nil
 }
 
-// IsServersFile reports whether the YAML at path is a servers file (it
-// declares servers and no scenarios) rather than a plan.
+// IsServersFile reports whether the YAML at path is a servers file (its
+// keys are servers and version, nothing a plan has besides) rather than a
+// plan, however mistaken.
 func IsServersFile(path string) bool {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -75,9 +66,15 @@ func IsServersFile(path string) bool {
 	if yaml.Unmarshal(src, &top) != nil {
 		return false
 	}
-	_, servers := top["servers"]
-	_, scenarios := top["scenarios"]
-	return servers && !scenarios
+	if _, ok := top["servers"]; !ok {
+		return false
+	}
+	for k := range top {
+		if k != "servers" && k != "version" {
+			return false
+		}
+	}
+	return true
 }
 
 // replaceServers swaps in a servers file's servers. With a single server,

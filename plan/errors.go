@@ -3,6 +3,7 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -68,13 +69,29 @@ func (es Errors) Error() string {
 	}
 	s := strings.Join(parts, "\n")
 	if len(es) > 1 {
-		s += fmt.Sprintf("\n%d errors in %s", len(es), es[0].File)
+		var files []string
+		for _, e := range es {
+			if !slices.Contains(files, e.File) {
+				files = append(files, e.File)
+			}
+		}
+		s += fmt.Sprintf("\n%d errors in %s", len(es), strings.Join(files, " and "))
 	}
 	return s
 }
 
 func (es Errors) sort() {
+	// Files keep the order they first appear in; lines order each file.
+	rank := map[string]int{}
+	for _, e := range es {
+		if _, ok := rank[e.File]; !ok {
+			rank[e.File] = len(rank)
+		}
+	}
 	sort.SliceStable(es, func(i, j int) bool {
+		if es[i].File != es[j].File {
+			return rank[es[i].File] < rank[es[j].File]
+		}
 		if es[i].Line != es[j].Line {
 			return es[i].Line < es[j].Line
 		}
@@ -86,15 +103,18 @@ func (es Errors) sort() {
 // for every scenario is one mistake, at one place).
 func (es Errors) sorted() Errors {
 	es.sort()
+	type key struct {
+		line, col    int
+		set, message string
+	}
+	seen := map[key]bool{}
 	out := es[:0]
-	for i, e := range es {
-		if i > 0 {
-			prev := es[i-1]
-			if prev.Line == e.Line && prev.Column == e.Column && prev.Message == e.Message && prev.Set == e.Set {
-				continue
-			}
+	for _, e := range es {
+		k := key{e.Line, e.Column, e.Set, e.Message}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, e)
 		}
-		out = append(out, e)
 	}
 	return out
 }

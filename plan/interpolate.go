@@ -3,7 +3,6 @@ package plan
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
@@ -115,17 +114,11 @@ func (p *Plan) interpolate(env Lookup) Errors {
 			out, changed, secrets, off, err := expandSecrets(v.Value, env)
 			p.Secrets = append(p.Secrets, secrets...)
 			if err != nil {
-				e := p.errAtToken(v.Token, err.Error())
-				if line, col, ok := p.sourcePos(v.Token, v.Value, off); ok && e.Set == "" {
-					e.Line, e.Column, e.SourceLine = line, col, p.line(line)
-				} else {
-					if v.Token.Type == token.DoubleQuoteType || v.Token.Type == token.SingleQuoteType {
-						e.Column++
-					}
-					e.Column += utf8.RuneCountInString(v.Value[:off])
+				es = append(es, p.errAtOffset(v.Token, v.Value, off, err.Error()))
+				if p.unexpanded == nil {
+					p.unexpanded = map[*token.Token]bool{}
 				}
-				e.clampColumn()
-				es = append(es, e)
+				p.unexpanded[v.Token] = true
 				return n
 			}
 			if !changed {

@@ -75,11 +75,18 @@ func Parse(file string, src []byte, opts Options) (*Plan, error) {
 	}
 	if opts.ServersFile != "" {
 		sf, err := ReadServers(opts.ServersFile, opts)
-		if err != nil {
+		var ses Errors
+		switch {
+		case errors.As(err, &ses):
+			// Reported with the plan's own mistakes (each names its file);
+			// the plan is checked with its own servers meanwhile.
+			structural = append(structural, ses...)
+		case err != nil:
 			return nil, err
+		default:
+			p.replaceServers(sf.Servers)
+			p.Secrets = append(p.Secrets, sf.Secrets...)
 		}
-		p.replaceServers(sf.Servers)
-		p.Secrets = append(p.Secrets, sf.Secrets...)
 	}
 	// A URL's password is a secret wherever it was written.
 	for _, s := range p.Servers {
@@ -110,7 +117,7 @@ func Parse(file string, src []byte, opts Options) (*Plan, error) {
 func (p *Plan) decode(dst **ast.File, src []byte, opts Options, t reflect.Type, v any) error {
 	// Positions are counted in LF lines: CRLF and lone CR files read the same.
 	src = []byte(strings.Join(splitLines(string(src)), "\n"))
-	p.Source = src
+	p.Source, p.lines = src, nil
 	f, err := parser.ParseBytes(src, 0)
 	if err != nil {
 		return Errors{p.fromYAML(err)}
@@ -236,6 +243,32 @@ func (p *Plan) errAtToken(tok *token.Token, msg string) *Error {
 	return e
 }
 
+// errAtOffset makes an Error at byte offset off of value, the text of the
+// scalar whose token is tok, shown at the source character it was read from
+// (past quotes, escapes, block indicators and folded lines). Where the
+// source does not read as value, the column is counted from the token.
+func (p *Plan) errAtOffset(tok *token.Token, value string, off int, msg string) *Error {
+	e := p.errAtToken(tok, msg)
+	if e.Set != "" {
+		return e
+	}
+	if off > 0 || tok != nil && (tok.Type == token.DoubleQuoteType || tok.Type == token.SingleQuoteType) {
+		if line, col, ok := p.sourcePos(tok, value, off); ok {
+			e.Line, e.Column, e.SourceLine = line, col, p.line(line)
+			e.clampColumn()
+			return e
+		}
+		if tok != nil && (tok.Type == token.DoubleQuoteType || tok.Type == token.SingleQuoteType) {
+			e.Column++
+		}
+		if off <= len(value) {
+			e.Column += utf8.RuneCountInString(value[:off])
+		}
+	}
+	e.clampColumn()
+	return e
+}
+
 // clampColumn keeps the caret on the line or just after its end (where an
 // empty value is missing).
 func (e *Error) clampColumn() {
@@ -248,11 +281,19 @@ func (e *Error) clampColumn() {
 }
 
 func (p *Plan) line(n int) string {
-	lines := splitLines(string(p.Source))
+	lines := p.sourceLines()
 	if n < 1 || n > len(lines) {
 		return ""
 	}
 	return lines[n-1]
+}
+
+// sourceLines is the plan's text split into lines, once.
+func (p *Plan) sourceLines() []string {
+	if p.lines == nil {
+		p.lines = splitLines(string(p.Source))
+	}
+	return p.lines
 }
 
 // splitLines splits text at LF, CRLF or a lone CR, as YAML counts lines.
@@ -401,23 +442,7 @@ func (p *Plan) ErrorAt(offset int, msg string, paths ...string) *Error {
 		case *ast.MappingValueNode:
 			n = m.Key
 		}
-		tok := n.GetToken()
-		e := p.errAtToken(tok, msg)
-		if e.Set != "" {
-			return e
-		}
-		if offset > 0 {
-			if line, col, ok := p.sourcePos(tok, scalarText(n), offset); ok {
-				e.Line, e.Column, e.SourceLine = line, col, p.line(line)
-				return e
-			}
-		}
-		if tok != nil && (tok.Type == token.DoubleQuoteType || tok.Type == token.SingleQuoteType) {
-			e.Column++
-		}
-		e.Column += offset
-		e.clampColumn()
-		return e
+		return p.errAtOffset(n.GetToken(), scalarText(n), offset, msg)
 	}
 	return &Error{File: p.File, Line: 1, Column: 1, Message: msg, SourceLine: p.line(1)}
 }
@@ -602,9 +627,27 @@ func (p *Plan) consequences(semantic, structural Errors) Errors {
 		return last
 	}
 	visit(p.ast.Docs[0].Body)
+	// The document's own mapping holds everything: a mistake anywhere
+	// would hide "missing name" and the like.
+	if m, ok := p.ast.Docs[0].Body.(*ast.MappingNode); ok && len(m.Values) > 0 {
+		if tok := m.Values[0].Key.GetToken(); tok != nil && tok.Position != nil {
+			delete(spans, pos{tok.Position.Line, tok.Position.Column})
+		}
+	}
+	// A value whose ${VAR} was not set would only be found wrong again.
+	unexpanded := map[pos]bool{}
+	for tok := range p.unexpanded {
+		if tok.Position != nil {
+			unexpanded[pos{tok.Position.Line, tok.Position.Column}] = true
+			unexpanded[pos{tok.Position.Line, tok.Position.Column + 1}] = true // after a quote
+		}
+	}
 	out := semantic[:0]
 	for _, e := range semantic {
 		start := pos{e.Line, e.Column}
+		if unexpanded[start] {
+			continue
+		}
 		end, ok := spans[start]
 		drop := false
 		for _, s := range structural {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -276,4 +277,48 @@ func TestSuggestCountsASwapAsOneEdit(t *testing.T) {
 	assert.Equal(t, EditDistance("ab", "ba"), 1)
 	assert.Equal(t, EditDistance("kitten", "sitting"), 3)
 	assert.Equal(t, EditDistance("µs", "us"), 1)
+}
+
+// Every mistake once, none hidden, none repeated as its own consequence.
+func TestEveryMistakeOnceAndAtOnce(t *testing.T) {
+	src := `version: 1
+servers:
+  sim: { sim: {} }
+defaults:
+  data: { emulated: { prompt_tokens: 8, output_tokens: 4 } }
+  limits: { max_duration: 5s, warmup: 10s, cooldown: 10s }
+scenarios:
+  - name: a
+    server: ${SRV}
+    modle: x
+    load: { type: synchronous }
+  - name: b
+    load: { type: constant, rat: 2 }
+`
+	dir := t.TempDir()
+	sf := filepath.Join(dir, "servers.yaml")
+	assert.NilError(t, os.WriteFile(sf, []byte("version: 2\nservers:\n  v: { url: \"http://x\", startup_timeot: 3s }\n"), 0o644))
+	_, es := parse(t, src, Options{ServersFile: sf})
+	var got []string
+	for _, e := range es {
+		got = append(got, fmt.Sprintf("%s:%d:%d %s", filepath.Base(e.File), e.Line, e.Column, strings.SplitN(e.Message, ":", 2)[0]))
+	}
+	assert.DeepEqual(t, got, []string{
+		"p.yaml:1:1 missing name",                                    // not hidden by the unknown fields below
+		"p.yaml:6:39 warmup 10s is not shorter than max_duration 5s", // once, not once per scenario
+		"p.yaml:6:54 warmup and cooldown together are not shorter than max_duration",
+		"p.yaml:6:54 cooldown 10s is not shorter than max_duration 5s",
+		"p.yaml:9:13 environment variable SRV is not set (write ${SRV", // and no "unknown server ${SRV}"
+		`p.yaml:10:5 unknown field "modle" (did you mean "model"?)`,
+		`p.yaml:13:29 unknown field "rat" (did you mean "rate"?)`, // and no "needs a rate" beside it
+		"servers.yaml:1:10 a servers file starts with `version",   // with the plan's, after them
+		`servers.yaml:3:25 unknown field "startup_timeot" (did you mean "startup_timeout"?)`,
+	})
+	assert.Assert(t, strings.HasSuffix(es.Error(), "9 errors in p.yaml and "+sf), es.Error())
+
+	// A plan whose scenarios key is misspelt is still a plan.
+	typo := filepath.Join(dir, "typo.yaml")
+	assert.NilError(t, os.WriteFile(typo, []byte("version: 1\nname: x\nservers: {s: {sim: {}}}\nscenario: []\n"), 0o644))
+	assert.Assert(t, !IsServersFile(typo))
+	assert.Assert(t, IsServersFile(sf))
 }

@@ -70,7 +70,7 @@ func (p *Plan) sourcePos(tok *token.Token, value string, off int) (line, col int
 	if tok == nil || tok.Position == nil || off < 0 || off > len(value) {
 		return 0, 0, false
 	}
-	text := splitLines(string(p.Source))
+	text := p.sourceLines()
 	s := &scalarSource{lines: make([][]rune, len(text))}
 	for i, t := range text {
 		s.lines[i] = []rune(t)

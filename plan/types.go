@@ -44,6 +44,10 @@ type Plan struct {
 
 	ast  *ast.File
 	sets map[*token.Token]string
+	// unexpanded are the scalars whose ${VAR} could not be substituted:
+	// checks of their values would only repeat that mistake.
+	unexpanded map[*token.Token]bool
+	lines      []string // Source split into lines, for positions
 }
 
 // Restart policies.

@@ -711,16 +711,25 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *reqState, g 
 		}
 	}
 	wi := g.wordStart
+	// The first token comes TTFT after the request; token k comes k ITLs
+	// after the first was sent (not after it was due), so that a first
+	// token the machine sent late does not make the next ones early.
+	next := g.t0.Add(s.cfg.TTFT)
+	var first time.Time
 	for k := 0; k < g.outTokens; k++ {
 		if g.seq != nil {
 			if int(g.seq.generated.Load()) <= k && !st.waitSeq(w, done, g.seq, k) {
 				return
 			}
 		} else if latency {
-			if !st.wait(w, done, g.t0.Add(s.cfg.TTFT+time.Duration(k)*s.cfg.ITL)) {
+			if !st.wait(w, done, next) {
 				s.fixedDone(g, k)
 				return
 			}
+			if k == 0 {
+				first = time.Now()
+			}
+			next = first.Add(time.Duration(k+1) * s.cfg.ITL)
 		} else if k&63 == 63 {
 			select {
 			case <-done:

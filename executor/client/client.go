@@ -324,8 +324,9 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 	if c.poolErr != nil {
 		return c.fail(rec, origin, c.poolErr, "request")
 	}
-	// The body goes back to the pool once it is written, not when the
-	// answer ends: a step with many requests in flight holds none.
+	// The body goes back to the pool once the answer's head has come (a
+	// stale connection is retried with it), not when the answer ends: a
+	// step with many streams in flight holds none.
 	bp := bodyPool.Get().(*[]byte)
 	released := false
 	release := func() {

@@ -290,7 +290,9 @@ func (s *step) pastMaxDuration(end time.Duration) bool {
 	if s.lim.MaxDuration <= 0 || end <= s.lim.MaxDuration {
 		return false
 	}
-	return !s.stopped() || s.reason == StopMaxDuration
+	// Not stopped yet, or stopped later than the cut was due (the late
+	// timer lost to an interrupt or an error limit).
+	return !s.stopped() || s.stopAt > s.lim.MaxDuration
 }
 
 // open dispatches requests at their intended times.

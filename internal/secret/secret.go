@@ -50,6 +50,16 @@ func LooksSecret(name string) bool {
 		if words[w] {
 			return true
 		}
+		// Run together (DBPASSWORD, MYSECRET, APITOKEN, GHKEY), but not a
+		// count (MAXTOKENS) or another word (monkey, keyboard).
+		for _, part := range []string{"password", "passwd", "secret", "credential", "apikey"} {
+			if strings.Contains(w, part) {
+				return true
+			}
+		}
+		if strings.HasSuffix(w, "token") {
+			return true
+		}
 	}
 	return false
 }

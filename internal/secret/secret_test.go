@@ -12,6 +12,7 @@ func TestLooksSecret(t *testing.T) {
 		"OPENAI_API_KEY": true, "X-Api-Key": true, "Authorization": true, "DB_PASSWORD": true, "aws-secret-access-key": true, "session": true,
 		"MAX_INPUT_TOKENS": false, "MAX_TOTAL_TOKENS": false, "NUM_SHARD": false, "MODEL_ID": false, "keyboard": false,
 		"model": false, "monkey": false, "RATE": false,
+		"DBPASSWORD": true, "MYSECRET": true, "APITOKEN": true, "GITHUBTOKEN": true, "MAXTOKENS": false, "TOKENS": false,
 	} {
 		assert.Equal(t, LooksSecret(name), want, name)
 	}
