@@ -22,7 +22,8 @@ import (
 //     metrics under "stepN." (N = Step.Index; durations in ms, rates per
 //     second);
 //   - one <testcase> per assertion per step: name = the expression,
-//     prefixed "[step N] " when the scenario has several steps, classname
+//     prefixed "[step N] " (counted from 1, as people read it; the
+//     properties' N is the index, from 0) when the scenario has several steps, classname
 //     "PLAN.SCENARIO", time = the step's measured duration in seconds;
 //   - a failed assertion holds <failure type="assertion">, an assertion
 //     that could not be evaluated <error type="not-evaluable">;
@@ -141,7 +142,7 @@ func junitScenario(run *results.Run, i int, sc *results.Scenario) junitSuite {
 		case a.st == nil:
 			return "[all steps] "
 		case len(sts) > 1:
-			return fmt.Sprintf("[step %d] ", a.st.Index)
+			return fmt.Sprintf("[step %d] ", a.st.Index+1)
 		}
 		return ""
 	}
@@ -151,7 +152,7 @@ func junitScenario(run *results.Run, i int, sc *results.Scenario) junitSuite {
 		where := fmt.Sprintf("scenario %s, all steps", sc.Name)
 		if a.st != nil {
 			dur = time.Duration(a.st.Metrics.Duration)
-			where = fmt.Sprintf("scenario %s, step %d (%s)", sc.Name, a.st.Index, stepLabel(a.st))
+			where = fmt.Sprintf("scenario %s, step %d of %d (%s)", sc.Name, a.st.Index+1, len(sts), stepLabel(a.st))
 		}
 		c := junitCase{Name: prefix(a) + exprLabel(o), Classname: classname, Time: junitSeconds(dur)}
 		s.Tests++

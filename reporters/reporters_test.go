@@ -127,7 +127,7 @@ func TestJUnitCounts(t *testing.T) {
 
 	doc = junitSuites{}
 	assert.NilError(t, xmlUnmarshal(render(t, JUnit, multiStepRun()), &doc))
-	assert.Equal(t, doc.Suites[0].Cases[4].Name, "[step 2] ttft.p95 < 200ms")
+	assert.Equal(t, doc.Suites[0].Cases[4].Name, "[step 3] ttft.p95 < 200ms", "steps count from 1 in names")
 	assert.Equal(t, doc.Suites[0].Cases[4].Time, "30.274")
 	assert.Equal(t, doc.Suites[0].Cases[6].Name, "[all steps] capacity >= 2")
 	assert.Equal(t, doc.Suites[0].Cases[6].Time, "90.411")
