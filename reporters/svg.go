@@ -201,8 +201,9 @@ func (c *chart) svg() string {
 		x := px(m.x)
 		fmt.Fprintf(&b, `<line class="vm %s" x1="%s" y1="%s" x2="%s" y2="%s"/>`, m.class, f1(x), f1(y0), f1(x), f1(y1))
 		if m.label != "" {
-			// Alternate label rows so that neighbours do not overlap.
-			ly := y0 + 10 + float64(i%2)*11
+			// A row per marker (three at most: p50, p95, p99), so that close
+			// values do not overlap.
+			ly := y0 + 10 + float64(i%3)*11
 			anchor := "start"
 			lx := x + 3
 			if x > (x0+x1)*0.8 {
