@@ -403,9 +403,6 @@ scenarios:
 	start := time.Now()
 	r := benchplan(t, time.Minute, "run", plan, "--out", out, "--quiet")
 	took := time.Since(start)
-	if r.code == exitInvalid && strings.Contains(r.stderr, "startup_timeout does not apply") {
-		t.Skip("SKIP: needs plan to accept startup_timeout on url servers (plan/compose.go kindFields)")
-	}
 	assert.Equal(t, r.code, exitRunFailed, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	assert.Assert(t, strings.Contains(r.stderr, `benchplan: server "remote" not ready at `+ts.URL+
 		` within 2s (startup_timeout): GET /health answered 503 Service Unavailable (still loading)`), r.stderr)
