@@ -92,23 +92,32 @@ type Verdict string
 
 // The verdicts, from best to worst. Warn is a failed or unevaluable
 // assertion of severity warn: reported, but the gate still passes.
+// Inconclusive is an assertion whose confidence interval straddles its
+// bound: the sample cannot say whether it holds (docs/metrics.md,
+// "Verdicts"); the plan's `verdict.inconclusive` decides whether that fails
+// the gate (the verdict stays Inconclusive) or not (the verdict becomes Pass
+// or Warn, with Outcome.Inconclusive set).
 const (
-	Pass  Verdict = "pass"
-	Warn  Verdict = "warn"
-	Fail  Verdict = "fail"
-	Error Verdict = "error"
+	Pass         Verdict = "pass"
+	Warn         Verdict = "warn"
+	Inconclusive Verdict = "inconclusive"
+	Fail         Verdict = "fail"
+	Error        Verdict = "error"
 )
 
-// Worse returns the worse of two verdicts (pass < warn < fail < error).
+// Worse returns the worse of two verdicts
+// (pass < warn < inconclusive < fail < error).
 func Worse(a, b Verdict) Verdict {
 	rank := func(v Verdict) int {
 		switch v {
 		case Warn:
 			return 1
-		case Fail:
+		case Inconclusive:
 			return 2
-		case Error:
+		case Fail:
 			return 3
+		case Error:
+			return 4
 		}
 		return 0
 	}
@@ -186,8 +195,13 @@ type Outcome struct {
 	// gate (its failures have Verdict Warn); empty for an ordinary one.
 	Severity string  `json:"severity,omitempty"`
 	Verdict  Verdict `json:"verdict"`
-	// Observed is a human-readable account of the operands,
-	// e.g. "ttft.p95 = 231.4ms, required < 200ms".
+	// Inconclusive is true when the interval straddled the bound and the
+	// plan said an undecided assertion passes or warns: Verdict is then
+	// Pass or Warn, and reports still say it was not decided.
+	Inconclusive bool `json:"inconclusive,omitempty"`
+	// Observed is a human-readable account of the operands with their
+	// confidence intervals, e.g.
+	// "ttft.p95 = 231.4ms [220.1ms, 240.9ms], required < 200ms".
 	Observed string `json:"observed"`
 	// Message explains an error verdict (no data, evaluation failure).
 	Message string `json:"message,omitempty"`
