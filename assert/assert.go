@@ -71,6 +71,9 @@ type Assertion struct {
 	scenario      bool
 	stepPaths     []string // metric paths read inside closures over steps (.ttft.p95)
 	readsCapacity bool
+	// exact are the paths compared with == or !=: facts about the run,
+	// never varied over an interval.
+	exact map[string]bool
 }
 
 // Scenario reports whether the assertion is evaluated once per scenario
@@ -177,6 +180,7 @@ func Compile(src string) (*Assertion, error) {
 		return a, nil
 	}
 	a.paths = metricPaths(tree.Node)
+	a.exact = exactPaths(tree.Node)
 	a.wholes = distributionRefs(tree.Node)
 	a.cmp = comparisonOf(rw, tree.Node)
 	return a, nil
@@ -344,7 +348,15 @@ func (a *Assertion) EvaluateWithBaseline(step, base *results.Step) results.Outco
 			note(g, r)
 		}
 	}
-	out.Observed = a.observed(&e, missing)
+	conf := step.Metrics.Confidence
+	if conf == 0 {
+		conf = results.DefaultConfidence
+	}
+	var vs []varied
+	if len(reasons) == 0 {
+		vs = a.variedFigures(&e, step, base, conf)
+	}
+	out.Observed = a.observed(&e, missing, vs)
 	if len(reasons) > 0 {
 		msgs := make([]string, len(reasons))
 		for i, r := range reasons {
@@ -370,17 +382,63 @@ func (a *Assertion) EvaluateWithBaseline(step, base *results.Step) results.Outco
 		out.Verdict = results.Fail
 	default:
 		out.Verdict, out.Message = results.Error, fmt.Sprintf("evaluation gave %v, not true or false", v)
+		return out
+	}
+	if len(vs) == 0 {
+		return out
+	}
+	verdict, err := a.decide(e, vs, v == true)
+	if err != nil {
+		out.Verdict, out.Message = results.Error, "evaluation failed: "+err.Error()
+		return out
+	}
+	out.Verdict = verdict
+	if verdict == results.Inconclusive {
+		out.Message = inconclusiveMessage(vs, v == true, conf)
 	}
 	return out
 }
 
-// observed names each metric operand with its value.
-func (a *Assertion) observed(e *env, missing map[string]string) string {
+// inconclusiveMessage says why an assertion could not be decided and
+// what would decide it.
+func inconclusiveMessage(vs []varied, point bool, conf float64) string {
+	var open []string
+	for _, v := range vs {
+		if v.open != "" {
+			open = append(open, v.open)
+		}
+	}
+	if len(open) > 0 {
+		return strings.Join(open, "; ") + "; more requests (limits.max_requests) would decide it"
+	}
+	seen := "holds"
+	if !point {
+		seen = "fails"
+	}
+	return fmt.Sprintf("the %s interval straddles the bound (the observed value %s); more requests (limits.max_requests) narrow it", formatPercentage(conf), seen)
+}
+
+// observed names each metric operand with its value and interval.
+func (a *Assertion) observed(e *env, missing map[string]string, vs []varied) string {
+	byPath := map[string]varied{}
+	for _, v := range vs {
+		byPath[v.path] = v
+	}
 	val := func(p string) string {
 		if _, ok := missing[p]; ok {
 			return "no data"
 		}
-		return formatValue(ns.names[p].value(e))
+		s := formatValue(ns.names[p].value(e))
+		if v, ok := byPath[p]; ok && v.paired == nil {
+			s += " " + v.intervalText()
+		}
+		return s
+	}
+	var changes []string
+	for _, v := range vs {
+		if v.paired != nil {
+			changes = append(changes, v.path+" "+v.paired.changeText()+" against the baseline")
+		}
 	}
 	list := func(paths []string) string {
 		parts := make([]string, len(paths))
@@ -389,12 +447,16 @@ func (a *Assertion) observed(e *env, missing map[string]string) string {
 		}
 		return strings.Join(parts, ", ")
 	}
+	suffix := ""
+	if len(changes) > 0 {
+		suffix = "; " + strings.Join(changes, ", ")
+	}
 	if c := a.cmp; c != nil {
 		s := c.metric + " = " + val(c.metric) + ", required " + c.op + " " + c.other
 		if len(c.paths) > 0 {
 			s += " (" + list(c.paths) + ")"
 		}
-		return s
+		return s + suffix
 	}
-	return list(a.paths)
+	return list(a.paths) + suffix
 }

@@ -13,6 +13,9 @@ type Gate struct {
 	*Assertion
 	Name string
 	Warn bool
+	// Inconclusive is what an undecided outcome does: plan.InconclusiveFail
+	// (or empty), plan.InconclusiveWarn or plan.InconclusivePass.
+	Inconclusive string
 }
 
 // Gates are the compiled assertions of a plan, by scenario name, in the
@@ -36,7 +39,7 @@ func CompilePlan(p *plan.Plan) (Gates, error) {
 		for j, as := range sc.Assert {
 			a, err := Compile(as.Expr)
 			if err == nil {
-				gates[sc.Name] = append(gates[sc.Name], Gate{Assertion: a, Name: as.Name, Warn: as.Warn()})
+				gates[sc.Name] = append(gates[sc.Name], Gate{Assertion: a, Name: as.Name, Warn: as.Warn(), Inconclusive: sc.InconclusivePolicy()})
 				continue
 			}
 			ce, ok := err.(*CompileError)
@@ -64,10 +67,23 @@ func CompilePlan(p *plan.Plan) (Gates, error) {
 }
 
 // label fills the outcome's name and severity; a warn gate that failed or
-// could not be evaluated is Warn, never failing the run.
+// could not be evaluated is Warn, never failing the run. An inconclusive
+// outcome follows the gate's policy: it stays Inconclusive (failing the
+// gate), or becomes Warn or Pass marked Inconclusive.
 func (g Gate) label(o results.Outcome) results.Outcome {
 	o.Name = g.Name
+	if o.Verdict == results.Inconclusive {
+		switch g.Inconclusive {
+		case plan.InconclusiveWarn:
+			o.Verdict, o.Inconclusive = results.Warn, true
+		case plan.InconclusivePass:
+			o.Verdict, o.Inconclusive = results.Pass, true
+		}
+	}
 	if g.Warn {
+		if o.Verdict == results.Inconclusive {
+			o.Inconclusive = true
+		}
 		o.Severity = plan.SeverityWarn
 		if o.Verdict != results.Pass {
 			o.Verdict = results.Warn

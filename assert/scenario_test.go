@@ -18,7 +18,7 @@ func stepAt(index int, rate float64, ttft time.Duration, n int) *results.Step {
 			PromptTokens: 8, OutputTokens: 2, UsageReported: true}
 	}
 	st := &results.Step{Index: index, Load: "constant", TargetRatePerSec: rate, Requests: reqs}
-	st.Metrics = results.Compute(reqs, reqs[n-1].End)
+	st.Metrics = pointOnly(reqs, reqs[n-1].End)
 	return st
 }
 
@@ -79,7 +79,7 @@ func TestBaselineNames(t *testing.T) {
 	assert.NilError(t, err)
 	o := a.EvaluateWithBaseline(head, base)
 	assert.Equal(t, o.Verdict, results.Fail)
-	assert.Equal(t, o.Observed, "ttft.p95 = 100.0ms, required < baseline.ttft.p95 * 1.1 (baseline.ttft.p95 = 80.0ms)")
+	assert.Equal(t, o.Observed, "ttft.p95 = 100.0ms, required < baseline.ttft.p95 * 1.1 (baseline.ttft.p95 = 80.0ms); ttft.p95 +25.0% [+25.0%, +25.0%] against the baseline")
 	o = a.EvaluateWithBaseline(base, head)
 	assert.Equal(t, o.Verdict, results.Pass)
 	o = a.Evaluate(head)

@@ -99,6 +99,7 @@ func (p *Plan) check() Errors {
 		p.checkData(s, &es)
 		p.checkLimits(s, &es)
 		p.checkSLO(s, &es)
+		p.checkVerdict(s, &es)
 		p.checkTelemetry(s, &es)
 	}
 	return es
@@ -133,6 +134,12 @@ func (s *Scenario) merge(d *Scenario) {
 			s.SLO = &SLO{}
 		}
 		mergeFields(s.SLO, d.SLO)
+	}
+	if d.Verdict != nil {
+		if s.Verdict == nil {
+			s.Verdict = &Verdict{}
+		}
+		mergeFields(s.Verdict, d.Verdict)
 	}
 	if d.Request != nil {
 		if s.Request == nil {
@@ -399,6 +406,25 @@ func (p *Plan) checkTelemetry(s *Scenario, es *Errors) {
 		if strings.TrimSpace(name) == "" {
 			*es = append(*es, p.ErrorAt(0, "telemetry.series: an empty metric name", paths(s, fmt.Sprintf(".telemetry.series[%d]", i), ".telemetry")...))
 		}
+	}
+}
+
+func (p *Plan) checkVerdict(s *Scenario, es *Errors) {
+	v := s.Verdict
+	if v == nil {
+		return
+	}
+	if c := v.Confidence; c != nil && (*c < 0.5 || *c > 0.999) {
+		*es = append(*es, p.ErrorAt(0, fmt.Sprintf("verdict.confidence %v: give a confidence between 0.5 and 0.999 (0.95 is the default)", *c), paths(s, ".verdict.confidence", ".verdict")...))
+	}
+	switch v.Inconclusive {
+	case "", InconclusiveFail, InconclusiveWarn, InconclusivePass:
+	default:
+		msg := fmt.Sprintf("verdict.inconclusive %q: use fail, warn or pass", v.Inconclusive)
+		if hint := suggest(v.Inconclusive, []string{InconclusiveFail, InconclusiveWarn, InconclusivePass}); hint != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", hint)
+		}
+		*es = append(*es, p.ErrorAt(0, msg, paths(s, ".verdict.inconclusive", ".verdict")...))
 	}
 }
 

@@ -226,6 +226,9 @@ type Scenario struct {
 	// Assert are the gates, evaluated at every step (or once over all steps
 	// when they read `steps` or `capacity`); the defaults' come first.
 	Assert []Assertion `yaml:"assert,omitempty" json:"assert,omitempty"`
+	// Verdict says how sure a gate must be; merged field by field with the
+	// defaults'.
+	Verdict *Verdict `yaml:"verdict,omitempty" json:"verdict,omitempty"`
 
 	index int
 }
@@ -331,6 +334,47 @@ type SLO struct {
 	TTFT    *Duration `yaml:"ttft,omitempty" json:"ttft,omitempty"`
 	TPOT    *Duration `yaml:"tpot,omitempty" json:"tpot,omitempty"`
 	Latency *Duration `yaml:"latency,omitempty" json:"latency,omitempty"`
+}
+
+// Verdict says how the gates decide from a sample (docs/metrics.md,
+// "Verdicts"): every figure an assertion reads has a confidence interval,
+// an assertion passes when its whole interval passes and fails when its
+// whole interval fails; otherwise it is inconclusive.
+type Verdict struct {
+	// Confidence is the confidence of every interval, between 0.5 and
+	// 0.999 (default 0.95).
+	Confidence *float64 `yaml:"confidence,omitempty" json:"confidence,omitempty" jsonschema:"minimum=0.5,maximum=0.999"`
+	// Inconclusive is what an undecided assertion does: fail (the default:
+	// the gate fails and the run exits 4), warn (reported; the gate
+	// passes) or pass (reported; the gate passes).
+	Inconclusive string `yaml:"inconclusive,omitempty" json:"inconclusive,omitempty" jsonschema:"enum=fail,enum=warn,enum=pass"`
+}
+
+// What an inconclusive assertion does.
+const (
+	InconclusiveFail = "fail"
+	InconclusiveWarn = "warn"
+	InconclusivePass = "pass"
+)
+
+// DefaultConfidence is the confidence of intervals when a plan sets none.
+const DefaultConfidence = 0.95
+
+// ConfidenceLevel is the scenario's confidence (DefaultConfidence unset).
+func (s *Scenario) ConfidenceLevel() float64 {
+	if s.Verdict != nil && s.Verdict.Confidence != nil {
+		return *s.Verdict.Confidence
+	}
+	return DefaultConfidence
+}
+
+// InconclusivePolicy is what the scenario's undecided assertions do
+// (InconclusiveFail unset).
+func (s *Scenario) InconclusivePolicy() string {
+	if s.Verdict != nil && s.Verdict.Inconclusive != "" {
+		return s.Verdict.Inconclusive
+	}
+	return InconclusiveFail
 }
 
 // RequestOptions shape the request bodies.

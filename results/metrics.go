@@ -33,6 +33,12 @@ type Metrics struct {
 	// Goodput counts the requests that met every bound of the scenario's
 	// slo; nil when the scenario has none.
 	Goodput *Goodput `json:"goodput,omitempty"`
+	// Confidence is the confidence of every interval in these metrics.
+	Confidence float64 `json:"confidence,omitempty"`
+	// Samples are the per-request samples behind the distributions, kept
+	// so that a later run can test a change for significance (compare,
+	// baseline.*); nil in a result written before they were kept.
+	Samples *Samples `json:"samples,omitempty"`
 }
 
 // Concurrency summarises requests in flight over the measured window. A
@@ -63,6 +69,10 @@ type Goodput struct {
 	RatePerSec float64 `json:"rate_per_sec"`
 	// Ratio is Count / (completed + errored), 0 when nothing finished.
 	Ratio float64 `json:"ratio"`
+	// RateCI and RatioCI are their confidence intervals: exact Poisson
+	// (Garwood) for the rate, Wilson for the ratio.
+	RateCI  *Interval `json:"rate_ci_per_sec,omitempty"`
+	RatioCI *Interval `json:"ratio_ci,omitempty"`
 }
 
 // Meets reports whether a completed request is within every bound: ttft
@@ -95,10 +105,17 @@ type RequestCounts struct {
 	// Excluded counts the requests of the warmup and cooldown, which are in
 	// none of the other counts.
 	Excluded int `json:"excluded,omitempty"`
-	// RatePerSec is completed requests per second of the measured window.
+	// RatePerSec is completed requests per second of the measured window
+	// (the window ends with the last answer, so it reads below the rate
+	// sent by about one latency's worth of the step).
 	RatePerSec float64 `json:"rate_per_sec"`
-	// SentRatePerSec is requests sent per second of the measured window
-	// (what the client achieved, whatever the server did).
+	// RateCI is RatePerSec's interval: the exact Poisson (Garwood)
+	// interval of the completed count over the window.
+	RateCI *Interval `json:"rate_ci_per_sec,omitempty"`
+	// SentRatePerSec is the offered rate: requests sent per second of the
+	// span over which they were sent ((sent - 1) / (last send - first
+	// send)), what the client achieved whatever the server did; for a
+	// constant load the server kept up with, the target rate.
 	SentRatePerSec float64 `json:"sent_rate_per_sec"`
 }
 
@@ -107,6 +124,8 @@ type ErrorCounts struct {
 	Count int `json:"count"`
 	// Rate is errored / (completed + errored), a fraction in [0, 1].
 	Rate float64 `json:"rate"`
+	// RateCI is Rate's Wilson score interval.
+	RateCI *Interval `json:"rate_ci,omitempty"`
 	// Reasons counts errors by reason ("http 500", "timeout", ...).
 	Reasons map[string]int `json:"reasons,omitempty"`
 }
@@ -121,6 +140,10 @@ type TokenCounts struct {
 	OutputRatePerSec float64 `json:"output_rate_per_sec"`
 	// TotalRatePerSec is prompt + output tokens per second of the window.
 	TotalRatePerSec float64 `json:"total_rate_per_sec"`
+	// OutputRateCI and TotalRateCI are the rates' intervals: the completed
+	// count's Poisson interval times the mean tokens per completion.
+	OutputRateCI *Interval `json:"output_rate_ci_per_sec,omitempty"`
+	TotalRateCI  *Interval `json:"total_rate_ci_per_sec,omitempty"`
 	// Source is "usage" when every count came from the server's usage, or
 	// "chunks" when some output counts are content-chunk counts.
 	Source string `json:"source"`
@@ -148,7 +171,9 @@ func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
 // Distribution summarises samples of a duration. Percentiles are exact,
 // computed over all samples by linear interpolation between the closest
-// ranks (numpy's default, the definition vLLM's benchmark uses).
+// ranks (numpy's default, the definition vLLM's benchmark uses). Each
+// percentile and the mean carry a confidence interval (docs/metrics.md,
+// "Uncertainty").
 type Distribution struct {
 	Count int
 	Mean  time.Duration
@@ -160,6 +185,49 @@ type Distribution struct {
 	P95   time.Duration
 	P99   time.Duration
 	P999  time.Duration
+	// Confidence is the confidence of the intervals below; 0 when none
+	// were computed (a result written before intervals existed).
+	Confidence float64
+	// MeanCI is the Student t interval of the mean; the others are the
+	// distribution-free order-statistic intervals of the percentiles.
+	MeanCI, P50CI, P90CI, P95CI, P99CI, P999CI Interval
+}
+
+// Interval is a confidence interval in its figure's unit (nanoseconds for
+// a duration). A side the sample is too small to bound is open: LoOpen
+// (HiOpen) is then true and Lo (Hi) means nothing.
+type Interval struct {
+	Lo, Hi         float64
+	LoOpen, HiOpen bool
+}
+
+// Known reports whether the interval was computed and bounds both sides.
+func (iv Interval) Known() bool { return !iv.LoOpen && !iv.HiOpen && (iv.Lo != 0 || iv.Hi != 0) }
+
+// Percentiles lists the percentiles a Distribution holds, with their names.
+var Percentiles = []struct {
+	Name string
+	P    float64
+}{{"p50", 50}, {"p90", 90}, {"p95", 95}, {"p99", 99}, {"p999", 99.9}}
+
+// Figure returns a member of the distribution by its assertion name (mean,
+// median, p50, ... p999) with its interval; ok is false for other names.
+func (d *Distribution) Figure(name string) (v time.Duration, iv Interval, ok bool) {
+	switch name {
+	case "mean":
+		return d.Mean, d.MeanCI, true
+	case "median", "p50":
+		return d.P50, d.P50CI, true
+	case "p90":
+		return d.P90, d.P90CI, true
+	case "p95":
+		return d.P95, d.P95CI, true
+	case "p99":
+		return d.P99, d.P99CI, true
+	case "p999":
+		return d.P999, d.P999CI, true
+	}
+	return 0, Interval{}, false
 }
 
 type distJSON struct {
@@ -173,12 +241,54 @@ type distJSON struct {
 	P95   float64 `json:"p95_ms"`
 	P99   float64 `json:"p99_ms"`
 	P999  float64 `json:"p999_ms"`
+	// CI holds the intervals as [lo, hi] in ms, null for an open side.
+	CI *distCI `json:"ci,omitempty"`
+}
+
+type distCI struct {
+	Confidence float64     `json:"confidence"`
+	Mean       [2]*float64 `json:"mean_ms"`
+	P50        [2]*float64 `json:"p50_ms"`
+	P90        [2]*float64 `json:"p90_ms"`
+	P95        [2]*float64 `json:"p95_ms"`
+	P99        [2]*float64 `json:"p99_ms"`
+	P999       [2]*float64 `json:"p999_ms"`
+}
+
+// msPair writes an interval of nanoseconds as [lo, hi] ms, nil when open.
+func msPair(iv Interval) [2]*float64 {
+	var out [2]*float64
+	if !iv.LoOpen {
+		v := ms(time.Duration(iv.Lo))
+		out[0] = &v
+	}
+	if !iv.HiOpen {
+		v := ms(time.Duration(iv.Hi))
+		out[1] = &v
+	}
+	return out
+}
+
+func nsInterval(p [2]*float64) Interval {
+	iv := Interval{LoOpen: p[0] == nil, HiOpen: p[1] == nil}
+	if p[0] != nil {
+		iv.Lo = math.Round(*p[0] * 1e6)
+	}
+	if p[1] != nil {
+		iv.Hi = math.Round(*p[1] * 1e6)
+	}
+	return iv
 }
 
 // MarshalJSON writes every figure as float milliseconds (keys end in _ms).
 func (d Distribution) MarshalJSON() ([]byte, error) {
-	return json.Marshal(distJSON{d.Count, ms(d.Mean), ms(d.Std), ms(d.Min), ms(d.Max),
-		ms(d.P50), ms(d.P90), ms(d.P95), ms(d.P99), ms(d.P999)})
+	j := distJSON{d.Count, ms(d.Mean), ms(d.Std), ms(d.Min), ms(d.Max),
+		ms(d.P50), ms(d.P90), ms(d.P95), ms(d.P99), ms(d.P999), nil}
+	if d.Confidence > 0 {
+		j.CI = &distCI{Confidence: d.Confidence, Mean: msPair(d.MeanCI), P50: msPair(d.P50CI), P90: msPair(d.P90CI),
+			P95: msPair(d.P95CI), P99: msPair(d.P99CI), P999: msPair(d.P999CI)}
+	}
+	return json.Marshal(j)
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -188,12 +298,25 @@ func (d *Distribution) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	f := func(v float64) time.Duration { return time.Duration(math.Round(v * 1e6)) }
-	*d = Distribution{j.Count, f(j.Mean), f(j.Std), f(j.Min), f(j.Max), f(j.P50), f(j.P90), f(j.P95), f(j.P99), f(j.P999)}
+	*d = Distribution{Count: j.Count, Mean: f(j.Mean), Std: f(j.Std), Min: f(j.Min), Max: f(j.Max),
+		P50: f(j.P50), P90: f(j.P90), P95: f(j.P95), P99: f(j.P99), P999: f(j.P999)}
+	if c := j.CI; c != nil {
+		d.Confidence = c.Confidence
+		d.MeanCI, d.P50CI, d.P90CI = nsInterval(c.Mean), nsInterval(c.P50), nsInterval(c.P90)
+		d.P95CI, d.P99CI, d.P999CI = nsInterval(c.P95), nsInterval(c.P99), nsInterval(c.P999)
+	}
 	return nil
 }
 
-// NewDistribution summarises samples; it sorts them in place.
+// NewDistribution summarises samples with intervals at DefaultConfidence;
+// it sorts them in place.
 func NewDistribution(samples []time.Duration) Distribution {
+	return NewDistributionAt(samples, DefaultConfidence)
+}
+
+// NewDistributionAt summarises samples with intervals at the given
+// confidence; it sorts them in place.
+func NewDistributionAt(samples []time.Duration, confidence float64) Distribution {
 	n := len(samples)
 	if n == 0 {
 		return Distribution{}
@@ -209,7 +332,7 @@ func NewDistribution(samples []time.Duration) Distribution {
 		d := float64(s) - mean
 		sq += d * d
 	}
-	return Distribution{
+	d := Distribution{
 		Count: n,
 		Mean:  time.Duration(math.Round(mean)),
 		Std:   time.Duration(math.Round(math.Sqrt(sq / float64(n)))),
@@ -221,6 +344,28 @@ func NewDistribution(samples []time.Duration) Distribution {
 		P99:   Percentile(samples, 99),
 		P999:  Percentile(samples, 99.9),
 	}
+	if confidence <= 0 || confidence >= 1 {
+		return d
+	}
+	d.Confidence = confidence
+	if lo, hi, ok := TInterval(mean, math.Sqrt(sq/float64(max(n-1, 1))), n, confidence); ok {
+		d.MeanCI = Interval{Lo: lo, Hi: hi}
+	} else {
+		d.MeanCI = Interval{LoOpen: true, HiOpen: true}
+	}
+	ci := func(p float64) Interval {
+		lo, hi, loOK, hiOK := QuantileRanks(n, p, confidence)
+		iv := Interval{LoOpen: !loOK, HiOpen: !hiOK}
+		if loOK {
+			iv.Lo = float64(samples[lo])
+		}
+		if hiOK {
+			iv.Hi = float64(samples[hi])
+		}
+		return iv
+	}
+	d.P50CI, d.P90CI, d.P95CI, d.P99CI, d.P999CI = ci(0.5), ci(0.9), ci(0.95), ci(0.99), ci(0.999)
+	return d
 }
 
 // Percentile returns the p-th percentile (0..100) of sorted samples by linear
@@ -259,6 +404,9 @@ type Window struct {
 	End time.Duration
 	// SLO, when not nil, defines goodput.
 	SLO *SLO
+	// Confidence is the confidence of every interval (DefaultConfidence
+	// when 0).
+	Confidence float64
 }
 
 // TPOT is the request's time per output token after the first:
@@ -278,6 +426,11 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 	var m Metrics
 	var ttft, tpot, itl, lat, queue, lag []time.Duration
 	var last time.Duration
+	conf := w.Confidence
+	if conf <= 0 || conf >= 1 {
+		conf = DefaultConfidence
+	}
+	firstSent, lastSent := time.Duration(-1), time.Duration(0)
 	chunks := false
 	m.Errors.Reasons = map[string]int{}
 	nITL := 0
@@ -289,6 +442,9 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 	itl = make([]time.Duration, 0, nITL)
 	sent := 0
 	good := 0
+	// Completions, output tokens, all tokens and good completions by end
+	// time, for the rates' batch-means intervals.
+	var ends []rateEvent
 	for i := range reqs {
 		r := &reqs[i]
 		if r.Excluded {
@@ -297,6 +453,10 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 		}
 		m.Requests.Total++
 		sent++
+		if firstSent < 0 || r.Sent < firstSent {
+			firstSent = r.Sent
+		}
+		lastSent = max(lastSent, r.Sent)
 		switch {
 		case r.Incomplete:
 			m.Requests.Incomplete++
@@ -330,9 +490,12 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 		if !r.UsageReported {
 			chunks = true
 		}
+		ev := rateEvent{at: r.End, out: r.OutputTokens, all: r.OutputTokens + r.PromptTokens}
 		if w.SLO != nil && w.SLO.Meets(r) {
 			good++
+			ev.good = true
 		}
+		ends = append(ends, ev)
 	}
 	if len(m.Errors.Reasons) == 0 {
 		m.Errors.Reasons = nil
@@ -347,12 +510,16 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 	start := min(w.Start, end)
 	window := end - start
 	m.Duration = Duration(window)
-	m.TTFT = NewDistribution(ttft)
-	m.TPOT = NewDistribution(tpot)
-	m.ITL = NewDistribution(itl)
-	m.Latency = NewDistribution(lat)
-	m.Queue = NewDistribution(queue)
-	m.ClientLag = NewDistribution(lag)
+	m.Confidence = conf
+	m.TTFT = NewDistributionAt(ttft, conf)
+	m.TPOT = NewDistributionAt(tpot, conf)
+	m.ITL = NewDistributionAt(itl, conf)
+	m.Latency = NewDistributionAt(lat, conf)
+	m.Queue = NewDistributionAt(queue, conf)
+	m.ClientLag = NewDistributionAt(lag, conf)
+	if m.Requests.Total > 0 {
+		m.Samples = keepSamples(ttft, tpot, itl, lat, queue)
+	}
 	m.Errors.Count = m.Requests.Errored
 	done := m.Requests.Completed + m.Requests.Errored
 	if done > 0 {
@@ -363,11 +530,23 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 		m.Tokens.OutputMean = float64(m.Tokens.OutputTotal) / float64(c)
 	}
 	sec := window.Seconds()
+	var rates rateIntervals
 	if sec > 0 {
 		m.Requests.RatePerSec = float64(m.Requests.Completed) / sec
 		m.Requests.SentRatePerSec = float64(sent) / sec
+		if span := lastSent - firstSent; sent >= 2 && span >= time.Millisecond {
+			m.Requests.SentRatePerSec = float64(sent-1) / span.Seconds()
+		}
 		m.Tokens.OutputRatePerSec = float64(m.Tokens.OutputTotal) / sec
 		m.Tokens.TotalRatePerSec = float64(m.Tokens.OutputTotal+m.Tokens.PromptTotal) / sec
+		rates = batchRates(ends, start, end, conf)
+		m.Requests.RateCI = rates.requests
+		if m.Requests.Completed > 0 {
+			m.Tokens.OutputRateCI, m.Tokens.TotalRateCI = rates.output, rates.all
+		}
+	}
+	if lo, hi, ok := WilsonInterval(m.Requests.Errored, done, conf); ok {
+		m.Errors.RateCI = &Interval{Lo: lo, Hi: hi}
 	}
 	m.Tokens.Source = "usage"
 	if chunks {
@@ -377,9 +556,13 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 		g := &Goodput{SLO: *w.SLO, Count: good}
 		if sec > 0 {
 			g.RatePerSec = float64(good) / sec
+			g.RateCI = rates.good
 		}
 		if done > 0 {
 			g.Ratio = float64(good) / float64(done)
+		}
+		if lo, hi, ok := WilsonInterval(good, done, conf); ok {
+			g.RatioCI = &Interval{Lo: lo, Hi: hi}
 		}
 		m.Goodput = g
 	}
@@ -447,3 +630,86 @@ func sortedKeys(m map[string]int) []string {
 
 // ReasonKeys returns the error reasons in a stable order.
 func (e ErrorCounts) ReasonKeys() []string { return sortedKeys(e.Reasons) }
+
+// rateEvent is a completion at its end time, with what it adds to each rate.
+type rateEvent struct {
+	at       time.Duration
+	out, all int
+	good     bool
+}
+
+// RateBatches is how many equal batches of the measured window the
+// batch-means interval of a rate uses.
+const RateBatches = 10
+
+type rateIntervals struct{ requests, output, all, good *Interval }
+
+// batchRates bounds the rates of a window by the method of batch means
+// (Law, Simulation Modeling and Analysis, 5th ed., §9.5.3): the window is
+// cut into RateBatches equal batches, each batch's rate is one
+// observation, and the rate's interval is the Student t interval of their
+// mean (which is the rate itself). Unlike a Poisson interval it follows
+// the load: completions paced by a constant schedule vary little from
+// batch to batch, a bursty server's a lot. With fewer than two completions
+// a batch on average, the counts are too thin for batches and the exact
+// Poisson (Garwood) interval of the count is used instead, scaled to each
+// rate by its mean per completion.
+func batchRates(ends []rateEvent, start, end time.Duration, conf float64) rateIntervals {
+	sec := (end - start).Seconds()
+	n := len(ends)
+	if sec <= 0 {
+		return rateIntervals{}
+	}
+	var out rateIntervals
+	if n < 2*RateBatches {
+		lo, hi := PoissonInterval(n, conf)
+		per := func(f func(e rateEvent) float64) *Interval {
+			if n == 0 {
+				return &Interval{Lo: 0, Hi: hi / sec}
+			}
+			tot := 0.0
+			for _, e := range ends {
+				tot += f(e)
+			}
+			m := tot / float64(n)
+			return &Interval{Lo: lo / sec * m, Hi: hi / sec * m}
+		}
+		out.requests = per(func(rateEvent) float64 { return 1 })
+		out.output = per(func(e rateEvent) float64 { return float64(e.out) })
+		out.all = per(func(e rateEvent) float64 { return float64(e.all) })
+		out.good = per(func(e rateEvent) float64 { return b2f(e.good) })
+		return out
+	}
+	width := float64(end-start) / RateBatches
+	var req, o, a, g [RateBatches]float64
+	for _, e := range ends {
+		i := int(float64(e.at-start) / width)
+		i = min(max(i, 0), RateBatches-1)
+		req[i]++
+		o[i] += float64(e.out)
+		a[i] += float64(e.all)
+		g[i] += b2f(e.good)
+	}
+	bsec := sec / RateBatches
+	iv := func(x [RateBatches]float64) *Interval {
+		var mean, sq float64
+		for _, v := range x {
+			mean += v / bsec
+		}
+		mean /= RateBatches
+		for _, v := range x {
+			d := v/bsec - mean
+			sq += d * d
+		}
+		lo, hi, _ := TInterval(mean, math.Sqrt(sq/(RateBatches-1)), RateBatches, conf)
+		return &Interval{Lo: math.Max(lo, 0), Hi: hi}
+	}
+	return rateIntervals{iv(req), iv(o), iv(a), iv(g)}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,26 @@
+package assert
+
+import (
+	"time"
+
+	"github.com/benchplan/benchplan/results"
+)
+
+// pointOnly computes metrics as Compute does, without their intervals: the
+// tests that use it are about what an expression means, not about how
+// sure a sample is (interval_test.go is).
+func pointOnly(reqs []results.Request, end time.Duration) results.Metrics {
+	return stripIntervals(results.Compute(reqs, end))
+}
+
+func stripIntervals(m results.Metrics) results.Metrics {
+	for _, d := range []*results.Distribution{&m.TTFT, &m.TPOT, &m.ITL, &m.Latency, &m.Queue, &m.ClientLag} {
+		d.Confidence = 0
+		d.MeanCI, d.P50CI, d.P90CI, d.P95CI, d.P99CI, d.P999CI = results.Interval{}, results.Interval{}, results.Interval{}, results.Interval{}, results.Interval{}, results.Interval{}
+	}
+	m.Requests.RateCI, m.Errors.RateCI, m.Tokens.OutputRateCI, m.Tokens.TotalRateCI = nil, nil, nil, nil
+	if m.Goodput != nil {
+		m.Goodput.RateCI, m.Goodput.RatioCI = nil, nil
+	}
+	return m
+}

@@ -1,0 +1,161 @@
+package results
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func close(t *testing.T, what string, got, want, tol float64) {
+	t.Helper()
+	if math.Abs(got-want) > tol*math.Max(1, math.Abs(want)) {
+		t.Errorf("%s = %.12g, want %.12g", what, got, want)
+	}
+}
+
+// References: SciPy 1.10.1,
+//
+//	a = (1-c)/2; r = int(stats.binom.ppf(a, n, p)); s = int(stats.binom.ppf(1-a, n, p)) + 1
+//	lo = r-1 (0-based, bounded when r >= 1); hi = s-1 (bounded when s <= n)
+func TestQuantileRanksMatchSciPy(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		n          int
+		p, conf    float64
+		lo, hi     int
+		loOK, hiOK bool
+	}{
+		{40, 0.99, 0.95, 37, 0, true, false},
+		{40, 0.5, 0.95, 13, 26, true, true},
+		{300, 0.95, 0.95, 276, 292, true, true},
+		{300, 0.99, 0.95, 292, 0, true, false},
+		{1000, 0.99, 0.95, 982, 996, true, true},
+		{12, 0.5, 0.9, 2, 9, true, true},
+		{100, 0.9, 0.99, 81, 97, true, true},
+		{367, 0.99, 0.95, 358, 0, true, false},
+	} {
+		lo, hi, loOK, hiOK := QuantileRanks(c.n, c.p, c.conf)
+		if loOK != c.loOK || hiOK != c.hiOK || lo != c.lo || (hiOK && hi != c.hi) {
+			t.Errorf("QuantileRanks(%d, %v, %v) = %d %d %v %v, want %d %d %v %v", c.n, c.p, c.conf, lo, hi, loOK, hiOK, c.lo, c.hi, c.loOK, c.hiOK)
+		}
+	}
+}
+
+// MinSamples is where the interval closes on both sides.
+func TestMinSamples(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ p, conf float64 }{{0.99, 0.95}, {0.95, 0.95}, {0.5, 0.95}, {0.999, 0.9}, {0.9, 0.99}} {
+		n := MinSamples(c.p, c.conf)
+		if _, _, lo, hi := QuantileRanks(n, c.p, c.conf); !lo || !hi {
+			t.Errorf("MinSamples(%v, %v) = %d, but that sample leaves a side open", c.p, c.conf, n)
+		}
+		if _, _, lo, hi := QuantileRanks(n-1, c.p, c.conf); lo && hi {
+			t.Errorf("MinSamples(%v, %v) = %d, but %d already bounds both sides", c.p, c.conf, n, n-1)
+		}
+	}
+	if n := MinSamples(0.99, 0.95); n != 368 {
+		t.Errorf("p99 at 95%% needs %d samples, want 368 (0.99^n <= 0.025)", n)
+	}
+}
+
+// References: SciPy 1.10.1, stats.t.interval(c, n-1, loc=m, scale=sd/np.sqrt(n)).
+func TestTIntervalMatchesSciPy(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		m, sd  float64
+		n      int
+		conf   float64
+		lo, hi float64
+	}{
+		{100, 10, 30, 0.95, 96.265938632419, 103.734061367581},
+		{5, 2, 2, 0.9, -3.9289930216851605, 13.928993021685152},
+		{250, 40, 300, 0.99, 244.0131735794642, 255.9868264205358},
+	} {
+		lo, hi, ok := TInterval(c.m, c.sd, c.n, c.conf)
+		if !ok {
+			t.Fatalf("TInterval(%v) not ok", c)
+		}
+		close(t, "t lo", lo, c.lo, 1e-9)
+		close(t, "t hi", hi, c.hi, 1e-9)
+	}
+	if _, _, ok := TInterval(1, 0, 1, 0.95); ok {
+		t.Error("a t interval from one sample")
+	}
+}
+
+// References: SciPy 1.10.1, stats.chi2.ppf((1-c)/2, 2*k)/2 (0 for k = 0)
+// and stats.chi2.ppf(1-(1-c)/2, 2*k+2)/2.
+func TestPoissonIntervalMatchesSciPy(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		k      int
+		conf   float64
+		lo, hi float64
+	}{
+		{0, 0.95, 0, 3.6888794541139354},
+		{1, 0.95, 0.025317807984289897, 5.571643390938898},
+		{10, 0.95, 4.7953886961324335, 18.39035604201778},
+		{300, 0.95, 267.00927523296633, 335.94112555257067},
+		{37, 0.9, 27.59461554097935, 48.67548518951648},
+	} {
+		lo, hi := PoissonInterval(c.k, c.conf)
+		close(t, "poisson lo", lo, c.lo, 1e-9)
+		close(t, "poisson hi", hi, c.hi, 1e-9)
+	}
+}
+
+// References: SciPy 1.10.1,
+// stats.binomtest(k, n).proportion_ci(confidence_level=c, method='wilson').
+func TestWilsonIntervalMatchesSciPy(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		k, n   int
+		conf   float64
+		lo, hi float64
+	}{
+		{0, 40, 0.95, 0, 0.08762160119728662},
+		{3, 100, 0.95, 0.010254524024038925, 0.08451936429052762},
+		{300, 300, 0.95, 0.9873570287754541, 1},
+		{290, 300, 0.9, 0.9450200937683378, 0.9799712255348759},
+	} {
+		lo, hi, _ := WilsonInterval(c.k, c.n, c.conf)
+		close(t, "wilson lo", lo, c.lo, 1e-9)
+		close(t, "wilson hi", hi, c.hi, 1e-9)
+	}
+}
+
+// The order-statistic interval covers the true percentile at least as
+// often as it says: 10,000 seeded samples from a lognormal (a latency
+// shape), for p50, p95 and p99 at 95%.
+func TestQuantileIntervalCoverage(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	const draws = 10000
+	for _, c := range []struct {
+		n int
+		p float64
+	}{{40, 0.5}, {300, 0.95}, {400, 0.99}} {
+		truth := math.Exp(zQuantile(c.p)) // quantile of exp(N(0,1))
+		lo, hi, loOK, hiOK := QuantileRanks(c.n, c.p, 0.95)
+		if !loOK || !hiOK {
+			t.Fatalf("n=%d p=%v: interval open", c.n, c.p)
+		}
+		covered := 0
+		x := make([]float64, c.n)
+		for range draws {
+			for i := range x {
+				x[i] = math.Exp(rng.NormFloat64())
+			}
+			slices.Sort(x)
+			if x[lo] <= truth && truth <= x[hi] {
+				covered++
+			}
+		}
+		if got := float64(covered) / draws; got < 0.94 {
+			t.Errorf("n=%d p%v: coverage %.4f, want >= 0.94", c.n, c.p*100, got)
+		} else {
+			t.Logf("n=%d p%v: coverage %.4f", c.n, c.p*100, got)
+		}
+	}
+}
