@@ -16,8 +16,8 @@ import (
 type scenarioEnv struct {
 	// Steps are the steps' metrics, in order; each has the names of a step.
 	Steps []stepMetrics `expr:"steps"`
-	// Capacity is the highest achieved request rate (per second) of a step
-	// that passed every per-step assertion; 0 when none did.
+	// Capacity is the highest sustained request rate (per second) of a
+	// step that passed every per-step assertion; 0 when none did.
 	Capacity float64 `expr:"capacity"`
 	KiB      int     `expr:"KiB"`
 	MiB      int     `expr:"MiB"`
@@ -93,18 +93,26 @@ func closurePaths(root ast.Node) []string {
 	return out
 }
 
-// Capacity is the highest achieved request rate of a step whose per-step
+// Capacity is the highest sustained request rate of a step whose per-step
 // assertions all held (warnings allowed) and that ran to its end (not
-// partial); 0 when no step did.
+// partial); 0 when no step did. A rate-driven step (constant, poisson)
+// sustained its offered rate, the requests it sent per second: the server
+// took that load within the gates. A closed-loop step (synchronous,
+// concurrent, throughput) sustained what it completed per second. Neither
+// reads the completions of a window that ends with the last answer, which
+// undercounts a paced load by about one latency (docs/metrics.md,
+// "Rates").
 func Capacity(sc *results.Scenario) float64 {
 	best := 0.0
 	for _, st := range sc.Steps {
 		if v := st.Verdict(); (v != results.Pass && v != results.Warn) || st.Partial {
 			continue // a step cut short proves nothing about the rate
 		}
-		if r := st.Metrics.Requests.RatePerSec; r > best {
-			best = r
+		r := st.Metrics.Requests.RatePerSec
+		if st.TargetRatePerSec > 0 && st.Metrics.Requests.SentRatePerSec > 0 {
+			r = st.Metrics.Requests.SentRatePerSec
 		}
+		best = max(best, r)
 	}
 	return best
 }

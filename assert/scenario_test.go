@@ -40,9 +40,9 @@ func TestGatesOverSteps(t *testing.T) {
 	}{
 		{"all(steps, .ttft.p95 < 200ms)", results.Fail, "ttft.p95 by step = [50.0ms, 80.0ms, 400.0ms]"},
 		{"any(steps, .ttft.p95 < 60ms)", results.Pass, "ttft.p95 by step = [50.0ms, 80.0ms, 400.0ms]"},
-		{"capacity >= 10", results.Pass, "capacity = 10.1/s, required >= 10"},
-		{"capacity > 15", results.Fail, "capacity = 10.1/s, required > 15"},
-		{"capacity > 15 || len(steps) > 5", results.Fail, "capacity = 10.1/s"},
+		{"capacity >= 10", results.Pass, "capacity = 10/s, required >= 10"},
+		{"capacity > 15", results.Fail, "capacity = 10/s, required > 15"},
+		{"capacity > 15 || len(steps) > 5", results.Fail, "capacity = 10/s"},
 		{"len(steps) == 3 && steps[2].ttft.p95 > steps[0].ttft.p95 * 4", results.Pass, "ttft.p95 by step = [50.0ms, 80.0ms, 400.0ms]"},
 	}
 	for _, c := range cases {

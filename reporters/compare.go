@@ -15,8 +15,8 @@ import (
 )
 
 // DefaultThreshold is the relative change beyond which Compare calls a
-// change a regression or an improvement (10%).
-const DefaultThreshold = 0.10
+// significant change a regression or an improvement (5%): the effect size.
+const DefaultThreshold = 0.05
 
 // Better says which way a metric improves.
 type Better int
@@ -43,14 +43,78 @@ type CompareMetric struct {
 	Better Better
 	unit   unit
 	get    func(m *results.Metrics) (float64, bool)
+	// test bounds the change from base to head at a confidence: the
+	// interval of head/base (of head - base for a fraction); ok is false
+	// when the runs kept nothing to test it on.
+	test func(base, head *results.Metrics, confidence float64) (lo, hi float64, ok bool)
 }
 
 func distMetric(key string, d func(m *results.Metrics) results.Distribution, p func(results.Distribution) time.Duration) CompareMetric {
+	group, member, _ := strings.Cut(key, ".")
+	pct := map[string]float64{"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p999": 99.9}[member]
 	return CompareMetric{Key: key, Better: Lower, unit: unitDuration, get: func(m *results.Metrics) (float64, bool) {
 		dist := d(m)
 		return float64(p(dist)), dist.Count > 0
+	}, test: func(base, head *results.Metrics, conf float64) (float64, float64, bool) {
+		bs, hs := base.Samples.Of(group), head.Samples.Of(group)
+		if len(bs) < 2 || len(hs) < 2 {
+			return 0, 0, false
+		}
+		return results.QuantileRatioInterval(bs, hs, pct, conf, compareResamples, seedOf(key))
 	}}
 }
+
+// compareResamples is the number of bootstrap replicates behind each
+// percentile's test: enough for stable ends at a Bonferroni-corrected
+// confidence of 99.9%.
+const compareResamples = 20000
+
+// seedOf makes a bootstrap seed from a metric's name, so that the same two
+// runs always compare the same way.
+func seedOf(key string) uint64 {
+	var h uint64 = 14695981039346656037
+	for i := 0; i < len(key); i++ {
+		h ^= uint64(key[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// rateTest bounds the ratio of two rates from each run's own interval, by
+// the normal approximation on the log scale: each run's standard error is
+// its interval's log-width over 2z, and the two add in quadrature.
+func rateTest(ci func(m *results.Metrics) (float64, *results.Interval)) func(base, head *results.Metrics, conf float64) (float64, float64, bool) {
+	return func(base, head *results.Metrics, conf float64) (float64, float64, bool) {
+		bv, bi := ci(base)
+		hv, hi := ci(head)
+		if bi == nil || hi == nil || bv <= 0 || hv <= 0 || bi.Lo <= 0 || hi.Lo <= 0 || base.Confidence == 0 || head.Confidence == 0 {
+			return 0, 0, false
+		}
+		se := func(iv *results.Interval, c float64) float64 {
+			return (math.Log(iv.Hi) - math.Log(iv.Lo)) / (2 * zOf(c))
+		}
+		s := math.Hypot(se(bi, base.Confidence), se(hi, head.Confidence))
+		r := hv / bv
+		z := zOf(conf)
+		return r * math.Exp(-z*s), r * math.Exp(z*s), true
+	}
+}
+
+// fractionTest bounds the difference of two proportions by Newcombe's
+// hybrid score interval.
+func fractionTest(counts func(m *results.Metrics) (k, n int, ok bool)) func(base, head *results.Metrics, conf float64) (float64, float64, bool) {
+	return func(base, head *results.Metrics, conf float64) (float64, float64, bool) {
+		k1, n1, ok1 := counts(base)
+		k2, n2, ok2 := counts(head)
+		if !ok1 || !ok2 {
+			return 0, 0, false
+		}
+		return results.NewcombeDiff(k1, n1, k2, n2, conf)
+	}
+}
+
+// zOf is the two-sided standard normal quantile of a confidence.
+func zOf(conf float64) float64 { return results.ZQuantile(1 - (1-conf)/2) }
 
 // CompareMetrics are the metrics Compare and the baseline deltas look at,
 // in report order.
@@ -65,19 +129,25 @@ var CompareMetrics = []CompareMetric{
 	distMetric("latency.p95", func(m *results.Metrics) results.Distribution { return m.Latency }, func(d results.Distribution) time.Duration { return d.P95 }),
 	{Key: "requests.rate", Better: Higher, unit: unitRate, get: func(m *results.Metrics) (float64, bool) {
 		return m.Requests.RatePerSec, m.Requests.Total > 0
-	}},
+	}, test: rateTest(func(m *results.Metrics) (float64, *results.Interval) { return m.Requests.RatePerSec, m.Requests.RateCI })},
 	{Key: "tokens.output.rate", Better: Higher, unit: unitRate, get: func(m *results.Metrics) (float64, bool) {
 		return m.Tokens.OutputRatePerSec, m.Requests.Total > 0
-	}},
+	}, test: rateTest(func(m *results.Metrics) (float64, *results.Interval) { return m.Tokens.OutputRatePerSec, m.Tokens.OutputRateCI })},
 	{Key: "errors.rate", Better: Lower, unit: unitFraction, get: func(m *results.Metrics) (float64, bool) {
 		return m.Errors.Rate, m.Requests.Completed+m.Requests.Errored > 0
-	}},
+	}, test: fractionTest(func(m *results.Metrics) (int, int, bool) {
+		n := m.Requests.Completed + m.Requests.Errored
+		return m.Requests.Errored, n, n > 0
+	})},
 	{Key: "goodput.ratio", Better: Higher, unit: unitFraction, get: func(m *results.Metrics) (float64, bool) {
 		if m.Goodput == nil {
 			return 0, false
 		}
 		return m.Goodput.Ratio, true
-	}},
+	}, test: fractionTest(func(m *results.Metrics) (int, int, bool) {
+		n := m.Requests.Completed + m.Requests.Errored
+		return m.Goodput.Count, n, m.Goodput != nil && n > 0
+	})},
 }
 
 // format writes a value of the metric for people.
@@ -130,6 +200,14 @@ type Delta struct {
 	// not, 0 when both are 0.
 	Relative float64
 	Change   Change
+	// Tested is true when the change was tested for significance; Lo and
+	// Hi are then its interval: of Head/Base - 1 (a relative change), or
+	// of Head - Base for a fraction, at the comparison's per-test
+	// confidence. Significant is true when the interval excludes no
+	// change.
+	Tested      bool
+	Lo, Hi      float64
+	Significant bool
 }
 
 // Comparison is what Compare found.
@@ -137,7 +215,18 @@ type Comparison struct {
 	BasePlan, HeadPlan string
 	BaseStarted        time.Time
 	Threshold          float64
-	Deltas             []Delta
+	// Confidence is the family-wise confidence of the comparison; each of
+	// its Tests is made at TestConfidence = 1 - (1-Confidence)/Tests
+	// (Bonferroni), so that all of them hold together at Confidence.
+	Confidence     float64
+	Tests          int
+	TestConfidence float64
+	// Untested counts the deltas that could not be tested (a run kept no
+	// samples, as runs of older versions did): they are judged by the
+	// threshold alone, and the comparison says so.
+	Untested int
+	Deltas   []Delta
+	pairs    [][2]*results.Metrics // the metrics behind each delta
 	// Unmatched says what one run has and the other has not
 	// ("scenario chat: only in base").
 	Unmatched []string
@@ -159,12 +248,21 @@ func (c *Comparison) only(ch Change) []Delta {
 	return out
 }
 
-// Compare compares head with base, scenario by scenario (by name) and step
-// by step (by index): every metric of CompareMetrics present in both. A
-// change beyond threshold (a fraction: 0.10 is 10%) in the metric's worse
-// direction is a regression, in its better direction an improvement.
+// Compare compares head with base at DefaultConfidence; see CompareAt.
 func Compare(base, head *results.Run, threshold float64) *Comparison {
-	c := &Comparison{Threshold: threshold}
+	return CompareAt(base, head, threshold, results.DefaultConfidence)
+}
+
+// CompareAt compares head with base, scenario by scenario (by name) and
+// step by step (by index): every metric of CompareMetrics present in both.
+// A change is a regression (in the metric's worse direction) or an
+// improvement only when it is both beyond threshold (a fraction: 0.05 is
+// 5%) and significant: its interval, from a two-sample test on the runs'
+// kept samples (docs/metrics.md, "Regressions"), excludes no change at the
+// Bonferroni-corrected confidence of the whole comparison.
+func CompareAt(base, head *results.Run, threshold, confidence float64) *Comparison {
+	c := &Comparison{Threshold: threshold, Confidence: confidence}
+	defer c.test() // once every delta is known: the correction needs their number
 	if base == nil || head == nil {
 		return c
 	}
@@ -224,6 +322,7 @@ func Compare(base, head *results.Run, threshold float64) *Comparison {
 					}
 				}
 				c.Deltas = append(c.Deltas, d)
+				c.pairs = append(c.pairs, [2]*results.Metrics{&bst.Metrics, &hst.Metrics})
 			}
 		}
 		for _, st := range steps(bsc) {
@@ -283,7 +382,7 @@ func compareSummary(c *Comparison) string {
 	case len(c.Deltas) == 0:
 		return "nothing to compare: the runs share no scenario step"
 	case r == 0 && i == 0:
-		return fmt.Sprintf("no metric changed by more than %s", th)
+		return fmt.Sprintf("no significant change beyond %s", th)
 	}
 	var parts []string
 	if r > 0 {
@@ -292,7 +391,23 @@ func compareSummary(c *Comparison) string {
 	if i > 0 {
 		parts = append(parts, plural(i, "improvement"))
 	}
-	return strings.Join(parts, " and ") + " beyond " + th
+	return strings.Join(parts, " and ") + " beyond " + th + ", significant"
+}
+
+// methodLine says how changes were decided, for the reader of a comparison.
+func methodLine(c *Comparison) string {
+	s := fmt.Sprintf("a change counts when it is beyond %s and significant at %s confidence over all %d tests (each at %s, Bonferroni)",
+		formatThreshold(c.Threshold), formatConfidence(c.Confidence), c.Tests, formatConfidence(c.TestConfidence))
+	if c.Untested > 0 {
+		s += fmt.Sprintf("; %d figures could not be tested (a run kept no samples: written by an older benchplan) and are judged by the threshold alone", c.Untested)
+	}
+	return s
+}
+
+// formatConfidence writes a confidence as a percentage ("95%", "99.86%").
+func formatConfidence(c float64) string {
+	s := strings.TrimRight(fmt.Sprintf("%.3f", c*100), "0")
+	return strings.TrimSuffix(s, ".") + "%"
 }
 
 // formatThreshold writes a threshold as a percentage ("10%").
@@ -305,7 +420,7 @@ func formatThreshold(th float64) string {
 // with the verdict.
 func CompareConsole(w io.Writer, c *Comparison) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "compare %s (base) with %s (head), threshold %s\n", oneLine(c.BasePlan), oneLine(c.HeadPlan), formatThreshold(c.Threshold))
+	fmt.Fprintf(bw, "compare %s (base) with %s (head)\n%s\n", oneLine(c.BasePlan), oneLine(c.HeadPlan), methodLine(c))
 	var names []string
 	by := map[string][]Delta{}
 	for _, d := range c.Deltas {
@@ -320,14 +435,15 @@ func CompareConsole(w io.Writer, c *Comparison) error {
 		t := table.NewWriter()
 		t.SetStyle(table.StyleLight)
 		t.Style().Format.Header = text.FormatDefault
-		t.AppendHeader(table.Row{"step", "metric", "base", "head", "change", ""})
+		t.AppendHeader(table.Row{"step", "metric", "base", "head", "change", "interval", ""})
 		for _, d := range by[name] {
-			t.AppendRow(table.Row{oneLine(d.stepText()), d.Metric.Key, d.Metric.format(d.Base), d.Metric.format(d.Head), formatChange(d.Relative), d.verdictWord()})
+			t.AppendRow(table.Row{oneLine(d.stepText()), d.Metric.Key, d.Metric.format(d.Base), d.Metric.format(d.Head), formatChange(d.Relative), d.intervalText(), d.verdictWord()})
 		}
 		t.SetColumnConfigs([]table.ColumnConfig{
 			{Number: 3, Align: text.AlignRight, AlignHeader: text.AlignRight},
 			{Number: 4, Align: text.AlignRight, AlignHeader: text.AlignRight},
 			{Number: 5, Align: text.AlignRight, AlignHeader: text.AlignRight},
+			{Number: 6, Align: text.AlignRight, AlignHeader: text.AlignRight},
 		})
 		for _, line := range strings.Split(t.Render(), "\n") {
 			fmt.Fprintln(bw, "  "+line)
@@ -358,7 +474,7 @@ func CompareMarkdown(w io.Writer, c *Comparison) error {
 		mark = "🔴"
 	}
 	fmt.Fprintf(&b, "### %s benchplan compare: %s\n\n", mark, mdText(compareSummary(c)))
-	fmt.Fprintf(&b, "Base: %s · head: %s · threshold %s.\n\n", mdText(c.BasePlan), mdText(c.HeadPlan), formatThreshold(c.Threshold))
+	fmt.Fprintf(&b, "Base: %s · head: %s · %s.\n\n", mdText(c.BasePlan), mdText(c.HeadPlan), mdText(methodLine(c)))
 	b.WriteString(mdDeltaSections(c, markdownLimit-b.Len()-200))
 	for _, u := range c.Unmatched {
 		fmt.Fprintf(&b, "- not compared: %s\n", mdText(u))
@@ -369,11 +485,11 @@ func CompareMarkdown(w io.Writer, c *Comparison) error {
 
 // mdDeltaRow is a delta as a Markdown table row.
 func mdDeltaRow(d Delta) string {
-	return fmt.Sprintf("| %s | %s | %s | `%s` | %s | %s |", mdChangeMark(d), mdText(d.Scenario), mdText(d.stepText()), d.Metric.Key,
-		mdText(d.Metric.format(d.Base))+" → "+mdText(d.Metric.format(d.Head)), formatChange(d.Relative))
+	return fmt.Sprintf("| %s | %s | %s | `%s` | %s | %s | %s |", mdChangeMark(d), mdText(d.Scenario), mdText(d.stepText()), d.Metric.Key,
+		mdText(d.Metric.format(d.Base))+" → "+mdText(d.Metric.format(d.Head)), formatChange(d.Relative), d.intervalText())
 }
 
-const mdDeltaHead = "| | Scenario | Step | Metric | Base → head | Change |\n|---|---|---|---|---:|---:|\n"
+const mdDeltaHead = "| | Scenario | Step | Metric | Base → head | Change | Interval |\n|---|---|---|---|---:|---:|---:|\n"
 
 func mdChangeMark(d Delta) string {
 	switch d.Change {
@@ -416,4 +532,56 @@ func mdDeltaSections(c *Comparison, limit int) string {
 		}
 	}
 	return b.String()
+}
+
+// test tests every delta at the Bonferroni-corrected confidence and keeps a
+// change only where it is significant.
+func (c *Comparison) test() {
+	for i, d := range c.Deltas {
+		if d.Metric.test != nil {
+			if _, _, ok := d.Metric.test(c.pairs[i][0], c.pairs[i][1], c.Confidence); ok {
+				c.Tests++
+			}
+		}
+	}
+	c.TestConfidence = c.Confidence
+	if c.Tests > 1 {
+		c.TestConfidence = 1 - (1-c.Confidence)/float64(c.Tests)
+	}
+	for i := range c.Deltas {
+		d := &c.Deltas[i]
+		var lo, hi float64
+		ok := false
+		if d.Metric.test != nil {
+			lo, hi, ok = d.Metric.test(c.pairs[i][0], c.pairs[i][1], c.TestConfidence)
+		}
+		if !ok {
+			c.Untested++ // judged by the threshold alone, and said so
+			continue
+		}
+		d.Tested = true
+		if d.Metric.unit == unitFraction {
+			d.Lo, d.Hi = lo, hi
+			d.Significant = lo > 0 || hi < 0
+		} else {
+			d.Lo, d.Hi = lo-1, hi-1
+			d.Significant = lo > 1 || hi < 1
+		}
+		if !d.Significant {
+			d.Change = Same
+		}
+	}
+	c.pairs = nil
+}
+
+// intervalText writes a tested change's interval: "[+6.1%, +14.0%]", or
+// in percentage points for a fraction.
+func (d Delta) intervalText() string {
+	if !d.Tested {
+		return "untested"
+	}
+	if d.Metric.unit == unitFraction {
+		return fmt.Sprintf("[%+.1f, %+.1f pp]", d.Lo*100, d.Hi*100)
+	}
+	return fmt.Sprintf("[%+.1f%%, %+.1f%%]", d.Lo*100, d.Hi*100)
 }

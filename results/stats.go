@@ -135,8 +135,10 @@ func RateRatioInterval(k1 int, t1 float64, k2 int, t2 float64, confidence float6
 	return r * math.Exp(-z*se), r * math.Exp(z*se), true
 }
 
-// zQuantile is the standard normal quantile.
-func zQuantile(q float64) float64 { return distuv.UnitNormal.Quantile(q) }
+// ZQuantile is the standard normal quantile.
+func ZQuantile(q float64) float64 { return distuv.UnitNormal.Quantile(q) }
+
+func zQuantile(q float64) float64 { return ZQuantile(q) }
 
 // QuantileRatioInterval returns a percentile-bootstrap interval (Efron &
 // Tibshirani 1993, ch. 13) for the ratio head_p / base_p of the
