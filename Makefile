@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 LDFLAGS   := -s -w -X github.com/benchplan/benchplan/executor.Version=$(VERSION) -X github.com/benchplan/benchplan/executor.Commit=$(COMMIT)
 
-.PHONY: all build test test-race lint run bench image clean
+.PHONY: all build test test-race lint run bench verdict-check image clean
 
 all: build
 
@@ -30,6 +30,9 @@ run: build ## run the quickstart plan on the built-in simulator
 bench: ## benchplan's own capacity vs vegeta against the simulator on this machine (about 1.5 min), then the simulator's benchmarks
 	$(GO) run ./executor/internal/benchcmd
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./sim/
+
+verdict-check: build ## 20 pairs of simulator runs: compare's false alarms (same server) and power (TTFT 10% slower), about 7 min
+	./scripts/verdict-check/run.sh
 
 image: ## container image of the simulator (benchplan-sim:latest, FROM scratch)
 	$(MAKE) build

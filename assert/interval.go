@@ -155,10 +155,7 @@ func pairedInterval(path string, s, base *results.Step, confidence float64) (lo,
 	if len(bs) < 2 || len(hs) < 2 {
 		return 0, 0, false
 	}
-	if member == "mean" {
-		return results.MeanRatioInterval(bs, hs, confidence)
-	}
-	return results.QuantileRatioInterval(bs, hs, p, confidence, bootstrapResamples, seedOf(path))
+	return results.RatioInterval(bs, hs, p, confidence, bootstrapResamples, seedOf(path))
 }
 
 // seedOf makes the bootstrap's seed from the figure's name, so that the

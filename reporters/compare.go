@@ -60,14 +60,14 @@ func distMetric(key string, d func(m *results.Metrics) results.Distribution, p f
 		if len(bs) < 2 || len(hs) < 2 {
 			return 0, 0, false
 		}
-		return results.QuantileRatioInterval(bs, hs, pct, conf, compareResamples, seedOf(key))
+		return results.RatioInterval(bs, hs, pct, conf, compareResamples, seedOf(key))
 	}}
 }
 
-// compareResamples is the number of bootstrap replicates behind each
-// percentile's test: enough for stable ends at a Bonferroni-corrected
-// confidence of 99.9%.
-const compareResamples = 20000
+// compareResamples is the number of block-bootstrap replicates behind each
+// percentile's test: about a dozen replicates beyond each end of a
+// Bonferroni-corrected interval at 99.5%.
+const compareResamples = 5000
 
 // seedOf makes a bootstrap seed from a metric's name, so that the same two
 // runs always compare the same way.
@@ -87,13 +87,17 @@ func rateTest(ci func(m *results.Metrics) (float64, *results.Interval)) func(bas
 	return func(base, head *results.Metrics, conf float64) (float64, float64, bool) {
 		bv, bi := ci(base)
 		hv, hi := ci(head)
-		if bi == nil || hi == nil || bv <= 0 || hv <= 0 || bi.Lo <= 0 || hi.Lo <= 0 || base.Confidence == 0 || head.Confidence == 0 {
+		if bi == nil || hi == nil || bv <= 0 || hv <= 0 || base.Confidence == 0 || head.Confidence == 0 {
 			return 0, 0, false
 		}
-		se := func(iv *results.Interval, c float64) float64 {
-			return (math.Log(iv.Hi) - math.Log(iv.Lo)) / (2 * zOf(c))
+		// A lower end at 0 has no logarithm: use the upper half-width.
+		se := func(v float64, iv *results.Interval, c float64) float64 {
+			if iv.Lo > 0 {
+				return (math.Log(iv.Hi) - math.Log(iv.Lo)) / (2 * zOf(c))
+			}
+			return (math.Log(iv.Hi) - math.Log(v)) / zOf(c)
 		}
-		s := math.Hypot(se(bi, base.Confidence), se(hi, head.Confidence))
+		s := math.Hypot(se(bv, bi, base.Confidence), se(hv, hi, head.Confidence))
 		r := hv / bv
 		z := zOf(conf)
 		return r * math.Exp(-z*s), r * math.Exp(z*s), true
@@ -132,7 +136,9 @@ var CompareMetrics = []CompareMetric{
 	}, test: rateTest(func(m *results.Metrics) (float64, *results.Interval) { return m.Requests.RatePerSec, m.Requests.RateCI })},
 	{Key: "tokens.output.rate", Better: Higher, unit: unitRate, get: func(m *results.Metrics) (float64, bool) {
 		return m.Tokens.OutputRatePerSec, m.Requests.Total > 0
-	}, test: rateTest(func(m *results.Metrics) (float64, *results.Interval) { return m.Tokens.OutputRatePerSec, m.Tokens.OutputRateCI })},
+	}, test: rateTest(func(m *results.Metrics) (float64, *results.Interval) {
+		return m.Tokens.OutputRatePerSec, m.Tokens.OutputRateCI
+	})},
 	{Key: "errors.rate", Better: Lower, unit: unitFraction, get: func(m *results.Metrics) (float64, bool) {
 		return m.Errors.Rate, m.Requests.Completed+m.Requests.Errored > 0
 	}, test: fractionTest(func(m *results.Metrics) (int, int, bool) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,17 +15,26 @@ import (
 	"github.com/benchplan/benchplan/results"
 )
 
-// Console writes the end-of-run summary for a terminal or a CI log: per
-// scenario a heading, a table with one row per step and one line per
-// assertion outcome, then a final PASS/FAIL/ERROR line for the plan. The
-// output is plain text (no color or cursor codes), so it reads the same in
-// a pipe.
+// Console writes the end-of-run summary with no baseline; see ConsoleWith.
+func Console(w io.Writer, run *results.Run) error { return ConsoleWith(w, run, Options{}) }
+
+// ConsoleWith writes the end-of-run summary for a terminal or a CI log:
+// per scenario a heading, two tables with one row per step (requests and
+// their rates; latencies), each within 80 columns for the usual step
+// labels, and one line per assertion outcome, then a final
+// PASS/INCONCLUSIVE/FAIL/ERROR line for the plan. The output is plain text
+// (no color or cursor codes), so it reads the same in a pipe.
 //
 // When a scenario has several steps each assertion line starts with the
 // step's label in brackets ("[constant 2.00/s]"), which matches the table's
 // step column. The requests column is completed/total: total counts every
-// request sent, completed only the successful ones.
-func Console(w io.Writer, run *results.Run) error {
+// request sent, completed only the successful ones; sent/s is the rate
+// they were sent at (the offered load), done/s the rate they completed.
+//
+// The verdict line says when the run was a dry run on the simulator, and,
+// with opts.Baseline, when the baseline's setup differs (the differences
+// are listed above it).
+func ConsoleWith(w io.Writer, run *results.Run, opts Options) error {
 	if run == nil {
 		return errNilRun
 	}
@@ -38,7 +48,13 @@ func Console(w io.Writer, run *results.Run) error {
 	if len(scenarios(run)) > 0 {
 		fmt.Fprintln(bw)
 	}
-	fmt.Fprintln(bw, consoleVerdict(run))
+	setup := baselineSetup(run, opts)
+	if len(setup) > 0 {
+		fmt.Fprint(bw, "⚠ "+setupChangeText(baselineWho, baselineDirection, setup))
+		fmt.Fprintln(bw, "  so "+baselineMeans+".")
+		fmt.Fprintln(bw)
+	}
+	fmt.Fprintln(bw, consoleVerdict(run, len(setup) > 0))
 	return bw.Flush()
 }
 
@@ -58,7 +74,10 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 
 	sts := steps(sc)
 	if len(sts) > 0 {
-		for _, line := range strings.Split(stepTable(sts), "\n") {
+		for _, line := range strings.Split(requestsTable(sts), "\n") {
+			fmt.Fprintln(w, "  "+line)
+		}
+		for _, line := range strings.Split(latencyTable(sts), "\n") {
 			fmt.Fprintln(w, "  "+line)
 		}
 	} else if sc.Error == "" {
@@ -119,7 +138,7 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 		}
 	}
 	if sc.Capacity > 0 {
-		fmt.Fprintf(w, "  capacity: %s req/s (the highest achieved rate of a step that passed every assertion)\n", formatRate(sc.Capacity))
+		fmt.Fprintf(w, "  capacity: %s completed req/s (the highest of a step that passed every assertion)\n", formatRate(sc.Capacity))
 	}
 
 	// Assertion lines, the expressions padded to one width.
@@ -136,22 +155,11 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 		o := a.o
 		l := line{left: prefix + oneLine(exprLabel(o)), right: oneLine(o.Observed)}
 		switch o.Verdict {
-		case results.Pass:
-			l.mark = "✓"
-			if o.Message != "" {
-				l.right = strings.TrimSpace(l.right + " (" + oneLine(o.Message) + ")")
-			}
-		case results.Fail:
-			l.mark = "✗"
-		case results.Warn:
-			l.mark = "⚠"
-			note := "warn only"
-			if o.Message != "" {
-				note += ": " + oneLine(o.Message)
-			}
-			l.right = strings.TrimSpace(l.right + " (" + note + ")")
+		case results.Pass, results.Fail, results.Warn, results.Inconclusive:
+			l.mark = consoleMark(o.Verdict)
+			l.right = oneLine(withNote(l.right, outcomeNote(o)))
 		default:
-			l.mark = "!"
+			l.mark = consoleMark(results.Error)
 			l.right = strings.TrimSpace(l.right + " (error: " + oneLine(errorMessage(o)) + ")")
 		}
 		if n := text.StringWidthWithoutEscSequences(l.left); n > width {
@@ -171,51 +179,123 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 	}
 }
 
-// stepTable renders a scenario's steps as a go-pretty table.
-func stepTable(sts []*results.Step) string {
-	t := table.NewWriter()
-	t.SetStyle(table.StyleLight)
-	t.Style().Format.Header = text.FormatDefault // keep headers as written
-	t.AppendHeader(table.Row{"step", "requests", "req/s", "ttft p50", "ttft p95", "tpot p50", "itl p95", "latency p95", "out tok/s", "errors"})
-	for _, st := range sts {
+// consoleMark is an assertion line's mark: ✓ held, ✗ failed, ⚠ a
+// warn-only assertion that did not hold, ? inconclusive (the sample could
+// not decide, and the plan lets that block the gate), ! not evaluable.
+func consoleMark(v results.Verdict) string {
+	switch v {
+	case results.Pass:
+		return "✓"
+	case results.Fail:
+		return "✗"
+	case results.Warn:
+		return "⚠"
+	case results.Inconclusive:
+		return "?"
+	}
+	return "!"
+}
+
+// requestsTable renders a scenario's requests per step: how many, the
+// rates they were sent and completed at, output tokens and errors.
+func requestsTable(sts []*results.Step) string {
+	rows := make([]table.Row, len(sts))
+	for i, st := range sts {
 		m := &st.Metrics
-		t.AppendRow(table.Row{
+		rows[i] = table.Row{
 			stepLabel(st),
 			fmt.Sprintf("%d/%d", m.Requests.Completed, m.Requests.Total),
+			formatRate(m.Requests.SentRatePerSec),
 			formatRate(m.Requests.RatePerSec),
+			formatRate(m.Tokens.OutputRatePerSec),
+			formatErrors(m.Errors),
+		}
+	}
+	return consoleTable(table.Row{"step", "requests", "sent/s", "done/s", "out tok/s", "errors"}, rows)
+}
+
+// latencyTable renders a scenario's latencies per step.
+func latencyTable(sts []*results.Step) string {
+	rows := make([]table.Row, len(sts))
+	for i, st := range sts {
+		m := &st.Metrics
+		rows[i] = table.Row{
+			stepLabel(st),
 			formatDist(m.TTFT, m.TTFT.P50),
 			formatDist(m.TTFT, m.TTFT.P95),
 			formatDist(m.TPOT, m.TPOT.P50),
 			formatDist(m.ITL, m.ITL.P95),
 			formatDist(m.Latency, m.Latency.P95),
-			formatRate(m.Tokens.OutputRatePerSec),
-			formatErrors(m.Errors),
-		})
+		}
 	}
+	return consoleTable(table.Row{"step", "ttft p50", "ttft p95", "tpot p50", "itl p95", "latency p95"}, rows)
+}
+
+// consoleTable renders a go-pretty table, every column but the first
+// aligned right.
+func consoleTable(head table.Row, rows []table.Row) string {
+	t := table.NewWriter()
+	t.SetStyle(table.StyleLight)
+	t.Style().Format.Header = text.FormatDefault // keep headers as written
+	t.AppendHeader(head)
+	t.AppendRows(rows)
 	var cfg []table.ColumnConfig
-	for col := 2; col <= 10; col++ {
+	for col := 2; col <= len(head); col++ {
 		cfg = append(cfg, table.ColumnConfig{Number: col, Align: text.AlignRight, AlignHeader: text.AlignRight})
 	}
 	t.SetColumnConfigs(cfg)
 	return t.Render()
 }
 
-// consoleVerdict is the final line: PASS, FAIL or ERROR for the plan.
-func consoleVerdict(run *results.Run) string {
+// consoleVerdict is the final line: PASS, INCONCLUSIVE, FAIL or ERROR for
+// the plan, then, after " — ", whether it was a dry run on the simulator
+// and whether the baseline's setup differs (setupChanged).
+func consoleVerdict(run *results.Run, setupChanged bool) string {
+	line := consoleVerdictLine(run)
+	var notes []string
+	if d := run.DryRun(); d != "" {
+		notes = append(notes, oneLine(d))
+	}
+	if setupChanged {
+		notes = append(notes, baselineVerdict)
+	}
+	if len(notes) > 0 {
+		line += " — " + strings.Join(notes, "; ")
+	}
+	return line
+}
+
+func consoleVerdictLine(run *results.Run) string {
 	t := count(run)
+	plan := oneLine(run.Plan)
 	switch t.verdict(run) {
 	case results.Error:
-		return fmt.Sprintf("ERROR plan %s: %s", oneLine(run.Plan), t.errorReason(run))
+		return fmt.Sprintf("ERROR plan %s: %s", plan, t.errorReason(run))
 	case results.Fail:
-		return fmt.Sprintf("FAIL plan %s: %d of %s failed", oneLine(run.Plan), t.failed, plural(t.total, "assertion"))
+		s := fmt.Sprintf("FAIL plan %s: %d of %s failed", plan, t.failed, plural(t.total, "assertion"))
+		if t.inconclusive > 0 {
+			s += fmt.Sprintf(", %d inconclusive", t.inconclusive)
+		}
+		return s
+	case results.Inconclusive:
+		if t.inconclusive == 0 {
+			// The run says inconclusive, its outcomes do not show it.
+			return fmt.Sprintf("INCONCLUSIVE plan %s: %s", plan, strings.Join(t.countParts(), ", "))
+		}
+		return fmt.Sprintf("INCONCLUSIVE plan %s: %d of %s inconclusive (the sample could not decide), %s",
+			plan, t.inconclusive, plural(t.total, "assertion"), strings.Join(slices.DeleteFunc(t.countParts(), func(p string) bool {
+				return strings.HasSuffix(p, " inconclusive")
+			}), ", "))
 	}
 	if t.total == 0 {
-		return fmt.Sprintf("PASS plan %s: no assertions to check", oneLine(run.Plan))
+		return fmt.Sprintf("PASS plan %s: no assertions to check", plan)
 	}
-	if t.warned > 0 {
-		return fmt.Sprintf("PASS plan %s: %d of %s passed, %d warn-only did not hold", oneLine(run.Plan), t.passed, plural(t.total, "assertion"), t.warned)
+	if t.passed == t.total {
+		return fmt.Sprintf("PASS plan %s: %s passed", plan, plural(t.total, "assertion"))
 	}
-	return fmt.Sprintf("PASS plan %s: %s passed", oneLine(run.Plan), plural(t.total, "assertion"))
+	parts := t.countParts()
+	parts[0] = fmt.Sprintf("%d of %s passed", t.passed, plural(t.total, "assertion"))
+	return fmt.Sprintf("PASS plan %s: %s", plan, strings.Join(parts, ", "))
 }
 
 func toRow(cells []string) table.Row {

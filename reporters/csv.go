@@ -13,8 +13,12 @@ import (
 
 // CSV writes results.csv: a header, then one row per scenario step, for
 // spreadsheets. Durations are in milliseconds (three decimals), rates per
-// second, fractions in [0, 1]; an empty cell is a figure with no samples.
-// A scenario that could not be carried out has one row with its error.
+// second (requests_sent_rate_per_sec the rate requests were sent at, the
+// offered load; requests_rate_per_sec the rate they completed at, as
+// requests.rate), fractions in [0, 1]; an empty cell is a figure with no
+// samples. A scenario that could not be carried out has one row with its
+// error. dry_run is the step's server's dry-run label when the simulator
+// answered in its place (results.ServerEnv.DryRunLabel).
 func CSV(w io.Writer, run *results.Run) error {
 	if run == nil {
 		return errNilRun
@@ -22,7 +26,7 @@ func CSV(w io.Writer, run *results.Run) error {
 	cw := csv.NewWriter(w)
 	header := []string{"plan", "scenario", "server", "model", "step", "load", "target_rate_per_sec", "streams",
 		"stop_reason", "partial", "duration_s", "requests_total", "requests_completed", "requests_errored",
-		"requests_incomplete", "requests_rate_per_sec", "errors_rate", "tokens_output_rate_per_sec",
+		"requests_incomplete", "requests_sent_rate_per_sec", "requests_rate_per_sec", "errors_rate", "tokens_output_rate_per_sec",
 		"tokens_total_rate_per_sec", "tokens_prompt_mean", "tokens_output_mean", "concurrency_mean", "concurrency_max",
 		"goodput_rate_per_sec", "goodput_ratio"}
 	for _, d := range distributions(&results.Metrics{}) {
@@ -30,7 +34,7 @@ func CSV(w io.Writer, run *results.Run) error {
 			header = append(header, d.name+"_"+p+"_ms")
 		}
 	}
-	header = append(header, "assertions_passed", "assertions_failed", "assertions_warned", "assertions_errored", "verdict", "error")
+	header = append(header, "assertions_passed", "assertions_failed", "assertions_warned", "assertions_inconclusive", "assertions_errored", "dry_run", "verdict", "error")
 	if err := cw.Write(header); err != nil {
 		return err
 	}
@@ -42,7 +46,7 @@ func CSV(w io.Writer, run *results.Run) error {
 		if len(sts) == 0 && sc.Error != "" {
 			row := make([]string, len(header))
 			row[0], row[1], row[2], row[3] = run.Plan, sc.Name, sc.Server, sc.Model
-			row[len(row)-2], row[len(row)-1] = string(results.Error), oneLine(sc.Error)
+			row[len(row)-3], row[len(row)-2], row[len(row)-1] = scenarioDryRun(run, sc), string(results.Error), oneLine(sc.Error)
 			if err := cw.Write(row); err != nil {
 				return err
 			}
@@ -54,7 +58,7 @@ func CSV(w io.Writer, run *results.Run) error {
 				f(st.TargetRatePerSec), strconv.Itoa(st.Streams), st.StopReason, strconv.FormatBool(st.Partial),
 				f3(time.Duration(m.Duration).Seconds()),
 				strconv.Itoa(m.Requests.Total), strconv.Itoa(m.Requests.Completed), strconv.Itoa(m.Requests.Errored),
-				strconv.Itoa(m.Requests.Incomplete), f3(m.Requests.RatePerSec), f3(m.Errors.Rate),
+				strconv.Itoa(m.Requests.Incomplete), f3(m.Requests.SentRatePerSec), f3(m.Requests.RatePerSec), f3(m.Errors.Rate),
 				f3(m.Tokens.OutputRatePerSec), f3(m.Tokens.TotalRatePerSec), f3(m.Tokens.PromptMean), f3(m.Tokens.OutputMean),
 				f3(m.Concurrency.Mean), strconv.Itoa(m.Concurrency.Max)}
 			if g := m.Goodput; g != nil {
@@ -72,7 +76,9 @@ func CSV(w io.Writer, run *results.Run) error {
 					}
 				}
 			}
-			var pass, fail, warn, errd int
+			// Counted by verdict: an undecided assertion the plan let pass
+			// counts as passed (results.json says it was undecided).
+			var pass, fail, warn, inconc, errd int
 			for _, o := range st.Assertions {
 				switch o.Verdict {
 				case results.Pass:
@@ -81,12 +87,14 @@ func CSV(w io.Writer, run *results.Run) error {
 					fail++
 				case results.Warn:
 					warn++
+				case results.Inconclusive:
+					inconc++
 				default:
 					errd++
 				}
 			}
-			row = append(row, strconv.Itoa(pass), strconv.Itoa(fail), strconv.Itoa(warn), strconv.Itoa(errd),
-				string(st.Verdict()), "")
+			row = append(row, strconv.Itoa(pass), strconv.Itoa(fail), strconv.Itoa(warn), strconv.Itoa(inconc), strconv.Itoa(errd),
+				scenarioDryRun(run, sc), string(st.Verdict()), "")
 			if err := cw.Write(row); err != nil {
 				return err
 			}

@@ -47,8 +47,10 @@ func metrics(total, errored int, dur time.Duration, ttft50, ttft95, tpot50 time.
 		ITL:      dist(done*127, tpot50, tpot50*2),
 		Latency:  dist(done, ttft50+127*tpot50, ttft95+127*tpot50*13/10/us*us),
 		Queue:    dist(total, 120*us, 480*us),
-		Requests: results.RequestCounts{Total: total, Completed: done, Errored: errored, RatePerSec: float64(done) / sec},
-		Errors:   results.ErrorCounts{Count: errored},
+		// Sent over the window less half a second (the last responses).
+		Requests: results.RequestCounts{Total: total, Completed: done, Errored: errored, RatePerSec: float64(done) / sec,
+			SentRatePerSec: float64(total) / (sec - 0.5)},
+		Errors: results.ErrorCounts{Count: errored},
 		Tokens: results.TokenCounts{
 			PromptTotal: 512 * done, PromptMean: 512, OutputTotal: 128 * done, OutputMean: 128,
 			OutputRatePerSec: float64(128*done) / sec, TotalRatePerSec: float64(640*done) / sec,
@@ -229,6 +231,34 @@ func runErrorRun() *results.Run {
 	return r
 }
 
+// simulatedRun: passingRun as a dry run, its vLLM server replaced by the
+// simulator (--simulate).
+func simulatedRun() *results.Run {
+	r := passingRun()
+	r.Environment.GPUs = nil
+	r.Environment.Servers = []results.ServerEnv{{Name: "vllm", Kind: "sim", Model: "microsoft/Phi-3.5-mini-instruct",
+		Version: "simulator profile phi-3.5-mini-a100", Simulated: true, SimProfile: "phi-3.5-mini-a100",
+		Replaces: &results.ReplacedServer{Kind: "container", Preset: "vllm", Model: "microsoft/Phi-3.5-mini-instruct"}}}
+	return r
+}
+
+// inconclusiveRun: the sample could not decide two assertions: one blocks
+// the gate (the run is inconclusive), the plan let the other pass; a
+// warn-only one was undecided too.
+func inconclusiveRun() *results.Run {
+	r := passingRun()
+	st := r.Scenarios[0].Steps[0]
+	undecidedPass := outcome("errors.rate < 0.01", results.Pass, "errors.rate = 0 [0, 0.021], required < 0.01")
+	undecidedPass.Inconclusive = true
+	undecidedWarn := outcome("itl.p99 < 30ms", results.Warn, "itl.p99 = 29.1ms [27.4ms, 31.8ms], required < 30ms")
+	undecidedWarn.Name, undecidedWarn.Severity, undecidedWarn.Inconclusive = "smooth-stream", "warn", true
+	blocking := outcome("tpot.p95 < 18ms", results.Inconclusive, "tpot.p95 = 18.4ms [17.2ms, 19.3ms], required < 18ms")
+	blocking.Message = "142 requests; about 400 would decide it"
+	st.Assertions = append(st.Assertions, blocking, undecidedPass, undecidedWarn)
+	r.Verdict = results.Inconclusive
+	return r
+}
+
 var testRuns = []struct {
 	name string
 	run  func() *results.Run
@@ -238,4 +268,6 @@ var testRuns = []struct {
 	{"multistep", multiStepRun},
 	{"scenario-error", scenarioErrorRun},
 	{"run-error", runErrorRun},
+	{"simulated", simulatedRun},
+	{"inconclusive", inconclusiveRun},
 }

@@ -118,6 +118,13 @@ type tally struct {
 	// warned counts assertions of severity warn that did not hold: they
 	// are reported but do not fail the gate.
 	warned int
+	// inconclusive counts assertions the sample could not decide that the
+	// plan lets block the gate (Verdict Inconclusive).
+	inconclusive int
+	// undecidedPassed and undecidedWarned count assertions the sample
+	// could not decide that the plan let pass or warn (Outcome.Inconclusive
+	// with Verdict Pass or Warn); they are not in passed or warned.
+	undecidedPassed, undecidedWarned int
 	// scenarioErrors are "scenario NAME: error" for each scenario that
 	// could not be carried out.
 	scenarioErrors []string
@@ -134,9 +141,19 @@ func count(run *results.Run) tally {
 		t.total++
 		switch a.o.Verdict {
 		case results.Pass:
-			t.passed++
+			if a.o.Inconclusive {
+				t.undecidedPassed++
+			} else {
+				t.passed++
+			}
 		case results.Warn:
-			t.warned++
+			if a.o.Inconclusive {
+				t.undecidedWarned++
+			} else {
+				t.warned++
+			}
+		case results.Inconclusive:
+			t.inconclusive++
 		case results.Fail:
 			t.failed++
 		default:
@@ -148,16 +165,21 @@ func count(run *results.Run) tally {
 
 // verdict is the run's overall verdict: the worse of what the run says and
 // what its contents show, so a report never reads greener than its rows.
-// Warn (only warn-only assertions did not hold) is a pass with notes.
+// Warn (only warn-only assertions did not hold) is a pass with notes;
+// Inconclusive (the sample could not decide an assertion the plan lets
+// block the gate) sits between warn and fail.
 func (t tally) verdict(run *results.Run) results.Verdict {
 	v := results.Worse(results.Pass, run.Verdict)
 	switch v {
-	case results.Pass, results.Warn, results.Fail, results.Error:
+	case results.Pass, results.Warn, results.Inconclusive, results.Fail, results.Error:
 	default:
 		v = results.Pass // an unknown verdict string reads as no verdict
 	}
-	if t.warned > 0 {
+	if t.warned+t.undecidedWarned > 0 {
 		v = results.Worse(v, results.Warn)
+	}
+	if t.inconclusive > 0 {
+		v = results.Worse(v, results.Inconclusive)
 	}
 	if t.failed > 0 {
 		v = results.Worse(v, results.Fail)
@@ -168,16 +190,89 @@ func (t tally) verdict(run *results.Run) results.Verdict {
 	return v
 }
 
+// countParts are the counts as people read them, in the order of the
+// verdicts: "3 passed", "1 inconclusive but let pass", "1 warn-only did
+// not hold", "1 inconclusive (warn only)", "1 inconclusive", "1 failed",
+// "1 could not be evaluated"; only those that are not 0, but "0 passed"
+// when nothing passed.
+func (t tally) countParts() []string {
+	parts := []string{fmt.Sprintf("%d passed", t.passed)}
+	for _, c := range []struct {
+		n    int
+		what string
+	}{
+		{t.undecidedPassed, "inconclusive but let pass"},
+		{t.warned, "warn-only did not hold"},
+		{t.undecidedWarned, "inconclusive (warn only)"},
+		{t.inconclusive, "inconclusive"},
+		{t.failed, "failed"},
+		{t.errored, "could not be evaluated"},
+	} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.what))
+		}
+	}
+	return parts
+}
+
+// outcomeNote is what a report adds to an outcome's observed values to
+// say what its verdict means, "" when nothing: "warn only",
+// "inconclusive, the sample could not decide", "inconclusive, let pass by
+// the plan", "inconclusive, warn only"; with the outcome's message.
+// Errors are left to errorMessage.
+func outcomeNote(o results.Outcome) string {
+	var note string
+	switch {
+	case o.Verdict == results.Inconclusive:
+		note = "inconclusive, the sample could not decide"
+	case o.Verdict == results.Pass && o.Inconclusive:
+		note = "inconclusive, let pass by the plan"
+	case o.Verdict == results.Warn && o.Inconclusive:
+		note = "inconclusive, warn only"
+	case o.Verdict == results.Warn:
+		note = "warn only"
+	}
+	if o.Message == "" {
+		return note
+	}
+	if note == "" {
+		return o.Message
+	}
+	return note + ": " + o.Message
+}
+
+// withNote appends a note in brackets to observed values.
+func withNote(observed, note string) string {
+	if note == "" {
+		return observed
+	}
+	return strings.TrimSpace(observed + " (" + note + ")")
+}
+
+// decided reports whether an outcome's verdict is one of pass, warn, fail
+// or error decided by the sample (not inconclusive in any way).
+func decided(o results.Outcome) bool {
+	return o.Verdict != results.Inconclusive && !o.Inconclusive
+}
+
 // errorReason says why a run could not be evaluated, most general first,
 // and how many assertions failed besides.
 func (t tally) errorReason(run *results.Run) string {
 	reason := t.errorCause(run)
+	var also []string
+	if t.failed > 0 {
+		also = append(also, fmt.Sprintf("%d failed", t.failed))
+	}
+	if t.inconclusive > 0 {
+		also = append(also, fmt.Sprintf("%d inconclusive", t.inconclusive))
+	}
 	switch {
-	case t.failed == 0:
+	case len(also) == 0:
 	case strings.HasSuffix(reason, "could not be evaluated"):
-		reason += fmt.Sprintf(", %d failed", t.failed)
+		reason += ", " + strings.Join(also, ", ")
 	default:
-		reason += fmt.Sprintf("; %d of %s failed", t.failed, plural(t.total, "assertion"))
+		also[0] = strings.Replace(also[0], " ", " of "+plural(t.total, "assertion")+" ", 1)
+		reason += "; " + strings.Join(also, ", ")
 	}
 	return reason
 }

@@ -7,6 +7,7 @@ import (
 	"html"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -27,12 +28,14 @@ func HTML(w io.Writer, run *results.Run) error { return HTMLWith(w, run, Options
 // SVG; no script, font, image or style sheet fetched from anywhere, as its
 // Content-Security-Policy enforces) with:
 //
-//   - the verdict, plan, times, counts and every assertion outcome;
+//   - the verdict, plan, times, counts and every assertion outcome; a
+//     banner for a dry run on the simulator, and a warning when the
+//     baseline's setup differs;
 //   - with a baseline, the metrics that changed beyond the threshold;
 //   - per scenario: its steps' metrics table and warnings; for several
 //     steps, TTFT and TPOT, request latency and output tokens/s against the
-//     achieved request rate; over time (steps end to end), requests in
-//     flight, output tokens/s, completed and failed requests/s, and a chart
+//     completed request rate; over time (steps end to end), requests in
+//     flight, output tokens/s, sent, completed and failed requests/s, and a chart
 //     per telemetry series when the steps carry any; per step, TTFT and
 //     latency histograms with their p50, p95 and p99 marked, and every
 //     distribution's figures;
@@ -73,6 +76,8 @@ func verdictClass(v results.Verdict) string {
 		return "pass"
 	case results.Warn:
 		return "warn"
+	case results.Inconclusive:
+		return "inconclusive"
 	case results.Fail:
 		return "fail"
 	}
@@ -85,6 +90,8 @@ func verdictWord(v results.Verdict) string {
 		return "passed"
 	case results.Warn:
 		return "passed with warnings"
+	case results.Inconclusive:
+		return "was inconclusive"
 	case results.Fail:
 		return "failed"
 	}
@@ -102,7 +109,12 @@ func (h *htmlReport) render() {
 	h.p("<meta http-equiv=\"Content-Security-Policy\" content=\"%s\">\n", hx(CSP))
 	h.s("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
 	h.p("<meta name=\"generator\" content=\"benchplan %s\">\n", h1(run.Environment.BenchplanVersion))
-	h.p("<title>benchplan: %s %s</title>\n", h1(run.Plan), verdictWord(v))
+	dry := run.DryRun()
+	title := verdictWord(v)
+	if dry != "" {
+		title += " (dry run on the simulator)"
+	}
+	h.p("<title>benchplan: %s %s</title>\n", h1(run.Plan), title)
 	h.s("<style>\n" + htmlCSS + "</style>\n</head>\n<body>\n")
 
 	// Header.
@@ -125,9 +137,19 @@ func (h *htmlReport) render() {
 	}
 	h.p("<p class=\"meta\">%s</p>\n", h1(strings.Join(meta, " · ")))
 	h.p("<p class=\"counts\">%s</p>\n", h1(plainCounts(t)))
+	if dry != "" {
+		h.p("<p class=\"dryrun\"><b>Dry run:</b> %s.</p>\n", h1(strings.TrimPrefix(dry, "dry run ")))
+	}
 	h.s("</div>\n</header>\n")
 	if run.Error != "" {
 		h.p("<div class=\"alert\"><b>Error:</b> %s</div>\n", hx(run.Error))
+	}
+	if setup := baselineSetup(run, h.opts); len(setup) > 0 {
+		h.p("<div class=\"alert setup\"><b>%s differ in setup</b> (%s): %s.\n<ul>\n", hx(baselineWho), hx(baselineDirection), hx(baselineMeans))
+		for _, d := range setup {
+			h.p("<li>%s</li>\n", h1(d))
+		}
+		h.s("</ul></div>\n")
 	}
 
 	// Navigation.
@@ -192,16 +214,8 @@ func (h *htmlReport) assertions() {
 		o := a.o
 		observed := o.Observed
 		switch o.Verdict {
-		case results.Pass, results.Fail:
-			if o.Message != "" {
-				observed = strings.TrimSpace(observed + " (" + o.Message + ")")
-			}
-		case results.Warn:
-			note := "warn only"
-			if o.Message != "" {
-				note += ": " + o.Message
-			}
-			observed = strings.TrimSpace(observed + " (" + note + ")")
+		case results.Pass, results.Warn, results.Inconclusive, results.Fail:
+			observed = withNote(observed, outcomeNote(o))
 		default:
 			observed = strings.TrimSpace(observed + " (error: " + errorMessage(o) + ")")
 		}
@@ -210,7 +224,7 @@ func (h *htmlReport) assertions() {
 			expr = h1(o.Name) + ": " + expr
 		}
 		v := o.Verdict
-		if v != results.Pass && v != results.Fail && v != results.Warn {
+		if v != results.Pass && v != results.Fail && v != results.Warn && v != results.Inconclusive {
 			v = results.Error
 		}
 		h.p("<tr class=\"%s\"><td><span class=\"pill %s\">%s</span></td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
@@ -321,7 +335,7 @@ func (h *htmlReport) scenario(i int, sc *results.Scenario) {
 		h.s("</ul>\n")
 	}
 	if sc.Capacity > 0 {
-		h.p("<p>Capacity: <b>%s req/s</b>, the highest achieved rate of a step that passed every assertion.</p>\n", formatRate(sc.Capacity))
+		h.p("<p>Capacity: <b>%s completed req/s</b>, the highest of a step that passed every assertion.</p>\n", formatRate(sc.Capacity))
 	}
 	if len(sts) == 0 {
 		h.s("</section>\n")
@@ -346,7 +360,9 @@ func (h *htmlReport) scenario(i int, sc *results.Scenario) {
 }
 
 func (h *htmlReport) metricsTable(sts []*results.Step) {
-	h.s("<div class=\"scroll\"><table class=\"num metrics\">\n<thead><tr><th>Step</th><th>Requests</th><th>Achieved req/s</th>" +
+	h.s("<div class=\"scroll\"><table class=\"num metrics\">\n<thead><tr><th>Step</th><th>Requests</th>" +
+		"<th title=\"requests sent per second: the load offered to the server\">Sent req/s</th>" +
+		"<th title=\"requests completed per second of the measured window\">Completed req/s</th>" +
 		"<th>TTFT p50</th><th>TTFT p95</th><th>TPOT p50</th><th>ITL p95</th><th>Latency p95</th><th>Output tok/s</th>" +
 		"<th>In flight</th><th>Goodput</th><th>Errors</th><th>Stop</th></tr></thead>\n<tbody>\n")
 	for _, st := range sts {
@@ -360,8 +376,8 @@ func (h *htmlReport) metricsTable(sts []*results.Step) {
 			good = formatPercent(g.Ratio)
 		}
 		cls := verdictClass(st.Verdict())
-		h.p("<tr class=\"%s\"><td>%s</td><td>%d/%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-			cls, h1(stepLabel(st)), m.Requests.Completed, m.Requests.Total, formatRate(m.Requests.RatePerSec),
+		h.p("<tr class=\"%s\"><td>%s</td><td>%d/%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+			cls, h1(stepLabel(st)), m.Requests.Completed, m.Requests.Total, formatRate(m.Requests.SentRatePerSec), formatRate(m.Requests.RatePerSec),
 			formatDist(m.TTFT, m.TTFT.P50), formatDist(m.TTFT, m.TTFT.P95), formatDist(m.TPOT, m.TPOT.P50),
 			formatDist(m.ITL, m.ITL.P95), formatDist(m.Latency, m.Latency.P95), formatRate(m.Tokens.OutputRatePerSec),
 			conc, good, h1(formatErrors(m.Errors)), h1(st.StopReason))
@@ -386,8 +402,8 @@ func (h *htmlReport) figure(f figure) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// rateCharts are the charts of figures against the achieved request rate,
-// one point per step.
+// rateCharts are the charts of figures against the completed request
+// rate, one point per step.
 func (h *htmlReport) rateCharts(sc *results.Scenario, sts []*results.Step) []figure {
 	xs := make([]float64, len(sts))
 	for i, st := range sts {
@@ -402,7 +418,7 @@ func (h *htmlReport) rateCharts(sc *results.Scenario, sts []*results.Step) []fig
 			}
 			l.xs = append(l.xs, xs[i])
 			l.ys = append(l.ys, y)
-			l.tips = append(l.tips, fmt.Sprintf("%s, %s: %s at %s req/s", stepLabel(st), name, yfmt(y), formatRate(xs[i])))
+			l.tips = append(l.tips, fmt.Sprintf("%s, %s: %s at %s completed req/s", stepLabel(st), name, yfmt(y), formatRate(xs[i])))
 		}
 		return l
 	}
@@ -419,7 +435,7 @@ func (h *htmlReport) rateCharts(sc *results.Scenario, sts []*results.Step) []fig
 	p95 := func(d results.Distribution) time.Duration { return d.P95 }
 	p99 := func(d results.Distribution) time.Duration { return d.P99 }
 
-	lat1 := &chart{title: "TTFT and TPOT against the achieved request rate", xLabel: "achieved requests/s", yLabel: "ms",
+	lat1 := &chart{title: "TTFT and TPOT against the completed request rate", xLabel: "completed requests/s", yLabel: "ms",
 		yFmt: fmtMS, lines: []line{
 			series("TTFT p50", 0, dist(ttft, p50), fmtMS),
 			series("TTFT p95", 1, dist(ttft, p95), fmtMS),
@@ -438,36 +454,37 @@ func (h *htmlReport) rateCharts(sc *results.Scenario, sts []*results.Step) []fig
 				}
 				bl.xs = append(bl.xs, st.Metrics.Requests.RatePerSec)
 				bl.ys = append(bl.ys, ms(st.Metrics.TTFT.P95))
-				bl.tips = append(bl.tips, fmt.Sprintf("baseline %s, TTFT p95: %s at %s req/s", stepLabel(st), FormatDuration(st.Metrics.TTFT.P95), formatRate(st.Metrics.Requests.RatePerSec)))
+				bl.tips = append(bl.tips, fmt.Sprintf("baseline %s, TTFT p95: %s at %s completed req/s", stepLabel(st), FormatDuration(st.Metrics.TTFT.P95), formatRate(st.Metrics.Requests.RatePerSec)))
 			}
 			if len(bl.xs) > 0 {
 				lat1.lines = append(lat1.lines, bl)
 			}
 		}
 	}
-	lat2 := &chart{title: "Request latency against the achieved request rate", xLabel: "achieved requests/s", yLabel: "ms",
+	lat2 := &chart{title: "Request latency against the completed request rate", xLabel: "completed requests/s", yLabel: "ms",
 		yFmt: fmtMS, lines: []line{
 			series("latency p50", 0, dist(lat, p50), fmtMS),
 			series("latency p95", 1, dist(lat, p95), fmtMS),
 			series("latency p99", 3, dist(lat, p99), fmtMS),
 		}}
-	tok := &chart{title: "Output tokens per second against the achieved request rate", xLabel: "achieved requests/s", yLabel: "tokens/s",
+	tok := &chart{title: "Output tokens per second against the completed request rate", xLabel: "completed requests/s", yLabel: "tokens/s",
 		lines: []line{series("output tokens/s", 2, func(st *results.Step) (float64, bool) {
 			return st.Metrics.Tokens.OutputRatePerSec, true
 		}, func(v float64) string { return formatRate(v) })}}
 	return []figure{
-		{caption: "TTFT and TPOT vs achieved rate", chart: lat1},
-		{caption: "Request latency vs achieved rate", chart: lat2},
-		{caption: "Output tokens/s vs achieved rate", chart: tok},
+		{caption: "TTFT and TPOT vs completed rate", chart: lat1},
+		{caption: "Request latency vs completed rate", chart: lat2},
+		{caption: "Output tokens/s vs completed rate", chart: tok},
 	}
 }
 
 // timeline lays the steps' series end to end and draws them over time:
 // in flight, output tokens/s, requests/s, then each telemetry name.
 func timeline(sts []*results.Step) []figure {
-	var inflight, tokens, done, failed line
+	var inflight, tokens, sent, done, failed line
 	inflight = line{name: "requests in flight", color: 0}
 	tokens = line{name: "output tokens/s", color: 2}
+	sent = line{name: "sent/s", color: 1, dashed: true}
 	done = line{name: "completed/s", color: 0}
 	failed = line{name: "errors/s", color: 3}
 	var marks []vmark
@@ -496,10 +513,12 @@ func timeline(sts []*results.Step) []figure {
 			iv := ms(time.Duration(s.Interval)) / 1000
 			n := s.Len()
 			tok := make([]float64, n)
+			snt := make([]float64, n)
 			comp := make([]float64, n)
 			errs := make([]float64, n)
 			for i := 0; i < n; i++ {
 				tok[i] = at(s.OutputTokens, i) / iv
+				snt[i] = float64(atInt(s.Sent, i)) / iv
 				comp[i] = float64(atInt(s.Completed, i)) / iv
 				errs[i] = float64(atInt(s.Errored, i)) / iv
 			}
@@ -507,16 +526,17 @@ func timeline(sts []*results.Step) []figure {
 			// rates are drawn as a moving mean over about 2% of the
 			// step (at least 1s), which keeps their level readable.
 			k := max(int(math.Round(max(1/iv, float64(n)/50))), 1)
-			tok, comp, errs = movingMean(tok, k), movingMean(comp, k), movingMean(errs, k)
+			tok, snt, comp, errs = movingMean(tok, k), movingMean(snt, k), movingMean(comp, k), movingMean(errs, k)
 			for i := 0; i < n; i++ {
 				x := offset + (float64(i)+0.5)*iv
 				inflight.xs, inflight.ys = append(inflight.xs, x), append(inflight.ys, s.InFlight[i])
 				tokens.xs, tokens.ys = append(tokens.xs, x), append(tokens.ys, tok[i])
+				sent.xs, sent.ys = append(sent.xs, x), append(sent.ys, snt[i])
 				done.xs, done.ys = append(done.xs, x), append(done.ys, comp[i])
 				failed.xs, failed.ys = append(failed.xs, x), append(failed.ys, errs[i])
 			}
 			// Break the lines between steps.
-			for _, l := range []*line{&inflight, &tokens, &done, &failed} {
+			for _, l := range []*line{&inflight, &tokens, &sent, &done, &failed} {
 				l.xs, l.ys = append(l.xs, nan()), append(l.ys, nan())
 			}
 		}
@@ -563,7 +583,7 @@ func timeline(sts []*results.Step) []figure {
 		out = append(out,
 			figure{caption: "Requests in flight over time", chart: mk("Requests in flight over time", "requests", splitNaN(inflight)...)},
 			figure{caption: "Output tokens/s over time (moving mean)", chart: mk("Output tokens per second over time", "tokens/s", splitNaN(tokens)...)},
-			figure{caption: "Completed and failed requests/s over time (moving mean)", chart: mk("Completed and failed requests per second over time", "requests/s", append(splitNaN(done), splitNaN(failed)...)...)},
+			figure{caption: "Sent, completed and failed requests/s over time (moving mean)", chart: mk("Sent, completed and failed requests per second over time", "requests/s", slices.Concat(splitNaN(sent), splitNaN(done), splitNaN(failed))...)},
 		)
 	}
 	sort.SliceStable(teles, func(i, j int) bool { return teles[i].name < teles[j].name })
@@ -770,6 +790,7 @@ const htmlCSS = `:root {
   --bg: #ffffff; --fg: #1f2328; --muted: #656d76; --line: #d0d7de; --panel: #f6f8fa;
   --pass: #1a7f37; --pass-bg: #dafbe1; --fail: #cf222e; --fail-bg: #ffebe9;
   --warn: #9a6700; --warn-bg: #fff8c5; --error: #bc4c00; --error-bg: #fff1e5;
+  --inconclusive: #8250df; --inconclusive-bg: #fbefff;
   --c0: #4e79a7; --c1: #f28e2b; --c2: #59a14f; --c3: #e15759; --c4: #76b7b2;
   --c5: #edc948; --c6: #b07aa1; --c7: #ff9da7; --c8: #9c755f; --c9: #bab0ac;
 }
@@ -778,6 +799,7 @@ const htmlCSS = `:root {
     --bg: #0d1117; --fg: #e6edf3; --muted: #8d96a0; --line: #30363d; --panel: #161b22;
     --pass: #3fb950; --pass-bg: #12261e; --fail: #f85149; --fail-bg: #2d1214;
     --warn: #d29922; --warn-bg: #272115; --error: #db6d28; --error-bg: #2b1a10;
+    --inconclusive: #a371f7; --inconclusive-bg: #231a33;
   }
 }
 * { box-sizing: border-box; }
@@ -789,10 +811,13 @@ header.top.pass { border-left-color: var(--pass); }
 header.top.warn { border-left-color: var(--warn); }
 header.top.fail { border-left-color: var(--fail); }
 header.top.error { border-left-color: var(--error); }
+header.top.inconclusive { border-left-color: var(--inconclusive); }
 header h1 { margin: 0; font-size: 24px; }
 .badge { font-weight: 700; font-size: 15px; letter-spacing: .06em; padding: 8px 14px; border-radius: 6px; color: #fff; background: var(--muted); }
 .pass .badge { background: var(--pass); } .warn .badge { background: var(--warn); }
 .fail .badge { background: var(--fail); } .error .badge { background: var(--error); }
+.inconclusive .badge { background: var(--inconclusive); }
+.dryrun { margin: 6px 0 0; padding: 4px 10px; border-left: 4px solid var(--warn); background: var(--warn-bg); border-radius: 0 4px 4px 0; }
 .meta, .desc, .muted { color: var(--muted); margin: 2px 0; }
 .counts { margin: 4px 0 0; font-weight: 600; }
 nav { position: sticky; top: 0; z-index: 1; background: var(--bg); border-bottom: 1px solid var(--line);
@@ -810,6 +835,7 @@ table.num td:not(:first-child), table.num th:not(:first-child) { text-align: rig
 table.num td:first-child { white-space: nowrap; }
 table.metrics tr.fail td:first-child { box-shadow: inset 4px 0 var(--fail); }
 table.metrics tr.error td:first-child { box-shadow: inset 4px 0 var(--error); }
+table.metrics tr.inconclusive td:first-child { box-shadow: inset 4px 0 var(--inconclusive); }
 td.fail { color: var(--fail); font-weight: 600; } td.pass { color: var(--pass); font-weight: 600; }
 .scroll { overflow-x: auto; }
 code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--panel); padding: 1px 4px; border-radius: 4px; }
@@ -819,10 +845,14 @@ pre { font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; 
   padding: 1px 8px; border-radius: 10px; vertical-align: middle; background: var(--panel); color: var(--muted); }
 .pill.pass { background: var(--pass-bg); color: var(--pass); } .pill.fail { background: var(--fail-bg); color: var(--fail); }
 .pill.warn { background: var(--warn-bg); color: var(--warn); } .pill.error { background: var(--error-bg); color: var(--error); }
+.pill.inconclusive { background: var(--inconclusive-bg); color: var(--inconclusive); }
 tr.fail td { background: var(--fail-bg); } tr.error td { background: var(--error-bg); } tr.warn td { background: var(--warn-bg); }
+tr.inconclusive td { background: var(--inconclusive-bg); }
 table.metrics tr td { background: none; }
 .alert { margin: 12px 32px; padding: 10px 14px; border: 1px solid var(--error); background: var(--error-bg); border-radius: 6px; white-space: pre-wrap; }
 section .alert { margin: 8px 0; }
+.alert.setup { border-color: var(--warn); background: var(--warn-bg); white-space: normal; }
+.alert.setup ul { margin: 4px 0 0; }
 ul.warnings { list-style: none; padding: 0; margin: 8px 0; }
 ul.warnings li { padding: 4px 10px; margin: 4px 0; border-left: 4px solid var(--warn); background: var(--warn-bg); border-radius: 0 4px 4px 0; }
 ul.warnings li::before { content: "⚠ "; }

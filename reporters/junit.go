@@ -18,15 +18,23 @@ import (
 //   - <testsuites name=PLAN> holds the totals and the run's wall time;
 //   - one <testsuite> per scenario (name = scenario, id = its position,
 //     package = plan, timestamp = the run's start in UTC) whose
-//     <properties> hold the scenario's server and model and each step's key
+//     <properties> hold the scenario's server and model, "dry_run" when
+//     the simulator answered in its server's place ("dry run on the
+//     simulator (profile …), not a measurement of …"), and each step's key
 //     metrics under "stepN." (N = Step.Index; durations in ms, rates per
-//     second);
+//     second: requests.sent_rate the offered rate, requests.rate the
+//     completed one);
 //   - one <testcase> per assertion per step: name = the expression,
 //     prefixed "[step N] " (counted from 1, as people read it; the
 //     properties' N is the index, from 0) when the scenario has several steps, classname
 //     "PLAN.SCENARIO", time = the step's measured duration in seconds;
 //   - a failed assertion holds <failure type="assertion">, an assertion
-//     that could not be evaluated <error type="not-evaluable">;
+//     that could not be evaluated <error type="not-evaluable">; an
+//     inconclusive one (the sample could not decide, and the plan lets
+//     that block the gate) <failure type="inconclusive">: the gate did not
+//     pass, so CI must show it, but it is no proof of a failure either,
+//     which its type and message say; one the plan let pass or warn
+//     (Outcome.Inconclusive) passes, with a note in <system-out>;
 //   - a scenario that could not be carried out gets a testcase named
 //     "scenario" with <error type="scenario-error">, and a run-level error
 //     (Run.Error) a suite named "benchplan" with a testcase "run" and
@@ -90,7 +98,7 @@ func junitScenario(run *results.Run, i int, sc *results.Scenario) junitSuite {
 	prop := func(name, value string) {
 		props.Props = append(props.Props, junitProperty{Name: name, Value: value})
 	}
-	for _, kv := range [][2]string{{"server", sc.Server}, {"model", sc.Model}, {"api", sc.API}, {"load", sc.Load}} {
+	for _, kv := range [][2]string{{"server", sc.Server}, {"model", sc.Model}, {"api", sc.API}, {"load", sc.Load}, {"dry_run", scenarioDryRun(run, sc)}} {
 		if kv[1] != "" {
 			prop(kv[0], kv[1])
 		}
@@ -111,6 +119,7 @@ func junitScenario(run *results.Run, i int, sc *results.Scenario) junitSuite {
 		prop(p+"requests.completed", strconv.Itoa(m.Requests.Completed))
 		prop(p+"requests.errored", strconv.Itoa(m.Requests.Errored))
 		prop(p+"requests.incomplete", strconv.Itoa(m.Requests.Incomplete))
+		prop(p+"requests.sent_rate", junitFloat(m.Requests.SentRatePerSec))
 		prop(p+"requests.rate", junitFloat(m.Requests.RatePerSec))
 		prop(p+"errors.rate", junitFloat(m.Errors.Rate))
 		for _, d := range []struct {
@@ -158,10 +167,27 @@ func junitScenario(run *results.Run, i int, sc *results.Scenario) junitSuite {
 		s.Tests++
 		switch o.Verdict {
 		case results.Pass:
-			c.Out = junitOut(o.Observed, o.Message)
+			c.Out = junitOut(undecidedNote(o), o.Observed, o.Message)
 		case results.Warn:
 			// Reported, but a warn-only assertion never fails the gate.
-			c.Out = junitOut("warning (severity warn, does not fail the run): "+o.Expr, o.Observed, o.Message)
+			if o.Inconclusive {
+				c.Out = junitOut(undecidedNote(o), o.Observed, o.Message)
+			} else {
+				c.Out = junitOut("warning (severity warn, does not fail the run): "+o.Expr, o.Observed, o.Message)
+			}
+		case results.Inconclusive:
+			// The gate did not pass: CI must show it, as a failure of
+			// its own type, not as an error of benchplan's.
+			s.Failures++
+			body := where + "\n" + o.Expr + "\n" + o.Observed + "\ninconclusive: the sample could not decide whether the assertion holds"
+			if o.Message != "" {
+				body += "\n" + o.Message
+			}
+			c.Failure = &junitProblem{
+				Type:    "inconclusive",
+				Message: oneLine("inconclusive: " + o.Observed),
+				Body:    body,
+			}
 		case results.Fail:
 			s.Failures++
 			c.Failure = &junitProblem{
@@ -193,6 +219,29 @@ func junitScenario(run *results.Run, i int, sc *results.Scenario) junitSuite {
 	}
 	s.Time = junitSeconds(s.dur)
 	return s
+}
+
+// undecidedNote is the system-out line of an assertion the sample could
+// not decide that the plan let pass or warn, "" for a decided one.
+func undecidedNote(o results.Outcome) string {
+	if !o.Inconclusive {
+		return ""
+	}
+	if o.Verdict == results.Warn {
+		return "inconclusive (the sample could not decide; the plan makes that a warning, which does not fail the run): " + o.Expr
+	}
+	return "inconclusive (the sample could not decide; the plan lets that pass): " + o.Expr
+}
+
+// scenarioDryRun is the dry-run label of a scenario's server, "" when a
+// real server answered (or the run does not say).
+func scenarioDryRun(run *results.Run, sc *results.Scenario) string {
+	for i := range run.Environment.Servers {
+		if e := &run.Environment.Servers[i]; e.Name == sc.Server {
+			return e.DryRunLabel()
+		}
+	}
+	return ""
 }
 
 // junitSeconds renders a duration as the xsd's SUREFIRE_TIME: seconds, at

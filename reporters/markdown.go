@@ -27,13 +27,16 @@ func Markdown(w io.Writer, run *results.Run) error { return MarkdownWith(w, run,
 //   - first line, a hidden marker "<!-- benchplan:plan=NAME -->" a bot can
 //     search for to update its own comment (NAME has any "-->" written as
 //     "--&gt;" and line breaks folded, so the comment cannot end early);
-//   - a title: "### ✅ benchplan: NAME passed", "### ❌ … failed" or
-//     "### ⚠️ … could not be evaluated", then the counts, the comparison
-//     with the baseline when there is one, and any run error;
+//   - a title: "### ✅ benchplan: NAME passed", "### ❔ … was inconclusive",
+//     "### ❌ … failed" or "### ⚠️ … could not be evaluated", followed, for
+//     a run where the simulator answered in a server's place, by " — dry
+//     run on the simulator (profile …), not a measurement of …"; then the
+//     counts, the comparison with the baseline when there is one (with a
+//     warning when the baseline's setup differs), and any run error;
 //   - a table of every assertion outcome (✅ pass, ❌ fail, 🟡 a warn-only
-//     assertion that did not hold, ⚠️ not evaluable; scenario, step,
-//     assertion, observed), with a ⚠️ row for each scenario that could not
-//     be carried out;
+//     assertion that did not hold, ❔ inconclusive, ⚠️ not evaluable;
+//     scenario, step, assertion, observed), with a ⚠️ row for each
+//     scenario that could not be carried out;
 //   - with a baseline, the metrics that changed beyond the threshold, with
 //     direction and percent (🔴 worse, 🟢 better);
 //   - per scenario, a table of its steps' key metrics and its warnings;
@@ -77,21 +80,28 @@ func renderMarkdown(run *results.Run, opts Options, limit int) string {
 
 	var head strings.Builder
 	fmt.Fprintf(&head, "<!-- benchplan:plan=%s -->\n", mdMarker(run.Plan))
-	switch v {
-	case results.Pass:
-		fmt.Fprintf(&head, "### ✅ benchplan: %s passed\n\n", plan)
-	case results.Warn:
-		fmt.Fprintf(&head, "### ✅ benchplan: %s passed with warnings\n\n", plan)
-	case results.Fail:
-		fmt.Fprintf(&head, "### ❌ benchplan: %s failed\n\n", plan)
-	default:
-		fmt.Fprintf(&head, "### ⚠️ benchplan: %s could not be evaluated\n\n", plan)
+	title := map[results.Verdict]string{
+		results.Pass:         "✅ benchplan: %s passed",
+		results.Warn:         "✅ benchplan: %s passed with warnings",
+		results.Inconclusive: "❔ benchplan: %s was inconclusive",
+		results.Fail:         "❌ benchplan: %s failed",
+	}[v]
+	if title == "" {
+		title = "⚠️ benchplan: %s could not be evaluated"
 	}
+	fmt.Fprintf(&head, "### "+title, plan)
+	if d := run.DryRun(); d != "" {
+		head.WriteString(" — " + mdText(d))
+	}
+	head.WriteString("\n\n")
 	head.WriteString(mdCounts(t))
 	if cmp != nil {
 		fmt.Fprintf(&head, " Against the baseline%s: %s.", mdBaselineWhen(opts.Baseline), mdText(compareSummary(cmp)))
 	}
 	head.WriteString("\n\n")
+	if setup := baselineSetup(run, opts); len(setup) > 0 {
+		head.WriteString(setupChangeMarkdown(baselineWho, baselineDirection, baselineMeans, setup) + "\n")
+	}
 	if run.Error != "" {
 		fmt.Fprintf(&head, "> **Error:** %s\n\n", mdTextN(run.Error, 2000))
 	}
@@ -116,28 +126,16 @@ func renderMarkdown(run *results.Run, opts Options, limit int) string {
 	for _, sc := range scenarios(run) {
 		for _, a := range scenarioOutcomes(sc) {
 			o := a.o
-			mark := "⚠️"
 			observed := o.Observed
 			verdict := o.Verdict
 			switch o.Verdict {
-			case results.Pass:
-				mark = "✅"
-				if o.Message != "" {
-					observed = strings.TrimSpace(observed + " (" + o.Message + ")")
-				}
-			case results.Warn:
-				mark = "🟡"
-				note := "warn only"
-				if o.Message != "" {
-					note += ": " + o.Message
-				}
-				observed = strings.TrimSpace(observed + " (" + note + ")")
-			case results.Fail:
-				mark = "❌"
+			case results.Pass, results.Warn, results.Inconclusive, results.Fail:
+				observed = withNote(observed, outcomeNote(o))
 			default:
 				verdict = results.Error
 				observed = strings.TrimSpace(observed + " (error: " + errorMessage(o) + ")")
 			}
+			mark := mdMark(verdict)
 			expr := mdCode(o.Expr)
 			if o.Name != "" {
 				expr = mdText(o.Name) + ": " + expr
@@ -189,15 +187,16 @@ func renderMarkdown(run *results.Run, opts Options, limit int) string {
 			"",
 			title,
 			"",
-			"| Step | req/s | TTFT p50 | TTFT p95 | TPOT p50 | ITL p95 | Latency p95 | Out tok/s | Errors |",
-			"|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+			"| Step | Sent req/s | Completed req/s | TTFT p50 | TTFT p95 | TPOT p50 | ITL p95 | Latency p95 | Out tok/s | Errors |",
+			"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 		}}
 		chunks := false
 		var notes []string
 		for _, st := range sts {
 			m := &st.Metrics
-			b.rows = append(b.rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |",
+			b.rows = append(b.rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
 				mdText(stepLabel(st)),
+				formatRate(m.Requests.SentRatePerSec),
 				formatRate(m.Requests.RatePerSec),
 				formatDist(m.TTFT, m.TTFT.P50),
 				formatDist(m.TTFT, m.TTFT.P95),
@@ -219,7 +218,7 @@ func renderMarkdown(run *results.Run, opts Options, limit int) string {
 			notes = append(notes, "- ⚠️ "+mdText(w))
 		}
 		if sc.Capacity > 0 {
-			notes = append(notes, fmt.Sprintf("- Capacity: **%s req/s**, the highest achieved rate of a step that passed every assertion.", formatRate(sc.Capacity)))
+			notes = append(notes, fmt.Sprintf("- Capacity: **%s completed req/s**, the highest of a step that passed every assertion.", formatRate(sc.Capacity)))
 		}
 		if chunks {
 			notes = append(notes, "- Output token counts are content-chunk counts: the server reported no usage.")
@@ -457,8 +456,19 @@ func serverRows(run *results.Run) []serverRow {
 		if s.Digest != "" {
 			img += "@" + s.Digest
 		}
+		kind := s.Kind
+		if s.IsSimulated() {
+			kind = "sim (the simulator"
+			if p := s.Profile(); p != "" {
+				kind += ", profile " + p
+			}
+			kind += ")"
+			if s.Replaces != nil {
+				kind += " in place of " + s.Replaces.String()
+			}
+		}
 		idx[s.Name] = len(out)
-		out = append(out, serverRow{name: s.Name, kind: s.Kind, image: img, model: s.Model, args: strings.Join(s.Args, " ")})
+		out = append(out, serverRow{name: s.Name, kind: kind, image: img, model: s.Model, args: strings.Join(s.Args, " ")})
 	}
 	for _, sc := range scenarios(run) {
 		if sc.Server == "" {
@@ -519,17 +529,23 @@ func mdCounts(t tally) string {
 	if t.total == 0 {
 		return "No assertions were checked."
 	}
-	parts := []string{fmt.Sprintf("%d passed", t.passed)}
-	if t.failed > 0 {
-		parts = append(parts, fmt.Sprintf("%d failed", t.failed))
+	return fmt.Sprintf("**%s**: %s.", plural(t.total, "assertion"), strings.Join(t.countParts(), ", "))
+}
+
+// mdMark is an assertion row's mark: ✅ held, 🟡 a warn-only assertion
+// that did not hold, ❔ inconclusive, ❌ failed, ⚠️ not evaluable.
+func mdMark(v results.Verdict) string {
+	switch v {
+	case results.Pass:
+		return "✅"
+	case results.Warn:
+		return "🟡"
+	case results.Inconclusive:
+		return "❔"
+	case results.Fail:
+		return "❌"
 	}
-	if t.warned > 0 {
-		parts = append(parts, fmt.Sprintf("%d warn-only did not hold", t.warned))
-	}
-	if t.errored > 0 {
-		parts = append(parts, fmt.Sprintf("%d could not be evaluated", t.errored))
-	}
-	return fmt.Sprintf("**%s**: %s.", plural(t.total, "assertion"), strings.Join(parts, ", "))
+	return "⚠️"
 }
 
 // mdMarker makes a plan name safe inside an HTML comment.

@@ -70,11 +70,100 @@ func TestConsoleFinalLine(t *testing.T) {
 		{failingRun, "ERROR plan phi35-chat: 1 of 5 assertions could not be evaluated, 1 failed"},
 		{scenarioErrorRun, "ERROR plan phi35-chat: scenario summary: server tgi: container exited with code 137 <OOM killed> last log line: \"CUDA out of memory\""},
 		{runErrorRun, "ERROR plan phi35-chat: server vllm did not become healthy within 20m0s: GET /health: connection refused"},
+		{simulatedRun, "PASS plan phi35-chat: 2 assertions passed — dry run on the simulator (profile phi-3.5-mini-a100), not a measurement of vllm serving microsoft/Phi-3.5-mini-instruct"},
+		{inconclusiveRun, "INCONCLUSIVE plan phi35-chat: 1 of 5 assertions inconclusive (the sample could not decide), 2 passed, 1 inconclusive but let pass, 1 inconclusive (warn only)"},
+		{func() *results.Run {
+			// Inconclusive and failed: the failure decides the verdict.
+			r := inconclusiveRun()
+			r.Scenarios[0].Steps[0].Assertions[0].Verdict = results.Fail
+			return r
+		}, "FAIL plan phi35-chat: 1 of 5 assertions failed, 1 inconclusive"},
+		{func() *results.Run {
+			// Only undecided assertions the plan let pass: a pass that says so.
+			r := inconclusiveRun()
+			r.Scenarios[0].Steps[0].Assertions[2].Verdict = results.Pass
+			r.Scenarios[0].Steps[0].Assertions[2].Inconclusive = true
+			r.Verdict = results.Warn
+			return r
+		}, "PASS plan phi35-chat: 2 of 5 assertions passed, 2 inconclusive but let pass, 1 inconclusive (warn only)"},
+		{func() *results.Run {
+			r := scenarioErrorRun()
+			o := outcome("tpot.p95 < 18ms", results.Inconclusive, "tpot.p95 = 18.4ms [17.2ms, 19.3ms], required < 18ms")
+			r.Scenarios[0].Steps[0].Assertions = append(r.Scenarios[0].Steps[0].Assertions, o)
+			return r
+		}, "ERROR plan phi35-chat: scenario summary: server tgi: container exited with code 137 <OOM killed> last log line: \"CUDA out of memory\"; 1 of 3 assertions inconclusive"},
 	} {
 		out := strings.TrimRight(render(t, Console, tc.run()), "\n")
 		lines := strings.Split(out, "\n")
 		assert.Equal(t, lines[len(lines)-1], tc.want)
 		assert.Assert(t, !strings.Contains(out, "\x1b"), "console output has escape codes")
+	}
+}
+
+// A run that says it is inconclusive reads so everywhere, even when its
+// outcomes do not show why.
+func TestInconclusiveVerdictEverywhere(t *testing.T) {
+	run := passingRun()
+	run.Verdict = results.Inconclusive
+	assert.Assert(t, is.Contains(render(t, Console, run), "\nINCONCLUSIVE plan phi35-chat: 2 passed\n"))
+	assert.Assert(t, is.Contains(render(t, Markdown, run), "\n### ❔ benchplan: phi35-chat was inconclusive\n"))
+	html := render(t, HTML, inconclusiveRun())
+	assert.Assert(t, is.Contains(html, `<header class="top inconclusive">`))
+	assert.Assert(t, is.Contains(html, `<div class="badge">INCONCLUSIVE</div>`))
+	assert.Assert(t, is.Contains(html, `<span class="pill inconclusive">inconclusive</span>`))
+	assert.Assert(t, is.Contains(html, "<title>benchplan: phi35-chat was inconclusive</title>"))
+	csv := render(t, CSV, inconclusiveRun())
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	head, row := strings.Split(lines[0], ","), strings.Split(lines[1], ",")
+	col := func(name string) string {
+		for i, h := range head {
+			if h == name {
+				return row[i]
+			}
+		}
+		t.Fatalf("no column %s", name)
+		return ""
+	}
+	assert.Equal(t, col("assertions_inconclusive"), "1")
+	assert.Equal(t, col("assertions_passed"), "3", "an undecided assertion the plan let pass counts as passed")
+	assert.Equal(t, col("verdict"), "inconclusive")
+}
+
+// A dry run on the simulator says so in every report.
+func TestDryRunLabelled(t *testing.T) {
+	const label = "dry run on the simulator (profile phi-3.5-mini-a100), not a measurement of vllm serving microsoft/Phi-3.5-mini-instruct"
+	md := render(t, Markdown, simulatedRun())
+	assert.Assert(t, strings.HasPrefix(md, "<!-- benchplan:plan=phi35-chat -->\n### ✅ benchplan: phi35-chat passed — "+label+"\n"), md)
+	assert.Assert(t, is.Contains(md, "| vllm | sim (the simulator, profile phi-3.5-mini-a100) in place of vllm serving microsoft/Phi-3.5-mini-instruct |"))
+	html := render(t, HTML, simulatedRun())
+	assert.Assert(t, is.Contains(html, `<p class="dryrun"><b>Dry run:</b> on the simulator (profile phi-3.5-mini-a100), not a measurement of vllm serving microsoft/Phi-3.5-mini-instruct.</p>`))
+	assert.Assert(t, is.Contains(html, "<title>benchplan: phi35-chat passed (dry run on the simulator)</title>"))
+	assert.Assert(t, is.Contains(render(t, JUnit, simulatedRun()), `<property name="dry_run" value="`+label+`">`))
+	assert.Assert(t, is.Contains(render(t, CSV, simulatedRun()), `,"`+label+`",pass,`))
+
+	// A real run carries no label.
+	for _, f := range []func(io.Writer, *results.Run) error{Console, Markdown, HTML, JUnit, CSV} {
+		assert.Assert(t, !strings.Contains(render(t, f, passingRun()), "dry run"))
+	}
+}
+
+// A baseline of another setup is flagged in the verdict, the summary and
+// the report.
+func TestBaselineOfAnotherSetup(t *testing.T) {
+	opts := Options{Baseline: simulatedRun()}
+	golden.Assert(t, renderWith(t, ConsoleWith, passingRun(), opts), "setup-change.console.txt.golden")
+	md := renderWith(t, MarkdownWith, passingRun(), opts)
+	assert.Assert(t, is.Contains(md, "\n> ⚠️ **This run and its baseline differ in setup** (baseline → this run): "+
+		"the changes against the baseline, and assertions on baseline.\\*, compare unlike runs\n>\n"+
+		"> - server vllm: kind sim (the simulator) → container\n\n"), md)
+	html := renderWith(t, HTMLWith, passingRun(), opts)
+	assert.Assert(t, is.Contains(html, `<div class="alert setup"><b>This run and its baseline differ in setup</b>`))
+	assert.Assert(t, is.Contains(html, "<li>server vllm: kind sim (the simulator) → container</li>"))
+
+	// The same setup: no warning.
+	opts = Options{Baseline: passingRun()}
+	for _, out := range []string{renderWith(t, ConsoleWith, passingRun(), opts), renderWith(t, MarkdownWith, passingRun(), opts), renderWith(t, HTMLWith, passingRun(), opts)} {
+		assert.Assert(t, !strings.Contains(out, "differ in setup"))
 	}
 }
 
@@ -135,6 +224,21 @@ func TestJUnitCounts(t *testing.T) {
 	doc = junitSuites{}
 	assert.NilError(t, xmlUnmarshal(render(t, JUnit, runErrorRun()), &doc))
 	assert.Equal(t, doc.Errors, 1, "a run error must fail CI")
+
+	// An inconclusive assertion that blocks the gate is a failure of its
+	// own type; undecided ones the plan let pass or warn pass, with a note.
+	doc = junitSuites{}
+	assert.NilError(t, xmlUnmarshal(render(t, JUnit, inconclusiveRun()), &doc))
+	assert.Equal(t, doc.Tests, 5)
+	assert.Equal(t, doc.Failures, 1)
+	assert.Equal(t, doc.Errors, 0)
+	cases := doc.Suites[0].Cases
+	assert.Equal(t, cases[2].Failure.Type, "inconclusive")
+	assert.Equal(t, cases[2].Failure.Message, "inconclusive: tpot.p95 = 18.4ms [17.2ms, 19.3ms], required < 18ms")
+	assert.Assert(t, cases[3].Failure == nil && cases[3].Error == nil)
+	assert.Assert(t, strings.HasPrefix(cases[3].Out, "inconclusive (the sample could not decide; the plan lets that pass)"), cases[3].Out)
+	assert.Assert(t, cases[4].Failure == nil && cases[4].Error == nil)
+	assert.Assert(t, strings.HasPrefix(cases[4].Out, "inconclusive (the sample could not decide; the plan makes that a warning"), cases[4].Out)
 }
 
 func TestMarkdownEscapesPipes(t *testing.T) {

@@ -51,6 +51,7 @@ func markdownCases(t *testing.T) map[string]string {
 		out[tr.name] = render(t, Markdown, tr.run())
 	}
 	out["multistep-baseline"] = renderWith(t, MarkdownWith, multiStepRun(), Options{Baseline: baselineRun()})
+	out["setup-change"] = renderWith(t, MarkdownWith, passingRun(), Options{Baseline: simulatedRun()})
 	return out
 }
 
@@ -220,6 +221,12 @@ func TestHTMLOpensInChromium(t *testing.T) {
 		{"pass", passingRun(), Options{}, 3 + 2},
 		{"fail", failingRun(), Options{}, 0},
 		{"run-error", runErrorRun(), Options{}, 0},
+		// A dry run, inconclusive, against a baseline of another setup.
+		{"dry-inconclusive", func() *results.Run {
+			r := inconclusiveRun()
+			r.Environment = simulatedRun().Environment
+			return r
+		}(), Options{Baseline: passingRun()}, 3 + 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := filepath.Join(dir, tc.name+".html")

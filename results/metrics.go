@@ -511,15 +511,16 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 	window := end - start
 	m.Duration = Duration(window)
 	m.Confidence = conf
+	if m.Requests.Total > 0 {
+		// Before the distributions sort them: kept in the order sent.
+		m.Samples = keepSamples(ttft, tpot, itl, lat, queue)
+	}
 	m.TTFT = NewDistributionAt(ttft, conf)
 	m.TPOT = NewDistributionAt(tpot, conf)
 	m.ITL = NewDistributionAt(itl, conf)
 	m.Latency = NewDistributionAt(lat, conf)
 	m.Queue = NewDistributionAt(queue, conf)
 	m.ClientLag = NewDistributionAt(lag, conf)
-	if m.Requests.Total > 0 {
-		m.Samples = keepSamples(ttft, tpot, itl, lat, queue)
-	}
 	m.Errors.Count = m.Requests.Errored
 	done := m.Requests.Completed + m.Requests.Errored
 	if done > 0 {

@@ -2,17 +2,18 @@ package results
 
 import (
 	"encoding/json"
-	"math"
 	"time"
 )
 
 // MaxKeptSamples is the most samples of one distribution a step keeps in
-// results.json. A larger sample is thinned to that many evenly spaced
-// order statistics, which keeps its shape; tests on it are then as sure as
-// a sample of MaxKeptSamples, never surer than the data allows.
+// results.json. A larger sample is thinned to every k-th sample in the
+// order sent, which keeps its shape and its correlation over time; tests on
+// it are then as sure as a sample of that size, never surer than the data
+// allows.
 const MaxKeptSamples = 5000
 
-// Samples are a step's per-request samples, sorted, as float milliseconds
+// Samples are a step's per-request samples in the order the requests were
+// sent (itl: request by request, chunk by chunk), as float milliseconds
 // rounded to the microsecond: what `benchplan compare` and `baseline.*`
 // gates test for significance (docs/metrics.md, "Regressions").
 type Samples struct {
@@ -46,7 +47,7 @@ func (s *Samples) Of(name string) []float64 {
 	return nil
 }
 
-// keepSamples copies sorted duration samples into Samples.
+// keepSamples copies duration samples, in the order sent, into Samples.
 func keepSamples(ttft, tpot, itl, lat, queue []time.Duration) *Samples {
 	s := &Samples{}
 	keep := func(d []time.Duration) []float64 {
@@ -54,17 +55,13 @@ func keepSamples(ttft, tpot, itl, lat, queue []time.Duration) *Samples {
 		if n == 0 {
 			return nil
 		}
-		k := min(n, MaxKeptSamples)
-		if k < n {
+		step := (n + MaxKeptSamples - 1) / MaxKeptSamples
+		if step > 1 {
 			s.Thinned = true
 		}
-		out := make([]float64, k)
-		for i := range out {
-			j := i
-			if k < n {
-				j = int(math.Round(float64(i) * float64(n-1) / float64(k-1)))
-			}
-			out[i] = ms(d[j])
+		out := make([]float64, 0, (n+step-1)/step)
+		for j := 0; j < n; j += step {
+			out = append(out, ms(d[j]))
 		}
 		return out
 	}

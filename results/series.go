@@ -310,4 +310,27 @@ type ServerEnv struct {
 	Args []string `json:"args,omitempty"`
 	// Version is the server's own version when it reports one.
 	Version string `json:"version,omitempty"`
+	// Simulated is true when the built-in simulator answered in this
+	// server's place: a `sim:` server, or one that --simulate replaced. Its
+	// figures are a dry run, not a measurement of a real server.
+	Simulated bool `json:"simulated,omitempty"`
+	// SimProfile is the simulator's profile (a simulated model and GPU,
+	// e.g. phi-3.5-mini-a100); empty for the plain simulator.
+	SimProfile string `json:"sim_profile,omitempty"`
+	// Replaces describes the server that --simulate replaced, as the plan
+	// declared it; nil when the plan itself declared a `sim:` server.
+	Replaces *ReplacedServer `json:"replaces,omitempty"`
+}
+
+// ReplacedServer is a server of the plan that --simulate replaced with the
+// simulator: what the dry run stands in for.
+type ReplacedServer struct {
+	// Kind is container, process or url.
+	Kind string `json:"kind"`
+	// Preset is the container preset (vllm, tgi), if any.
+	Preset string `json:"preset,omitempty"`
+	// Image is the container image the plan named, if any.
+	Image string `json:"image,omitempty"`
+	// Model is the model the server would have served, when known.
+	Model string `json:"model,omitempty"`
 }

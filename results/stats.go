@@ -140,26 +140,45 @@ func ZQuantile(q float64) float64 { return distuv.UnitNormal.Quantile(q) }
 
 func zQuantile(q float64) float64 { return ZQuantile(q) }
 
-// QuantileRatioInterval returns a percentile-bootstrap interval (Efron &
-// Tibshirani 1993, ch. 13) for the ratio head_p / base_p of the
-// p-percentiles (0..100) of two independent sorted samples, from
-// `resamples` bootstrap replicates drawn with a fixed seed, so the same
-// samples always give the same interval.
+// RatioInterval returns a moving-block bootstrap interval (Künsch 1989;
+// Lahiri, Resampling Methods for Dependent Data, 2003, ch. 2) for
+// stat(head) / stat(base) of two runs, from `resamples` replicates drawn
+// with a fixed seed, so that the same samples always give the same
+// interval. stat is the p-percentile (0..100, Percentile's interpolation),
+// or the mean when p is 0.
 //
-// A replicate does not resample the data: the k-th order statistic of a
-// resample of n from the sample is x_(⌈n·U⌉) where U is the k-th order
-// statistic of n uniforms, U ~ Beta(k, n-k+1), and the (k+1)-th follows as
-// U + (1-U)·(1-V^(1/(n-k))), V uniform. So a replicate of a percentile
-// with Percentile's interpolation costs O(1), whatever n.
-func QuantileRatioInterval(base, head []float64, p, confidence float64, resamples int, seed uint64) (lo, hi float64, ok bool) {
-	if len(base) == 0 || len(head) == 0 {
+// The samples must be in the order the requests were sent. Requests that
+// share a server's batch or queue are correlated, and resampling blocks of
+// consecutive requests (⌈√n⌉ long) keeps that correlation, where
+// resampling single requests would understate the variance and call noise
+// a change. When the runs are about as long (within 10%), the blocks are
+// drawn at the same positions in both (a paired bootstrap over the common
+// length): two runs of one plan send the same prompts at the same times,
+// so a burst in the workload falls in both and is not mistaken for a
+// change; for unrelated runs pairing by position is still a valid
+// resampling of the two, only no sharper.
+func RatioInterval(base, head []float64, p, confidence float64, resamples int, seed uint64) (lo, hi float64, ok bool) {
+	if len(base) < 2 || len(head) < 2 {
 		return 0, 0, false
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	paired := math.Abs(float64(len(base)-len(head))) <= 0.1*float64(max(len(base), len(head)))
+	if paired {
+		n := min(len(base), len(head))
+		base, head = base[:n], head[:n]
+	}
+	bb, hb := make([]float64, len(base)), make([]float64, len(head))
 	ratios := make([]float64, 0, resamples)
 	for range resamples {
-		b := bootQuantile(base, p, rng)
-		h := bootQuantile(head, p, rng)
+		var b, h float64
+		if paired {
+			starts := blockStarts(len(base), rng)
+			b = statistic(fillBlocks(base, bb, starts), p)
+			h = statistic(fillBlocks(head, hb, starts), p)
+		} else {
+			b = statistic(fillBlocks(base, bb, blockStarts(len(base), rng)), p)
+			h = statistic(fillBlocks(head, hb, blockStarts(len(head), rng)), p)
+		}
 		if b <= 0 {
 			continue
 		}
@@ -173,60 +192,95 @@ func QuantileRatioInterval(base, head []float64, p, confidence float64, resample
 	return quantileSorted(ratios, a), quantileSorted(ratios, 1-a), true
 }
 
-// bootQuantile draws one bootstrap replicate of the p-percentile of a
-// sorted sample (see QuantileRatioInterval).
-func bootQuantile(sorted []float64, p float64, rng *rand.Rand) float64 {
-	n := len(sorted)
-	if n == 1 {
-		return sorted[0]
+// blockLen is the moving-block bootstrap's block length for n samples.
+func blockLen(n int) int { return int(math.Ceil(math.Sqrt(float64(n)))) }
+
+// blockStarts draws the random starts of the ⌈n/l⌉ blocks of one replicate.
+func blockStarts(n int, rng *rand.Rand) []int {
+	l := blockLen(n)
+	starts := make([]int, (n+l-1)/l)
+	for i := range starts {
+		starts[i] = rng.IntN(n - l + 1)
 	}
-	rank := p / 100 * float64(n-1)
-	k := int(math.Floor(rank)) + 1 // 1-based order statistic
-	frac := rank - float64(k-1)
-	u := betaDraw(float64(k), float64(n-k+1), rng)
-	x := sorted[pick(u, n)]
-	if frac == 0 || k >= n {
-		return x
-	}
-	v := 1 - rng.Float64()
-	u2 := u + (1-u)*(1-math.Pow(v, 1/float64(n-k)))
-	y := sorted[pick(u2, n)]
-	return x + frac*(y-x)
+	return starts
 }
 
-// pick maps a uniform order statistic to the empirical quantile's index.
-func pick(u float64, n int) int {
-	i := int(math.Ceil(u*float64(n))) - 1
-	return min(max(i, 0), n-1)
-}
-
-// betaDraw draws from Beta(a, b) as X/(X+Y) with X ~ Gamma(a), Y ~ Gamma(b).
-func betaDraw(a, b float64, rng *rand.Rand) float64 {
-	x := gammaDraw(a, rng)
-	y := gammaDraw(b, rng)
-	return x / (x + y)
-}
-
-// gammaDraw draws from Gamma(shape, 1) (Marsaglia & Tsang 2000).
-func gammaDraw(shape float64, rng *rand.Rand) float64 {
-	if shape < 1 {
-		u := 1 - rng.Float64()
-		return gammaDraw(shape+1, rng) * math.Pow(u, 1/shape)
+// fillBlocks fills buf with the blocks of x at starts and returns it.
+func fillBlocks(x, buf []float64, starts []int) []float64 {
+	l := blockLen(len(x))
+	i := 0
+	for _, s := range starts {
+		i += copy(buf[i:], x[s:s+l])
 	}
-	d := shape - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := rng.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
+	return buf
+}
+
+// statistic is the p-percentile (Percentile's interpolation) of x, or its
+// mean when p is 0; it reorders x.
+func statistic(x []float64, p float64) float64 {
+	if p == 0 {
+		s := 0.0
+		for _, v := range x {
+			s += v
 		}
-		v = v * v * v
-		u := 1 - rng.Float64()
-		if math.Log(u) < 0.5*x*x+d-d*v+d*math.Log(v) {
-			return d * v
+		return s / float64(len(x))
+	}
+	rank := p / 100 * float64(len(x)-1)
+	k := int(math.Floor(rank))
+	v := selectK(x, k)
+	if frac := rank - float64(k); frac > 0 && k+1 < len(x) {
+		// After selection x[k+1:] holds the larger values: the next order
+		// statistic is their minimum.
+		next := x[k+1]
+		for _, w := range x[k+2:] {
+			next = math.Min(next, w)
+		}
+		return v + frac*(next-v)
+	}
+	return v
+}
+
+// selectK returns the k-th smallest value of x (0-based), reordering x so
+// that x[:k] <= x[k] <= x[k+1:] (Hoare's selection, median-of-three
+// pivots): O(n) on average.
+func selectK(x []float64, k int) float64 {
+	lo, hi := 0, len(x)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if x[mid] < x[lo] {
+			x[mid], x[lo] = x[lo], x[mid]
+		}
+		if x[hi] < x[lo] {
+			x[hi], x[lo] = x[lo], x[hi]
+		}
+		if x[hi] < x[mid] {
+			x[hi], x[mid] = x[mid], x[hi]
+		}
+		pivot := x[mid]
+		i, j := lo, hi
+		for i <= j {
+			for x[i] < pivot {
+				i++
+			}
+			for x[j] > pivot {
+				j--
+			}
+			if i <= j {
+				x[i], x[j] = x[j], x[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return x[k]
 		}
 	}
+	return x[k]
 }
 
 // quantileSorted is Percentile's interpolation for float64 samples, q in 0..1.
@@ -236,40 +290,4 @@ func quantileSorted(s []float64, q float64) float64 {
 	lo := int(math.Floor(rank))
 	hi := min(lo+1, n-1)
 	return s[lo] + (rank-float64(lo))*(s[hi]-s[lo])
-}
-
-// MeanRatioInterval returns an interval for mean(head)/mean(base) of two
-// independent samples by Fieller's theorem in its large-sample form, via
-// the delta method on the log scale: var log ratio ≈ s1²/(n1·m1²) +
-// s2²/(n2·m2²). ok is false when a sample has fewer than two values or a
-// non-positive mean.
-func MeanRatioInterval(base, head []float64, confidence float64) (lo, hi float64, ok bool) {
-	m1, s1, n1 := meanSD(base)
-	m2, s2, n2 := meanSD(head)
-	if n1 < 2 || n2 < 2 || m1 <= 0 || m2 <= 0 {
-		return 0, 0, false
-	}
-	r := m2 / m1
-	se := math.Sqrt(s1*s1/(float64(n1)*m1*m1) + s2*s2/(float64(n2)*m2*m2))
-	z := zQuantile(1 - (1-confidence)/2)
-	return r * math.Exp(-z*se), r * math.Exp(z*se), true
-}
-
-func meanSD(x []float64) (mean, sd float64, n int) {
-	n = len(x)
-	if n == 0 {
-		return 0, 0, 0
-	}
-	for _, v := range x {
-		mean += v
-	}
-	mean /= float64(n)
-	if n < 2 {
-		return mean, 0, n
-	}
-	var sq float64
-	for _, v := range x {
-		sq += (v - mean) * (v - mean)
-	}
-	return mean, math.Sqrt(sq / float64(n-1)), n
 }

@@ -13,15 +13,17 @@ import (
 
 // cmdCompare compares two saved runs metric by metric. It exits 1 when a
 // metric regressed beyond the threshold, 0 when none did, 2 when the
-// command line or a file is invalid.
+// command line or a file is invalid, or when the runs differ in setup
+// (results.SetupDiff) and --allow-setup-change is not given.
 func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchplan compare", flag.ContinueOnError)
 	format := fs.String("format", "console", "output format: console or markdown")
 	outPath := fs.String("out", "", "write the comparison to this file instead of stdout")
+	allowSetup := fs.Bool("allow-setup-change", false, "compare runs whose setups differ (server kind, image digest, model, simulator profile, GPU model); the comparison then carries a warning")
 	var ro reportOptions
 	ro.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: benchplan compare BASE.json HEAD.json [--threshold 10%] [--format console|markdown] [--out FILE]")
+		fmt.Fprintln(stderr, "usage: benchplan compare BASE.json HEAD.json [--threshold 10%] [--format console|markdown] [--out FILE] [--allow-setup-change]")
 		fs.PrintDefaults()
 	}
 	pos, err := parse(fs, args, stderr)
@@ -53,6 +55,15 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 			return exitInvalid
 		}
 	}
+	// Runs of different setups are not compared silently: refused, or
+	// with --allow-setup-change compared under a warning.
+	setup := results.SetupDiff(runs[0], runs[1])
+	if len(setup) > 0 && !*allowSetup {
+		fmt.Fprintf(stderr, "benchplan compare: %snot compared: pass --allow-setup-change to compare them anyway\n", reporters.SetupChangeText("the runs", setup))
+		return exitInvalid
+	} else if len(setup) > 0 {
+		fmt.Fprintf(stderr, "benchplan compare: warning: %s", reporters.SetupChangeText("the runs", setup))
+	}
 	c := reporters.Compare(runs[0], runs[1], threshold)
 	w := stdout
 	var f *os.File
@@ -63,7 +74,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 		}
 		w = f
 	}
-	err = render(w, c)
+	err = renderWithSetup(w, render, c, *format == "markdown" || *format == "md", setup)
 	if f != nil {
 		if cerr := f.Close(); err == nil {
 			err = cerr

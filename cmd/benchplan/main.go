@@ -13,11 +13,14 @@ import (
 
 // Exit codes, as documented in the README.
 const (
-	exitOK          = 0
-	exitAssertFail  = 1
-	exitInvalid     = 2
-	exitRunFailed   = 3
-	exitInterrupted = 130
+	exitOK         = 0
+	exitAssertFail = 1
+	exitInvalid    = 2
+	exitRunFailed  = 3
+	// exitInconclusive: no assertion failed, but one could not be decided
+	// at the plan's confidence and its plan said undecided fails.
+	exitInconclusive = 4
+	exitInterrupted  = 130
 )
 
 const usage = `benchplan runs performance test plans for LLM inference servers and gates CI on them.

@@ -29,7 +29,7 @@ type reportOptions struct {
 }
 
 func (o *reportOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.thresholdText, "threshold", "10%", "the change against the baseline that counts as a regression or an improvement, e.g. 10% or 0.05")
+	fs.StringVar(&o.thresholdText, "threshold", "5%", "the effect size: a significant change against the baseline counts as a regression or an improvement only beyond it, e.g. 10% or 0.05")
 }
 
 func (o *reportOptions) threshold() (float64, error) { return parseThreshold(o.thresholdText) }
@@ -63,11 +63,14 @@ func parseProgressMode(s string, stderr io.Writer) (progress.Mode, error) {
 
 // prepareRun completes a finished run for its reports: the steps' series
 // and histograms (from request records, where the executor left them),
-// the environment (commit, servers, GPUs), the plan echo, and every secret
-// of the plan redacted. It returns the run as results.json will hold it
-// (durations to the microsecond), so that `benchplan report` renders the
-// same bytes from the saved file; request records are kept.
-func prepareRun(ctx context.Context, run *results.Run, p *plan.Plan) *results.Run {
+// the environment (commit, servers, GPUs; which servers the simulator
+// answered for, and what they stood in for: declared holds the plan's
+// servers before --simulate replaced them, nil without it), the plan echo,
+// and every secret of the plan redacted. It returns the run as
+// results.json will hold it (durations to the microsecond), so that
+// `benchplan report` renders the same bytes from the saved file; request
+// records are kept.
+func prepareRun(ctx context.Context, run *results.Run, p *plan.Plan, declared map[string]*plan.Server) *results.Run {
 	if run == nil {
 		return nil
 	}
@@ -93,6 +96,9 @@ func prepareRun(ctx context.Context, run *results.Run, p *plan.Plan) *results.Ru
 	}
 	if len(env.Servers) == 0 && p != nil {
 		env.Servers = serverEnv(run, p)
+	}
+	if p != nil {
+		markSimulated(env.Servers, p, declared)
 	}
 	if len(env.GPUs) == 0 && p != nil && localServers(p) {
 		env.GPUs = localGPUs(ctx)
@@ -182,15 +188,83 @@ func serverEnv(run *results.Run, p *plan.Plan) []results.ServerEnv {
 		if e.Model == "" {
 			e.Model = sc.Model
 		}
-		if s.Sim != nil && s.Sim.Profile != "" {
-			e.Version = "simulator profile " + s.Sim.Profile
-		}
 		if len(s.Args) > 0 {
 			e.Args = reporters.RedactArgs(s.Args, p.Secrets)
 		}
 		out = append(out, e)
 	}
 	return out
+}
+
+// markSimulated marks the servers the simulator answered for (a `sim:`
+// server of the plan, or one --simulate replaced) with their profile and,
+// from declared (the plan's servers before --simulate; nil without it),
+// what they stood in for: a dry run must say so wherever a verdict is
+// shown, and runs of different setups must not be compared silently.
+func markSimulated(envs []results.ServerEnv, p *plan.Plan, declared map[string]*plan.Server) {
+	for i := range envs {
+		e := &envs[i]
+		s := p.Servers[e.Name]
+		if s == nil || s.Kind() != plan.KindSim {
+			continue
+		}
+		e.Simulated = true
+		if s.Sim != nil {
+			e.SimProfile = s.Sim.Profile
+		}
+		d := declared[e.Name]
+		if d == nil || d.Kind() == plan.KindSim {
+			continue
+		}
+		r := &results.ReplacedServer{Kind: d.Kind(), Preset: d.Preset, Image: d.Image, Model: d.Model}
+		if r.Model == "" {
+			// As --simulate chose the model the simulator serves: the
+			// first scenario's on this server.
+			for _, sc := range p.Scenarios {
+				if sc != nil && sc.Server == e.Name && sc.Model != "" {
+					r.Model = sc.Model
+					break
+				}
+			}
+		}
+		e.Replaces = r
+	}
+}
+
+// declaredServers reads the plan's servers again as the plan (and
+// --servers) declared them, before --simulate replaced them with the
+// simulator: what a dry run stands in for. nil without --simulate or when
+// the plan cannot be read again.
+func declaredServers(path string, po planOptions) map[string]*plan.Server {
+	if !po.simulate {
+		return nil
+	}
+	opts := po.options()
+	opts.Simulate = false
+	p, err := plan.Read(path, opts)
+	if err != nil {
+		return nil
+	}
+	return p.Servers
+}
+
+// renderWithSetup renders a comparison with, when the runs differ in
+// setup, the differences as a warning: after the console tables (beside
+// the verdict line), before the Markdown title (where a reader starts).
+func renderWithSetup(w io.Writer, render func(io.Writer, *reporters.Comparison) error, c *reporters.Comparison, markdown bool, setup []string) error {
+	if len(setup) > 0 && markdown {
+		if _, err := io.WriteString(w, reporters.SetupChangeMarkdown("The runs", setup)+"\n"); err != nil {
+			return err
+		}
+	}
+	if err := render(w, c); err != nil {
+		return err
+	}
+	if len(setup) > 0 && !markdown {
+		_, err := io.WriteString(w, "\n⚠ warning: "+reporters.SetupChangeText("the runs", setup))
+		return err
+	}
+	return nil
 }
 
 // localServers reports whether the plan starts a server on this machine
@@ -284,7 +358,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		dir = filepath.Dir(src)
 	}
 	if !*quiet {
-		if err := reporters.Console(stdout, run); err != nil {
+		if err := reporters.ConsoleWith(stdout, run, opts); err != nil {
 			fmt.Fprintf(stderr, "benchplan report: console report: %v\n", err)
 		}
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/benchplan/benchplan/results"
 )
 
 // A short multi-step plan on the simulator, run once for the report and
@@ -270,4 +272,99 @@ func TestParseThreshold(t *testing.T) {
 		_, err := parseThreshold(in)
 		assert.Assert(t, err != nil, in)
 	}
+}
+
+// Runs of different setups are not compared silently: compare refuses them
+// (exit 2) unless --allow-setup-change, and then warns; `report --baseline`
+// flags them in the console's verdict and summary.md.
+func TestCompareRefusesAnotherSetup(t *testing.T) {
+	out, _ := reportRun(t)
+	base := filepath.Join(out, "results.json")
+	run := readRun(t, out)
+	assert.Equal(t, len(run.Environment.Servers), 1)
+	assert.Assert(t, run.Environment.Servers[0].Simulated, "a sim: server is a simulated one")
+
+	// The same run on a real server: kind container, an image.
+	var doc map[string]any
+	b, err := os.ReadFile(base)
+	assert.NilError(t, err)
+	assert.NilError(t, json.Unmarshal(b, &doc))
+	srv := doc["environment"].(map[string]any)["servers"].([]any)[0].(map[string]any)
+	for _, k := range []string{"simulated", "sim_profile", "version"} {
+		delete(srv, k)
+	}
+	srv["kind"], srv["image"] = "container", "vllm/vllm-openai:v0.6.3"
+	b, err = json.Marshal(doc)
+	assert.NilError(t, err)
+	real := filepath.Join(t.TempDir(), "real.json")
+	assert.NilError(t, os.WriteFile(real, b, 0o644))
+
+	refused := benchplan(t, time.Minute, "compare", base, real)
+	assert.Equal(t, refused.code, exitInvalid, refused.stderr)
+	assert.Equal(t, refused.stdout, "")
+	assert.Assert(t, is.Contains(refused.stderr, "benchplan compare: the runs differ in setup (base → head):\n  - server sim: kind sim (the simulator) → container\n"))
+	assert.Assert(t, is.Contains(refused.stderr, "pass --allow-setup-change"))
+
+	allowed := benchplan(t, time.Minute, "compare", base, real, "--allow-setup-change")
+	assert.Equal(t, allowed.code, exitOK, allowed.stderr)
+	assert.Assert(t, is.Contains(allowed.stderr, "benchplan compare: warning: the runs differ in setup"))
+	assert.Assert(t, strings.HasSuffix(allowed.stdout, "\n⚠ warning: the runs differ in setup (base → head):\n  - server sim: kind sim (the simulator) → container\n"), allowed.stdout)
+	md := benchplan(t, time.Minute, "compare", base, real, "--allow-setup-change", "--format", "markdown")
+	assert.Equal(t, md.code, exitOK, md.stderr)
+	assert.Assert(t, strings.HasPrefix(md.stdout, "> ⚠️ **The runs differ in setup** (base → head)\n>\n> - server sim: kind sim (the simulator) → container\n\n### "), md.stdout)
+
+	// The same setup compares without a word.
+	same := benchplan(t, time.Minute, "compare", base, base)
+	assert.Assert(t, !strings.Contains(same.stdout+same.stderr, "differ in setup"))
+
+	// report --baseline of another setup: the verdict line and summary.md say so.
+	again := t.TempDir()
+	rr := benchplan(t, time.Minute, "report", base, "--out", again, "--baseline", real)
+	assert.Equal(t, rr.code, exitOK, rr.stderr)
+	assert.Assert(t, is.Contains(rr.stdout, "⚠ This run and its baseline differ in setup (baseline → this run):\n  - server sim: kind container → sim (the simulator)\n"), rr.stdout)
+	lines := strings.Split(strings.TrimSpace(rr.stdout), "\n")
+	assert.Assert(t, strings.HasSuffix(lines[len(lines)-1], "— dry run on the simulator; against a baseline of another setup"), lines[len(lines)-1])
+	sum, err := os.ReadFile(filepath.Join(again, "summary.md"))
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(string(sum), "> ⚠️ **This run and its baseline differ in setup**"))
+}
+
+// --simulate labels the dry run with what it stands in for, in every report.
+func TestSimulateLabelsTheDryRun(t *testing.T) {
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "plan.yaml")
+	assert.NilError(t, os.WriteFile(plan, []byte(`version: 1
+name: dry
+servers:
+  remote: { url: "http://127.0.0.1:9", model: my-model }
+defaults:
+  server: remote
+  data: { emulated: { prompt_tokens: 16, output_tokens: 4 } }
+  limits: { max_requests: 4, max_duration: 10s }
+scenarios:
+  - name: s
+    load: { type: synchronous }
+    assert: [ "errors.rate == 0" ]
+`), 0o644))
+	out := filepath.Join(dir, "out")
+	r := benchplan(t, time.Minute, "run", plan, "--simulate", "--out", out, "--quiet")
+	assert.Assert(t, r.code != exitInvalid && r.code != exitRunFailed, "exit %d: %s", r.code, r.stderr)
+	const label = "dry run on the simulator, not a measurement of the server at the url in the plan serving my-model"
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	assert.Assert(t, strings.HasSuffix(lines[len(lines)-1], " — "+label), lines[len(lines)-1])
+	run := readRun(t, out)
+	assert.Equal(t, len(run.Environment.Servers), 1)
+	e := run.Environment.Servers[0]
+	assert.Assert(t, e.Simulated)
+	assert.DeepEqual(t, e.Replaces, &results.ReplacedServer{Kind: "url", Model: "my-model"})
+	sum, err := os.ReadFile(filepath.Join(out, "summary.md"))
+	assert.NilError(t, err)
+	first := strings.Split(string(sum), "\n")[1]
+	assert.Assert(t, strings.HasPrefix(first, "### ") && strings.HasSuffix(first, " — "+label), first)
+	junit, err := os.ReadFile(filepath.Join(out, "junit.xml"))
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(string(junit), `<property name="dry_run" value="`+label+`">`))
+	html, err := os.ReadFile(filepath.Join(out, "report.html"))
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(string(html), `<p class="dryrun"><b>Dry run:</b> on the simulator, not a measurement of the server at the url in the plan serving my-model.</p>`))
 }

@@ -174,13 +174,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printer.Close()
 	}
 	gates.Evaluate(run, baseline)
-	run = prepareRun(ctx, run, p)
+	run = prepareRun(ctx, run, p, declaredServers(pos[0], po))
 
 	code := exitCode(run, runErr)
-	if err := reporters.Console(stdout, run); err != nil {
+	// With a baseline of another setup (results.SetupDiff), the console's
+	// verdict, summary.md and report.html say so: its deltas and
+	// baseline.* compare unlike runs.
+	opts := reporters.Options{Baseline: baseline, Threshold: threshold}
+	if err := reporters.ConsoleWith(stdout, run, opts); err != nil {
 		fmt.Fprintf(stderr, "benchplan run: console report: %v\n", err)
 	}
-	opts := reporters.Options{Baseline: baseline, Threshold: threshold}
 	paths, werr := reporters.WriteFilesWith(dir, run, opts)
 	if reqFile != nil {
 		paths = append(paths, reqFile.Name())
@@ -224,6 +227,8 @@ func exitCode(run *results.Run, runErr error) int {
 		return exitRunFailed
 	case results.Fail:
 		return exitAssertFail
+	case results.Inconclusive:
+		return exitInconclusive
 	}
 	return exitOK
 }
