@@ -6,7 +6,8 @@
 //
 //	ttft, tpot, itl, latency, queue   count (int); mean, std, min, max, median,
 //	                                   p50, p90, p95, p99, p999 (durations)
-//	requests                          total, completed, errored, incomplete (int); rate (per s)
+//	requests                          total, completed, errored, incomplete (int); rate (completed
+//	                                   per s), sent_rate (offered per s)
 //	errors                            count (int); rate (fraction 0..1)
 //	tokens                            prompt.total, prompt.mean, output.total, output.mean,
 //	                                   output.rate (per s), total.rate (per s)

@@ -163,6 +163,8 @@ var cases = []struct {
 	{`requests.rate > 4.06`, "healthy", fail},
 	{`requests.rate >= 3`, "healthy", pass},
 	{`requests.rate > 1`, "empty", errored},
+	{`requests.sent_rate > requests.rate`, "healthy", pass}, // offered over the send span, completed over the window
+	{`requests.sent_rate > 1`, "empty", errored},
 	{`requests.completed >= requests.total * 0.9`, "slow", fail},
 	// errors
 	{`errors.rate == 0`, "healthy", pass},
@@ -358,7 +360,7 @@ func TestDurationArithmetic(t *testing.T) {
 
 func TestNoDataIsNeverAPass(t *testing.T) {
 	means := []string{"tokens.prompt.mean", "tokens.output.mean"}
-	rates := []string{"requests.rate", "tokens.output.rate", "tokens.total.rate", "errors.rate"}
+	rates := []string{"requests.rate", "requests.sent_rate", "tokens.output.rate", "tokens.total.rate", "errors.rate"}
 	for _, c := range []struct {
 		step   string
 		noData func(p string) bool

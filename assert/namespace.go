@@ -60,6 +60,9 @@ type requestsEnv struct {
 	Errored    int     `expr:"errored"`
 	Incomplete int     `expr:"incomplete"`
 	Rate       float64 `expr:"rate"`
+	// SentRate is the offered rate: requests sent per second of the span
+	// over which they were sent.
+	SentRate float64 `expr:"sent_rate"`
 }
 
 type errorsEnv struct {
@@ -142,7 +145,7 @@ func newMetrics(s *results.Step) stepMetrics {
 		Queue:   newDist(m.Queue),
 		Requests: requestsEnv{
 			Total: m.Requests.Total, Completed: m.Requests.Completed, Errored: m.Requests.Errored,
-			Incomplete: m.Requests.Incomplete, Rate: m.Requests.RatePerSec,
+			Incomplete: m.Requests.Incomplete, Rate: m.Requests.RatePerSec, SentRate: m.Requests.SentRatePerSec,
 		},
 		Errors: errorsEnv{Count: m.Errors.Count, Rate: m.Errors.Rate},
 		Tokens: tokensEnv{
@@ -346,7 +349,7 @@ func noData(path string, s, base *results.Step) string {
 		}
 	case "tokens.prompt.mean", "tokens.output.mean":
 		return noneOK()
-	case "requests.rate", "tokens.output.rate", "tokens.total.rate":
+	case "requests.rate", "requests.sent_rate", "tokens.output.rate", "tokens.total.rate":
 		if r := none(); r != "" {
 			return r
 		}

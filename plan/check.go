@@ -115,6 +115,9 @@ func (s *Scenario) merge(d *Scenario) {
 	if s.API == "" {
 		s.API = d.API
 	}
+	if s.Repeat == nil {
+		s.Repeat = d.Repeat
+	}
 	if s.Load == nil && d.Load != nil {
 		l := *d.Load
 		s.Load = &l
@@ -410,6 +413,9 @@ func (p *Plan) checkTelemetry(s *Scenario, es *Errors) {
 }
 
 func (p *Plan) checkVerdict(s *Scenario, es *Errors) {
+	if r := s.Repeat; r != nil && (*r < 1 || *r > 100) {
+		*es = append(*es, p.ErrorAt(0, fmt.Sprintf("repeat %d: give a number of runs between 1 and 100", *r), paths(s, ".repeat", ".repeat")...))
+	}
 	v := s.Verdict
 	if v == nil {
 		return

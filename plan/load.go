@@ -34,6 +34,9 @@ type Options struct {
 	// --max-duration): short smoke runs of long plans.
 	CapRequests int
 	CapDuration time.Duration
+	// Repeat, when positive, runs every step that many times (--repeat),
+	// replacing the scenarios' own repeat.
+	Repeat int
 	// Assertions, when set, checks the scenarios' assertions once the plan
 	// is decoded and its defaults merged; its mistakes are reported with
 	// the plan's other mistakes, all at once. (The plan package cannot
@@ -109,6 +112,12 @@ func Parse(file string, src []byte, opts Options) (*Plan, error) {
 		p.simulate()
 	}
 	p.cap(opts.CapRequests, opts.CapDuration)
+	if opts.Repeat > 0 {
+		for _, sc := range p.Scenarios {
+			n := opts.Repeat
+			sc.Repeat = &n
+		}
+	}
 	return p, nil
 }
 

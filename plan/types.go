@@ -229,6 +229,10 @@ type Scenario struct {
 	// Verdict says how sure a gate must be; merged field by field with the
 	// defaults'.
 	Verdict *Verdict `yaml:"verdict,omitempty" json:"verdict,omitempty"`
+	// Repeat runs every step this many times (1 to 100, default 1) and
+	// gates on how its figures vary across the runs, for servers whose
+	// run-to-run variance dominates what one run can see.
+	Repeat *int `yaml:"repeat,omitempty" json:"repeat,omitempty" jsonschema:"minimum=1,maximum=100"`
 
 	index int
 }
@@ -366,6 +370,14 @@ func (s *Scenario) ConfidenceLevel() float64 {
 		return *s.Verdict.Confidence
 	}
 	return DefaultConfidence
+}
+
+// Repeats is how many times each of the scenario's steps runs (1 unset).
+func (s *Scenario) Repeats() int {
+	if s.Repeat != nil && *s.Repeat > 1 {
+		return *s.Repeat
+	}
+	return 1
 }
 
 // InconclusivePolicy is what the scenario's undecided assertions do

@@ -138,7 +138,7 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 		}
 	}
 	if sc.Capacity > 0 {
-		fmt.Fprintf(w, "  capacity: %s completed req/s (the highest of a step that passed every assertion)\n", formatRate(sc.Capacity))
+		fmt.Fprintf(w, "  capacity: %s req/s sustained (the highest of a step that passed every assertion: offered rate of a rate step, completed rate of a closed loop)\n", formatRate(sc.Capacity))
 	}
 
 	// Assertion lines, the expressions padded to one width.

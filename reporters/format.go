@@ -73,6 +73,9 @@ func stepLabel(st *results.Step) string {
 	default:
 		s = load
 	}
+	if st.Repeats > 1 {
+		s += fmt.Sprintf(" ×%d runs", st.Repeats)
+	}
 	if st.Partial {
 		s += " (partial)"
 	}

@@ -335,7 +335,7 @@ func (h *htmlReport) scenario(i int, sc *results.Scenario) {
 		h.s("</ul>\n")
 	}
 	if sc.Capacity > 0 {
-		h.p("<p>Capacity: <b>%s completed req/s</b>, the highest of a step that passed every assertion.</p>\n", formatRate(sc.Capacity))
+		h.p("<p>Capacity: <b>%s req/s sustained</b>, the highest of a step that passed every assertion (a rate step's offered rate, a closed loop's completed rate).</p>\n", formatRate(sc.Capacity))
 	}
 	if len(sts) == 0 {
 		h.s("</section>\n")

@@ -218,7 +218,7 @@ func renderMarkdown(run *results.Run, opts Options, limit int) string {
 			notes = append(notes, "- ⚠️ "+mdText(w))
 		}
 		if sc.Capacity > 0 {
-			notes = append(notes, fmt.Sprintf("- Capacity: **%s completed req/s**, the highest of a step that passed every assertion.", formatRate(sc.Capacity)))
+			notes = append(notes, fmt.Sprintf("- Capacity: **%s req/s sustained**, the highest of a step that passed every assertion (a rate step's offered rate, a closed loop's completed rate).", formatRate(sc.Capacity)))
 		}
 		if chunks {
 			notes = append(notes, "- Output token counts are content-chunk counts: the server reported no usage.")

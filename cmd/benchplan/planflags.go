@@ -2,7 +2,9 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +27,7 @@ type planOptions struct {
 	simulate bool
 	capReqs  int
 	capDur   time.Duration
+	repeat   repeatFlag
 }
 
 func (o *planOptions) register(fs *flag.FlagSet) {
@@ -33,11 +36,12 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.simulate, "simulate", false, "replace every server with the built-in simulator (a dry run without a GPU)")
 	fs.IntVar(&o.capReqs, "max-requests", 0, "cap every step at this many requests (a short smoke run; a warmup or cooldown given as a duration is dropped)")
 	fs.DurationVar(&o.capDur, "max-duration", 0, "cap every step at this duration (a short smoke run)")
+	fs.Var(&o.repeat, "repeat", "run every step `N` times (1 to 100) and gate on how its figures vary across the runs")
 }
 
 func (o *planOptions) options() plan.Options {
 	return plan.Options{Env: os.LookupEnv, Sets: o.sets, ServersFile: o.servers, Simulate: o.simulate,
-		CapRequests: o.capReqs, CapDuration: o.capDur}
+		CapRequests: o.capReqs, CapDuration: o.capDur, Repeat: int(o.repeat)}
 }
 
 // multiFlag collects a repeatable string flag.
@@ -45,3 +49,17 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// repeatFlag is --repeat: a number of runs from 1 to 100.
+type repeatFlag int
+
+func (r *repeatFlag) String() string { return strconv.Itoa(int(*r)) }
+
+func (r *repeatFlag) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100 {
+		return fmt.Errorf("give a number of runs between 1 and 100, not %q", v)
+	}
+	*r = repeatFlag(n)
+	return nil
+}
