@@ -165,3 +165,22 @@ func near(a, b float64) bool {
 	}
 	return math.Abs(a-b) <= 0.05*math.Max(math.Abs(a), math.Abs(b))
 }
+
+// Undecided returns the test an extending executor asks after each run of
+// a step (executor.Options.Undecided): whether one of the scenario's
+// per-step gates that can fail the run is inconclusive on the step so far.
+// baseline is as for Evaluate.
+func (g Gates) Undecided(baseline *results.Run) func(scenario string, st *results.Step) bool {
+	return func(scenario string, st *results.Step) bool {
+		base := BaselineStep(baseline, scenario, st)
+		for _, gate := range g[scenario] {
+			if gate.Scenario() || gate.Warn {
+				continue
+			}
+			if gate.EvaluateWithBaseline(st, base).Verdict == results.Inconclusive {
+				return true
+			}
+		}
+		return false
+	}
+}

@@ -42,6 +42,11 @@ type Options struct {
 	// LogDir receives <server>.log for every container and process server
 	// (OUT/logs); "" keeps only the last lines, for error messages.
 	LogDir string
+	// Undecided, when set, says whether a step's gates leave an assertion
+	// inconclusive; a scenario whose verdict.inconclusive is extend runs
+	// such a step again (see plan.Scenario.MaxExtensions). The executor
+	// does not evaluate assertions itself: the caller's gates do.
+	Undecided func(scenario string, st *results.Step) bool
 }
 
 // Run carries out every scenario of p. It always returns a Run holding what

@@ -423,11 +423,18 @@ func (p *Plan) checkVerdict(s *Scenario, es *Errors) {
 	if c := v.Confidence; c != nil && (*c < 0.5 || *c > 0.999) {
 		*es = append(*es, p.ErrorAt(0, fmt.Sprintf("verdict.confidence %v: give a confidence between 0.5 and 0.999 (0.95 is the default)", *c), paths(s, ".verdict.confidence", ".verdict")...))
 	}
+	if n := v.Extensions; n != nil && (*n < 1 || *n > 20) {
+		*es = append(*es, p.ErrorAt(0, fmt.Sprintf("verdict.extensions %d: give a number of runs between 1 and 20", *n), paths(s, ".verdict.extensions", ".verdict")...))
+	}
 	switch v.Inconclusive {
 	case "", InconclusiveFail, InconclusiveWarn, InconclusivePass:
+	case InconclusiveExtend:
+		if s.Repeats() > 1 {
+			*es = append(*es, p.ErrorAt(0, "verdict.inconclusive extend and repeat cannot be combined: a repeated step is decided across its runs", paths(s, ".verdict.inconclusive", ".verdict")...))
+		}
 	default:
-		msg := fmt.Sprintf("verdict.inconclusive %q: use fail, warn or pass", v.Inconclusive)
-		if hint := suggest(v.Inconclusive, []string{InconclusiveFail, InconclusiveWarn, InconclusivePass}); hint != "" {
+		msg := fmt.Sprintf("verdict.inconclusive %q: use fail, warn, pass or extend", v.Inconclusive)
+		if hint := suggest(v.Inconclusive, []string{InconclusiveFail, InconclusiveWarn, InconclusivePass, InconclusiveExtend}); hint != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", hint)
 		}
 		*es = append(*es, p.ErrorAt(0, msg, paths(s, ".verdict.inconclusive", ".verdict")...))

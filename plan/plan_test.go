@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -321,4 +322,43 @@ scenarios:
 	assert.NilError(t, os.WriteFile(typo, []byte("version: 1\nname: x\nservers: {s: {sim: {}}}\nscenario: []\n"), 0o644))
 	assert.Assert(t, !IsServersFile(typo))
 	assert.Assert(t, IsServersFile(sf))
+}
+
+func TestVerdictBlock(t *testing.T) {
+	p, es := parse(t, strings.Replace(base, "defaults:\n", "defaults:\n  verdict: { confidence: 0.9 }\n", 1)+`  - name: a
+    load: { type: constant, rate: 1 }
+    verdict: { inconclusive: extend, extensions: 2 }
+  - name: b
+    load: { type: constant, rate: 1 }
+`, Options{})
+	assert.Assert(t, es == nil, es)
+	a, b := p.Scenarios[0], p.Scenarios[1]
+	assert.Equal(t, a.ConfidenceLevel(), 0.9, "verdict merges field by field")
+	assert.Equal(t, a.MaxExtensions(), 2)
+	assert.Assert(t, math.Abs(a.LookConfidence()-(1-0.1/3)) < 1e-12, "three looks: %v", a.LookConfidence())
+	assert.Equal(t, b.InconclusivePolicy(), InconclusiveFail, "fail is the default")
+	assert.Equal(t, b.LookConfidence(), 0.9)
+
+	_, es = parse(t, base+`  - name: a
+    load: { type: constant, rate: 1 }
+    verdict: { confidence: 1.5, inconclusive: extnd, extensions: 30 }
+  - name: b
+    load: { type: constant, rate: 1 }
+    repeat: 3
+    verdict: { inconclusive: extend }
+  - name: c
+    load: { type: constant, rate: 1 }
+    repeat: 0
+`, Options{})
+	var got []string
+	for _, e := range es {
+		got = append(got, fmt.Sprintf("%d:%d %s", e.Line, e.Column, e.Message))
+	}
+	assert.DeepEqual(t, got, []string{
+		`11:28 verdict.confidence 1.5: give a confidence between 0.5 and 0.999 (0.95 is the default)`,
+		`11:47 verdict.inconclusive "extnd": use fail, warn, pass or extend (did you mean "extend"?)`,
+		`11:66 verdict.extensions 30: give a number of runs between 1 and 20`,
+		`15:30 verdict.inconclusive extend and repeat cannot be combined: a repeated step is decided across its runs`,
+		`18:13 repeat 0: give a number of runs between 1 and 100`,
+	})
 }

@@ -350,8 +350,13 @@ type Verdict struct {
 	Confidence *float64 `yaml:"confidence,omitempty" json:"confidence,omitempty" jsonschema:"minimum=0.5,maximum=0.999"`
 	// Inconclusive is what an undecided assertion does: fail (the default:
 	// the gate fails and the run exits 4), warn (reported; the gate
-	// passes) or pass (reported; the gate passes).
-	Inconclusive string `yaml:"inconclusive,omitempty" json:"inconclusive,omitempty" jsonschema:"enum=fail,enum=warn,enum=pass"`
+	// passes), pass (reported; the gate passes) or extend (the step runs
+	// again, pooled with what ran, until every assertion is decided or
+	// Extensions runs were added; then undecided fails).
+	Inconclusive string `yaml:"inconclusive,omitempty" json:"inconclusive,omitempty" jsonschema:"enum=fail,enum=warn,enum=pass,enum=extend"`
+	// Extensions is the most runs `inconclusive: extend` adds to a step,
+	// 1 to 20 (default 3).
+	Extensions *int `yaml:"extensions,omitempty" json:"extensions,omitempty" jsonschema:"minimum=1,maximum=20"`
 }
 
 // What an inconclusive assertion does.
@@ -359,7 +364,34 @@ const (
 	InconclusiveFail = "fail"
 	InconclusiveWarn = "warn"
 	InconclusivePass = "pass"
+	// InconclusiveExtend runs the step again while an assertion is
+	// undecided; what is still undecided at the end fails.
+	InconclusiveExtend = "extend"
 )
+
+// DefaultExtensions is how many runs `inconclusive: extend` adds at most.
+const DefaultExtensions = 3
+
+// MaxExtensions is how many runs `inconclusive: extend` may add to a step
+// (0 unless the scenario extends).
+func (s *Scenario) MaxExtensions() int {
+	if s.InconclusivePolicy() != InconclusiveExtend || s.Repeats() > 1 {
+		return 0 // a repeated step (--repeat) is decided across its runs
+	}
+	if s.Verdict.Extensions != nil {
+		return *s.Verdict.Extensions
+	}
+	return DefaultExtensions
+}
+
+// LookConfidence is the confidence of each interval the scenario's gates
+// read. A step that may be extended is looked at up to 1 + MaxExtensions
+// times, so each look is made at 1 - (1 - confidence) / looks (Bonferroni
+// over the looks; docs/metrics.md, "Verdicts"): the chance that any look
+// decides wrongly stays within 1 - confidence.
+func (s *Scenario) LookConfidence() float64 {
+	return 1 - (1-s.ConfidenceLevel())/float64(1+s.MaxExtensions())
+}
 
 // DefaultConfidence is the confidence of intervals when a plan sets none.
 const DefaultConfidence = 0.95

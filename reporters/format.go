@@ -76,6 +76,9 @@ func stepLabel(st *results.Step) string {
 	if st.Repeats > 1 {
 		s += fmt.Sprintf(" ×%d runs", st.Repeats)
 	}
+	if st.Extensions > 0 {
+		s += fmt.Sprintf(" (extended %s)", plural(st.Extensions, "run"))
+	}
 	if st.Partial {
 		s += " (partial)"
 	}

@@ -34,10 +34,10 @@ defaults:
 scenarios:
   - name: ramp
     load: { type: constant, rate: [10, 20] }
-    assert: [ "ttft.p95 < 500ms", "errors.rate == 0" ]
+    assert: [ "ttft.p50 < 500ms", "errors.rate == 0" ]
   - name: single
     load: { type: synchronous }
-    limits: { max_requests: 5 }
+    limits: { max_requests: 6 }
     assert: [ "tpot.p50 < 100ms" ]
 `
 
@@ -122,8 +122,8 @@ func TestRunWritesEveryReport(t *testing.T) {
 	}
 	assert.NilError(t, json.Unmarshal(run.PlanConfig, &cfg))
 	assert.Equal(t, cfg.Description, "Two steps and a synchronous scenario on the simulator.")
-	assert.Equal(t, cfg.Scenarios[0].Assert[0].Expr, "ttft.p95 < 500ms")
-	assert.Assert(t, is.Contains(string(b), `"expr": "ttft.p95 < 500ms"`), "no HTML escapes in results.json")
+	assert.Equal(t, cfg.Scenarios[0].Assert[0].Expr, "ttft.p50 < 500ms")
+	assert.Assert(t, is.Contains(string(b), `"expr": "ttft.p50 < 500ms"`), "no HTML escapes in results.json")
 	total := 0
 	for _, sc := range run.Scenarios {
 		for _, st := range sc.Steps {
@@ -204,10 +204,11 @@ func TestCompare(t *testing.T) {
 
 	same := benchplan(t, time.Minute, "compare", base, base)
 	assert.Equal(t, same.code, 0, same.stderr)
-	assert.Assert(t, is.Contains(same.stdout, "OK: no metric changed by more than 10%"))
+	assert.Assert(t, is.Contains(same.stdout, "OK: no significant change beyond 5%"))
 	assert.Assert(t, is.Contains(same.stdout, "│ constant 20.00/s │ ttft.p95"))
 
-	// A head whose ttft tripled and whose throughput halved.
+	// A head whose every ttft tripled: its figures and the samples they
+	// came from (compare tests changes on the samples).
 	var doc map[string]any
 	b, err := os.ReadFile(base)
 	assert.NilError(t, err)
@@ -216,9 +217,13 @@ func TestCompare(t *testing.T) {
 		for _, st := range sc.(map[string]any)["steps"].([]any) {
 			m := st.(map[string]any)["metrics"].(map[string]any)
 			ttft := m["ttft"].(map[string]any)
-			ttft["p95_ms"] = ttft["p95_ms"].(float64) * 3
-			tok := m["tokens"].(map[string]any)
-			tok["output_rate_per_sec"] = tok["output_rate_per_sec"].(float64) / 2
+			for _, k := range []string{"p50_ms", "p95_ms", "p99_ms"} {
+				ttft[k] = ttft[k].(float64) * 3
+			}
+			samples := m["samples"].(map[string]any)["ttft_ms"].([]any)
+			for i, v := range samples {
+				samples[i] = v.(float64) * 3
+			}
 		}
 	}
 	b, err = json.Marshal(doc)
@@ -228,20 +233,23 @@ func TestCompare(t *testing.T) {
 
 	worse := benchplan(t, time.Minute, "compare", base, head, "--threshold", "5%")
 	assert.Equal(t, worse.code, exitAssertFail, worse.stderr)
-	assert.Assert(t, is.Contains(worse.stdout, "REGRESSION"))
-	assert.Assert(t, is.Contains(worse.stdout, "REGRESSED: 6 regressions beyond 5%"))
+	for _, row := range []string{"│ constant 10.00/s │ ttft.p50", "│ constant 20.00/s │ ttft.p95", "│ synchronous │ ttft.p99"} {
+		line := lineWith(worse.stdout, row)
+		assert.Assert(t, strings.HasSuffix(line, "│ ▲ +200.0% │ [+200.0%, +200.0%] │ REGRESSION │"), "%q in\n%s", row, worse.stdout)
+	}
+	assert.Assert(t, is.Contains(worse.stdout, "REGRESSED: 9 regressions beyond 5%, significant"), worse.stdout)
 
 	md := filepath.Join(t.TempDir(), "compare.md")
 	mr := benchplan(t, time.Minute, "compare", base, head, "--format", "markdown", "--out", md)
 	assert.Equal(t, mr.code, exitAssertFail, mr.stderr)
 	mb, err := os.ReadFile(md)
 	assert.NilError(t, err)
-	assert.Assert(t, strings.HasPrefix(string(mb), "### 🔴 benchplan compare: 6 regressions beyond 10%"), string(mb))
+	assert.Assert(t, strings.HasPrefix(string(mb), "### 🔴 benchplan compare: 9 regressions beyond 5%, significant"), string(mb))
 
 	// Improvements are not regressions.
 	better := benchplan(t, time.Minute, "compare", head, base)
 	assert.Equal(t, better.code, 0, better.stdout)
-	assert.Assert(t, is.Contains(better.stdout, "OK: 6 improvements beyond 10%"))
+	assert.Assert(t, is.Contains(better.stdout, "OK: 9 improvements beyond 5%, significant"), better.stdout)
 
 	// A head whose scenario was renamed shares nothing with the base.
 	renamed := filepath.Join(t.TempDir(), "renamed.json")
@@ -367,4 +375,14 @@ scenarios:
 	html, err := os.ReadFile(filepath.Join(out, "report.html"))
 	assert.NilError(t, err)
 	assert.Assert(t, is.Contains(string(html), `<p class="dryrun"><b>Dry run:</b> on the simulator, not a measurement of the server at the url in the plan serving my-model.</p>`))
+}
+
+// lineWith returns the first line of s that contains sub.
+func lineWith(s, sub string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			return l
+		}
+	}
+	return ""
 }

@@ -148,7 +148,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printer = progress.New(stderr, progress.Options{Mode: mode, Width: width})
 		prog = printer
 	}
-	eopts := executor.Options{Progress: prog, LogDir: filepath.Join(dir, "logs")}
+	eopts := executor.Options{Progress: prog, LogDir: filepath.Join(dir, "logs"), Undecided: gates.Undecided(baseline)}
 	var reqFile *os.File
 	if *requests {
 		// Records go to disk as each step ends, so memory does not grow

@@ -182,7 +182,7 @@ scenarios:
   - name: measured
     load: { type: synchronous }
     data: { emulated: { prompt_tokens: 16, output_tokens: 8 } }
-    limits: { max_requests: 5 }
+    limits: { max_requests: 6 }
     assert: [ "ttft.p50 >= 20ms", "errors.rate == 0" ]
   - name: long
     load: { type: constant, rate: 5 }
@@ -211,8 +211,8 @@ scenarios:
 
 	run := readRun(t, out)
 	m := run.Scenarios[0].Steps[0].Metrics
-	assert.Equal(t, m.Requests.Completed, 5)
-	assert.Equal(t, m.Tokens.OutputTotal, 5*8)
+	assert.Equal(t, m.Requests.Completed, 6)
+	assert.Equal(t, m.Tokens.OutputTotal, 6*8)
 	assert.Equal(t, run.Scenarios[0].Model, "ctr-model")
 	assert.Equal(t, run.Scenarios[0].Steps[0].Assertions[0].Verdict, results.Pass)
 	assert.Assert(t, run.Scenarios[1].Steps[0].Partial)
