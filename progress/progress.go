@@ -199,12 +199,15 @@ func (p *Printer) StepDone(st *results.Step) {
 	if !p.running {
 		name = fmt.Sprintf("step %d", st.Index+1)
 	}
-	line := fmt.Sprintf("%s: done: %d ok, %d errors, %d incomplete in %s", name,
-		m.Requests.Completed, m.Requests.Errored, m.Requests.Incomplete, roundDur(time.Duration(m.Duration)))
+	line := fmt.Sprintf("%s: done: %d ok, %d errors", name, m.Requests.Completed, m.Requests.Errored)
+	if m.Requests.Incomplete > 0 {
+		line += fmt.Sprintf(", %d incomplete", m.Requests.Incomplete)
+	}
+	line += fmt.Sprintf(" in %s", roundDur(time.Duration(m.Duration)))
 	if st.StopReason != "" {
 		line += " (" + st.StopReason + ")"
 	}
-	line += fmt.Sprintf(", %.2f req/s", m.Requests.RatePerSec)
+	line += fmt.Sprintf(", sent %.2f/s, done %.2f/s", m.Requests.SentRatePerSec, m.Requests.RatePerSec)
 	fmt.Fprintln(p.w, line)
 	p.running = false
 }

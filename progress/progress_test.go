@@ -30,7 +30,7 @@ func (c *clock) Add(d time.Duration) {
 
 func doneStep() *results.Step {
 	st := &results.Step{Index: 1, StopReason: "max_requests"}
-	st.Metrics.Requests = results.RequestCounts{Total: 200, Completed: 198, Errored: 2, RatePerSec: 3.2912}
+	st.Metrics.Requests = results.RequestCounts{Total: 200, Completed: 198, Errored: 2, RatePerSec: 3.2912, SentRatePerSec: 3.3333}
 	st.Metrics.Duration = results.Duration(60*time.Second + 412*time.Millisecond)
 	return st
 }
@@ -56,7 +56,7 @@ func TestLines(t *testing.T) {
 	assert.Equal(t, out.String(), `starting server sim (sim)
 chat: step 2/3 constant 2.00/s: started (at most 200 requests or 1m0s)
 chat: step 2/3 constant 2.00/s: 96/200 requests, 12.3s/1m0s, 7.64 req/s, 2 errors
-chat: step 2/3 constant 2.00/s: done: 198 ok, 2 errors, 0 incomplete in 1m0.4s (max_requests), 3.29 req/s
+chat: step 2/3 constant 2.00/s: done: 198 ok, 2 errors in 1m0.4s (max_requests), sent 3.33/s, done 3.29/s
 `)
 }
 
@@ -76,7 +76,7 @@ func TestBar(t *testing.T) {
 	assert.Assert(t, is.Contains(got, "\rchat constant 2.00/s █████░░░░░░░░░░░░░░░  25% 50/200 requests, 10s elapsed, 5.00 req/s, 0 errors\x1b[K"))
 	// A line written while the bar shows clears it, then redraws it.
 	assert.Assert(t, is.Contains(got, "\r\x1b[Ka warning\n\rchat"))
-	assert.Assert(t, strings.HasSuffix(got, "\r\x1b[Kchat constant 2.00/s: done: 198 ok, 2 errors, 0 incomplete in 1m0.4s (max_requests), 3.29 req/s\n"))
+	assert.Assert(t, strings.HasSuffix(got, "\r\x1b[Kchat constant 2.00/s: done: 198 ok, 2 errors in 1m0.4s (max_requests), sent 3.33/s, done 3.29/s\n"))
 	for _, line := range strings.Split(got, "\r") {
 		assert.Assert(t, len([]rune(strings.TrimSuffix(line, "\x1b[K"))) < 100, "line wider than the terminal: %q", line)
 	}
@@ -102,14 +102,35 @@ func TestBarTruncatesLongNames(t *testing.T) {
 }
 
 func TestLinesHaveNoCursorCodes(t *testing.T) {
+	// The real ticker writes the periodic line: wait for it rather than
+	// for a fixed time, which a busy machine may not give the ticker.
+	var mu sync.Mutex
 	var out bytes.Buffer
-	p := New(&out, Options{Mode: Lines, Interval: time.Millisecond})
+	ticked := make(chan struct{})
+	var once sync.Once
+	w := writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		n, err := out.Write(b)
+		if strings.Count(out.String(), "\n") >= 2 { // the started line and a periodic one
+			once.Do(func() { close(ticked) })
+		}
+		return n, err
+	})
+	p := New(w, Options{Mode: Lines, Interval: time.Millisecond})
 	p.StepStarted(Step{Scenario: "chat", Count: 1, MaxDuration: time.Second})
-	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-ticked:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no periodic line in 30s with a 1ms interval")
+	}
 	p.StepDone(doneStep())
 	assert.NilError(t, p.Close())
-	assert.Assert(t, !strings.ContainsAny(out.String(), "\r\x1b"), "%q", out.String())
-	assert.Assert(t, strings.Count(out.String(), "\n") >= 3, "periodic lines expected: %q", out.String())
+	mu.Lock()
+	got := out.String()
+	mu.Unlock()
+	assert.Assert(t, !strings.ContainsAny(got, "\r\x1b"), "%q", got)
+	assert.Assert(t, strings.Count(got, "\n") >= 3, "periodic lines expected: %q", got)
 }
 
 // The ticker, request callbacks from many goroutines and writes run at

@@ -201,9 +201,6 @@ type Interval struct {
 	LoOpen, HiOpen bool
 }
 
-// Known reports whether the interval was computed and bounds both sides.
-func (iv Interval) Known() bool { return !iv.LoOpen && !iv.HiOpen && (iv.Lo != 0 || iv.Hi != 0) }
-
 // Percentiles lists the percentiles a Distribution holds, with their names.
 var Percentiles = []struct {
 	Name string

@@ -121,20 +121,6 @@ func NewcombeDiff(k1, n1, k2, n2 int, confidence float64) (lo, hi float64, ok bo
 	return lo, hi, true
 }
 
-// RateRatioInterval returns the interval of the ratio of two Poisson rates,
-// (k2/t2) / (k1/t1), by the normal approximation on the log scale
-// (var log ratio = 1/k1 + 1/k2; Rothman, Modern Epidemiology, ch. 14).
-// ok is false when either count is 0.
-func RateRatioInterval(k1 int, t1 float64, k2 int, t2 float64, confidence float64) (lo, hi float64, ok bool) {
-	if k1 <= 0 || k2 <= 0 || t1 <= 0 || t2 <= 0 {
-		return 0, 0, false
-	}
-	r := (float64(k2) / t2) / (float64(k1) / t1)
-	z := zQuantile(1 - (1-confidence)/2)
-	se := math.Sqrt(1/float64(k1) + 1/float64(k2))
-	return r * math.Exp(-z*se), r * math.Exp(z*se), true
-}
-
 // ZQuantile is the standard normal quantile.
 func ZQuantile(q float64) float64 { return distuv.UnitNormal.Quantile(q) }
 

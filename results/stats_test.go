@@ -233,3 +233,27 @@ func TestRatioIntervalCoverage(t *testing.T) {
 		t.Errorf("a 20%% slower median: interval [%.3f, %.3f]", lo, hi)
 	}
 }
+
+// References: Newcombe (1998) method 10 from SciPy 1.10.1's Wilson
+// intervals, w(k, n) = stats.binomtest(k, n).proportion_ci(confidence_level=c,
+// method='wilson'); lo = d - sqrt((p2-l2)**2 + (u1-p1)**2),
+// hi = d + sqrt((u2-p2)**2 + (p1-l1)**2), d = p2 - p1.
+func TestNewcombeDiffMatchesReference(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		k1, n1, k2, n2 int
+		conf           float64
+		lo, hi         float64
+	}{
+		{3, 100, 10, 100, 0.95, -0.0005463765970660922, 0.14694241634222716},
+		{0, 300, 0, 300, 0.95, -0.012642971224546036, 0.012642971224546036},
+		{5, 40, 1, 60, 0.9, -0.21941330073093218, -0.025078589745270094},
+	} {
+		lo, hi, ok := NewcombeDiff(c.k1, c.n1, c.k2, c.n2, c.conf)
+		if !ok {
+			t.Fatalf("%v: no interval", c)
+		}
+		close(t, "newcombe lo", lo, c.lo, 1e-9)
+		close(t, "newcombe hi", hi, c.hi, 1e-9)
+	}
+}
