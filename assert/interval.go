@@ -49,6 +49,9 @@ type varied struct {
 	// paired is set when path is compared with its baseline: the interval
 	// is the baseline's value times the interval of their ratio.
 	paired *pairedChange
+	// more are figures set to their own ends at the same corner (the
+	// members of a distribution used whole).
+	more []varied
 }
 
 // pairedChange is the interval of head/base for a figure and its baseline.
@@ -139,9 +142,10 @@ func percentileOf(member string) (float64, bool) {
 }
 
 // pairedInterval tests path in s against the same figure in base by a
-// two-sample method on the kept per-request samples: a bootstrap interval
-// of the ratio of percentiles, or the delta-method interval of the ratio of
-// means. ok is false when either step kept no samples.
+// two-sample method on the kept per-request samples: a block-bootstrap
+// interval of the ratio of the percentiles or means (results.RatioInterval).
+// ok is false when either step kept too few samples or was repeated (its
+// interval is then across its runs).
 func pairedInterval(path string, s, base *results.Step, confidence float64) (lo, hi float64, ok bool) {
 	group, member, _ := strings.Cut(path, ".")
 	if !distributions[group] || base == nil {
@@ -151,10 +155,10 @@ func pairedInterval(path string, s, base *results.Step, confidence float64) (lo,
 	if !isFigure {
 		return 0, 0, false
 	}
-	bs, hs := base.Metrics.Samples.Of(group), s.Metrics.Samples.Of(group)
-	if len(bs) < 2 || len(hs) < 2 {
-		return 0, 0, false
+	if s.Repeats > 1 || base.Repeats > 1 {
+		return 0, 0, false // each side's interval is across its runs: vary both
 	}
+	bs, hs := base.Metrics.Samples.Of(group), s.Metrics.Samples.Of(group)
 	return results.RatioInterval(bs, hs, p, confidence, bootstrapResamples, seedOf(path))
 }
 
@@ -191,38 +195,86 @@ func toValue(path string, v float64, hiSide, open bool) any {
 // intervals in step s with baseline base.
 func (a *Assertion) variedFigures(e *env, s, base *results.Step, confidence float64) []varied {
 	var out []varied
-	fixed := map[string]bool{}
+	// A figure compared with its own baseline is tested as a pair: the
+	// baseline keeps its value, wherever the expression names it.
+	paired := map[string]varied{}
 	for _, p := range a.paths {
-		if a.exact[p] || fixed[p] || len(out) >= maxVaried {
+		if strings.HasPrefix(p, "baseline.") || a.exact[p] || !a.readsPath("baseline."+p) {
 			continue
 		}
-		if !strings.HasPrefix(p, "baseline.") && a.readsPath("baseline."+p) {
-			if lo, hi, ok := pairedInterval(p, s, base, confidence); ok {
-				b := ns.names["baseline."+p].value(e)
-				bv := rawOf(b)
-				v := varied{path: p, paired: &pairedChange{base: b, lo: lo, hi: hi}}
-				if bv != 0 {
-					v.paired.observed = rawOf(ns.names[p].value(e)) / bv
-				}
-				v.lo = toValue(p, lo*bv, false, false)
-				v.hi = toValue(p, hi*bv, true, false)
-				out = append(out, v)
-				fixed["baseline."+p] = true
+		if lo, hi, ok := pairedInterval(p, s, base, confidence); ok {
+			b := ns.names["baseline."+p].value(e)
+			bv := rawOf(b)
+			v := varied{path: p, paired: &pairedChange{base: b, lo: lo, hi: hi}}
+			if bv != 0 {
+				v.paired.observed = rawOf(ns.names[p].value(e)) / bv
+			}
+			v.lo = toValue(p, lo*bv, false, false)
+			v.hi = toValue(p, hi*bv, true, false)
+			paired[p] = v
+		}
+	}
+	for _, p := range a.paths {
+		if len(out) >= maxVaried {
+			break
+		}
+		if rest, ok := strings.CutPrefix(p, "baseline."); ok {
+			if _, isPaired := paired[rest]; isPaired {
 				continue
 			}
 		}
-		iv, n, ok := figureInterval(p, s, base)
-		if !ok {
+		if v, ok := paired[p]; ok {
+			out = append(out, v)
 			continue
 		}
-		v := varied{path: p, lo: toValue(p, iv.Lo, false, iv.LoOpen), hi: toValue(p, iv.Hi, true, iv.HiOpen),
-			loOpen: iv.LoOpen, hiOpen: iv.HiOpen}
-		if iv.LoOpen || iv.HiOpen {
-			v.open = openNote(p, n, confidence)
+		if a.exact[p] {
+			continue
 		}
-		out = append(out, v)
+		if v, ok := intervalFigure(p, s, base, confidence); ok {
+			out = append(out, v)
+		}
+	}
+	// A distribution used whole (all([ttft, tpot], .p95 < 1s)) varies as
+	// one: every member with an interval at its low end, then its high.
+	for _, g := range a.wholes {
+		if len(out) >= maxVaried {
+			break
+		}
+		var group *varied
+		for _, member := range ns.members(g) {
+			v, ok := intervalFigure(g+"."+member, s, base, confidence)
+			if !ok {
+				continue
+			}
+			if group == nil {
+				group = &v
+				continue
+			}
+			group.more = append(group.more, v)
+			if group.open == "" {
+				group.open = v.open
+			}
+		}
+		if group != nil {
+			out = append(out, *group)
+		}
 	}
 	return out
+}
+
+// intervalFigure is path varied over its interval; ok is false for a
+// figure without one.
+func intervalFigure(p string, s, base *results.Step, confidence float64) (varied, bool) {
+	iv, n, ok := figureInterval(p, s, base)
+	if !ok {
+		return varied{}, false
+	}
+	v := varied{path: p, lo: toValue(p, iv.Lo, false, iv.LoOpen), hi: toValue(p, iv.Hi, true, iv.HiOpen),
+		loOpen: iv.LoOpen, hiOpen: iv.HiOpen}
+	if iv.LoOpen || iv.HiOpen {
+		v.open = openNote(p, n, confidence)
+	}
+	return v, true
 }
 
 // rawOf reads a namespace value as a float (nanoseconds for a duration).
@@ -275,11 +327,14 @@ func (a *Assertion) decide(e env, vs []varied, point bool) (results.Verdict, err
 	}
 	for corner := 0; corner < 1<<len(vs); corner++ {
 		for i, v := range vs {
-			val := v.lo
-			if corner&(1<<i) != 0 {
-				val = v.hi
+			hi := corner&(1<<i) != 0
+			for _, f := range append([]varied{v}, v.more...) {
+				val := f.lo
+				if hi {
+					val = f.hi
+				}
+				rv.FieldByIndex(ns.names[f.path].index).Set(reflect.ValueOf(val))
 			}
-			rv.FieldByIndex(ns.names[v.path].index).Set(reflect.ValueOf(val))
 		}
 		out, err := expr.Run(a.program, e)
 		if err != nil {

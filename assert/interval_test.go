@@ -87,7 +87,7 @@ func TestBaselineChangeIsTested(t *testing.T) {
 	base := noisyStep(300, 100*time.Millisecond, 1, 3)
 	same := noisyStep(300, 100*time.Millisecond, 1, 4)
 	slower := noisyStep(300, 100*time.Millisecond, 1.3, 5)
-	edge := noisyStep(300, 100*time.Millisecond, 1.1, 3) // base's own draws, exactly 10% slower
+	edge := noisyStep(300, 100*time.Millisecond, 1.1, 6) // 10% slower: at the bound
 	const gate = "ttft.p50 < baseline.ttft.p50 * 1.10"
 	assert.Equal(t, evaluate(t, gate, same, base).Verdict, results.Pass)
 	o := evaluate(t, gate, slower, base)
@@ -96,6 +96,19 @@ func TestBaselineChangeIsTested(t *testing.T) {
 	assert.Equal(t, evaluate(t, gate, edge, base).Verdict, results.Inconclusive)
 	// The same runs always give the same interval.
 	assert.Equal(t, evaluate(t, gate, slower, base).Observed, o.Observed)
+	// The order the gate is written in does not matter.
+	for _, st := range []*results.Step{same, slower, edge} {
+		assert.Equal(t, evaluate(t, "baseline.ttft.p50 * 1.10 > ttft.p50", st, base).Verdict, evaluate(t, gate, st, base).Verdict)
+	}
+}
+
+// A distribution used whole is evaluated over its intervals too.
+func TestWholeDistributionsHaveIntervals(t *testing.T) {
+	t.Parallel()
+	st := noisyStep(40, 100*time.Millisecond, 1, 2)
+	assert.Equal(t, evaluate(t, "all([ttft, latency], .p99 < 1h)", st, nil).Verdict, results.Inconclusive, "a p99 of 40")
+	assert.Equal(t, evaluate(t, "all([ttft, latency], .p50 < 1h)", st, nil).Verdict, results.Pass)
+	assert.Equal(t, evaluate(t, "all([ttft, latency], .p50 < 1ms)", st, nil).Verdict, results.Fail)
 }
 
 // The plan's policy says what an undecided gate does.

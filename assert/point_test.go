@@ -9,8 +9,9 @@ import (
 // pointOnly computes metrics as Compute does, without their intervals: the
 // tests that use it are about what an expression means, not about how
 // sure a sample is (interval_test.go is).
+// The steps are read as paced (their sent rate over the span of sends).
 func pointOnly(reqs []results.Request, end time.Duration) results.Metrics {
-	return stripIntervals(results.Compute(reqs, end))
+	return stripIntervals(results.ComputeWith(reqs, results.Window{Stop: end, Paced: true}))
 }
 
 func stripIntervals(m results.Metrics) results.Metrics {

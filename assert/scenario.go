@@ -94,8 +94,8 @@ func closurePaths(root ast.Node) []string {
 }
 
 // Capacity is the highest sustained request rate of a step whose per-step
-// assertions all held (warnings allowed) and that ran to its end (not
-// partial); 0 when no step did. A rate-driven step (constant, poisson)
+// assertions all held (warnings allowed, none undecided) and that ran to
+// its end (not partial); 0 when no step did. A rate-driven step (constant, poisson)
 // sustained its offered rate, the requests it sent per second: the server
 // took that load within the gates. A closed-loop step (synchronous,
 // concurrent, throughput) sustained what it completed per second. Neither
@@ -105,8 +105,8 @@ func closurePaths(root ast.Node) []string {
 func Capacity(sc *results.Scenario) float64 {
 	best := 0.0
 	for _, st := range sc.Steps {
-		if v := st.Verdict(); (v != results.Pass && v != results.Warn) || st.Partial {
-			continue // a step cut short proves nothing about the rate
+		if v := st.Verdict(); (v != results.Pass && v != results.Warn) || st.Partial || undecided(st) {
+			continue // a step cut short, or not shown to hold, proves nothing about the rate
 		}
 		r := st.Metrics.Requests.RatePerSec
 		if st.TargetRatePerSec > 0 && st.Metrics.Requests.SentRatePerSec > 0 {
@@ -115,6 +115,17 @@ func Capacity(sc *results.Scenario) float64 {
 		best = max(best, r)
 	}
 	return best
+}
+
+// undecided reports whether an assertion of the step was inconclusive,
+// even one the plan let pass or warn.
+func undecided(st *results.Step) bool {
+	for _, o := range st.Assertions {
+		if o.Inconclusive {
+			return true
+		}
+	}
+	return false
 }
 
 // EvaluateScenario evaluates an assertion over all steps of a scenario

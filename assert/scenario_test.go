@@ -79,7 +79,8 @@ func TestBaselineNames(t *testing.T) {
 	assert.NilError(t, err)
 	o := a.EvaluateWithBaseline(head, base)
 	assert.Equal(t, o.Verdict, results.Fail)
-	assert.Equal(t, o.Observed, "ttft.p95 = 100.0ms, required < baseline.ttft.p95 * 1.1 (baseline.ttft.p95 = 80.0ms); ttft.p95 +25.0% [+25.0%, +25.0%] against the baseline")
+	// Ten samples are too few to test the change: the gate reads the values.
+	assert.Equal(t, o.Observed, "ttft.p95 = 100.0ms, required < baseline.ttft.p95 * 1.1 (baseline.ttft.p95 = 80.0ms)")
 	o = a.EvaluateWithBaseline(base, head)
 	assert.Equal(t, o.Verdict, results.Pass)
 	o = a.Evaluate(head)

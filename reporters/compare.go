@@ -43,10 +43,29 @@ type CompareMetric struct {
 	Better Better
 	unit   unit
 	get    func(m *results.Metrics) (float64, bool)
-	// test bounds the change from base to head at a confidence: the
-	// interval of head/base (of head - base for a fraction); ok is false
-	// when the runs kept nothing to test it on.
-	test func(base, head *results.Metrics, confidence float64) (lo, hi float64, ok bool)
+	// test tests the change from base to head; ok is false when the runs
+	// kept nothing to test it on.
+	test func(base, head *results.Step) (tested, bool)
+}
+
+// tested is what a significance test found: for a ratio, the change on
+// the log scale and its standard error (an interval at any confidence is
+// exp(logRatio ± z·se)); for a fraction, the interval of the difference at
+// a confidence. tooFew says samples were kept but too few to test.
+type tested struct {
+	logRatio, se float64
+	diff         func(conf float64) (lo, hi float64)
+	tooFew       bool
+}
+
+// interval is the change's interval at a confidence: of head/base - 1 for
+// a ratio, of head - base for a fraction.
+func (t tested) interval(conf float64) (lo, hi float64) {
+	if t.diff != nil {
+		return t.diff(conf)
+	}
+	z := zOf(conf)
+	return math.Exp(t.logRatio-z*t.se) - 1, math.Exp(t.logRatio+z*t.se) - 1
 }
 
 func distMetric(key string, d func(m *results.Metrics) results.Distribution, p func(results.Distribution) time.Duration) CompareMetric {
@@ -55,19 +74,30 @@ func distMetric(key string, d func(m *results.Metrics) results.Distribution, p f
 	return CompareMetric{Key: key, Better: Lower, unit: unitDuration, get: func(m *results.Metrics) (float64, bool) {
 		dist := d(m)
 		return float64(p(dist)), dist.Count > 0
-	}, test: func(base, head *results.Metrics, conf float64) (float64, float64, bool) {
-		bs, hs := base.Samples.Of(group), head.Samples.Of(group)
-		if len(bs) < 2 || len(hs) < 2 {
-			return 0, 0, false
+	}, test: func(base, head *results.Step) (tested, bool) {
+		if base.Repeats > 1 || head.Repeats > 1 {
+			// Repeated steps: their figures vary across runs, and their
+			// intervals say how much.
+			bd, hd := d(&base.Metrics), d(&head.Metrics)
+			bv, biv, _ := bd.Figure(member)
+			hv, hiv, _ := hd.Figure(member)
+			return logTest(float64(bv), &biv, bd.Confidence, float64(hv), &hiv, hd.Confidence)
 		}
-		return results.RatioInterval(bs, hs, pct, conf, compareResamples, seedOf(key))
+		bs, hs := base.Metrics.Samples.Of(group), head.Metrics.Samples.Of(group)
+		if len(bs) == 0 || len(hs) == 0 {
+			return tested{}, false
+		}
+		if len(bs) < results.MinBootstrapSamples || len(hs) < results.MinBootstrapSamples {
+			return tested{tooFew: true}, true
+		}
+		lr, se, ok := results.LogRatioSE(bs, hs, pct, compareResamples, seedOf(key))
+		return tested{logRatio: lr, se: se}, ok
 	}}
 }
 
 // compareResamples is the number of block-bootstrap replicates behind each
-// percentile's test: about a dozen replicates beyond each end of a
-// Bonferroni-corrected interval at 99.5%.
-const compareResamples = 5000
+// percentile's standard error.
+const compareResamples = 2000
 
 // seedOf makes a bootstrap seed from a metric's name, so that the same two
 // runs always compare the same way.
@@ -80,40 +110,45 @@ func seedOf(key string) uint64 {
 	return h
 }
 
-// rateTest bounds the ratio of two rates from each run's own interval, by
+// logTest tests the ratio of two figures from each run's own interval, by
 // the normal approximation on the log scale: each run's standard error is
 // its interval's log-width over 2z, and the two add in quadrature.
-func rateTest(ci func(m *results.Metrics) (float64, *results.Interval)) func(base, head *results.Metrics, conf float64) (float64, float64, bool) {
-	return func(base, head *results.Metrics, conf float64) (float64, float64, bool) {
-		bv, bi := ci(base)
-		hv, hi := ci(head)
-		if bi == nil || hi == nil || bv <= 0 || hv <= 0 || base.Confidence == 0 || head.Confidence == 0 {
-			return 0, 0, false
+func logTest(bv float64, bi *results.Interval, bconf, hv float64, hi *results.Interval, hconf float64) (tested, bool) {
+	if bi == nil || hi == nil || bv <= 0 || hv <= 0 || bconf == 0 || hconf == 0 || bi.HiOpen || hi.HiOpen {
+		return tested{}, false
+	}
+	// A lower end at or below 0 has no logarithm: use the upper half-width.
+	se := func(v float64, iv *results.Interval, c float64) float64 {
+		if iv.Lo > 0 && !iv.LoOpen {
+			return (math.Log(iv.Hi) - math.Log(iv.Lo)) / (2 * zOf(c))
 		}
-		// A lower end at 0 has no logarithm: use the upper half-width.
-		se := func(v float64, iv *results.Interval, c float64) float64 {
-			if iv.Lo > 0 {
-				return (math.Log(iv.Hi) - math.Log(iv.Lo)) / (2 * zOf(c))
-			}
-			return (math.Log(iv.Hi) - math.Log(v)) / zOf(c)
-		}
-		s := math.Hypot(se(bv, bi, base.Confidence), se(hv, hi, head.Confidence))
-		r := hv / bv
-		z := zOf(conf)
-		return r * math.Exp(-z*s), r * math.Exp(z*s), true
+		return (math.Log(iv.Hi) - math.Log(v)) / zOf(c)
+	}
+	return tested{logRatio: math.Log(hv / bv), se: math.Hypot(se(bv, bi, bconf), se(hv, hi, hconf))}, true
+}
+
+// rateTest tests a rate by logTest on each run's interval of it.
+func rateTest(ci func(m *results.Metrics) (float64, *results.Interval)) func(base, head *results.Step) (tested, bool) {
+	return func(base, head *results.Step) (tested, bool) {
+		bv, bi := ci(&base.Metrics)
+		hv, hi := ci(&head.Metrics)
+		return logTest(bv, bi, base.Metrics.Confidence, hv, hi, head.Metrics.Confidence)
 	}
 }
 
-// fractionTest bounds the difference of two proportions by Newcombe's
+// fractionTest tests the difference of two proportions by Newcombe's
 // hybrid score interval.
-func fractionTest(counts func(m *results.Metrics) (k, n int, ok bool)) func(base, head *results.Metrics, conf float64) (float64, float64, bool) {
-	return func(base, head *results.Metrics, conf float64) (float64, float64, bool) {
-		k1, n1, ok1 := counts(base)
-		k2, n2, ok2 := counts(head)
+func fractionTest(counts func(m *results.Metrics) (k, n int, ok bool)) func(base, head *results.Step) (tested, bool) {
+	return func(base, head *results.Step) (tested, bool) {
+		k1, n1, ok1 := counts(&base.Metrics)
+		k2, n2, ok2 := counts(&head.Metrics)
 		if !ok1 || !ok2 {
-			return 0, 0, false
+			return tested{}, false
 		}
-		return results.NewcombeDiff(k1, n1, k2, n2, conf)
+		return tested{diff: func(conf float64) (float64, float64) {
+			lo, hi, _ := results.NewcombeDiff(k1, n1, k2, n2, conf)
+			return lo, hi
+		}}, true
 	}
 }
 
@@ -209,11 +244,13 @@ type Delta struct {
 	// Tested is true when the change was tested for significance; Lo and
 	// Hi are then its interval: of Head/Base - 1 (a relative change), or
 	// of Head - Base for a fraction, at the comparison's per-test
-	// confidence. Significant is true when the interval excludes no
-	// change.
+	// confidence. Significant is true when the interval lies wholly on the
+	// side the change went. TooFew marks a figure whose runs kept too few
+	// samples to test (never significant).
 	Tested      bool
 	Lo, Hi      float64
 	Significant bool
+	TooFew      bool
 }
 
 // Comparison is what Compare found.
@@ -232,7 +269,7 @@ type Comparison struct {
 	// threshold alone, and the comparison says so.
 	Untested int
 	Deltas   []Delta
-	pairs    [][2]*results.Metrics // the metrics behind each delta
+	pairs    [][2]*results.Step // the steps behind each delta
 	// Unmatched says what one run has and the other has not
 	// ("scenario chat: only in base").
 	Unmatched []string
@@ -328,7 +365,7 @@ func CompareAt(base, head *results.Run, threshold, confidence float64) *Comparis
 					}
 				}
 				c.Deltas = append(c.Deltas, d)
-				c.pairs = append(c.pairs, [2]*results.Metrics{&bst.Metrics, &hst.Metrics})
+				c.pairs = append(c.pairs, [2]*results.Step{bst, hst})
 			}
 		}
 		for _, st := range steps(bsc) {
@@ -541,13 +578,16 @@ func mdDeltaSections(c *Comparison, limit int) string {
 }
 
 // test tests every delta at the Bonferroni-corrected confidence and keeps a
-// change only where it is significant.
+// change only where it is significant on the side it went.
 func (c *Comparison) test() {
+	found := make([]tested, len(c.Deltas))
+	ok := make([]bool, len(c.Deltas))
 	for i, d := range c.Deltas {
 		if d.Metric.test != nil {
-			if _, _, ok := d.Metric.test(c.pairs[i][0], c.pairs[i][1], c.Confidence); ok {
-				c.Tests++
-			}
+			found[i], ok[i] = d.Metric.test(c.pairs[i][0], c.pairs[i][1])
+		}
+		if ok[i] && !found[i].tooFew {
+			c.Tests++
 		}
 	}
 	c.TestConfidence = c.Confidence
@@ -556,22 +596,21 @@ func (c *Comparison) test() {
 	}
 	for i := range c.Deltas {
 		d := &c.Deltas[i]
-		var lo, hi float64
-		ok := false
-		if d.Metric.test != nil {
-			lo, hi, ok = d.Metric.test(c.pairs[i][0], c.pairs[i][1], c.TestConfidence)
-		}
-		if !ok {
+		if !ok[i] {
 			c.Untested++ // judged by the threshold alone, and said so
 			continue
 		}
 		d.Tested = true
-		if d.Metric.unit == unitFraction {
-			d.Lo, d.Hi = lo, hi
-			d.Significant = lo > 0 || hi < 0
-		} else {
-			d.Lo, d.Hi = lo-1, hi-1
-			d.Significant = lo > 1 || hi < 1
+		if found[i].tooFew {
+			d.TooFew, d.Change = true, Same
+			continue
+		}
+		d.Lo, d.Hi = found[i].interval(c.TestConfidence)
+		switch {
+		case d.Relative > 0 || (d.Metric.unit == unitFraction && d.Head > d.Base):
+			d.Significant = d.Lo > 0
+		case d.Relative < 0 || (d.Metric.unit == unitFraction && d.Head < d.Base):
+			d.Significant = d.Hi < 0
 		}
 		if !d.Significant {
 			d.Change = Same
@@ -585,6 +624,9 @@ func (c *Comparison) test() {
 func (d Delta) intervalText() string {
 	if !d.Tested {
 		return "untested"
+	}
+	if d.TooFew {
+		return "too few samples"
 	}
 	if d.Metric.unit == unitFraction {
 		return fmt.Sprintf("[%+.1f, %+.1f pp]", d.Lo*100, d.Hi*100)

@@ -69,8 +69,8 @@ type Goodput struct {
 	RatePerSec float64 `json:"rate_per_sec"`
 	// Ratio is Count / (completed + errored), 0 when nothing finished.
 	Ratio float64 `json:"ratio"`
-	// RateCI and RatioCI are their confidence intervals: exact Poisson
-	// (Garwood) for the rate, Wilson for the ratio.
+	// RateCI and RatioCI are their confidence intervals: batch means for
+	// the rate (see batchRates), Wilson for the ratio.
 	RateCI  *Interval `json:"rate_ci_per_sec,omitempty"`
 	RatioCI *Interval `json:"ratio_ci,omitempty"`
 }
@@ -109,13 +109,14 @@ type RequestCounts struct {
 	// (the window ends with the last answer, so it reads below the rate
 	// sent by about one latency's worth of the step).
 	RatePerSec float64 `json:"rate_per_sec"`
-	// RateCI is RatePerSec's interval: the exact Poisson (Garwood)
-	// interval of the completed count over the window.
+	// RateCI is RatePerSec's interval (batch means, see batchRates).
 	RateCI *Interval `json:"rate_ci_per_sec,omitempty"`
-	// SentRatePerSec is the offered rate: requests sent per second of the
-	// span over which they were sent ((sent - 1) / (last send - first
-	// send)), what the client achieved whatever the server did; for a
-	// constant load the server kept up with, the target rate.
+	// SentRatePerSec is the offered rate: for a paced step (constant,
+	// poisson), requests sent per second of the span over which they were
+	// sent ((sent - 1) / (last send - first send)), what the client
+	// achieved whatever the server did, the target rate for a constant
+	// load the server kept up with; for a closed loop or a burst, sent
+	// requests per second of the measured window.
 	SentRatePerSec float64 `json:"sent_rate_per_sec"`
 }
 
@@ -140,8 +141,8 @@ type TokenCounts struct {
 	OutputRatePerSec float64 `json:"output_rate_per_sec"`
 	// TotalRatePerSec is prompt + output tokens per second of the window.
 	TotalRatePerSec float64 `json:"total_rate_per_sec"`
-	// OutputRateCI and TotalRateCI are the rates' intervals: the completed
-	// count's Poisson interval times the mean tokens per completion.
+	// OutputRateCI and TotalRateCI are the rates' intervals (batch means,
+	// see batchRates).
 	OutputRateCI *Interval `json:"output_rate_ci_per_sec,omitempty"`
 	TotalRateCI  *Interval `json:"total_rate_ci_per_sec,omitempty"`
 	// Source is "usage" when every count came from the server's usage, or
@@ -346,7 +347,7 @@ func NewDistributionAt(samples []time.Duration, confidence float64) Distribution
 	}
 	d.Confidence = confidence
 	if lo, hi, ok := TInterval(mean, math.Sqrt(sq/float64(max(n-1, 1))), n, confidence); ok {
-		d.MeanCI = Interval{Lo: lo, Hi: hi}
+		d.MeanCI = Interval{Lo: math.Max(lo, float64(samples[0])), Hi: math.Min(hi, float64(samples[n-1]))}
 	} else {
 		d.MeanCI = Interval{LoOpen: true, HiOpen: true}
 	}
@@ -404,6 +405,11 @@ type Window struct {
 	// Confidence is the confidence of every interval (DefaultConfidence
 	// when 0).
 	Confidence float64
+	// Paced is true for a step whose schedule sets the sending rate
+	// (constant, poisson): its offered rate is measured over the span of
+	// its sends. A closed loop or a burst sends as answers come or all at
+	// once, and its sent rate is over the measured window.
+	Paced bool
 }
 
 // TPOT is the request's time per output token after the first:
@@ -532,7 +538,7 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 	if sec > 0 {
 		m.Requests.RatePerSec = float64(m.Requests.Completed) / sec
 		m.Requests.SentRatePerSec = float64(sent) / sec
-		if span := lastSent - firstSent; sent >= 2 && span >= time.Millisecond {
+		if span := lastSent - firstSent; w.Paced && sent >= 2 && span >= time.Millisecond {
 			m.Requests.SentRatePerSec = float64(sent-1) / span.Seconds()
 		}
 		m.Tokens.OutputRatePerSec = float64(m.Tokens.OutputTotal) / sec
@@ -643,15 +649,17 @@ const RateBatches = 10
 type rateIntervals struct{ requests, output, all, good *Interval }
 
 // batchRates bounds the rates of a window by the method of batch means
-// (Law, Simulation Modeling and Analysis, 5th ed., §9.5.3): the window is
-// cut into RateBatches equal batches, each batch's rate is one
-// observation, and the rate's interval is the Student t interval of their
-// mean (which is the rate itself). Unlike a Poisson interval it follows
-// the load: completions paced by a constant schedule vary little from
-// batch to batch, a bursty server's a lot. With fewer than two completions
-// a batch on average, the counts are too thin for batches and the exact
-// Poisson (Garwood) interval of the count is used instead, scaled to each
-// rate by its mean per completion.
+// (Law, Simulation Modeling and Analysis, 5th ed., §9.5.3). The batches
+// cover the span from the first completion to the window's end, cut into
+// RateBatches equal parts: before the first answer nothing can complete,
+// and that start-up would dominate the spread of a paced load (Law's
+// method assumes the transient was deleted). Each batch's rate is one
+// observation; their Student t interval, relative to their mean, is the
+// rate's relative interval. It follows the load: completions paced by a
+// constant schedule vary little from batch to batch, a bursty server's a
+// lot. With fewer than two completions a batch on average the counts are
+// too thin for batches, and the exact Poisson (Garwood) interval of the
+// count is used instead, scaled to each rate by its mean per completion.
 func batchRates(ends []rateEvent, start, end time.Duration, conf float64) rateIntervals {
 	sec := (end - start).Seconds()
 	n := len(ends)
@@ -659,7 +667,11 @@ func batchRates(ends []rateEvent, start, end time.Duration, conf float64) rateIn
 		return rateIntervals{}
 	}
 	var out rateIntervals
-	if n < 2*RateBatches {
+	first := end
+	for _, e := range ends {
+		first = min(first, e.at)
+	}
+	if n < 2*RateBatches || end <= first {
 		lo, hi := PoissonInterval(n, conf)
 		per := func(f func(e rateEvent) float64) *Interval {
 			if n == 0 {
@@ -678,29 +690,31 @@ func batchRates(ends []rateEvent, start, end time.Duration, conf float64) rateIn
 		out.good = per(func(e rateEvent) float64 { return b2f(e.good) })
 		return out
 	}
-	width := float64(end-start) / RateBatches
+	width := float64(end-first) / RateBatches
 	var req, o, a, g [RateBatches]float64
 	for _, e := range ends {
-		i := int(float64(e.at-start) / width)
+		i := int(float64(e.at-first) / width)
 		i = min(max(i, 0), RateBatches-1)
 		req[i]++
 		o[i] += float64(e.out)
 		a[i] += float64(e.all)
 		g[i] += b2f(e.good)
 	}
-	bsec := sec / RateBatches
 	iv := func(x [RateBatches]float64) *Interval {
 		var mean, sq float64
 		for _, v := range x {
-			mean += v / bsec
+			mean += v
 		}
 		mean /= RateBatches
+		total := mean * RateBatches / sec // the rate, over the whole window
+		if mean == 0 {
+			return &Interval{Lo: 0, Hi: 0}
+		}
 		for _, v := range x {
-			d := v/bsec - mean
-			sq += d * d
+			sq += (v - mean) * (v - mean)
 		}
 		lo, hi, _ := TInterval(mean, math.Sqrt(sq/(RateBatches-1)), RateBatches, conf)
-		return &Interval{Lo: math.Max(lo, 0), Hi: hi}
+		return &Interval{Lo: math.Max(lo/mean, 0) * total, Hi: hi / mean * total}
 	}
 	return rateIntervals{iv(req), iv(o), iv(a), iv(g)}
 }

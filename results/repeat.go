@@ -12,9 +12,13 @@ import (
 // distributions, the rates, errors.rate and goodput's rate and ratio) is
 // the mean of its value over the runs, with the Student t interval of that
 // mean across the runs as its interval, so a gate decides on how the
-// figure varies from run to run, not within one. Samples are those of the
-// first run (comparisons resample within runs). With fewer than two runs
-// it returns the one run's metrics.
+// figure varies from run to run. That interval is never narrower than what
+// the pooled requests allow: a percentile's also spans the order-statistic
+// interval of all the runs' samples together (and stays open where they
+// are too few to bound it), a rate's is at least its runs' own intervals
+// over √N, and a ratio's spans the Wilson interval of the pooled counts.
+// Samples are the runs' kept samples, one run after another. With fewer
+// than two runs it returns the one run's metrics.
 func CombineRepeats(runs []Metrics, confidence float64) Metrics {
 	if len(runs) == 0 {
 		return Metrics{}
@@ -67,11 +71,33 @@ func CombineRepeats(runs []Metrics, confidence float64) Metrics {
 		lo, hi, _ := TInterval(mean, sd, len(xs), confidence)
 		return mean, &Interval{Lo: lo, Hi: hi}
 	}
+	// within widens an across-run interval to the runs' own precision: the
+	// mean of their half-widths over √N.
+	within := func(mean float64, iv *Interval, each func(m *Metrics) *Interval) *Interval {
+		var half float64
+		k := 0
+		for i := range runs {
+			if w := each(&runs[i]); w != nil && !w.LoOpen && !w.HiOpen {
+				half += (w.Hi - w.Lo) / 2
+				k++
+			}
+		}
+		if k > 0 {
+			half /= float64(k) * math.Sqrt(float64(len(runs)))
+			iv.Lo, iv.Hi = math.Min(iv.Lo, mean-half), math.Max(iv.Hi, mean+half)
+		}
+		iv.Lo = math.Max(iv.Lo, 0)
+		return iv
+	}
 	reqs.RatePerSec, reqs.RateCI = across(func(m *Metrics) float64 { return m.Requests.RatePerSec })
+	reqs.RateCI = within(reqs.RatePerSec, reqs.RateCI, func(m *Metrics) *Interval { return m.Requests.RateCI })
 	reqs.SentRatePerSec, _ = across(func(m *Metrics) float64 { return m.Requests.SentRatePerSec })
 	errs.Rate, errs.RateCI = across(func(m *Metrics) float64 { return m.Errors.Rate })
+	errs.RateCI = pooledRatio(errs.RateCI, reqs.Errored, reqs.Completed+reqs.Errored, confidence)
 	toks.OutputRatePerSec, toks.OutputRateCI = across(func(m *Metrics) float64 { return m.Tokens.OutputRatePerSec })
+	toks.OutputRateCI = within(toks.OutputRatePerSec, toks.OutputRateCI, func(m *Metrics) *Interval { return m.Tokens.OutputRateCI })
 	toks.TotalRatePerSec, toks.TotalRateCI = across(func(m *Metrics) float64 { return m.Tokens.TotalRatePerSec })
+	toks.TotalRateCI = within(toks.TotalRatePerSec, toks.TotalRateCI, func(m *Metrics) *Interval { return m.Tokens.TotalRateCI })
 	conc.Mean, _ = across(func(m *Metrics) float64 { return m.Concurrency.Mean })
 	out.Requests, out.Errors.Count, out.Errors.Rate, out.Errors.RateCI = reqs, errs.Count, errs.Rate, errs.RateCI
 	out.Tokens, out.Concurrency = toks, conc
@@ -85,18 +111,90 @@ func CombineRepeats(runs []Metrics, confidence float64) Metrics {
 			}
 		}
 		g.RatePerSec, g.RateCI = across(func(m *Metrics) float64 { return goodputOf(m).RatePerSec })
+		g.RateCI = within(g.RatePerSec, g.RateCI, func(m *Metrics) *Interval { return goodputOf(m).RateCI })
 		g.Ratio, g.RatioCI = across(func(m *Metrics) float64 { return goodputOf(m).Ratio })
+		g.RatioCI = pooledRatio(g.RatioCI, g.Count, reqs.Completed+reqs.Errored, confidence)
 		out.Goodput = &g
 	}
+	out.Samples = pooledSamples(runs)
 	dists := []func(m *Metrics) *Distribution{
 		func(m *Metrics) *Distribution { return &m.TTFT }, func(m *Metrics) *Distribution { return &m.TPOT },
 		func(m *Metrics) *Distribution { return &m.ITL }, func(m *Metrics) *Distribution { return &m.Latency },
 		func(m *Metrics) *Distribution { return &m.Queue }, func(m *Metrics) *Distribution { return &m.ClientLag },
 	}
-	for _, d := range dists {
+	for i, d := range dists {
 		*d(&out) = combineDistributions(runs, d, confidence)
+		if i < 5 && out.Samples != nil {
+			widenToPooled(d(&out), out.Samples.Of([]string{"ttft", "tpot", "itl", "latency", "queue"}[i]), confidence)
+		}
 	}
 	return out
+}
+
+// pooledRatio widens an across-run interval of a proportion to the Wilson
+// interval of the pooled counts, within [0, 1].
+func pooledRatio(iv *Interval, k, n int, confidence float64) *Interval {
+	if lo, hi, ok := WilsonInterval(k, n, confidence); ok {
+		iv.Lo, iv.Hi = math.Min(iv.Lo, lo), math.Max(iv.Hi, hi)
+	}
+	iv.Lo, iv.Hi = math.Max(iv.Lo, 0), math.Min(iv.Hi, 1)
+	return iv
+}
+
+// pooledSamples puts the runs' kept samples one after another (at most
+// MaxKeptSamples of each distribution, evenly spaced).
+func pooledSamples(runs []Metrics) *Samples {
+	out := &Samples{}
+	for _, f := range []func(s *Samples) *[]float64{
+		func(s *Samples) *[]float64 { return &s.TTFT }, func(s *Samples) *[]float64 { return &s.TPOT },
+		func(s *Samples) *[]float64 { return &s.ITL }, func(s *Samples) *[]float64 { return &s.Latency },
+		func(s *Samples) *[]float64 { return &s.Queue },
+	} {
+		var all []float64
+		for i := range runs {
+			if s := runs[i].Samples; s != nil {
+				all = append(all, *f(s)...)
+				out.Thinned = out.Thinned || s.Thinned
+			}
+		}
+		if n := len(all); n > MaxKeptSamples {
+			thin := make([]float64, MaxKeptSamples)
+			for i := range thin {
+				thin[i] = all[i*n/MaxKeptSamples]
+			}
+			all, out.Thinned = thin, true
+		}
+		*f(out) = all
+	}
+	return out
+}
+
+// widenToPooled widens each percentile's across-run interval to the
+// order-statistic interval of the pooled samples, open where they are too
+// few to bound it.
+func widenToPooled(d *Distribution, samples []float64, confidence float64) {
+	if len(samples) == 0 {
+		return
+	}
+	ds := make([]time.Duration, len(samples))
+	for i, v := range samples {
+		ds[i] = time.Duration(math.Round(v * 1e6))
+	}
+	pooled := NewDistributionAt(ds, confidence)
+	for _, pair := range [][2]*Interval{{&d.P50CI, &pooled.P50CI}, {&d.P90CI, &pooled.P90CI}, {&d.P95CI, &pooled.P95CI},
+		{&d.P99CI, &pooled.P99CI}, {&d.P999CI, &pooled.P999CI}} {
+		iv, p := pair[0], pair[1]
+		if p.LoOpen {
+			iv.LoOpen = true
+		} else if !iv.LoOpen {
+			iv.Lo = math.Min(iv.Lo, p.Lo)
+		}
+		if p.HiOpen {
+			iv.HiOpen = true
+		} else if !iv.HiOpen {
+			iv.Hi = math.Max(iv.Hi, p.Hi)
+		}
+	}
 }
 
 func goodputOf(m *Metrics) Goodput {

@@ -38,3 +38,30 @@ func TestCombineRepeats(t *testing.T) {
 		t.Error("one run is its own result")
 	}
 }
+
+// Runs that agree closely do not make an interval narrower than their
+// pooled requests allow: a p999 of 3 × 50 requests stays unbounded, and
+// no errors in 2 × 100 requests still leaves errors.rate's Wilson interval.
+func TestCombineRepeatsKeepsThePooledUncertainty(t *testing.T) {
+	t.Parallel()
+	run := func(shift int) Metrics {
+		var reqs []Request
+		for i := range 50 {
+			sent := time.Duration(i) * 100 * time.Millisecond
+			ttft := time.Duration(20+(i*7+shift)%13) * time.Millisecond
+			reqs = append(reqs, Request{Index: i, Intended: sent, Sent: sent, FirstToken: sent + ttft, LastToken: sent + ttft + 5*time.Millisecond,
+				End: sent + ttft + 5*time.Millisecond, PromptTokens: 4, OutputTokens: 2, UsageReported: true})
+		}
+		return Compute(reqs, 6*time.Second)
+	}
+	c := CombineRepeats([]Metrics{run(0), run(1), run(2)}, 0.95)
+	if !c.TTFT.P999CI.HiOpen {
+		t.Errorf("p999 of 150 pooled requests is bounded: %+v", c.TTFT.P999CI)
+	}
+	if c.Samples == nil || len(c.Samples.TTFT) != 150 {
+		t.Errorf("pooled samples: %+v", c.Samples)
+	}
+	if iv := c.Errors.RateCI; iv == nil || iv.Lo != 0 || iv.Hi < 0.02 {
+		t.Errorf("errors.rate interval %+v: 0 of 150 is not a proven 0", iv)
+	}
+}

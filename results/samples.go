@@ -6,10 +6,10 @@ import (
 )
 
 // MaxKeptSamples is the most samples of one distribution a step keeps in
-// results.json. A larger sample is thinned to every k-th sample in the
-// order sent, which keeps its shape and its correlation over time; tests on
-// it are then as sure as a sample of that size, never surer than the data
-// allows.
+// results.json. A larger sample is thinned to MaxKeptSamples evenly spaced
+// in the order sent (a fractional stride), which keeps its shape and its
+// correlation over time; tests on it are then as sure as a sample of that
+// size, never surer than the data allows.
 const MaxKeptSamples = 5000
 
 // Samples are a step's per-request samples in the order the requests were
@@ -55,13 +55,13 @@ func keepSamples(ttft, tpot, itl, lat, queue []time.Duration) *Samples {
 		if n == 0 {
 			return nil
 		}
-		step := (n + MaxKeptSamples - 1) / MaxKeptSamples
-		if step > 1 {
+		k := min(n, MaxKeptSamples)
+		if k < n {
 			s.Thinned = true
 		}
-		out := make([]float64, 0, (n+step-1)/step)
-		for j := 0; j < n; j += step {
-			out = append(out, ms(d[j]))
+		out := make([]float64, k)
+		for i := range out {
+			out[i] = ms(d[i*n/k]) // every (n/k)-th, a fractional stride
 		}
 		return out
 	}

@@ -257,3 +257,13 @@ func TestNewcombeDiffMatchesReference(t *testing.T) {
 		close(t, "newcombe hi", hi, c.hi, 1e-9)
 	}
 }
+
+// Below MinBootstrapSamples a ratio is not tested: a block bootstrap of a
+// few samples has too few blocks to see their variance.
+func TestRatioIntervalNeedsSamples(t *testing.T) {
+	t.Parallel()
+	small := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	if _, _, ok := RatioInterval(small, small, 50, 0.95, 100, 1); ok {
+		t.Error("a ratio tested on 10 samples")
+	}
+}

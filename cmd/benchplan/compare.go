@@ -19,11 +19,12 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchplan compare", flag.ContinueOnError)
 	format := fs.String("format", "console", "output format: console or markdown")
 	outPath := fs.String("out", "", "write the comparison to this file instead of stdout")
+	confidence := fs.Float64("confidence", 0.95, "the comparison's family-wise confidence: a change counts only when significant at it (each figure tested at 1 - (1-confidence)/tests)")
 	allowSetup := fs.Bool("allow-setup-change", false, "compare runs whose setups differ (server kind, image digest, model, simulator profile, GPU model); the comparison then carries a warning")
 	var ro reportOptions
 	ro.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: benchplan compare BASE.json HEAD.json [--threshold 10%] [--format console|markdown] [--out FILE] [--allow-setup-change]")
+		fmt.Fprintln(stderr, "usage: benchplan compare BASE.json HEAD.json [--threshold 5%] [--confidence 0.95] [--format console|markdown] [--out FILE] [--allow-setup-change]")
 		fs.PrintDefaults()
 	}
 	pos, err := parse(fs, args, stderr)
@@ -64,7 +65,11 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	} else if len(setup) > 0 {
 		fmt.Fprintf(stderr, "benchplan compare: warning: %s", reporters.SetupChangeText("the runs", setup))
 	}
-	c := reporters.Compare(runs[0], runs[1], threshold)
+	if *confidence < 0.5 || *confidence > 0.999 {
+		fmt.Fprintf(stderr, "benchplan compare: --confidence %v: give a confidence between 0.5 and 0.999\n", *confidence)
+		return exitInvalid
+	}
+	c := reporters.CompareAt(runs[0], runs[1], threshold, *confidence)
 	w := stdout
 	var f *os.File
 	if *outPath != "" {
