@@ -544,6 +544,9 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 		m.Tokens.OutputRatePerSec = float64(m.Tokens.OutputTotal) / sec
 		m.Tokens.TotalRatePerSec = float64(m.Tokens.OutputTotal+m.Tokens.PromptTotal) / sec
 		rates = batchRates(ends, start, end, conf)
+		if !w.Paced {
+			rates = littleRates(m, rates)
+		}
 		m.Requests.RateCI = rates.requests
 		if m.Requests.Completed > 0 {
 			m.Tokens.OutputRateCI, m.Tokens.TotalRateCI = rates.output, rates.all
@@ -717,6 +720,30 @@ func batchRates(ends []rateEvent, start, end time.Duration, conf float64) rateIn
 		return &Interval{Lo: math.Max(lo/mean, 0) * total, Hi: hi / mean * total}
 	}
 	return rateIntervals{iv(req), iv(o), iv(a), iv(g)}
+}
+
+// littleRates bounds the rates of a closed loop (synchronous, concurrent,
+// throughput) by Little's law (Little 1961): over a window that starts and
+// ends with nothing in flight, completions per second are exactly the mean
+// number in flight over the mean latency, X = L / W. A closed loop sets L
+// itself, so the rate is as sure as the mean latency: its interval is the
+// rate scaled by W / W_hi .. W / W_lo, with W's Student t interval. Batch
+// means would read the waves in which a batching server finishes a closed
+// loop's requests (all of a wave at once, with fixed output lengths) as
+// noise, and a handful of waves as almost no information. Goodput keeps
+// its batch-means interval. Without a latency interval, rates stay as
+// they were.
+func littleRates(m Metrics, rates rateIntervals) rateIntervals {
+	w := m.Latency
+	if w.Count < 2 || w.Confidence == 0 || w.MeanCI.LoOpen || w.MeanCI.HiOpen || w.MeanCI.Lo <= 0 {
+		return rates
+	}
+	lo, hi := float64(w.Mean)/w.MeanCI.Hi, float64(w.Mean)/w.MeanCI.Lo
+	scale := func(v float64) *Interval { return &Interval{Lo: v * lo, Hi: v * hi} }
+	rates.requests = scale(m.Requests.RatePerSec)
+	rates.output = scale(m.Tokens.OutputRatePerSec)
+	rates.all = scale(m.Tokens.TotalRatePerSec)
+	return rates
 }
 
 func b2f(b bool) float64 {

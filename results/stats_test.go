@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 func close(t *testing.T, what string, got, want, tol float64) {
@@ -265,5 +266,30 @@ func TestRatioIntervalNeedsSamples(t *testing.T) {
 	small := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	if _, _, ok := RatioInterval(small, small, 50, 0.95, 100, 1); ok {
 		t.Error("a ratio tested on 10 samples")
+	}
+}
+
+// A closed loop that a batching server answers in waves (all of a wave at
+// once) has a rate as sure as its latency (Little's law); batch means would
+// read the waves as noise. A paced load keeps its batch-means interval.
+func TestRateIntervals(t *testing.T) {
+	t.Parallel()
+	var reqs []Request
+	for wave := range 4 {
+		for i := range 16 {
+			sent := time.Duration(wave) * time.Second
+			end := sent + time.Second - time.Duration(i)*time.Millisecond
+			reqs = append(reqs, Request{Index: wave*16 + i, Intended: sent, Ready: sent, Sent: sent, FirstToken: sent + 100*time.Millisecond,
+				LastToken: end, End: end, PromptTokens: 8, OutputTokens: 16, UsageReported: true})
+		}
+	}
+	closed := ComputeWith(reqs, Window{Stop: 4 * time.Second})
+	iv := closed.Requests.RateCI
+	if r := closed.Requests.RatePerSec; iv == nil || iv.Lo > r || iv.Hi < r || (iv.Hi-iv.Lo)/r > 0.02 {
+		t.Errorf("closed loop in waves: rate %.3f, interval %+v", r, iv)
+	}
+	paced := ComputeWith(reqs, Window{Stop: 4 * time.Second, Paced: true})
+	if iv := paced.Requests.RateCI; iv == nil || (iv.Hi-iv.Lo)/paced.Requests.RatePerSec < 0.5 {
+		t.Errorf("the same waves read as a paced load should be uncertain: %+v", iv)
 	}
 }
