@@ -103,7 +103,14 @@ func WilsonInterval(k, n int, confidence float64) (lo, hi float64, ok bool) {
 	den := 1 + z*z/nf
 	centre := (p + z*z/(2*nf)) / den
 	half := z / den * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf))
-	return math.Max(0, centre-half), math.Min(1, centre+half), true
+	lo, hi = math.Max(0, centre-half), math.Min(1, centre+half)
+	if k == 0 {
+		lo = 0 // exactly, not a rounding error above it
+	}
+	if k == n {
+		hi = 1
+	}
+	return lo, hi, true
 }
 
 // NewcombeDiff returns Newcombe's (1998, method 10) hybrid score interval
