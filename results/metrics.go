@@ -660,7 +660,8 @@ type rateIntervals struct{ requests, output, all, good *Interval }
 // observation; their Student t interval, relative to their mean, is the
 // rate's relative interval. It follows the load: completions paced by a
 // constant schedule vary little from batch to batch, a bursty server's a
-// lot. With fewer than two completions a batch on average the counts are
+// lot. The interval is never narrower than one completion in n, the
+// count's own resolution. With fewer than two completions a batch on average the counts are
 // too thin for batches, and the exact Poisson (Garwood) interval of the
 // count is used instead, scaled to each rate by its mean per completion.
 func batchRates(ends []rateEvent, start, end time.Duration, conf float64) rateIntervals {
@@ -717,7 +718,10 @@ func batchRates(ends []rateEvent, start, end time.Duration, conf float64) rateIn
 			sq += (v - mean) * (v - mean)
 		}
 		lo, hi, _ := TInterval(mean, math.Sqrt(sq/(RateBatches-1)), RateBatches, conf)
-		return &Interval{Lo: math.Max(lo/mean, 0) * total, Hi: hi / mean * total}
+		// Never surer than one completion in n: the count's own resolution
+		// (perfectly paced completions have no spread between batches).
+		res := 1 / float64(n)
+		return &Interval{Lo: math.Max(math.Min(lo/mean, 1-res), 0) * total, Hi: math.Max(hi/mean, 1+res) * total}
 	}
 	return rateIntervals{iv(req), iv(o), iv(a), iv(g)}
 }
