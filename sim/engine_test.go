@@ -16,22 +16,62 @@ import (
 	"github.com/benchplan/benchplan/sim"
 )
 
-// withinPct reports whether got is within pct percent of want.
-func withinPct(got, want time.Duration, pct float64) bool {
-	d := float64(got - want)
-	if d < 0 {
-		d = -d
-	}
-	return d <= float64(want)*pct/100
+// busySlack is how much later than the model a busy machine may deliver a
+// token to the client. The engine keeps to its virtual clock (checked
+// exactly with engineClock); what the client measures adds the machine's
+// delays: well under a millisecond on an idle machine, a few milliseconds
+// steadily and tens of milliseconds now and then on a busy one (two CPU
+// burners beside `make test` on 2 cores). A busy machine makes tokens
+// late, not early, so the lower bounds stay the model's less pct; the upper
+// ones allow busySlack for the steady part, and the median request and
+// repeated attempts (timing) for the spikes.
+const busySlack = 10 * time.Millisecond
+
+// ttftOK reports whether a wall-clock time to first token is within pct
+// percent of the model's, or late by at most busySlack more.
+func ttftOK(got, want time.Duration, pct float64) bool {
+	tol := time.Duration(float64(want) * pct / 100)
+	return got >= want-tol && got <= want+tol+busySlack
 }
 
-// timing runs a timing measurement up to three times and fails when no
-// attempt passes: timers on a shared CI machine can hiccup, a model that is
-// wrong fails every attempt.
+// tpotOK reports whether a wall-clock time per output token, over a stream
+// of n tokens, is within pct percent of the model's: tokens keep absolute
+// deadlines, so only the first and last tokens' delays move it, by their
+// difference over n-1.
+func tpotOK(got, want time.Duration, pct float64, n int) bool {
+	tol := time.Duration(float64(want)*pct/100) + busySlack/time.Duration(n-1)
+	return got >= want-tol && got <= want+tol
+}
+
+// engineClockOK checks the engine's clock over one request (from b to c)
+// against the model: never less, which no machine can cause, and exactly
+// the model unless the machine stalled the engine by over 100ms, which
+// pulls its clock forward (see lagSlack): that attempt is then timing's to
+// repeat.
+func engineClockOK(t *testing.T, c, b engineClock, ttft, tpot time.Duration) bool {
+	t.Helper()
+	vTTFT, vTPOT := c.since(b)
+	assert.Assert(t, vTTFT > ttft-time.Microsecond && vTPOT > tpot-time.Microsecond,
+		"engine clock below the model: ttft %v (model %v), tpot %v (model %v)", vTTFT, ttft, vTPOT, tpot)
+	if !exact(vTTFT, ttft) || !exact(vTPOT, tpot) {
+		t.Logf("engine clock pulled forward by a stall: ttft %v (model %v), tpot %v (model %v)", vTTFT, ttft, vTPOT, tpot)
+		return false
+	}
+	return true
+}
+
+// timing runs a timing measurement up to five times, a moment apart, and
+// fails when no attempt passes: a busy machine stalls now and then (for
+// over 100ms with two CPU burners beside `make test` on 2 cores), a model
+// that is wrong fails every attempt. What no machine can cause (a token
+// early, a gauge over its limit) each attempt asserts outright.
 func timing(t *testing.T, measure func() (ok bool, msg string)) {
 	t.Helper()
 	var msgs []string
-	for range 3 {
+	for attempt := range 5 {
+		if attempt > 0 {
+			time.Sleep(100 * time.Millisecond) // let a burst of other work pass
+		}
 		ok, msg := measure()
 		t.Log(msg)
 		if ok {
@@ -43,8 +83,9 @@ func timing(t *testing.T, measure func() (ok bool, msg string)) {
 }
 
 // At low load (one request at a time) the time to first token and the
-// time per output token measured by benchplan's own client match what the
-// profile's cost model predicts within 5%.
+// time per output token match what the profile's cost model predicts:
+// exactly on the engine's clock, and within 5% as benchplan's own client
+// measures them (plus busySlack, which an idle machine does not use).
 func TestEngineLowLoadMatchesProfile(t *testing.T) {
 	for _, name := range []string{"phi-3.5-mini-a100", "llama-3.1-8b-w4a16-h100-mem0.4"} {
 		t.Run(name, func(t *testing.T) {
@@ -59,11 +100,15 @@ func TestEngineLowLoadMatchesProfile(t *testing.T) {
 			n := 1
 			timing(t, func() (bool, string) {
 				var ttfts, tpots []time.Duration
+				onClock := true
 				for i := range 3 {
+					time.Sleep(idleGap)
+					before := readEngineClock(t, url)
 					rec, err := do(context.Background(), cl, words(prompt, strings.Repeat("x", i)), out, time.Now())
 					assert.NilError(t, err)
 					assert.Equal(t, rec.PromptTokens, prompt)
 					assert.Equal(t, rec.OutputTokens, out)
+					onClock = onClock && engineClockOK(t, readEngineClock(t, url), before, wantTTFT, wantTPOT)
 					ttfts = append(ttfts, ttftOf(rec))
 					tpots = append(tpots, tpotOf(rec))
 					n++
@@ -72,8 +117,8 @@ func TestEngineLowLoadMatchesProfile(t *testing.T) {
 				// mean tpot (tokens keep absolute deadlines, so hiccups even out).
 				sort.Slice(ttfts, func(i, j int) bool { return ttfts[i] < ttfts[j] })
 				gotTTFT, gotTPOT := ttfts[len(ttfts)/2], meanDur(tpots)
-				return withinPct(gotTTFT, wantTTFT, 5) && withinPct(gotTPOT, wantTPOT, 5),
-					fmt.Sprintf("ttft %v (model %v ± 5%%), tpot %v (model %v ± 5%%)", gotTTFT, wantTTFT, gotTPOT, wantTPOT)
+				return onClock && ttftOK(gotTTFT, wantTTFT, 5) && tpotOK(gotTPOT, wantTPOT, 5, out),
+					fmt.Sprintf("ttft %v (model %v ± 5%%, +%v busy), tpot %v (model %v ± 5%%, ±%v busy), engine clock exact: %v", gotTTFT, wantTTFT, busySlack, gotTPOT, wantTPOT, busySlack/(out-1), onClock)
 			})
 			eventually(t, url, "vllm:num_requests_running", 0)
 			e := scrape(t, url)
@@ -87,33 +132,45 @@ func TestEngineLowLoadMatchesProfile(t *testing.T) {
 // More concurrent requests than max_num_seqs queue: the time to first
 // token grows with the queue, and vllm:num_requests_waiting shows it.
 func TestEngineOverloadMaxNumSeqs(t *testing.T) {
-	cfg := sim.Config{MaxNumSeqs: 4, PrefillOverhead: 5 * time.Millisecond, DecodeBase: 5 * time.Millisecond}
+	cfg := sim.Config{MaxNumSeqs: 4, PrefillOverhead: 5 * time.Millisecond, DecodeBase: 10 * time.Millisecond}
 	cl, url := simClient(t, cfg)
-	const out = 10 // one wave of 4: 5ms prefill + 9 × 5ms decode = 50ms
+	// One wave of 4: 5ms prefill + 9 × 10ms decode = 95ms, long beside the
+	// delays of a busy machine, and a window the poller does not miss. The
+	// gauges can never pass their limits; the times and what the poller saw
+	// are timing (a machine that stalls the whole test for a moment is not
+	// the simulator's fault; a wrong model fails every attempt).
+	const out = 10
 	var means []time.Duration
+	sent := 0
 	for _, n := range []int{4, 8, 16} {
-		p := pollGauges(url, "vllm:num_requests_waiting", "vllm:num_requests_running")
-		recs := concurrent(t, cl, n, "hello world", out)
-		max := p.finish()
-		ttfts := sortedTTFTs(recs)
-		means = append(means, meanDur(ttfts))
-		t.Logf("n=%d: ttft min %v max %v mean %v; max running %v, max waiting %v", n, ttfts[0], ttfts[n-1], meanDur(ttfts), max["vllm:num_requests_running"], max["vllm:num_requests_waiting"])
-		// The first wave starts at once, wave w (0-based) after about w ×
-		// 50ms (the engine cannot be early; a busy machine can make it late).
 		waves := n / 4
-		assert.Assert(t, ttfts[n-1] >= time.Duration(waves-1)*45*time.Millisecond, "last ttft %v", ttfts[n-1])
-		assert.Assert(t, ttfts[n-1] <= time.Duration(waves-1)*100*time.Millisecond+100*time.Millisecond, "last ttft %v", ttfts[n-1])
-		assert.Equal(t, max["vllm:num_requests_running"], 4.0)
-		if n > 4 {
-			assert.Assert(t, max["vllm:num_requests_waiting"] >= float64(n-4-2), "max waiting %v", max["vllm:num_requests_waiting"])
-		}
+		timing(t, func() (bool, string) {
+			p := pollGauges(url, "vllm:num_requests_waiting", "vllm:num_requests_running")
+			recs := concurrent(t, cl, n, "hello world", out)
+			sent += n
+			max := p.finish()
+			ttfts := sortedTTFTs(recs)
+			run, wait := max["vllm:num_requests_running"], max["vllm:num_requests_waiting"]
+			assert.Assert(t, run <= 4, "max running %v", run)
+			msg := fmt.Sprintf("n=%d: ttft min %v max %v mean %v; max running %v, max waiting %v", n, ttfts[0], ttfts[n-1], meanDur(ttfts), run, wait)
+			// The first wave starts at once, wave w (0-based) after about w ×
+			// 95ms (the engine cannot be early; a busy machine can make it late,
+			// or send some requests a little after the others).
+			ok := ttfts[n-1] >= time.Duration(waves-1)*80*time.Millisecond &&
+				ttfts[n-1] <= time.Duration(waves-1)*190*time.Millisecond+100*time.Millisecond &&
+				run == 4 && (n == 4 || wait >= float64(n-4-2))
+			if ok {
+				means = append(means, meanDur(ttfts))
+			}
+			return ok, msg
+		})
 	}
 	assert.Assert(t, means[0] < means[1] && means[1] < means[2], "mean ttft does not grow with the queue: %v", means)
 	eventually(t, url, "vllm:num_requests_running", 0)
 	e := scrape(t, url)
 	assert.Equal(t, e.get(t, "vllm:num_requests_waiting"), 0.0)
 	assert.Assert(t, e.get(t, "vllm:request_queue_time_seconds_sum") > 0.5)
-	assert.Equal(t, e.get(t, "vllm:request_success_total", `finished_reason="length"`), 28.0)
+	assert.Equal(t, e.get(t, "vllm:request_success_total", `finished_reason="length"`), float64(sent))
 }
 
 // A KV-cache budget that holds only three sequences limits the batch even
@@ -123,27 +180,30 @@ func TestEngineOverloadKVBudget(t *testing.T) {
 		t.Run(flavor, func(t *testing.T) {
 			// Each request: 100 prompt + 20 output tokens = 8 blocks of 16;
 			// 25 blocks hold 3 sequences (paged: 7 blocks at admission,
-			// growing to 8; reserve: 8 from the start).
-			cfg := sim.Config{Flavor: flavor, KVCacheTokens: 400, PrefillOverhead: 2 * time.Millisecond, DecodeBase: 4 * time.Millisecond}
+			// growing to 8; reserve: 8 from the start). Waves of about 200ms
+			// stand well apart from the tens of milliseconds a busy machine
+			// may add, and give the poller time to see the queue.
+			cfg := sim.Config{Flavor: flavor, KVCacheTokens: 400, PrefillOverhead: 2 * time.Millisecond, DecodeBase: 10 * time.Millisecond}
 			cl, url := simClient(t, cfg)
 			running, waiting := "vllm:num_requests_running", "vllm:num_requests_waiting"
 			if flavor == sim.FlavorTGI {
 				running, waiting = "tgi_batch_current_size", "tgi_queue_size"
 			}
-			p := pollGauges(url, running, waiting, "vllm:kv_cache_usage_perc")
-			recs := concurrent(t, cl, 9, words(100, "kv"), 20)
-			max := p.finish()
-			ttfts := sortedTTFTs(recs)
-			t.Logf("ttfts %v; max %v", ttfts, max)
-			assert.Equal(t, max[running], 3.0)
-			assert.Assert(t, max[waiting] >= 4, "max waiting %v", max[waiting])
-			// Three waves of about 2 + 19 × 4 = 78ms.
-			assert.Assert(t, ttfts[2] < 60*time.Millisecond, "ttft %v", ttfts[2])
-			assert.Assert(t, ttfts[3] > 60*time.Millisecond, "ttft %v", ttfts[3])
-			assert.Assert(t, ttfts[8] > 140*time.Millisecond, "ttft %v", ttfts[8])
-			if flavor == sim.FlavorVLLM {
-				assert.Assert(t, max["vllm:kv_cache_usage_perc"] >= 0.8, "kv usage %v", max["vllm:kv_cache_usage_perc"])
-			}
+			timing(t, func() (bool, string) {
+				p := pollGauges(url, running, waiting, "vllm:kv_cache_usage_perc")
+				recs := concurrent(t, cl, 9, words(100, "kv"), 20)
+				max := p.finish()
+				ttfts := sortedTTFTs(recs)
+				assert.Assert(t, max[running] <= 3, "max running %v", max[running])
+				// Three waves of 2 + 19 × 10 = 192ms: the first three start at
+				// once, the next wait for a wave, the last three for two.
+				ok := max[running] == 3 && max[waiting] >= 4 &&
+					ttfts[2] < 100*time.Millisecond && ttfts[3] > 120*time.Millisecond && ttfts[6] > 300*time.Millisecond
+				if flavor == sim.FlavorVLLM {
+					ok = ok && max["vllm:kv_cache_usage_perc"] >= 0.8
+				}
+				return ok, fmt.Sprintf("ttfts %v (< 100ms ×3, > 120ms ×6, > 300ms ×3); max %v (running 3, waiting ≥ 4, kv ≥ 0.8)", ttfts, max)
+			})
 		})
 	}
 }
@@ -192,19 +252,33 @@ func TestEngineRequestTooLong(t *testing.T) {
 func TestEnginePrefixCache(t *testing.T) {
 	cfg := sim.Config{PrefixCache: true, PrefillOverhead: time.Millisecond, PrefillPerToken: 100 * time.Microsecond, DecodeBase: time.Millisecond}
 	cl, url := simClient(t, cfg)
-	prompt := words(480, "pc") // 30 blocks
 	_, err := do(context.Background(), cl, "warm up", 2, time.Now())
 	assert.NilError(t, err)
-	first, err := do(context.Background(), cl, prompt, 4, time.Now())
-	assert.NilError(t, err)
-	second, err := do(context.Background(), cl, prompt+" and more", 4, time.Now())
-	assert.NilError(t, err)
-	t.Logf("ttft cold %v, warm %v", ttftOf(first), ttftOf(second))
-	assert.Assert(t, ttftOf(first) > 45*time.Millisecond, "cold ttft %v", ttftOf(first))
-	assert.Assert(t, ttftOf(second) < 10*time.Millisecond, "warm ttft %v", ttftOf(second))
+	attempt := 0
+	timing(t, func() (bool, string) {
+		prompt := words(480, "pc"+string(rune('A'+attempt))) // 30 blocks, new to the cache
+		attempt++
+		time.Sleep(idleGap)
+		c0 := readEngineClock(t, url)
+		e0 := scrape(t, url)
+		first, err := do(context.Background(), cl, prompt, 4, time.Now())
+		assert.NilError(t, err)
+		time.Sleep(idleGap)
+		c1 := readEngineClock(t, url)
+		second, err := do(context.Background(), cl, prompt+" and more", 4, time.Now())
+		assert.NilError(t, err)
+		e := scrape(t, url)
+		assert.Equal(t, e.get(t, "vllm:prefix_cache_hits_total")-e0.get(t, "vllm:prefix_cache_hits_total"), 480.0)
+		assert.Equal(t, e.get(t, "vllm:prefix_cache_queries_total")-e0.get(t, "vllm:prefix_cache_queries_total"), float64(480+482))
+		// A busy machine can make the client's cold ttft later, never shorter.
+		assert.Assert(t, ttftOf(first) > 45*time.Millisecond, "cold ttft %v", ttftOf(first))
+		// The engine's clock: 1ms + 480 prompt tokens × 100µs cold; warm, only
+		// the 2 tokens after the 30 cached blocks are computed.
+		coldOK := engineClockOK(t, c1, c0, 49*time.Millisecond, time.Millisecond)
+		warmOK := engineClockOK(t, readEngineClock(t, url), c1, 1200*time.Microsecond, time.Millisecond)
+		return coldOK && warmOK, fmt.Sprintf("ttft cold %v, warm %v", ttftOf(first), ttftOf(second))
+	})
 	e := scrape(t, url)
-	assert.Equal(t, e.get(t, "vllm:prefix_cache_hits_total"), 480.0)
-	assert.Equal(t, e.get(t, "vllm:prefix_cache_queries_total"), float64(2+480+482))
 	assert.Assert(t, strings.Contains(strings.Join(e.order, " "), `enable_prefix_caching="true"`))
 }
 
@@ -215,10 +289,18 @@ func TestEngineCancelFreesKV(t *testing.T) {
 	// needs 7 blocks and 200ms.
 	cfg := sim.Config{KVCacheTokens: 8192, KVPolicy: sim.KVReserve, DecodeBase: 2 * time.Millisecond}
 	cl, url := simClient(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err := do(ctx, cl, "one two", 8100, time.Now())
-	assert.Assert(t, err != nil)
+	first := make(chan error, 1)
+	go func() {
+		_, err := do(ctx, cl, "one two", 8100, time.Now())
+		first <- err
+	}()
+	// The client goes away once the engine runs its sequence (and holds
+	// its blocks), however long a busy machine takes to get there.
+	eventually(t, url, "vllm:num_requests_running", 1)
+	cancel()
+	assert.Assert(t, <-first != nil)
 	start := time.Now()
 	rec, err := do(context.Background(), cl, "three four", 100, time.Now())
 	assert.NilError(t, err)
@@ -246,14 +328,19 @@ func TestEngineNonStreaming(t *testing.T) {
 // decode step.
 func TestEngineTTFTAndITLAreEngineCosts(t *testing.T) {
 	cfg := sim.Config{MaxNumSeqs: 8, TTFT: 20 * time.Millisecond, ITL: 4 * time.Millisecond}
-	cl, _ := simClient(t, cfg)
+	cl, url := simClient(t, cfg)
 	_, err := do(context.Background(), cl, "warm", 2, time.Now())
 	assert.NilError(t, err)
+	const out = 21
 	timing(t, func() (bool, string) {
-		rec, err := do(context.Background(), cl, "hello world", 21, time.Now())
+		time.Sleep(idleGap)
+		before := readEngineClock(t, url)
+		rec, err := do(context.Background(), cl, "hello world", out, time.Now())
 		assert.NilError(t, err)
-		return withinPct(ttftOf(rec), 20*time.Millisecond, 10) && withinPct(tpotOf(rec), 4*time.Millisecond, 5),
-			fmt.Sprintf("ttft %v (want 20ms ± 10%%), tpot %v (want 4ms ± 5%%)", ttftOf(rec), tpotOf(rec))
+		// The engine's clock: every prefill step costs TTFT, every decode step ITL.
+		onClock := engineClockOK(t, readEngineClock(t, url), before, 20*time.Millisecond, 4*time.Millisecond)
+		return onClock && ttftOK(ttftOf(rec), 20*time.Millisecond, 10) && tpotOK(tpotOf(rec), 4*time.Millisecond, 5, out),
+			fmt.Sprintf("ttft %v (want 20ms ± 10%%, +%v busy), tpot %v (want 4ms ± 5%%, ±%v busy), engine clock exact: %v", ttftOf(rec), busySlack, tpotOf(rec), busySlack/(out-1), onClock)
 	})
 }
 

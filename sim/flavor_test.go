@@ -130,7 +130,9 @@ func TestTGIFlavor(t *testing.T) {
 func TestMaxConcurrentRequests(t *testing.T) {
 	for _, flavor := range []string{sim.FlavorVLLM, sim.FlavorTGI} {
 		t.Run(flavor, func(t *testing.T) {
-			ts := newServer(t, sim.Config{Flavor: flavor, MaxConcurrentRequests: 2, TTFT: 100 * time.Millisecond})
+			// Two requests in flight for 500ms: the third, sent once the
+			// server counts both, finds no room.
+			ts := newServer(t, sim.Config{Flavor: flavor, MaxConcurrentRequests: 2, TTFT: 500 * time.Millisecond})
 			body := `{"messages":[{"role":"user","content":"hi"}],"max_tokens":2}`
 			codes := make(chan int, 3)
 			for range 2 {
@@ -145,7 +147,11 @@ func TestMaxConcurrentRequests(t *testing.T) {
 					codes <- resp.StatusCode
 				}()
 			}
-			time.Sleep(30 * time.Millisecond)
+			running := "vllm:num_requests_running"
+			if flavor == sim.FlavorTGI {
+				running = "tgi_batch_current_size"
+			}
+			eventually(t, ts.URL, running, 2)
 			r := post(t, ts.URL+"/v1/chat/completions", body)
 			assert.Equal(t, r.StatusCode, http.StatusTooManyRequests)
 			assert.Equal(t, r.Header.Get("Retry-After"), "1")

@@ -17,6 +17,7 @@ import (
 	"github.com/benchplan/benchplan/results"
 	"gotest.tools/v3/assert"
 	"gotest.tools/v3/golden"
+	"gotest.tools/v3/poll"
 )
 
 // binary is bin/benchplan built for these tests, so that they run the
@@ -114,9 +115,9 @@ func TestQuickstartPasses(t *testing.T) {
 	assert.Equal(t, run.Verdict, results.Pass)
 	assert.Equal(t, len(run.Scenarios), 2)
 	sync := run.Scenarios[0].Steps[0]
-	assert.Equal(t, sync.Metrics.Requests.Completed, 8)
-	assert.Equal(t, sync.Metrics.Tokens.OutputTotal, 8*32, "ignore_eos must give exactly output_tokens")
-	assert.Equal(t, sync.Metrics.Tokens.PromptTotal, 8*128)
+	assert.Equal(t, sync.Metrics.Requests.Completed, 12)
+	assert.Equal(t, sync.Metrics.Tokens.OutputTotal, 12*32, "ignore_eos must give exactly output_tokens")
+	assert.Equal(t, sync.Metrics.Tokens.PromptTotal, 12*128)
 	assert.Equal(t, sync.Metrics.Tokens.Source, "usage")
 }
 
@@ -288,21 +289,23 @@ scenarios:
     limits: { max_requests: 3 }
 `)
 	out := t.TempDir()
-	cmd := exec.Command(binary, "run", plan, "--out", out)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	assert.NilError(t, cmd.Start())
+	cmd, stderr := startRun(t, plan, "--out", out)
+	// The step runs for 1.5s (about 15 requests due) before the signal,
+	// counted from its start, not from benchplan's, which a busy machine
+	// may delay.
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		if strings.Contains(stderr.String(), "chat constant 10.00/s: started") {
+			return poll.Success()
+		}
+		if cmd.ProcessState != nil {
+			return poll.Error(fmt.Errorf("benchplan ended:\n%s", stderr))
+		}
+		return poll.Continue("waiting for the step:\n%s", stderr)
+	}, poll.WithTimeout(30*time.Second), poll.WithDelay(20*time.Millisecond))
 	time.Sleep(1500 * time.Millisecond)
 	assert.NilError(t, cmd.Process.Signal(syscall.SIGINT))
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("benchplan did not stop within 20s of SIGINT")
-	}
-	assert.Equal(t, cmd.ProcessState.ExitCode(), 130, stderr.String())
+	code := waitExit(t, cmd, 20*time.Second, stderr)
+	assert.Equal(t, code, 130, stderr.String())
 	run := readRun(t, out)
 	st := run.Scenarios[0].Steps[0]
 	assert.Assert(t, st.Partial)
@@ -312,7 +315,8 @@ scenarios:
 
 // TestReadyPlansDryRun runs every plan in plans/ on the simulator with
 // short limits, and every server setup in plans/servers/ with --simulate,
-// as CI does: each must run to a verdict (exit 0 or 1), never 2 or 3.
+// as CI does: each must run to a verdict (exit 0, 1, or 4 when a few
+// requests cannot decide a gate), never 2 or 3.
 func TestReadyPlansDryRun(t *testing.T) {
 	plans, _ := filepath.Glob(filepath.Join("..", "..", "plans", "*.yaml"))
 	servers, _ := filepath.Glob(filepath.Join("..", "..", "plans", "servers", "*.yaml"))
@@ -332,7 +336,7 @@ func TestReadyPlansDryRun(t *testing.T) {
 		t.Run(r.name, func(t *testing.T) {
 			out := t.TempDir()
 			res := benchplan(t, time.Minute, append(r.args, "--out", out)...)
-			assert.Assert(t, res.code == 0 || res.code == 1, "exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+			assert.Assert(t, res.code == 0 || res.code == 1 || res.code == 4, "exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 			run := readRun(t, out)
 			for _, sc := range run.Scenarios {
 				assert.Equal(t, sc.Error, "", "scenario %s", sc.Name)
@@ -343,16 +347,21 @@ func TestReadyPlansDryRun(t *testing.T) {
 }
 
 func TestBaselineGate(t *testing.T) {
+	// The gate compares two runs' wall-clock times. On a busy machine a
+	// run's ttft can be a few ms later throughout and tens of ms later
+	// now and then: the median of a 100ms ttft moves by a few percent,
+	// well within the gate's 10%, where a p95 of 10 requests (their
+	// maximum) or a 30ms ttft would not be.
 	plan := writePlan(t, `version: 1
 name: baseline
 servers:
-  sim: { sim: { ttft: 30ms, itl: 2ms } }
+  sim: { sim: { ttft: 100ms, itl: 2ms } }
 scenarios:
   - name: chat
     load: { type: constant, rate: 20 }
     data: { emulated: { prompt_tokens: 16, output_tokens: 8 } }
     limits: { max_requests: 10 }
-    assert: [ "ttft.p95 < baseline.ttft.p95 * 1.1" ]
+    assert: [ "ttft.p50 < baseline.ttft.p50 * 1.1" ]
 `)
 	// Without a baseline the gate cannot be evaluated: an error, never a pass.
 	first := t.TempDir()
@@ -368,10 +377,10 @@ scenarios:
 	assert.Equal(t, r.code, 0, r.stdout)
 	o = readRun(t, second).Scenarios[0].Steps[0].Assertions[0]
 	assert.Equal(t, o.Verdict, results.Pass)
-	assert.Assert(t, strings.Contains(o.Observed, "baseline.ttft.p95 = "), o.Observed)
+	assert.Assert(t, strings.Contains(o.Observed, "baseline.ttft.p50 = "), o.Observed)
 
 	// A slower server fails against the faster baseline.
-	slow := writePlan(t, strings.Replace(mustRead(t, plan), "ttft: 30ms", "ttft: 60ms", 1))
+	slow := writePlan(t, strings.Replace(mustRead(t, plan), "ttft: 100ms", "ttft: 200ms", 1))
 	third := t.TempDir()
 	r = benchplan(t, time.Minute, "run", slow, "--out", third, "--quiet", "--baseline", filepath.Join(first, "results.json"))
 	assert.Equal(t, r.code, 1, r.stdout)
@@ -400,9 +409,9 @@ scenarios:
     data: { emulated: { prompt_tokens: 16, output_tokens: 4 } }
     limits: { max_requests: 10 }
     assert:
-      - ttft.p95 < 1s
+      - ttft.p50 < 1s
       - { expr: "ttft.p50 < 1ms", name: aspirational, severity: warn }
-      - all(steps, .ttft.p95 < 1s)
+      - all(steps, .ttft.p50 < 1s)
       - capacity > 5
 `)
 	out := t.TempDir()
@@ -420,7 +429,7 @@ scenarios:
 	for _, o := range sc.Assertions {
 		assert.Equal(t, o.Verdict, results.Pass, "%+v", o)
 	}
-	assert.Assert(t, strings.Contains(sc.Assertions[0].Observed, "ttft.p95 by step = ["), sc.Assertions[0].Observed)
+	assert.Assert(t, strings.Contains(sc.Assertions[0].Observed, "ttft.p50 by step = ["), sc.Assertions[0].Observed)
 	assert.Assert(t, sc.Capacity > 5, "capacity %v", sc.Capacity)
 	assert.Equal(t, run.Verdict, results.Warn)
 }

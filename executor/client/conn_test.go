@@ -18,6 +18,7 @@ import (
 	"github.com/benchplan/benchplan/results"
 	"github.com/benchplan/benchplan/sim"
 	"gotest.tools/v3/assert"
+	"gotest.tools/v3/poll"
 )
 
 const sseBody = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n" +
@@ -103,8 +104,11 @@ func TestStaleKeptAliveConnectionIsRetriedOnce(t *testing.T) {
 	// The server answers the first request on each connection, then closes
 	// it (as uvicorn does after its keep-alive timeout): the next request
 	// finds the connection dead, is sent again on a new one, and succeeds.
+	closed := make(chan struct{}, 3)
 	url, conns := rawHTTP(t, func(n int, _ *bufio.Reader, w net.Conn) bool {
 		io.WriteString(w, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(sseBody), sseBody))
+		w.Close()
+		closed <- struct{}{}
 		return false
 	})
 	cl := New(Config{BaseURL: url, Model: "m"})
@@ -112,7 +116,7 @@ func TestStaleKeptAliveConnectionIsRetriedOnce(t *testing.T) {
 	for range 3 {
 		_, err := send(t, cl)
 		assert.NilError(t, err)
-		time.Sleep(20 * time.Millisecond) // let the close arrive
+		<-closed // the server has closed the kept-alive connection
 	}
 	assert.Equal(t, conns.Load(), int64(3))
 }
@@ -130,9 +134,16 @@ func TestConnectionDroppedMidAnswerIsAnErrorNotARetry(t *testing.T) {
 }
 
 func TestTimeoutCutsABlockedRead(t *testing.T) {
+	// The server sends the head, then nothing until the test ends (or a
+	// minute passes): only the timeout can end the read.
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
 	url, _ := rawHTTP(t, func(n int, _ *bufio.Reader, w net.Conn) bool {
 		io.WriteString(w, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-		time.Sleep(time.Second)
+		select {
+		case <-release:
+		case <-time.After(time.Minute):
+		}
 		return false
 	})
 	cl := New(Config{BaseURL: url, Model: "m"})
@@ -143,7 +154,7 @@ func TestTimeoutCutsABlockedRead(t *testing.T) {
 	err := cl.Do(ctx, Request{Prompt: "x"}, start, &rec)
 	assert.Assert(t, err != nil)
 	assert.Equal(t, rec.Error, "timeout")
-	assert.Assert(t, time.Since(start) < 500*time.Millisecond)
+	assert.Assert(t, time.Since(start) < 20*time.Second, "the read outlasted its 50ms timeout: %s", time.Since(start))
 }
 
 func TestHTTPS(t *testing.T) {
@@ -189,7 +200,17 @@ func TestWarmOpensConnectionsAhead(t *testing.T) {
 	cl := New(Config{BaseURL: url, Model: "m", MaxIdle: 4})
 	defer cl.Close()
 	assert.NilError(t, cl.Warm(context.Background(), 6))
-	time.Sleep(20 * time.Millisecond)
+	cl.pool.mu.Lock()
+	idle := len(cl.pool.idle)
+	cl.pool.mu.Unlock()
+	assert.Equal(t, idle, 4, "no more than MaxIdle")
+	// Warm has dialled them all; the server counts them as it accepts.
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		if n := conns.Load(); n < 4 {
+			return poll.Continue("%d connections accepted", n)
+		}
+		return poll.Success()
+	}, poll.WithTimeout(10*time.Second), poll.WithDelay(time.Millisecond))
 	assert.Equal(t, conns.Load(), int64(4), "no more than MaxIdle")
 	done := make(chan error, 4)
 	for range 4 {

@@ -3,6 +3,7 @@ package servers
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -112,7 +113,22 @@ func TestProcessInterruptedStopsTheProcess(t *testing.T) {
 	pidfile := filepath.Join(t.TempDir(), "child.pid")
 	s := helperServer(addr, map[string]string{"HELPER_DELAY": "1h", "HELPER_CHILD": "1", "HELPER_CHILD_PIDFILE": pidfile})
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(700*time.Millisecond, cancel)
+	defer cancel()
+	// Interrupt once the process has started its child and serves /health
+	// (503, loading), however long a busy machine takes to get there.
+	go func() {
+		hc := &http.Client{Timeout: time.Second}
+		for ctx.Err() == nil {
+			if _, err := os.Stat(pidfile); err == nil {
+				if resp, err := hc.Get(s.URL + "/health"); err == nil {
+					resp.Body.Close()
+					cancel()
+					return
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
 	_, err := StartWith(ctx, "p", s, Options{})
 	assert.Assert(t, errors.Is(err, context.Canceled), "%v", err)
 	b, err := os.ReadFile(pidfile)
