@@ -427,7 +427,8 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 		}
 	}
 	sctx, stopWatch := r.watchServer(ctx)
-	out := load.Run(sctx, s.spec, r.lim, do)
+	out, earlier := r.runRepeats(sctx, s, do, total)
+	out = r.extend(sctx, s, do, total, out)
 	exited := stopWatch()
 	var recording *telemetry.Recording
 	if rec != nil {
@@ -442,9 +443,12 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 		res.Error = fmt.Sprintf("step %d: %v", st.Index+1, exited)
 	}
 	st.Unsent = out.Unsent
-	w := window(sc, out)
-	w.SLO = r.slo
+	w := r.windowOf(s, out)
 	st.Metrics = results.ComputeWith(out.Requests, w)
+	if len(earlier) > 0 {
+		st.Repeats = len(earlier) + 1
+		st.Metrics = results.CombineRepeats(append(earlier, st.Metrics), w.Confidence)
+	}
 	st.Series = results.ComputeSeries(out.Requests, out.End)
 	st.Histograms = results.ComputeHistograms(out.Requests)
 	if r.died == nil { // else the step's end says it all: no saturation from a dead server
@@ -466,9 +470,9 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 	if r.rep != nil {
 		r.rep.StepDone(st)
 	} else {
-		fmt.Fprintf(r.progress, "%s: step %d/%d done: %d ok, %d errors, %d incomplete in %s (%s), %.2f req/s\n",
+		fmt.Fprintf(r.progress, "%s: step %d/%d done: %d ok, %d errors, %d incomplete in %s (%s), sent %.2f/s, done %.2f/s\n",
 			sc.Name, st.Index+1, total, m.Requests.Completed, m.Requests.Errored, m.Requests.Incomplete,
-			time.Duration(m.Duration).Round(time.Millisecond), st.StopReason, m.Requests.RatePerSec)
+			time.Duration(m.Duration).Round(time.Millisecond), st.StopReason, m.Requests.SentRatePerSec, m.Requests.RatePerSec)
 	}
 	for _, wn := range st.Warnings {
 		fmt.Fprintf(r.progress, "%s: step %d/%d warning: %s\n", sc.Name, st.Index+1, total, wn)
@@ -481,6 +485,103 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 		return false
 	}
 	return !st.Partial
+}
+
+// windowOf is the measured window of a run of step s, with what its
+// metrics need: the SLO, the confidence of each look, whether it is paced.
+func (r *scenarioRun) windowOf(s stepRun, out load.Outcome) results.Window {
+	w := window(r.sc, out)
+	w.SLO = r.slo
+	w.Confidence = r.sc.LookConfidence()
+	switch s.spec.Schedule.(type) {
+	case load.Constant, *load.Poisson:
+		w.Paced = true
+	}
+	return w
+}
+
+// runRepeats runs the step's load as many times as the scenario's repeat
+// says, one run after another, and stops early when a run is cut short. It
+// returns the last run's outcome and the metrics of the runs before it
+// (results.CombineRepeats makes the step's metrics of them all).
+func (r *scenarioRun) runRepeats(ctx context.Context, s stepRun, do load.Do, total int) (load.Outcome, []results.Metrics) {
+	n := r.sc.Repeats()
+	var earlier []results.Metrics
+	for k := 1; ; k++ {
+		out := load.Run(ctx, s.spec, r.lim, do)
+		if k == n || out.Interrupted || ctx.Err() != nil {
+			return out, earlier
+		}
+		m := results.ComputeWith(out.Requests, r.windowOf(s, out))
+		earlier = append(earlier, m)
+		if r.rep != nil {
+			label := fmt.Sprintf("%s (run %d of %d)", StepLabel(s.st), k+1, n)
+			r.rep.StepStarted(progress.Step{Scenario: r.sc.Name, Index: s.st.Index, Count: total, Label: label,
+				MaxRequests: r.lim.MaxRequests, MaxDuration: r.lim.MaxDuration})
+		} else {
+			fmt.Fprintf(r.progress, "%s: step %d/%d run %d of %d done: %d ok, %d errors, %.2f req/s\n",
+				r.sc.Name, s.st.Index+1, total, k, n, m.Requests.Completed, m.Requests.Errored, m.Requests.RatePerSec)
+		}
+	}
+}
+
+// extend runs the step's load again, pooled with what already ran, while
+// the caller's gates leave an assertion undecided and the scenario allows
+// more runs (verdict.inconclusive: extend); it returns the pooled outcome
+// and records the runs added in the step.
+func (r *scenarioRun) extend(ctx context.Context, s stepRun, do load.Do, total int, out load.Outcome) load.Outcome {
+	limit := r.sc.MaxExtensions()
+	if limit == 0 || r.opts.Undecided == nil {
+		return out
+	}
+	for k := 1; k <= limit && !out.Interrupted && ctx.Err() == nil; k++ {
+		probe := *s.st
+		probe.Metrics = results.ComputeWith(out.Requests, r.windowOf(s, out))
+		if probe.Metrics.Requests.Completed == 0 || !r.opts.Undecided(r.sc.Name, &probe) {
+			break
+		}
+		label := fmt.Sprintf("%s (extended %d of %d: an assertion is undecided)", StepLabel(s.st), k, limit)
+		if r.rep != nil {
+			r.rep.StepStarted(progress.Step{Scenario: r.sc.Name, Index: s.st.Index, Count: total, Label: label,
+				MaxRequests: r.lim.MaxRequests, MaxDuration: r.lim.MaxDuration})
+		} else {
+			fmt.Fprintf(r.progress, "%s: step %d/%d %s ...\n", r.sc.Name, s.st.Index+1, total, label)
+		}
+		out = appendOutcome(out, load.Run(ctx, s.spec, r.lim, do))
+		s.st.Extensions = k
+	}
+	return out
+}
+
+// appendOutcome pools a later run of a step after an earlier one: the
+// later run's times become offsets from the earlier run's start, as if it
+// had begun where the earlier one stopped.
+func appendOutcome(a, b load.Outcome) load.Outcome {
+	off, n := a.End, 0
+	for i := range a.Requests {
+		n = max(n, a.Requests[i].Index+1)
+	}
+	for i := range b.Requests {
+		q := &b.Requests[i]
+		q.Index += n
+		q.Intended += off
+		q.Ready += off
+		q.Sent += off
+		q.End += off
+		if q.FirstToken > 0 {
+			q.FirstToken += off
+		}
+		if q.LastToken > 0 {
+			q.LastToken += off
+		}
+	}
+	out := b
+	out.Requests = append(a.Requests, b.Requests...)
+	out.End = off + b.End
+	out.LastSent = off + b.LastSent
+	out.Unsent = a.Unsent + b.Unsent
+	out.Saturated = a.Saturated || b.Saturated
+	return out
 }
 
 // StopServerExited is the stop reason of a step whose server exited.
@@ -554,6 +655,9 @@ func window(sc *plan.Scenario, out load.Outcome) results.Window {
 	w := results.Window{Stop: out.End}
 	l := sc.Limits
 	reqs := out.Requests
+	for i := range reqs {
+		reqs[i].Excluded = false // an extended step is windowed again as it grows
+	}
 	total := l.MaxDuration.D()
 	// The end of sending: the duration limit, an early stop, or the last
 	// request's ready time.
@@ -613,19 +717,44 @@ func window(sc *plan.Scenario, out load.Outcome) results.Window {
 	return w
 }
 
+// lagLimit is the client lag p99 above which a step is client late (see
+// results.ClientLagLimit): on a schedule, relative to its mean gap between
+// requests; where a late request holds a stream or a slot idle (a closed
+// loop, a cap) or the load is due all at once, relative to the median
+// latency; the shorter of the two when both apply.
+func lagLimit(spec load.Spec, m *results.Metrics) results.LagLimit {
+	var gap, lat time.Duration
+	if spec.Schedule != nil {
+		gap = load.MeanGap(spec.Schedule)
+	}
+	if spec.Schedule == nil || spec.MaxConcurrency > 0 || gap == 0 {
+		lat = m.Latency.P50
+	}
+	return results.ClientLagLimit(gap, lat)
+}
+
 // warnings says what a reader of the step must know about the client.
 func warnings(st *results.Step, spec load.Spec, out load.Outcome, inFlight int) []string {
 	var ws []string
 	m := &st.Metrics
 	uncapped := spec.Schedule != nil && spec.MaxConcurrency == 0
-	if m.ClientLag.Count > 0 && m.ClientLag.P99 > results.ClientLateThreshold {
+	if lim := lagLimit(spec, m); m.ClientLag.Count > 0 && lim.Exceeded(m.ClientLag.P99) {
 		st.ClientLate = true
 		what := "client lag"
 		if uncapped {
 			what = "queue"
 		}
-		ws = append(ws, fmt.Sprintf("client late: %s p99 is %s (above %s): requests left benchplan late, so these figures partly measure the client, not the server",
-			what, m.ClientLag.P99.Round(10*time.Microsecond), results.ClientLateThreshold))
+		var why string
+		switch lim.Basis {
+		case results.BasisGap:
+			why = "requests left benchplan late enough to reshape the arrivals the server saw: the load was not quite the one asked for"
+		case results.BasisLatency:
+			why = "streams or slots sat idle while benchplan caught up: the server saw less load than asked for"
+		default:
+			why = "requests left benchplan late: the load was not quite the one asked for"
+		}
+		ws = append(ws, fmt.Sprintf("client late: %s p99 is %s, above %s; %s (latencies start at sent and leave the lag out)",
+			what, m.ClientLag.P99.Round(10*time.Microsecond), lim, why))
 	}
 	if out.Saturated {
 		st.ClientLate = true

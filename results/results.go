@@ -127,10 +127,6 @@ func Worse(a, b Verdict) Verdict {
 	return a
 }
 
-// ClientLateThreshold is the client lag p99 above which a step is marked
-// ClientLate: the requests left benchplan late enough to matter.
-const ClientLateThreshold = time.Millisecond
-
 // Step is one step of a scenario's load (one rate, one stream count) with
 // its metrics and assertion outcomes.
 type Step struct {
@@ -151,9 +147,16 @@ type Step struct {
 	// Partial is true when the step was cut short by an interrupt or a failure.
 	Partial bool `json:"partial,omitempty"`
 	// ClientLate is true when benchplan itself sent requests late (its lag
-	// p99 above ClientLateThreshold) or could not send them at all: the
-	// figures then measure the client as much as the server.
+	// p99 above the step's ClientLagLimit) or could not send them at all:
+	// the figures then measure the client as much as the server.
 	ClientLate bool `json:"client_late,omitempty"`
+	// Repeats is how many times the step ran (a scenario's repeat); its
+	// metrics then combine the runs (CombineRepeats) and its series,
+	// histograms and requests are the last run's. 0 for a single run.
+	Repeats int `json:"repeats,omitempty"`
+	// Extensions is how many runs verdict.inconclusive: extend added to
+	// the step, pooled with its first, because an assertion was undecided.
+	Extensions int `json:"extensions,omitempty"`
 	// Unsent counts requests that were due before the step ended but that
 	// the client never sent (it was saturated).
 	Unsent int `json:"unsent,omitempty"`

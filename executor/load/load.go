@@ -97,7 +97,9 @@ type Outcome struct {
 }
 
 // Run carries out one step: it sends requests as spec says until a limit
-// is reached and returns their records.
+// is reached and returns their records. The step's clock (the origin of
+// every offset, and of its schedule) starts only once the step is set up,
+// so that no request leaves late because of its own step's setup.
 func Run(ctx context.Context, spec Spec, lim Limits, do Do) Outcome {
 	s := newStep(ctx, lim)
 	defer s.cancel(nil)
@@ -138,6 +140,7 @@ type step struct {
 	lastSent atomic.Int64
 
 	recs    records
+	slots   *slots // an open load's in-flight slots, if capped
 	wg      sync.WaitGroup
 	unsent  int
 	satur   atomic.Bool
@@ -146,15 +149,31 @@ type step struct {
 
 var errStepEnded = errors.New("step ended")
 
+// clockStarts, when set (by a test), is called as a step's clock starts,
+// to see what the step has set up by then.
+var clockStarts func(*step)
+
+// newStep returns a step whose clock has not started: set it up, then
+// call start.
 func newStep(ctx context.Context, lim Limits) *step {
 	s := &step{parent: ctx, lim: lim}
 	s.ctx, s.cancel = context.WithCancelCause(ctx)
-	s.origin = time.Now()
-	if lim.MaxDuration > 0 {
-		s.timer = time.AfterFunc(lim.MaxDuration, func() { s.stop(StopMaxDuration) })
-	}
-	s.unwatch = context.AfterFunc(ctx, func() { s.stop(StopInterrupted) })
 	return s
+}
+
+// start starts the step's clock: its origin is now, and its duration
+// limit and interrupt watch run from now. Everything a step allocates in
+// proportion to its limits (request slots, records) is made before, so
+// that the first request, due at the origin, does not wait for it.
+func (s *step) start() {
+	if clockStarts != nil {
+		clockStarts(s)
+	}
+	s.origin = time.Now()
+	if s.lim.MaxDuration > 0 {
+		s.timer = time.AfterFunc(s.lim.MaxDuration, func() { s.stop(StopMaxDuration) })
+	}
+	s.unwatch = context.AfterFunc(s.parent, func() { s.stop(StopInterrupted) })
 }
 
 // stop ends the step now for reason; the first reason wins.
@@ -192,7 +211,8 @@ func (s *step) wait(t *time.Timer, ps *preciseSleeper, at time.Duration) bool {
 	if d <= 0 {
 		return !s.stopped()
 	}
-	if ps == nil || d > preciseWithin {
+	long := d > preciseWithin
+	if ps == nil || long {
 		if ps != nil {
 			d -= preciseWithin - 500*time.Microsecond
 		}
@@ -207,7 +227,7 @@ func (s *step) wait(t *time.Timer, ps *preciseSleeper, at time.Duration) bool {
 		}
 		d = time.Until(s.origin.Add(at))
 	}
-	if d > 0 && !ps.sleep(d) {
+	if d > 0 && !ps.sleep(d, long) {
 		// The precise sleeper failed: finish with the timer.
 		if d = time.Until(s.origin.Add(at)); d > 0 {
 			t.Reset(d)
@@ -301,16 +321,14 @@ func (s *step) open(spec Spec, do Do) {
 	if s.lim.MaxInFlight > 0 && (capacity == 0 || s.lim.MaxInFlight < capacity) {
 		capacity, clientCap = s.lim.MaxInFlight, true
 	}
-	// A slot is a token in slots holding the time it was freed (0 at the
-	// start): with the plan's cap, a request is ready when its slot freed.
-	var slots chan time.Duration
+	// Set up before the clock starts: the slots, the workers, the sleepers
+	// and the first request's record.
+	var sl *slots
 	if capacity > 0 {
-		slots = make(chan time.Duration, capacity)
-		for range capacity {
-			slots <- 0
-		}
+		sl = newSlots(capacity)
+		s.slots = sl
 	}
-	w := newWorkers(s, do, slots)
+	w := newWorkers(s, do, sl)
 	defer w.close()
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
@@ -318,9 +336,15 @@ func (s *step) open(spec Spec, do Do) {
 	if ps != nil {
 		defer ps.close()
 	}
+	more := func(i int) bool { return s.lim.MaxRequests == 0 || i < s.lim.MaxRequests }
+	var rec *results.Request
+	if more(0) {
+		rec = s.recs.next()
+	}
+	s.start()
 	i := 0
 loop:
-	for ; s.lim.MaxRequests == 0 || i < s.lim.MaxRequests; i++ {
+	for ; more(i); i++ {
 		at := spec.Schedule.At(i)
 		if s.lim.MaxDuration > 0 && at >= s.lim.MaxDuration {
 			break
@@ -329,16 +353,14 @@ loop:
 			break
 		}
 		ready := at
-		if slots != nil {
-			var freed time.Duration
-			select {
-			case freed = <-slots:
-			default:
+		if sl != nil {
+			freed, ok := sl.tryTake()
+			if !ok {
 				if clientCap {
 					s.satur.Store(true)
 				}
 				select {
-				case freed = <-slots:
+				case freed = <-sl.freed:
 				case <-s.ctx.Done():
 					break loop
 				}
@@ -348,19 +370,62 @@ loop:
 				ready = max(at, freed)
 			}
 		}
-		rec := s.recs.next()
 		rec.Index, rec.Intended, rec.Ready = i, at, ready
 		w.dispatch(rec)
+		// The next request's record is taken now, in the slack before it
+		// is due, not when it is due: a new chunk of records is made
+		// while the dispatcher would wait anyway.
+		rec = nil
+		if more(i + 1) {
+			rec = s.recs.next()
+		}
+	}
+	if rec != nil {
+		rec.Index = -1 // taken, never sent
 	}
 	if spec.MaxConcurrency == 0 {
 		s.unsent = countDue(spec.Schedule, i, s.lim, time.Since(s.origin))
 	}
-	if !s.stopped() && (s.lim.MaxRequests == 0 || i < s.lim.MaxRequests) && s.lim.MaxDuration > 0 {
+	if !s.stopped() && more(i) && s.lim.MaxDuration > 0 {
 		// The schedule reached the duration limit: in-flight requests
 		// run until it cuts them.
 		<-s.ctx.Done()
 	}
 }
+
+// slots are the requests an open load may have in flight at once (its
+// plan's cap, or the client's ceiling). A slot holds the offset at which it
+// was last freed: a slot never taken was freed at the step's start. Slots
+// never taken are counted, not queued, so that setting up 100,000 of them
+// costs no more than setting up 10.
+type slots struct {
+	// fresh counts the slots never taken; only the dispatcher uses it.
+	fresh int
+	// freed holds the slots given back, each with when it was freed.
+	freed chan time.Duration
+}
+
+func newSlots(capacity int) *slots {
+	return &slots{fresh: capacity, freed: make(chan time.Duration, capacity)}
+}
+
+// tryTake takes a slot if one is free, and says when it was freed.
+func (sl *slots) tryTake() (time.Duration, bool) {
+	if sl.fresh > 0 {
+		sl.fresh--
+		return 0, true
+	}
+	select {
+	case freed := <-sl.freed:
+		return freed, true
+	default:
+		return 0, false
+	}
+}
+
+// give frees a slot at offset at; it never blocks, since a slot is given
+// back only once per take.
+func (sl *slots) give(at time.Duration) { sl.freed <- at }
 
 // countDue counts requests from index i on that were due before now (and
 // within the limits) but were not sent.
@@ -382,6 +447,7 @@ func countDue(sched Schedule, i int, lim Limits, now time.Duration) int {
 // closed runs streams loops, each sending its next request when its
 // previous one ends.
 func (s *step) closed(streams int, do Do) {
+	s.start()
 	var next atomic.Int64
 	for range streams {
 		s.wg.Add(1)
@@ -431,11 +497,11 @@ func (s *step) outcome() Outcome {
 type workers struct {
 	s     *step
 	do    Do
-	slots chan time.Duration
+	slots *slots
 	work  chan *results.Request
 }
 
-func newWorkers(s *step, do Do, slots chan time.Duration) *workers {
+func newWorkers(s *step, do Do, slots *slots) *workers {
 	return &workers{s: s, do: do, slots: slots, work: make(chan *results.Request)}
 }
 
@@ -453,7 +519,7 @@ func (w *workers) loop(rec *results.Request) {
 	for {
 		w.s.send(rec, w.do)
 		if w.slots != nil {
-			w.slots <- time.Since(w.s.origin)
+			w.slots.give(time.Since(w.s.origin))
 		}
 		var ok bool
 		if rec, ok = <-w.work; !ok {

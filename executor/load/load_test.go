@@ -49,8 +49,8 @@ func (s *sleeper) do(ctx context.Context, origin time.Time, rec *results.Request
 
 func TestRunOpenSendsOnScheduleWhateverTheServerDoes(t *testing.T) {
 	// 50 req/s for 10 requests against a server that takes 300 ms: an open
-	// model sends every 20 ms anyway, so several are in flight at once.
-	// (The lag bound leaves room for a busy machine; it is far below 300 ms.)
+	// model sends every 20 ms anyway, so several are in flight at once,
+	// each sent before the one before it ended (a closed loop would wait).
 	s := &sleeper{d: 300 * time.Millisecond}
 	out := RunOpen(context.Background(), Constant{RatePerSec: 50}, Limits{MaxRequests: 10}, s.do)
 	assert.Equal(t, len(out.Requests), 10)
@@ -59,13 +59,16 @@ func TestRunOpenSendsOnScheduleWhateverTheServerDoes(t *testing.T) {
 		assert.Equal(t, r.Index, i)
 		assert.Equal(t, r.Intended, time.Duration(i)*20*time.Millisecond)
 		assert.Equal(t, r.Ready, r.Intended)
-		lag := r.Sent - r.Intended
-		assert.Assert(t, lag >= 0 && lag < 60*time.Millisecond, "request %d sent %s after its intended time", i, lag)
+		assert.Assert(t, r.Sent >= r.Intended, "request %d sent at %s, before its time %s", i, r.Sent, r.Intended)
+		if i > 0 {
+			prev := out.Requests[i-1]
+			assert.Assert(t, r.Sent < prev.End, "request %d sent at %s, after %d ended at %s", i, r.Sent, i-1, prev.End)
+		}
 		assert.Assert(t, r.OK(), "request %d: drained at the end, not cut", i)
 	}
 	assert.Assert(t, s.top.Load() >= 4)
 	// The whole step takes about 9*20ms + 300ms, not 10*300ms.
-	assert.Assert(t, out.End < time.Second, "step took %s", out.End)
+	assert.Assert(t, out.End < 2*time.Second, "step took %s", out.End)
 	assert.Assert(t, !out.Saturated)
 }
 
@@ -73,18 +76,20 @@ func TestRunOpenMaxDurationCancelsInFlightAsIncomplete(t *testing.T) {
 	s := &sleeper{d: time.Hour}
 	start := time.Now()
 	out := RunOpen(context.Background(), Constant{RatePerSec: 20}, Limits{MaxDuration: 200 * time.Millisecond}, s.do)
-	assert.Assert(t, time.Since(start) < time.Second)
+	assert.Assert(t, time.Since(start) < 2*time.Second, "not an hour")
 	assert.Equal(t, out.StopReason, StopMaxDuration)
 	assert.Equal(t, out.End, 200*time.Millisecond)
-	assert.Equal(t, len(out.Requests), 4) // intended at 0, 50, 100, 150 ms
+	// Intended at 0, 50, 100 and 150 ms: all sent (a machine that stalls
+	// past the cut leaves the last ones unsent, and says so).
+	assert.Equal(t, len(out.Requests)+out.Unsent, 4)
+	assert.Assert(t, len(out.Requests) >= 1)
 	for _, r := range out.Requests {
 		assert.Assert(t, r.Incomplete, "request %d not marked incomplete", r.Index)
 		assert.Equal(t, r.Error, "")
 	}
 	m := results.Compute(out.Requests, out.End)
-	assert.Equal(t, m.Requests.Incomplete, 4)
+	assert.Equal(t, m.Requests.Incomplete, len(out.Requests))
 	assert.Equal(t, m.Errors.Count, 0)
-	assert.Equal(t, out.Unsent, 0)
 }
 
 func TestMaxRequestsDrainsInFlight(t *testing.T) {
@@ -94,7 +99,7 @@ func TestMaxRequestsDrainsInFlight(t *testing.T) {
 	m := results.Compute(out.Requests, out.End)
 	assert.Equal(t, m.Requests.Completed, 6)
 	assert.Equal(t, m.Requests.Incomplete, 0)
-	assert.Assert(t, out.End < time.Second)
+	assert.Assert(t, out.End < 2*time.Second, "drained, not waited for: %s", out.End)
 }
 
 func TestRunClosedIsOneAtATime(t *testing.T) {
@@ -105,7 +110,9 @@ func TestRunClosedIsOneAtATime(t *testing.T) {
 	for i := 1; i < len(out.Requests); i++ {
 		prev, cur := out.Requests[i-1], out.Requests[i]
 		assert.Assert(t, cur.Sent >= prev.End, "request %d sent at %s before %d ended at %s", i, cur.Sent, i-1, prev.End)
-		assert.Assert(t, cur.Sent-cur.Intended < 5*time.Millisecond)
+		// Intended when its stream was free: after the previous ended.
+		assert.Assert(t, cur.Intended >= prev.End && cur.Sent >= cur.Intended, "request %d intended at %s, sent at %s", i, cur.Intended, cur.Sent)
+		assert.Equal(t, cur.Ready, cur.Intended)
 	}
 }
 
@@ -116,7 +123,9 @@ func TestConcurrentStreamsHoldNInFlight(t *testing.T) {
 	assert.Equal(t, s.top.Load(), int64(4))
 	m := results.Compute(out.Requests, out.End)
 	assert.Equal(t, m.Concurrency.Max, 4)
-	assert.Assert(t, m.Concurrency.Mean > 3.5, "mean %v", m.Concurrency.Mean)
+	// Near 4: a stream's next request follows its previous at once (the
+	// bound leaves a busy machine 10 ms per 30 ms request).
+	assert.Assert(t, m.Concurrency.Mean > 3, "mean %v", m.Concurrency.Mean)
 }
 
 func TestThroughputCapQueuesVisibly(t *testing.T) {
@@ -129,7 +138,8 @@ func TestThroughputCapQueuesVisibly(t *testing.T) {
 	m := results.Compute(out.Requests, out.End)
 	assert.Equal(t, m.Concurrency.Max, 3)
 	assert.Assert(t, m.Queue.Max >= 100*time.Millisecond, "queue max %s", m.Queue.Max)
-	assert.Assert(t, m.ClientLag.P99 < 10*time.Millisecond, "client lag p99 %s", m.ClientLag.P99)
+	// The client's own lag is what a busy machine adds, not the queue.
+	assert.Assert(t, m.ClientLag.P99 < 50*time.Millisecond, "client lag p99 %s", m.ClientLag.P99)
 	assert.Assert(t, !out.Saturated, "a plan's cap is not saturation")
 	for _, r := range out.Requests[3:] {
 		assert.Assert(t, r.Ready >= 40*time.Millisecond, "request %d ready at %s", r.Index, r.Ready)
@@ -140,11 +150,13 @@ func TestMaxErrorsStopsEarly(t *testing.T) {
 	s := &sleeper{d: 10 * time.Millisecond, fail: func(int) bool { return true }}
 	start := time.Now()
 	out := RunOpen(context.Background(), Constant{RatePerSec: 200}, Limits{MaxDuration: 5 * time.Second, MaxErrors: 5}, s.do)
-	assert.Assert(t, time.Since(start) < time.Second)
+	assert.Assert(t, time.Since(start) < 2500*time.Millisecond, "not the whole 5 s")
 	assert.Equal(t, out.StopReason, StopMaxErrors)
 	assert.Assert(t, !out.Interrupted)
 	m := results.Compute(out.Requests, out.End)
-	assert.Assert(t, m.Errors.Count >= 5 && m.Errors.Count <= 7, "errors %d", m.Errors.Count)
+	// About 5 (those that failed at once with the fifth); a machine that
+	// stalls sends a burst of due requests that can fail together.
+	assert.Assert(t, m.Errors.Count >= 5 && m.Errors.Count <= 50, "errors %d", m.Errors.Count)
 	assert.Equal(t, m.Errors.Reasons["http 500"], m.Errors.Count)
 }
 
@@ -186,14 +198,27 @@ func TestClientCeilingIsSaturationAndTheStepEndsOnTime(t *testing.T) {
 	start := time.Now()
 	out := RunOpen(context.Background(), Constant{RatePerSec: 1000}, Limits{MaxDuration: 500 * time.Millisecond, MaxInFlight: 20}, s.do)
 	took := time.Since(start)
-	assert.Assert(t, took < 700*time.Millisecond, "step took %s", took)
+	// On time: not waiting to send the hundreds it could not (seconds at
+	// 20 in flight), nor for the 20 it cut.
+	assert.Assert(t, took < 2*time.Second, "step took %s", took)
 	assert.Equal(t, out.StopReason, StopMaxDuration)
 	assert.Assert(t, out.Saturated)
 	assert.Assert(t, s.top.Load() <= 20)
 	assert.Assert(t, out.Unsent > 300, "unsent %d", out.Unsent)
 	assert.Equal(t, len(out.Requests)+out.Unsent, 500)
 	m := results.Compute(out.Requests, out.End)
-	assert.Assert(t, m.ClientLag.P99 > 100*time.Millisecond, "a ceiling the client hit is its own lag: %s", m.ClientLag.P99)
+	// A ceiling the client hit is its own lag: past the first 20, every
+	// request waited for a slot that freed 200 ms after its holder was
+	// sent (the records say so whether or not the request finished
+	// before the cut).
+	for _, r := range out.Requests {
+		if r.Index >= 20 {
+			assert.Assert(t, r.Sent-r.Ready > 100*time.Millisecond, "request %d: client lag %s", r.Index, r.Sent-r.Ready)
+		}
+	}
+	if m.ClientLag.Count > 20 {
+		assert.Assert(t, m.ClientLag.P99 > 100*time.Millisecond, "client lag p99 %s", m.ClientLag.P99)
+	}
 }
 
 func TestRequestsEndingAfterTheCutAreIncomplete(t *testing.T) {
@@ -211,7 +236,8 @@ func TestRequestsEndingAfterTheCutAreIncomplete(t *testing.T) {
 	assert.Equal(t, out.End, 200*time.Millisecond)
 	m := results.Compute(out.Requests, out.End)
 	assert.Equal(t, m.Requests.Completed, 0)
-	assert.Equal(t, m.Requests.Incomplete, 4)
+	assert.Equal(t, m.Requests.Incomplete+out.Unsent, 4)
+	assert.Assert(t, m.Requests.Incomplete >= 1)
 	assert.Equal(t, time.Duration(m.Duration), 200*time.Millisecond)
 }
 
@@ -245,4 +271,87 @@ func TestAnswersAfterALateCutAreIncompleteAndSendsAfterItUnsent(t *testing.T) {
 	assert.Equal(t, m.Requests.Total, 9, "one of ten never counted as sent")
 	assert.Equal(t, m.Requests.Completed, 8)
 	assert.Assert(t, time.Duration(m.Duration) <= cut, "the window ends at the cut: %s", time.Duration(m.Duration))
+}
+
+func TestAStepIsSetUpBeforeItsClockStarts(t *testing.T) {
+	// The first request is due at the step's origin, so whatever the step
+	// sets up after taking it makes that request late: filling 100,000
+	// in-flight slots there once sent it 3 ms late. When the clock starts,
+	// the slots and the first request's record exist already, and the
+	// slots queue nothing: setting them up costs the same at any ceiling.
+	type setup struct {
+		started, records, capacity, queued, fresh int
+	}
+	var got setup
+	clockStarts = func(s *step) {
+		got.started++
+		got.records = s.recs.n
+		if s.slots != nil {
+			got.capacity, got.queued, got.fresh = cap(s.slots.freed), len(s.slots.freed), s.slots.fresh
+		}
+	}
+	defer func() { clockStarts = nil }()
+	do := func(ctx context.Context, origin time.Time, rec *results.Request) error {
+		rec.Sent = time.Since(origin)
+		rec.FirstToken, rec.End = rec.Sent, rec.Sent
+		return nil
+	}
+	out := RunOpen(context.Background(), Constant{RatePerSec: 1000}, Limits{MaxRequests: 3, MaxInFlight: 100_000}, do)
+	assert.Equal(t, got, setup{started: 1, records: 1, capacity: 100_000, queued: 0, fresh: 100_000})
+	assert.Equal(t, len(out.Requests), 3)
+	assert.Equal(t, out.Requests[0].Intended, time.Duration(0))
+	assert.Assert(t, out.Requests[0].Sent >= 0)
+
+	// A closed load has nothing to set up: its clock starts at once.
+	got = setup{}
+	out = RunClosed(context.Background(), 1, Limits{MaxRequests: 2}, do)
+	assert.Equal(t, got.started, 1)
+	assert.Equal(t, len(out.Requests), 2)
+}
+
+func TestSlots(t *testing.T) {
+	// Slots never taken were freed at the start and cost nothing until
+	// taken; slots given back are taken in the order they were freed.
+	sl := newSlots(3)
+	assert.Equal(t, len(sl.freed), 0)
+	for range 3 {
+		freed, ok := sl.tryTake()
+		assert.Assert(t, ok)
+		assert.Equal(t, freed, time.Duration(0))
+	}
+	_, ok := sl.tryTake()
+	assert.Assert(t, !ok, "all three are taken")
+	sl.give(5 * time.Millisecond)
+	sl.give(7 * time.Millisecond)
+	freed, ok := sl.tryTake()
+	assert.Assert(t, ok)
+	assert.Equal(t, freed, 5*time.Millisecond)
+	freed, _ = sl.tryTake()
+	assert.Equal(t, freed, 7*time.Millisecond)
+	_, ok = sl.tryTake()
+	assert.Assert(t, !ok)
+}
+
+func TestARecordTakenButNeverSentIsNotARequest(t *testing.T) {
+	// The dispatcher takes the next request's record before it is due; a
+	// step that ends first leaves that record out of its requests.
+	s := &sleeper{d: time.Hour}
+	out := RunOpen(context.Background(), Constant{RatePerSec: 1}, Limits{MaxDuration: 50 * time.Millisecond}, s.do)
+	assert.Equal(t, len(out.Requests), 1)
+	assert.Equal(t, out.Requests[0].Index, 0)
+	assert.Assert(t, out.Requests[0].Incomplete)
+	assert.Equal(t, out.Unsent, 0)
+}
+
+func TestPreciseSleeperWaitsAtLeastItsTime(t *testing.T) {
+	ps := newPreciseSleeper()
+	if ps == nil {
+		t.Skip("no precise sleeper on this system")
+	}
+	defer ps.close()
+	for _, blocking := range []bool{false, true} {
+		start := time.Now()
+		assert.Assert(t, ps.sleep(time.Millisecond, blocking))
+		assert.Assert(t, time.Since(start) >= time.Millisecond, "blocking %v: woke after %s", blocking, time.Since(start))
+	}
 }

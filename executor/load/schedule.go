@@ -93,6 +93,28 @@ func (p *Poisson) At(i int) time.Duration {
 	return time.Duration(math.Round(t * 1e9))
 }
 
+// MeanGap is a schedule's mean time between intended sends (1/rate), or 0
+// for a schedule with no rate (AllAtOnce, or one this package does not
+// know).
+func MeanGap(s Schedule) time.Duration {
+	var rate float64
+	switch s := s.(type) {
+	case Constant:
+		rate = s.RatePerSec
+	case *Constant:
+		rate = s.RatePerSec
+	case *Poisson:
+		rate = s.RatePerSec()
+	}
+	if !(rate > 0) || math.IsInf(rate, 0) {
+		return 0
+	}
+	if gap := math.Round(1e9 / rate); gap < math.MaxInt64 {
+		return time.Duration(gap)
+	}
+	return math.MaxInt64
+}
+
 // mix64 is the splitmix64 finalizer.
 func mix64(x uint64) uint64 {
 	x ^= x >> 30

@@ -101,3 +101,13 @@ func TestSweepRatesAreEvenlySpacedStrictlyBetween(t *testing.T) {
 	got = SweepRates(2.5, 4.5, 1)
 	assert.DeepEqual(t, got, []float64{3.5})
 }
+
+func TestMeanGap(t *testing.T) {
+	assert.Equal(t, MeanGap(Constant{RatePerSec: 4}), 250*time.Millisecond)
+	assert.Equal(t, MeanGap(Constant{RatePerSec: 2.37}), 421940928*time.Nanosecond)
+	assert.Equal(t, MeanGap(NewPoisson(100, 1)), 10*time.Millisecond)
+	assert.Equal(t, MeanGap(AllAtOnce{}), time.Duration(0), "everything due at once has no gap")
+	assert.Equal(t, MeanGap(nil), time.Duration(0))
+	assert.Equal(t, MeanGap(Constant{}), time.Duration(0))
+	assert.Equal(t, MeanGap(Constant{RatePerSec: 1e-300}), time.Duration(math.MaxInt64))
+}

@@ -8,6 +8,6 @@ type preciseSleeper struct{}
 
 func newPreciseSleeper() *preciseSleeper { return nil }
 
-func (p *preciseSleeper) sleep(d time.Duration) bool { return false }
+func (p *preciseSleeper) sleep(d time.Duration, blocking bool) bool { return false }
 
 func (p *preciseSleeper) close() {}
