@@ -18,9 +18,11 @@ test: build ## run every test (Docker and xmllint tests skip visibly when absent
 test-race: ## the packages' tests under the race detector (cmd/benchplan's drive a built binary and are left out)
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /cmd/benchplan)
 
-lint: ## gofmt check and go vet
+lint: ## gofmt check, go vet, actionlint, and no compiled binary in git
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@bins=$$(git ls-files -z 2>/dev/null | xargs -0 -r sh -c 'for f; do [ -f "$$f" ] && head -c 4 "$$f" | grep -q "^.ELF" && echo "$$f"; done' sh); \
+	if [ -n "$$bins" ]; then echo "compiled binaries are tracked by git (build them, do not commit them):"; echo "$$bins"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
