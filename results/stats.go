@@ -314,11 +314,3 @@ func selectK(x []float64, k int) float64 {
 	return x[k]
 }
 
-// quantileSorted is Percentile's interpolation for float64 samples, q in 0..1.
-func quantileSorted(s []float64, q float64) float64 {
-	n := len(s)
-	rank := q * float64(n-1)
-	lo := int(math.Floor(rank))
-	hi := min(lo+1, n-1)
-	return s[lo] + (rank-float64(lo))*(s[hi]-s[lo])
-}

@@ -293,3 +293,13 @@ func TestRateIntervals(t *testing.T) {
 		t.Errorf("the same waves read as a paced load should be uncertain: %+v", iv)
 	}
 }
+
+// quantileSorted is Percentile's interpolation for sorted float64 samples,
+// q in 0..1: the reference statistic is checked against.
+func quantileSorted(s []float64, q float64) float64 {
+	n := len(s)
+	rank := q * float64(n-1)
+	lo := int(math.Floor(rank))
+	hi := min(lo+1, n-1)
+	return s[lo] + (rank-float64(lo))*(s[hi]-s[lo])
+}
