@@ -313,4 +313,3 @@ func selectK(x []float64, k int) float64 {
 	}
 	return x[k]
 }
-
