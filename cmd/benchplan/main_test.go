@@ -17,7 +17,6 @@ import (
 	"github.com/benchplan/benchplan/results"
 	"gotest.tools/v3/assert"
 	"gotest.tools/v3/golden"
-	"gotest.tools/v3/poll"
 )
 
 // binary is bin/benchplan built for these tests, so that they run the
@@ -293,15 +292,7 @@ scenarios:
 	// The step runs for 1.5s (about 15 requests due) before the signal,
 	// counted from its start, not from benchplan's, which a busy machine
 	// may delay.
-	poll.WaitOn(t, func(poll.LogT) poll.Result {
-		if strings.Contains(stderr.String(), "chat constant 10.00/s: started") {
-			return poll.Success()
-		}
-		if cmd.ProcessState != nil {
-			return poll.Error(fmt.Errorf("benchplan ended:\n%s", stderr))
-		}
-		return poll.Continue("waiting for the step:\n%s", stderr)
-	}, poll.WithTimeout(30*time.Second), poll.WithDelay(20*time.Millisecond))
+	waitForOutput(t, cmd, stderr, "chat constant 10.00/s: started", 30*time.Second)
 	time.Sleep(1500 * time.Millisecond)
 	assert.NilError(t, cmd.Process.Signal(syscall.SIGINT))
 	code := waitExit(t, cmd, 20*time.Second, stderr)

@@ -76,6 +76,21 @@ func removeContainersOf(t *testing.T, pid int) {
 }
 
 // startRun starts `benchplan run` and returns the command and its stderr.
+// waitForOutput waits until a started run's output contains text; it fails
+// the test when the run ends first or the timeout passes.
+func waitForOutput(t *testing.T, cmd *exec.Cmd, out *syncWriter, text string, timeout time.Duration) {
+	t.Helper()
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		if strings.Contains(out.String(), text) {
+			return poll.Success()
+		}
+		if cmd.ProcessState != nil {
+			return poll.Error(fmt.Errorf("benchplan ended:\n%s", out))
+		}
+		return poll.Continue("waiting for %q:\n%s", text, out)
+	}, poll.WithTimeout(timeout), poll.WithDelay(20*time.Millisecond))
+}
+
 func startRun(t *testing.T, args ...string) (*exec.Cmd, *syncWriter) {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"run"}, args...)...)
@@ -193,15 +208,7 @@ scenarios:
 	cmd, stderr := startRun(t, plan, "--out", out)
 	pid := cmd.Process.Pid
 	defer removeContainersOf(t, pid)
-	poll.WaitOn(t, func(poll.LogT) poll.Result {
-		if strings.Contains(stderr.String(), "long constant 5.00/s: started") {
-			return poll.Success()
-		}
-		if cmd.ProcessState != nil {
-			return poll.Error(fmt.Errorf("benchplan ended:\n%s", stderr))
-		}
-		return poll.Continue("waiting for the second scenario:\n%s", stderr)
-	}, poll.WithTimeout(60*time.Second), poll.WithDelay(100*time.Millisecond))
+	waitForOutput(t, cmd, stderr, "long constant 5.00/s: started", 60*time.Second)
 	assert.Equal(t, len(containersOf(t, pid, false)), 1, "the container runs")
 	time.Sleep(time.Second)
 	assert.NilError(t, cmd.Process.Signal(syscall.SIGINT))
