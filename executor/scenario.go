@@ -521,15 +521,23 @@ func (r *scenarioRun) runRepeats(ctx context.Context, s stepRun, do load.Do, tot
 		}
 		m := results.ComputeWith(out.Requests, r.windowOf(s, out))
 		earlier = append(earlier, m)
-		if r.rep != nil {
-			label := fmt.Sprintf("%s (run %d of %d)", StepLabel(s.st), k+1, n)
-			r.rep.StepStarted(progress.Step{Scenario: r.sc.Name, Index: s.st.Index, Count: total, Label: label,
-				MaxRequests: r.lim.MaxRequests, MaxDuration: r.lim.MaxDuration})
-		} else {
+		if r.rep == nil {
 			fmt.Fprintf(r.progress, "%s: step %d/%d run %d of %d done: %d ok, %d errors, %.2f req/s\n",
 				r.sc.Name, s.st.Index+1, total, k, n, m.Requests.Completed, m.Requests.Errored, m.Requests.RatePerSec)
 		}
+		r.announce(s, total, fmt.Sprintf("%s (run %d of %d)", StepLabel(s.st), k+1, n))
 	}
+}
+
+// announce says that another run of step s starts, labelled label: to the
+// progress reporter, or as a plain line.
+func (r *scenarioRun) announce(s stepRun, total int, label string) {
+	if r.rep != nil {
+		r.rep.StepStarted(progress.Step{Scenario: r.sc.Name, Index: s.st.Index, Count: total, Label: label,
+			MaxRequests: r.lim.MaxRequests, MaxDuration: r.lim.MaxDuration})
+		return
+	}
+	fmt.Fprintf(r.progress, "%s: step %d/%d %s ...\n", r.sc.Name, s.st.Index+1, total, label)
 }
 
 // extend runs the step's load again, pooled with what already ran, while
@@ -547,13 +555,7 @@ func (r *scenarioRun) extend(ctx context.Context, s stepRun, do load.Do, total i
 		if probe.Metrics.Requests.Completed == 0 || !r.opts.Undecided(r.sc.Name, &probe) {
 			break
 		}
-		label := fmt.Sprintf("%s (extended %d of %d: an assertion is undecided)", StepLabel(s.st), k, limit)
-		if r.rep != nil {
-			r.rep.StepStarted(progress.Step{Scenario: r.sc.Name, Index: s.st.Index, Count: total, Label: label,
-				MaxRequests: r.lim.MaxRequests, MaxDuration: r.lim.MaxDuration})
-		} else {
-			fmt.Fprintf(r.progress, "%s: step %d/%d %s ...\n", r.sc.Name, s.st.Index+1, total, label)
-		}
+		r.announce(s, total, fmt.Sprintf("%s (extended %d of %d: an assertion is undecided)", StepLabel(s.st), k, limit))
 		out = appendOutcome(out, load.Run(ctx, s.spec, r.lim, do))
 		s.st.Extensions = k
 	}
