@@ -1,12 +1,18 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/benchplan/benchplan/internal/regular"
 )
 
 // Caps on what one machine can be asked to do; larger values are mistakes.
@@ -15,6 +21,20 @@ const (
 	MaxStreams    = 100_000
 	MaxRequests   = 10_000_000
 	MaxSweepSteps = 100
+	// MaxTokens bounds every token count: prompt and output lengths,
+	// their spreads and bounds, shared prefixes (1,048,576: more than any
+	// model's context).
+	MaxTokens = 1 << 20
+	// MaxListSteps bounds the rates or stream counts listed for one
+	// scenario (one step each).
+	MaxListSteps = 100
+	// MaxGPUs bounds a container's GPU count.
+	MaxGPUs = 1024
+	// MaxShmBytes bounds a container's shm_size (1 TiB).
+	MaxShmBytes = 1 << 40
+	// MaxDataFileBytes bounds a data file (256 MiB); larger ones are
+	// refused before they are read.
+	MaxDataFileBytes = 256 << 20
 )
 
 // Defaults applied where a plan is silent.
@@ -36,6 +56,8 @@ func (p *Plan) check() Errors {
 	}
 	if strings.TrimSpace(p.Name) == "" {
 		add("missing name: every plan needs a name, used in reports", "$.name", "$")
+	} else if i, r := controlChar(p.Name); i >= 0 {
+		es = append(es, p.ErrorAt(i, nameMsg("the plan's name", p.Name, i, r), "$.name"))
 	}
 	if len(p.Servers) == 0 {
 		add("no servers: declare at least one under `servers:` (or pass --servers FILE)", "$.servers", "$")
@@ -69,6 +91,8 @@ func (p *Plan) check() Errors {
 		}
 		if strings.TrimSpace(s.Name) == "" {
 			add("scenario has no name", at+".name", at)
+		} else if k, r := controlChar(s.Name); k >= 0 {
+			es = append(es, p.ErrorAt(k, nameMsg("a scenario's name", s.Name, k, r), at+".name"))
 		} else if j, dup := seen[s.Name]; dup {
 			add(fmt.Sprintf("duplicate scenario name %q (first used by scenario %d)", s.Name, j+1), at+".name")
 		} else {
@@ -195,6 +219,9 @@ func (p *Plan) checkLoad(s *Scenario, es *Errors) {
 				add(fmt.Sprintf("a %s load needs a rate in requests per second, e.g. `rate: 2.5` or `rate: [1, 2, 4]`", l.Type), paths(s, ".load")...)
 			}
 		}
+		if len(l.Rate) > MaxListSteps {
+			add(fmt.Sprintf("%d rates is above the cap of %d steps a scenario lists", len(l.Rate), MaxListSteps), paths(s, ".load.rate")...)
+		}
 		for i, r := range l.Rate {
 			at := append([]string{fmt.Sprintf("%s.load.rate[%d]", ScenarioPath(s.index), i)}, paths(s, ".load.rate")...)
 			if !(r > 0) {
@@ -214,6 +241,9 @@ func (p *Plan) checkLoad(s *Scenario, es *Errors) {
 		no("max_concurrency", l.MaxConcurrency != nil, "streams already bound the requests in flight")
 		if len(l.Streams) == 0 {
 			add("a concurrent load needs streams, e.g. `streams: 8` or `streams: [1, 8, 32]`", paths(s, ".load.streams", ".load")...)
+		}
+		if len(l.Streams) > MaxListSteps {
+			add(fmt.Sprintf("%d stream counts is above the cap of %d steps a scenario lists", len(l.Streams), MaxListSteps), paths(s, ".load.streams")...)
 		}
 		for i, n := range l.Streams {
 			at := append([]string{fmt.Sprintf("%s.load.streams[%d]", ScenarioPath(s.index), i)}, paths(s, ".load.streams")...)
@@ -276,6 +306,18 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 			add(fmt.Sprintf("output_tokens must be at least 1, got %d", e.OutputTokens), pos("output_tokens")...)
 		}
 		for _, c := range []struct {
+			name string
+			v    int
+		}{
+			{"prompt_tokens", e.PromptTokens}, {"prompt_stdev", e.PromptStdev}, {"prompt_min", e.PromptMin}, {"prompt_max", e.PromptMax},
+			{"output_tokens", e.OutputTokens}, {"output_stdev", e.OutputStdev}, {"output_min", e.OutputMin}, {"output_max", e.OutputMax},
+			{"shared_prefix_tokens", e.SharedPrefixTokens},
+		} {
+			if c.v > MaxTokens {
+				add(fmt.Sprintf("%s %d is above the cap of %d tokens", c.name, c.v, MaxTokens), pos(c.name)...)
+			}
+		}
+		for _, c := range []struct {
 			name     string
 			stdev    int
 			min, max int
@@ -300,8 +342,18 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 			add("data.file needs `path:` (relative to the plan file)", pos("path")...)
 			return
 		}
+		fileOK := false
 		if _, err := os.Stat(p.DataPath(f.Path)); err != nil {
 			add(fmt.Sprintf("data file %s does not exist (paths are relative to the plan file: %s)", f.Path, p.DataPath(f.Path)), pos("path")...)
+		} else if err := regular.Check(p.DataPath(f.Path), MaxDataFileBytes); err != nil {
+			msg := err.Error()
+			var re *regular.Error
+			if errors.As(err, &re) {
+				msg = f.Path + " " + re.Problem
+			}
+			add("data file "+msg, pos("path")...)
+		} else {
+			fileOK = true
 		}
 		if f.Format == "" {
 			f.Format = FormatFromExt(f.Path)
@@ -320,8 +372,31 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 		default:
 			add(fmt.Sprintf("unknown format %q: use text, jsonl or csv", f.Format), pos("format")...)
 		}
-		if f.OutputTokens < 0 {
-			add("output_tokens must not be negative", pos("output_tokens")...)
+		if f.OutputTokens < 0 || f.OutputTokens > MaxTokens {
+			add(fmt.Sprintf("output_tokens must be in 0..%d, got %d", MaxTokens, f.OutputTokens), pos("output_tokens")...)
+			fileOK = false
+		}
+		switch f.Format {
+		case "text", "jsonl", "csv":
+		default:
+			fileOK = false
+		}
+		if fileOK && p.dataFile != nil {
+			// The file's own mistakes (a line that is not JSON, a missing
+			// column) show now, before any server starts; a file used by
+			// several scenarios is read once.
+			key := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%s", p.DataPath(f.Path), f.Format, f.Column, f.OutputTokens, s.API)
+			if p.dataChecked == nil {
+				p.dataChecked = map[string]error{}
+			}
+			err, done := p.dataChecked[key]
+			if !done {
+				err = p.dataFile(p.DataPath(f.Path), f, s.API != "completions")
+				p.dataChecked[key] = err
+			}
+			if err != nil {
+				add("data file "+strings.TrimPrefix(err.Error(), "data file "), pos("path")...)
+			}
 		}
 	}
 }
@@ -373,8 +448,8 @@ func (p *Plan) checkLimits(s *Scenario, es *Errors) {
 	if l.Cooldown != nil && l.Cooldown.Duration > 0 && l.MaxDuration != nil && l.Cooldown.Duration >= l.MaxDuration.D() {
 		add(fmt.Sprintf("cooldown %s is not shorter than max_duration %s", l.Cooldown.Duration, l.MaxDuration.D()), pos("cooldown")...)
 	}
-	if l.MaxErrors != nil && *l.MaxErrors < 1 {
-		add(fmt.Sprintf("max_errors must be at least 1, got %d", *l.MaxErrors), pos("max_errors")...)
+	if l.MaxErrors != nil && (*l.MaxErrors < 1 || *l.MaxErrors > MaxRequests) {
+		add(fmt.Sprintf("max_errors must be in 1..%d, got %d", MaxRequests, *l.MaxErrors), pos("max_errors")...)
 	}
 	if l.MaxErrorRate != nil && (*l.MaxErrorRate <= 0 || *l.MaxErrorRate > 1) {
 		add(fmt.Sprintf("max_error_rate is a fraction in (0, 1], got %g", *l.MaxErrorRate), pos("max_error_rate")...)
@@ -453,4 +528,22 @@ func (p *Plan) checkSLO(s *Scenario, es *Errors) {
 			*es = append(*es, p.ErrorAt(0, fmt.Sprintf("slo.%s must be positive", f.name), paths(s, ".slo."+f.name, ".slo")...))
 		}
 	}
+}
+
+// controlChar finds the first character of a name that a terminal, a file
+// name or a report would act on rather than show: a control character
+// (an ANSI escape starts with one, ESC) or a bidirectional override. It
+// returns its byte offset, or -1.
+func controlChar(name string) (int, rune) {
+	for i, r := range name {
+		if unicode.IsControl(r) || r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069' || r == utf8.RuneError {
+			return i, r
+		}
+	}
+	return -1, 0
+}
+
+// nameMsg says why a name with a control character is refused.
+func nameMsg(what, name string, i int, r rune) string {
+	return fmt.Sprintf("%s %s holds the control character %U at byte %d: names show in terminals, file names and reports; use printable characters", what, strconv.Quote(name), r, i)
 }

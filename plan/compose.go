@@ -1,15 +1,21 @@
 package plan
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
-	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
-	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/benchplan/benchplan/internal/regular"
+	"github.com/benchplan/benchplan/internal/secret"
 )
 
 // ServersFile is a file of server setups (plans/servers/*.yaml), composed
@@ -23,9 +29,9 @@ type ServersFile struct {
 
 // ReadServers reads a servers file and checks its servers.
 func ReadServers(path string, opts Options) (*ServersFile, error) {
-	src, err := os.ReadFile(path)
+	src, err := readBounded(path, "servers")
 	if err != nil {
-		return nil, fmt.Errorf("read servers file: %w", err)
+		return nil, err
 	}
 	sp := &Plan{File: path, Source: src}
 	var sf ServersFile
@@ -35,6 +41,9 @@ func ReadServers(path string, opts Options) (*ServersFile, error) {
 	if err := sp.decode(&sp.ast, src, o, reflect.TypeFor[ServersFile](), &sf); err != nil {
 		var pe *partialError
 		if !errors.As(err, &pe) {
+			if es, ok := err.(Errors); ok {
+				return nil, sp.redact(es)
+			}
 			return nil, err
 		}
 		es = pe.es
@@ -48,7 +57,7 @@ func ReadServers(path string, opts Options) (*ServersFile, error) {
 	}
 	es = append(es, sp.checkServers()...)
 	if len(es) > 0 {
-		return nil, es.sorted()
+		return nil, sp.redact(es.sorted())
 	}
 	sf.Secrets = sp.Secrets // URL passwords: Parse adds them for every server
 	return &sf, nil
@@ -57,19 +66,36 @@ func ReadServers(path string, opts Options) (*ServersFile, error) {
 // IsServersFile reports whether the YAML at path is a servers file (its
 // keys are servers and version, nothing a plan has besides) rather than a
 // plan, however mistaken.
+//
+// Only the top-level keys are read, within the bounds a plan is read in: a
+// file too large, too deep or too wide for them is no servers file, and
+// reading it as a plan reports why.
 func IsServersFile(path string) bool {
-	src, err := os.ReadFile(path)
+	src, err := regular.ReadFile(path, MaxPlanBytes)
 	if err != nil {
 		return false
 	}
-	var top map[string]any
-	if yaml.Unmarshal(src, &top) != nil {
+	src = bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))
+	if prescan(src) != nil {
 		return false
 	}
-	if _, ok := top["servers"]; !ok {
+	f, err := parseYAML(src)
+	if err != nil || len(f.Docs) != 1 {
 		return false
 	}
-	for k := range top {
+	var keys []string
+	switch m := unwrap(f.Docs[0].Body).(type) {
+	case *ast.MappingNode:
+		for _, mv := range m.Values {
+			keys = append(keys, scalarText(mv.Key))
+		}
+	case *ast.MappingValueNode:
+		keys = append(keys, scalarText(m.Key))
+	}
+	if !slices.Contains(keys, "servers") {
+		return false
+	}
+	for _, k := range keys {
 		if k != "servers" && k != "version" {
 			return false
 		}
@@ -153,6 +179,9 @@ func (p *Plan) checkServers() Errors {
 	for _, name := range p.serverNames() {
 		s := p.Servers[name]
 		at := "$.servers." + Key(name)
+		if i, r := controlChar(name); i >= 0 {
+			es = append(es, p.keyError(i, nameMsg("the server name", name, i, r), "$.servers", name))
+		}
 		if s == nil {
 			add(fmt.Sprintf("server %q is empty: give it `url:`, `sim:`, `command:` or `preset:`", name), at)
 			continue
@@ -204,7 +233,26 @@ func (p *Plan) checkServers() Errors {
 		}
 		if s.URL != "" {
 			if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				add(fmt.Sprintf("server %q: url %q is not an http(s) URL like http://127.0.0.1:8000", name, s.URL), at+".url")
+				add(fmt.Sprintf("server %q: url %q is not an http(s) URL like http://127.0.0.1:8000", name, secret.RedactURL(s.URL)), at+".url")
+			} else if path := strings.TrimRight(u.Path, "/"); strings.HasSuffix(path, "/v1") {
+				// Requests go to URL/v1/chat/completions, readiness to
+				// URL/v1/models: a URL ending in /v1 asks for /v1/v1/models
+				// and fails on a 404 after the whole startup timeout.
+				u.Path = strings.TrimSuffix(path, "/v1")
+				u.RawPath = ""
+				add(fmt.Sprintf("server %q: url %q ends in /v1, which benchplan adds itself (it would ask for /v1/v1/models): write %q", name, secret.RedactURL(s.URL), secret.RedactURL(u.String())), at+".url")
+			}
+		}
+		for _, h := range slices.Sorted(maps.Keys(s.Headers)) {
+			if h == "" {
+				es = append(es, p.keyError(0, "an empty header name", at+".headers", h))
+			} else if i := badHeaderName(h); i >= 0 {
+				es = append(es, p.keyError(i, fmt.Sprintf("header name %s is not an HTTP field name: it holds %s at byte %d (letters, digits and !#$%%&'*+-.^_`|~ only)", strconv.Quote(h), describeByte(h, i), i), at+".headers", h))
+			}
+			if i := badHeaderValue(s.Headers[h]); i >= 0 {
+				// The value may be a credential: its position says where,
+				// never its text.
+				es = append(es, p.ErrorAt(i, fmt.Sprintf("the value of header %s holds %s at byte %d, which HTTP forbids in a header", strconv.Quote(h), describeByte(s.Headers[h], i), i), at+".headers."+Key(h)))
 			}
 		}
 		if s.Health != "" && !strings.HasPrefix(s.Health, "/") {
@@ -242,4 +290,75 @@ func kindReason(kind string) string {
 		return "it has sim"
 	}
 	return "it has only url"
+}
+
+// badHeaderName is the byte offset of the first byte of name that an HTTP
+// field name (an RFC 9110 token) cannot hold, or -1; an empty name is bad
+// at 0.
+func badHeaderName(name string) int {
+	if name == "" {
+		return 0
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return i
+	}
+	return -1
+}
+
+// badHeaderValue is the byte offset of the first control character (CR,
+// LF, NUL, ...; a tab is allowed) in a header value, or -1.
+func badHeaderValue(v string) int {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return i
+		}
+	}
+	return -1
+}
+
+// describeByte names the character at byte i of s for a message.
+func describeByte(s string, i int) string {
+	if i < 0 || i >= len(s) {
+		return "nothing"
+	}
+	switch c := s[i]; c {
+	case '\r':
+		return "a carriage return (CR)"
+	case '\n':
+		return "a line feed (LF)"
+	case 0:
+		return "a NUL byte"
+	case ' ':
+		return "a space"
+	default:
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f {
+			return fmt.Sprintf("the byte %#02x", c)
+		}
+		return fmt.Sprintf("%q", r)
+	}
+}
+
+// keyError makes an Error at a key of the mapping at path, byte offset i
+// into the key; at the mapping when the key is not found (a --servers
+// file's key, a --set one).
+func (p *Plan) keyError(i int, msg, path, key string) *Error {
+	n := p.node(path)
+	var vals []*ast.MappingValueNode
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		vals = m.Values
+	case *ast.MappingValueNode:
+		vals = []*ast.MappingValueNode{m}
+	}
+	for _, mv := range vals {
+		if scalarText(mv.Key) == key {
+			return p.errAtOffset(mv.Key.GetToken(), key, i, msg)
+		}
+	}
+	return p.ErrorAt(0, msg, path)
 }

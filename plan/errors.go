@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // Error is one mistake in a plan, at a position in its file.
@@ -24,16 +25,38 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Set != "" {
-		fmt.Fprintf(&b, "%s: --set %s: %s", e.File, e.Set, e.Message)
+		fmt.Fprintf(&b, "%s: --set %s: %s", e.File, visible(e.Set), visible(e.Message))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "%s:%d:%d: %s", e.File, e.Line, e.Column, e.Message)
+	fmt.Fprintf(&b, "%s:%d:%d: %s", e.File, e.Line, e.Column, visible(e.Message))
 	if e.SourceLine != "" {
+		line := visible(e.SourceLine)
 		gutter := fmt.Sprintf("%5d | ", e.Line)
-		fmt.Fprintf(&b, "\n%s%s\n%s%s^", gutter, e.SourceLine,
-			strings.Repeat(" ", len(gutter)), caretPad(e.SourceLine, e.Column))
+		fmt.Fprintf(&b, "\n%s%s\n%s%s^", gutter, line,
+			strings.Repeat(" ", len(gutter)), caretPad(line, e.Column))
 	}
 	return b.String()
+}
+
+// visible replaces each character a terminal would act on rather than
+// show (a control character but tab, as an ANSI escape starts with; a
+// bidirectional override) with U+FFFD, one for one, so that a plan's
+// text cannot drive the terminal its mistakes are shown on and the caret
+// stays under its column.
+func visible(s string) string {
+	if strings.IndexFunc(s, actsOnTerminal) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if actsOnTerminal(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
+func actsOnTerminal(r rune) bool {
+	return r != '\t' && unicode.IsControl(r) || r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
 }
 
 // caretPad keeps tabs so the caret lines up under the column.

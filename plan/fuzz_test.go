@@ -20,6 +20,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("version: 1\nname: ${X:-y}\nservers: {a: {url: 'http://$$x'}}\nscenarios: [{name: a}]\n"))
 	f.Add([]byte("&a {version: 1, defaults: *a}"))
 	f.Add([]byte("version: 1\n---\nname: x\n"))
+	f.Add([]byte("\xef\xbb\xbfversion: 1\rname: x\rdefaults: &d {limits: {max_requests: 1}}\rscenarios: [{name: a, <<: *d}]\r"))
+	f.Add([]byte("a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b, - - - [[[{x: |\n  [[[\n}]]]\n"))
 	env := func(k string) (string, bool) {
 		if k == "SET" {
 			return "1", true

@@ -5,9 +5,9 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/benchplan/benchplan/internal/regular"
 	"github.com/benchplan/benchplan/internal/secret"
 )
 
@@ -90,6 +90,7 @@ func validName(s string) bool {
 // number. Values put into credential-like keys are recorded as secrets.
 func (p *Plan) interpolate(env Lookup) Errors {
 	var es Errors
+	substituted := 0 // bytes brought in, all together
 	var visit func(n ast.Node, key string) ast.Node
 	visit = func(n ast.Node, key string) ast.Node {
 		switch v := n.(type) {
@@ -124,6 +125,16 @@ func (p *Plan) interpolate(env Lookup) Errors {
 			if !changed {
 				return n
 			}
+			if substituted += len(out); substituted > MaxInterpolatedBytes {
+				if substituted-len(out) <= MaxInterpolatedBytes {
+					es = append(es, p.errAtOffset(v.Token, v.Value, 0, fmt.Sprintf("values substituted from the environment exceed %s in total", regular.Size(MaxInterpolatedBytes))))
+				}
+				if p.unexpanded == nil {
+					p.unexpanded = map[*token.Token]bool{}
+				}
+				p.unexpanded[v.Token] = true
+				return n
+			}
 			if secretKey(key) && out != "" {
 				p.Secrets = append(p.Secrets, out)
 			}
@@ -146,7 +157,10 @@ func (p *Plan) interpolate(env Lookup) Errors {
 // reparse reads text as a plain YAML scalar placed where tok was; nil when
 // it is not a scalar.
 func reparse(text string, tok *token.Token) ast.Node {
-	f, err := parser.ParseBytes([]byte(text), 0)
+	if prescan([]byte(text)) != nil {
+		return nil // a value within bounds is a scalar
+	}
+	f, err := parseYAML([]byte(text))
 	if err != nil || len(f.Docs) != 1 || f.Docs[0].Body == nil {
 		return nil
 	}

@@ -1,6 +1,9 @@
 package plan
 
 import (
+	"encoding/json"
+	"strconv"
+
 	"github.com/invopop/jsonschema"
 )
 
@@ -16,19 +19,19 @@ const durationPattern = `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 
 // JSONSchema describes one rate or a list of rates.
 func (Rates) JSONSchema() *jsonschema.Schema {
-	num := &jsonschema.Schema{Type: "number", ExclusiveMinimum: "0"}
+	num := &jsonschema.Schema{Type: "number", ExclusiveMinimum: "0", Maximum: json.Number(strconv.Itoa(MaxRatePerSec))}
 	return &jsonschema.Schema{
 		Description: "Requests per second; a list makes one step per rate.",
-		OneOf:       []*jsonschema.Schema{num, {Type: "array", Items: num, MinItems: ptr(uint64(1))}},
+		OneOf:       []*jsonschema.Schema{num, {Type: "array", Items: num, MinItems: ptr(uint64(1)), MaxItems: ptr(uint64(MaxListSteps))}},
 	}
 }
 
 // JSONSchema describes one count or a list of counts.
 func (Counts) JSONSchema() *jsonschema.Schema {
-	n := &jsonschema.Schema{Type: "integer", Minimum: "1"}
+	n := &jsonschema.Schema{Type: "integer", Minimum: "1", Maximum: json.Number(strconv.Itoa(MaxStreams))}
 	return &jsonschema.Schema{
 		Description: "A count of streams; a list makes one step per count.",
-		OneOf:       []*jsonschema.Schema{n, {Type: "array", Items: n, MinItems: ptr(uint64(1))}},
+		OneOf:       []*jsonschema.Schema{n, {Type: "array", Items: n, MinItems: ptr(uint64(1)), MaxItems: ptr(uint64(MaxListSteps))}},
 	}
 }
 
@@ -38,7 +41,7 @@ func (GPUs) JSONSchema() *jsonschema.Schema {
 		Description: "GPUs for the container: all, none, a count, or a list of ids.",
 		OneOf: []*jsonschema.Schema{
 			{Type: "string", Enum: []any{"all", "none"}},
-			{Type: "integer", Minimum: "0"},
+			{Type: "integer", Minimum: "0", Maximum: json.Number(strconv.Itoa(MaxGPUs))},
 			{Type: "array", Items: &jsonschema.Schema{OneOf: []*jsonschema.Schema{{Type: "string"}, {Type: "integer"}}}, MinItems: ptr(uint64(1))},
 		},
 	}
@@ -47,10 +50,10 @@ func (GPUs) JSONSchema() *jsonschema.Schema {
 // JSONSchema describes a size.
 func (ByteSize) JSONSchema() *jsonschema.Schema {
 	return &jsonschema.Schema{
-		Description: "A size: 1g, 512m, 1GiB or a number of bytes.",
+		Description: "A size: 1g, 512m, 1GiB or a number of bytes; at most 1t (1 TiB).",
 		OneOf: []*jsonschema.Schema{
 			{Type: "string", Pattern: `^[0-9]+(\.[0-9]+)?\s*([kKmMgGtT]?)(i?[bB])?$`},
-			{Type: "integer", Minimum: "0"},
+			{Type: "integer", Minimum: "0", Maximum: json.Number(strconv.Itoa(MaxShmBytes))},
 		},
 	}
 }

@@ -1,9 +1,9 @@
 package plan
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -15,6 +15,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/benchplan/benchplan/internal/regular"
 	"github.com/benchplan/benchplan/internal/secret"
 )
 
@@ -42,6 +43,15 @@ type Options struct {
 	// the plan's other mistakes, all at once. (The plan package cannot
 	// compile expressions itself: the assert package does.)
 	Assertions func(*Plan) Errors
+	// DataFile, when set, reads a scenario's data file (its path resolved
+	// against the plan's directory; chat is true when the scenario uses
+	// the chat API) and returns its first mistake, naming the file's
+	// line: the plan reports it at the scenario's data.file.path with its
+	// other mistakes, before any server starts. (The plan package cannot
+	// read data files itself: the dataset package does.) The file is
+	// already known to exist, to be a regular file and to be within
+	// MaxDataFileBytes.
+	DataFile func(path string, f *File, chat bool) error
 }
 
 // Read loads the plan file at path: environment interpolation, --set
@@ -49,27 +59,41 @@ type Options struct {
 // checks. Every mistake comes back at once as Errors, each with file, line,
 // column and the source line.
 func Read(path string, opts Options) (*Plan, error) {
-	src, err := os.ReadFile(path)
+	src, err := readBounded(path, "plan")
 	if err != nil {
-		return nil, fmt.Errorf("read plan: %w", err)
+		return nil, err
 	}
 	return Parse(path, src, opts)
 }
 
-// MaxPlanBytes bounds a plan file; larger ones are refused.
-const MaxPlanBytes = 4 << 20
+// readBounded reads a plan or servers file: a regular file (never a
+// directory, a named pipe or a device) of at most MaxPlanBytes, refused
+// before it is read when larger.
+func readBounded(path, what string) ([]byte, error) {
+	src, err := regular.ReadFile(path, MaxPlanBytes)
+	if errors.Is(err, regular.ErrTooLarge) {
+		return nil, Errors{{File: path, Line: 1, Column: 1, Message: fmt.Sprintf("the %s file is larger than the limit of %s: one needs a few kilobytes", what, regular.Size(MaxPlanBytes))}}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	return src, nil
+}
 
 // Parse loads a plan from its text; file names it in errors and anchors
 // relative data paths.
 func Parse(file string, src []byte, opts Options) (*Plan, error) {
-	p := &Plan{File: file, Source: src}
+	p := &Plan{File: file, Source: src, dataFile: opts.DataFile}
 	if len(src) > MaxPlanBytes {
-		return nil, Errors{{File: file, Line: 1, Column: 1, Message: fmt.Sprintf("plan is %d bytes; the limit is %d", len(src), MaxPlanBytes)}}
+		return nil, Errors{{File: file, Line: 1, Column: 1, Message: fmt.Sprintf("the plan is %s; the limit is %s: a plan needs a few kilobytes", regular.Size(int64(len(src))), regular.Size(MaxPlanBytes))}}
 	}
 	var structural Errors
 	if err := p.decode(&p.ast, src, opts, reflect.TypeFor[Plan](), p); err != nil {
 		var pe *partialError
 		if !errors.As(err, &pe) {
+			if es, ok := err.(Errors); ok {
+				return nil, p.redact(es)
+			}
 			return nil, err
 		}
 		// The document decoded despite its mistakes (unknown fields, a
@@ -106,7 +130,9 @@ func Parse(file string, src []byte, opts Options) (*Plan, error) {
 	}
 	es := append(structural, p.consequences(semantic, structural)...)
 	if len(es) > 0 {
-		return nil, es.sorted()
+		// A mistake never shows a secret: the plan's own are hidden here;
+		// a servers file's were hidden where it was read.
+		return nil, p.redact(es.sorted())
 	}
 	if opts.Simulate {
 		p.simulate()
@@ -124,10 +150,19 @@ func Parse(file string, src []byte, opts Options) (*Plan, error) {
 // decode parses src into v (a pointer to t), applying sets and env, and
 // checking structure first so that every mistake is reported at once.
 func (p *Plan) decode(dst **ast.File, src []byte, opts Options, t reflect.Type, v any) error {
+	// A UTF-8 byte order mark (some Windows editors write one) is not text.
+	src = bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))
 	// Positions are counted in LF lines: CRLF and lone CR files read the same.
 	src = []byte(strings.Join(splitLines(string(src)), "\n"))
 	p.Source, p.lines = src, nil
-	f, err := parser.ParseBytes(src, 0)
+	// The YAML library's memory grows faster than the text: bounds are
+	// checked on the text first, then on the parsed document.
+	if si := prescan(src); si != nil {
+		e := &Error{File: p.File, Line: si.line, Column: si.col, Message: si.msg, SourceLine: p.line(si.line)}
+		e.clampColumn()
+		return Errors{e}
+	}
+	f, err := parseYAML(src)
 	if err != nil {
 		return Errors{p.fromYAML(err)}
 	}
@@ -148,6 +183,9 @@ func (p *Plan) decode(dst **ast.File, src []byte, opts Options, t reflect.Type, 
 			es = append(es, &Error{File: p.File, Message: strings.TrimPrefix(err.Error(), "--set "+s+": "), Set: s})
 		}
 	}
+	if e := p.expansionErr(f.Docs[0].Body); e != nil {
+		return append(es, e).sorted()
+	}
 	env := opts.Env
 	if env == nil {
 		env = func(string) (string, bool) { return "", false }
@@ -167,6 +205,17 @@ func (p *Plan) decode(dst **ast.File, src []byte, opts Options, t reflect.Type, 
 		return Errors{p.fromYAML(err)}
 	}
 	return nil
+}
+
+// parseYAML parses text the prescan passed; a panic inside the YAML
+// library becomes an error rather than a crash.
+func parseYAML(src []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("the YAML parser failed on this document (%v): simplify the YAML", r)
+		}
+	}()
+	return parser.ParseBytes(src, 0)
 }
 
 // partialError is a document's mistakes when the document decoded all the

@@ -161,8 +161,8 @@ func (g *GPUs) UnmarshalYAML(n ast.Node) error {
 		return nil
 	case *ast.IntegerNode:
 		c, err := strconv.Atoi(scalarText(n))
-		if err != nil || c < 0 {
-			return nodeErr(n, "expected a GPU count of 0 or more, got "+describe(n))
+		if err != nil || c < 0 || c > MaxGPUs {
+			return nodeErr(n, fmt.Sprintf("expected a GPU count in 0..%d, got %s", MaxGPUs, describe(n)))
 		}
 		g.Count = c
 		return nil
@@ -208,6 +208,9 @@ func (b *ByteSize) UnmarshalYAML(n ast.Node) error {
 	}
 	f, _ := strconv.ParseFloat(m[1], 64)
 	mult := map[string]float64{"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[strings.ToLower(m[2])]
+	if v := f * mult; v > MaxShmBytes {
+		return nodeErr(n, fmt.Sprintf("size %s is above the cap of 1t (1 TiB)", describe(n)))
+	}
 	*b = ByteSize(math.Round(f * mult))
 	return nil
 }

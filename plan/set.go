@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 )
 
@@ -41,7 +40,10 @@ func (p *Plan) applySet(arg string) error {
 		}
 		b.WriteString(" ")
 		b.WriteString(value)
-		f, err := parser.ParseBytes([]byte(b.String()), 0)
+		if si := prescan([]byte(b.String())); si != nil {
+			return nil, fmt.Errorf("--set %s: in the value, %s", arg, si.msg)
+		}
+		f, err := parseYAML([]byte(b.String()))
 		if err != nil || len(f.Docs) != 1 {
 			return nil, fmt.Errorf("--set %s: value %q is not valid YAML", arg, value)
 		}
@@ -62,6 +64,22 @@ func (p *Plan) applySet(arg string) error {
 	var setCur func(ast.Node) = func(n ast.Node) { p.ast.Docs[0].Body = n }
 	for i, seg := range segs {
 		last := i == len(segs)-1
+		// Through an anchor (defaults: &d {...}) to the node it names:
+		// what is set there holds for every alias of it too.
+		for {
+			a, ok := cur.(*ast.AnchorNode)
+			if !ok {
+				break
+			}
+			cur, setCur = a.Value, func(n ast.Node) { a.Value = n }
+		}
+		if al, ok := cur.(*ast.AliasNode); ok {
+			name := ""
+			if al.Value != nil {
+				name = al.Value.GetToken().Value
+			}
+			return fmt.Errorf("--set %s: %s is the alias *%s: set the value where &%s is defined", arg, strings.Join(segs[:i], "."), name, name)
+		}
 		if mv, ok := cur.(*ast.MappingValueNode); ok {
 			// A one-key mapping: wrap it so that keys can be added.
 			cur = &ast.MappingNode{BaseNode: &ast.BaseNode{}, Values: []*ast.MappingValueNode{mv}}
@@ -90,7 +108,17 @@ func (p *Plan) applySet(arg string) error {
 				if err != nil {
 					return err
 				}
-				found.Value = mv.Value
+				// An anchored value keeps its anchor, so that its aliases
+				// still find it.
+				target := &found.Value
+				for {
+					a, ok := (*target).(*ast.AnchorNode)
+					if !ok {
+						break
+					}
+					target = &a.Value
+				}
+				*target = mv.Value
 				return nil
 			}
 			f := found
@@ -117,7 +145,15 @@ func (p *Plan) applySet(arg string) error {
 				if err != nil {
 					return err
 				}
-				c.Values[idx] = mv.Value
+				target := &c.Values[idx]
+				for {
+					a, ok := (*target).(*ast.AnchorNode)
+					if !ok {
+						break
+					}
+					target = &a.Value
+				}
+				*target = mv.Value
 				return nil
 			}
 			k := idx

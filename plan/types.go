@@ -48,6 +48,10 @@ type Plan struct {
 	// checks of their values would only repeat that mistake.
 	unexpanded map[*token.Token]bool
 	lines      []string // Source split into lines, for positions
+
+	// dataFile is Options.DataFile; dataChecked holds what it found, by file.
+	dataFile    func(path string, f *File, chat bool) error
+	dataChecked map[string]error
 }
 
 // Restart policies.
@@ -81,7 +85,7 @@ type Server struct {
 	// GPUs selects GPUs for a container: all, none, a count, or a list of ids.
 	GPUs *GPUs `yaml:"gpus,omitempty" json:"gpus,omitempty"`
 	// Port is the port the server listens on inside the container (vllm 8000, tgi 80).
-	Port int `yaml:"port,omitempty" json:"port,omitempty"`
+	Port int `yaml:"port,omitempty" json:"port,omitempty" jsonschema:"minimum=0,maximum=65535"`
 	// Health is the readiness path (default /health).
 	Health string `yaml:"health,omitempty" json:"health,omitempty"`
 	// StartupTimeout bounds the wait for readiness (default 20m for containers, 5m for processes).
@@ -265,10 +269,10 @@ type Load struct {
 	Streams Counts `yaml:"streams,omitempty" json:"streams,omitempty"`
 	// MaxConcurrency caps requests in flight (throughput; optional for
 	// constant and poisson). Requests waiting for a slot show as queue time.
-	MaxConcurrency *int `yaml:"max_concurrency,omitempty" json:"max_concurrency,omitempty"`
+	MaxConcurrency *int `yaml:"max_concurrency,omitempty" json:"max_concurrency,omitempty" jsonschema:"minimum=1,maximum=100000"`
 	// Steps is the number of constant rates a sweep runs between its
 	// synchronous and throughput rates (default 5).
-	Steps *int `yaml:"steps,omitempty" json:"steps,omitempty"`
+	Steps *int `yaml:"steps,omitempty" json:"steps,omitempty" jsonschema:"minimum=1,maximum=100"`
 	// Seed makes poisson arrivals reproducible (default 1).
 	Seed *int64 `yaml:"seed,omitempty" json:"seed,omitempty"`
 }
@@ -282,19 +286,19 @@ type Data struct {
 // Emulated makes synthetic prompts of given lengths in tokens.
 type Emulated struct {
 	// PromptTokens is the prompt length in tokens (the mean when drawn).
-	PromptTokens int `yaml:"prompt_tokens" json:"prompt_tokens" jsonschema:"required,minimum=1"`
+	PromptTokens int `yaml:"prompt_tokens" json:"prompt_tokens" jsonschema:"required,minimum=1,maximum=1048576"`
 	// PromptStdev draws prompt lengths from a normal distribution.
-	PromptStdev int `yaml:"prompt_stdev,omitempty" json:"prompt_stdev,omitempty"`
-	PromptMin   int `yaml:"prompt_min,omitempty" json:"prompt_min,omitempty"`
-	PromptMax   int `yaml:"prompt_max,omitempty" json:"prompt_max,omitempty"`
+	PromptStdev int `yaml:"prompt_stdev,omitempty" json:"prompt_stdev,omitempty" jsonschema:"minimum=0,maximum=1048576"`
+	PromptMin   int `yaml:"prompt_min,omitempty" json:"prompt_min,omitempty" jsonschema:"minimum=0,maximum=1048576"`
+	PromptMax   int `yaml:"prompt_max,omitempty" json:"prompt_max,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	// OutputTokens is the output length requested (max_tokens, with ignore_eos).
-	OutputTokens int `yaml:"output_tokens" json:"output_tokens" jsonschema:"required,minimum=1"`
-	OutputStdev  int `yaml:"output_stdev,omitempty" json:"output_stdev,omitempty"`
-	OutputMin    int `yaml:"output_min,omitempty" json:"output_min,omitempty"`
-	OutputMax    int `yaml:"output_max,omitempty" json:"output_max,omitempty"`
+	OutputTokens int `yaml:"output_tokens" json:"output_tokens" jsonschema:"required,minimum=1,maximum=1048576"`
+	OutputStdev  int `yaml:"output_stdev,omitempty" json:"output_stdev,omitempty" jsonschema:"minimum=0,maximum=1048576"`
+	OutputMin    int `yaml:"output_min,omitempty" json:"output_min,omitempty" jsonschema:"minimum=0,maximum=1048576"`
+	OutputMax    int `yaml:"output_max,omitempty" json:"output_max,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	// SharedPrefixTokens starts every prompt with the same tokens (a system
 	// prompt); by default prompts share no prefix.
-	SharedPrefixTokens int `yaml:"shared_prefix_tokens,omitempty" json:"shared_prefix_tokens,omitempty"`
+	SharedPrefixTokens int `yaml:"shared_prefix_tokens,omitempty" json:"shared_prefix_tokens,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	// Seed makes drawn lengths reproducible (default 1).
 	Seed *int64 `yaml:"seed,omitempty" json:"seed,omitempty"`
 }
@@ -309,7 +313,7 @@ type File struct {
 	// Column is the csv column holding prompts (default prompt).
 	Column string `yaml:"column,omitempty" json:"column,omitempty"`
 	// OutputTokens is the output length for prompts that do not set one.
-	OutputTokens int `yaml:"output_tokens,omitempty" json:"output_tokens,omitempty"`
+	OutputTokens int `yaml:"output_tokens,omitempty" json:"output_tokens,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 }
 
 // Limits bound a step.
@@ -318,13 +322,13 @@ type Limits struct {
 	// cancelled and counted as incomplete.
 	MaxDuration *Duration `yaml:"max_duration,omitempty" json:"max_duration,omitempty"`
 	// MaxRequests ends the step once this many requests were sent and finished.
-	MaxRequests *int `yaml:"max_requests,omitempty" json:"max_requests,omitempty"`
+	MaxRequests *int `yaml:"max_requests,omitempty" json:"max_requests,omitempty" jsonschema:"minimum=1,maximum=10000000"`
 	// Warmup is excluded from every figure: a duration, or a fraction of the step.
 	Warmup *Portion `yaml:"warmup,omitempty" json:"warmup,omitempty"`
 	// Cooldown at the step's end is excluded likewise.
 	Cooldown *Portion `yaml:"cooldown,omitempty" json:"cooldown,omitempty"`
 	// MaxErrors stops the step early after this many failed requests.
-	MaxErrors *int `yaml:"max_errors,omitempty" json:"max_errors,omitempty"`
+	MaxErrors *int `yaml:"max_errors,omitempty" json:"max_errors,omitempty" jsonschema:"minimum=1,maximum=10000000"`
 	// MaxErrorRate stops the step early when the fraction of failed requests
 	// exceeds it (after at least 10 finished).
 	MaxErrorRate *float64 `yaml:"max_error_rate,omitempty" json:"max_error_rate,omitempty"`

@@ -3,13 +3,18 @@ package results
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+
+	"github.com/benchplan/benchplan/internal/regular"
 )
+
+// MaxFileBytes bounds a results.json read back (1 GiB): a regular file
+// only, refused before it is read when larger.
+const MaxFileBytes = 1 << 30
 
 // ReadFile reads a results.json written by an earlier run (for --baseline,
 // report and compare). It refuses a file of another schema version.
 func ReadFile(path string) (*Run, error) {
-	b, err := os.ReadFile(path)
+	b, err := regular.ReadFile(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read results: %w", err)
 	}

@@ -25,8 +25,8 @@ type planOptions struct {
 	sets     multiFlag
 	servers  string
 	simulate bool
-	capReqs  int
-	capDur   time.Duration
+	capReqs  capRequestsFlag
+	capDur   capDurationFlag
 	repeat   repeatFlag
 }
 
@@ -34,14 +34,50 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.sets, "set", "override a plan value, PATH=VALUE (repeatable), e.g. --set scenarios.chat.load.rate=5")
 	fs.StringVar(&o.servers, "servers", "", "replace the plan's servers with those of this servers file")
 	fs.BoolVar(&o.simulate, "simulate", false, "replace every server with the built-in simulator (a dry run without a GPU)")
-	fs.IntVar(&o.capReqs, "max-requests", 0, "cap every step at this many requests (a short smoke run; a warmup or cooldown given as a duration is dropped)")
-	fs.DurationVar(&o.capDur, "max-duration", 0, "cap every step at this duration (a short smoke run)")
+	fs.Var(&o.capReqs, "max-requests", "cap every step at `N` requests (a short smoke run; a warmup or cooldown given as a duration is dropped)")
+	fs.Var(&o.capDur, "max-duration", "cap every step at this `duration` (a short smoke run)")
 	fs.Var(&o.repeat, "repeat", "run every step `N` times (1 to 100) and gate on how its figures vary across the runs")
 }
 
 func (o *planOptions) options() plan.Options {
 	return plan.Options{Env: os.LookupEnv, Sets: o.sets, ServersFile: o.servers, Simulate: o.simulate,
-		CapRequests: o.capReqs, CapDuration: o.capDur, Repeat: int(o.repeat)}
+		CapRequests: int(o.capReqs), CapDuration: time.Duration(o.capDur), Repeat: int(o.repeat)}
+}
+
+// capRequestsFlag is --max-requests: a number of requests from 1 to
+// plan.MaxRequests (0, the default, caps nothing); a negative one is an
+// error, not silently no cap.
+type capRequestsFlag int
+
+func (c *capRequestsFlag) String() string { return strconv.Itoa(int(*c)) }
+
+func (c *capRequestsFlag) Set(v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 || n > plan.MaxRequests {
+		return fmt.Errorf("give a number of requests between 1 and %d (0: no cap), not %q", plan.MaxRequests, v)
+	}
+	*c = capRequestsFlag(n)
+	return nil
+}
+
+// capDurationFlag is --max-duration: a positive duration (0, the
+// default, caps nothing).
+type capDurationFlag time.Duration
+
+func (c *capDurationFlag) String() string {
+	if *c == 0 {
+		return "0s"
+	}
+	return time.Duration(*c).String()
+}
+
+func (c *capDurationFlag) Set(v string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d < 0 {
+		return fmt.Errorf("give a positive duration with a unit, like 30s or 5m (0: no cap), not %q", v)
+	}
+	*c = capDurationFlag(d)
+	return nil
 }
 
 // multiFlag collects a repeatable string flag.

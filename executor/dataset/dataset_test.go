@@ -154,16 +154,21 @@ func TestFileErrorsNameTheLine(t *testing.T) {
 		text string
 		want string
 	}{
-		{FileConfig{Format: "jsonl", Chat: true}, `{"prompt":"a"}` + "\nnot json\n", "line 2: not a JSON object"},
-		{FileConfig{Format: "jsonl", Chat: true}, `{"text":"a"}`, `line 1: needs "prompt"`},
-		{FileConfig{Format: "jsonl"}, `{"messages":[{"role":"user","content":"u"}]}`, "line 1: has messages, but the scenario uses the completions API"},
-		{FileConfig{Format: "jsonl", Chat: true}, `{"prompt":"a","output_tokens":0}`, "line 1: output_tokens must be at least 1"},
-		{FileConfig{Format: "csv", Column: "prompt"}, "q,a\nx,y\n", `no column "prompt" in the header (columns: q, a)`},
+		{FileConfig{Format: "jsonl", Chat: true}, `{"prompt":"a"}` + "\nnot json\n", "f:2: not a JSON object"},
+		{FileConfig{Format: "jsonl", Chat: true}, `{"text":"a"}`, `f:1: needs "prompt"`},
+		{FileConfig{Format: "jsonl"}, `{"messages":[{"role":"user","content":"u"}]}`, "f:1: has messages, but the scenario uses the completions API"},
+		{FileConfig{Format: "jsonl", Chat: true}, `{"prompt":"a","output_tokens":0}`, "f:1: output_tokens must be in 1..1048576, got 0"},
+		{FileConfig{Format: "jsonl", Chat: true}, `{"prompt":"a"}` + "\n" + `{"prompt":"a","output_tokens":1000000000}`, "f:2: output_tokens must be in 1..1048576, got 1000000000"},
+		{FileConfig{Format: "csv", Column: "prompt"}, "q,a\nx,y\n", `f:1: no column "prompt" in the header (columns: q, a)`},
+		{FileConfig{Format: "csv", Column: "q"}, "q,output_tokens\nx,1\ny,2000000\n", `f:3: output_tokens must be in 1..1048576, got 2000000`},
+		{FileConfig{Format: "csv", Column: "q"}, "q\nx\n\"y\"z\n", `f:3:3: extraneous or missing " in quoted-field`},
 		{FileConfig{Format: "text"}, "\n\n", "no prompts in it"},
 	} {
 		c.cfg.Path = write(t, "f", c.text)
 		_, err := LoadFile(c.cfg)
 		assert.ErrorContains(t, err, c.want)
 		assert.ErrorContains(t, err, c.cfg.Path)
+		_, err = Check(context.Background(), c.cfg)
+		assert.ErrorContains(t, err, c.want, "checked as loaded")
 	}
 }

@@ -1,0 +1,94 @@
+package dataset
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/benchplan/benchplan/plan"
+)
+
+// fuzzScan reads src in a format and checks what every reader promises:
+// no panic, a mistake names a line of the input, and every prompt read is
+// one a request can send.
+func fuzzScan(t *testing.T, src []byte, cfg FileConfig) []Item {
+	var items []Item
+	n, err := scan(context.Background(), bytes.NewReader(src), cfg, func(it Item) error {
+		items = append(items, it)
+		return nil
+	})
+	if err != nil {
+		var le *lineError
+		if !errors.As(err, &le) {
+			t.Fatalf("a mistake without a line: %v", err)
+		}
+		if lines := bytes.Count(src, []byte("\n")) + bytes.Count(src, []byte("\r")) + 2; le.line < 1 || le.line > lines {
+			t.Fatalf("line %d outside the input (%d lines): %v", le.line, lines, err)
+		}
+		return nil
+	}
+	if n != len(items) {
+		t.Fatalf("counted %d prompts, gave %d", n, len(items))
+	}
+	for _, it := range items {
+		if it.Prompt == "" && len(it.Messages) == 0 && cfg.Format != "jsonl" {
+			t.Fatalf("an empty prompt: %+v", it)
+		}
+		if it.OutputTokens < 0 || it.OutputTokens > plan.MaxTokens {
+			t.Fatalf("output_tokens %d out of bounds", it.OutputTokens)
+		}
+	}
+	return items
+}
+
+func FuzzText(f *testing.F) {
+	f.Add([]byte("\xef\xbb\xbffirst prompt\r\n\nsecond\n"))
+	f.Add([]byte("a\rb\r\n \t\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		items := fuzzScan(t, src, FileConfig{Format: "text", OutputTokens: 3})
+		want := 0
+		for i, line := range bytes.Split(src, []byte("\n")) {
+			line = bytes.TrimSuffix(line, []byte("\r"))
+			if i == 0 {
+				line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+			}
+			if len(bytes.TrimSpace(line)) > 0 {
+				want++
+			}
+		}
+		if len(items) != want {
+			t.Fatalf("%d prompts from %d non-blank lines", len(items), want)
+		}
+	})
+}
+
+func FuzzJSONL(f *testing.F) {
+	f.Add([]byte(`{"prompt":"a b","output_tokens":7}
+{"messages":[{"role":"system","content":"s"}, {"role":"user","content":"u"}]}
+
+{"prompt":"c"}
+`), true)
+	f.Add([]byte(`{"prompt":"a","messages":[]}`), false)
+	f.Add([]byte(`{"messages":[{"content":"x"}]}`), true)
+	f.Add([]byte(`{"prompt":"a","output_tokens":1e9}`), true)
+	f.Add([]byte("not json\n"), true)
+	f.Fuzz(func(t *testing.T, src []byte, chat bool) {
+		for _, it := range fuzzScan(t, src, FileConfig{Format: "jsonl", Chat: chat}) {
+			if len(it.Messages) > 0 && !chat {
+				t.Fatal("messages read for the completions API")
+			}
+		}
+	})
+}
+
+func FuzzCSV(f *testing.F) {
+	f.Add([]byte("id,question,output_tokens\n1,\"why, then?\",9\n2,how,\n"), "question")
+	f.Add([]byte("\xef\xbb\xbfprompt\n\"a\nb\"\n"), "prompt")
+	f.Add([]byte("q\nx\n\"y\"z\n"), "q")
+	f.Add([]byte("prompt,output_tokens\na,0\n"), "prompt")
+	f.Fuzz(func(t *testing.T, src []byte, column string) {
+		fuzzScan(t, src, FileConfig{Format: "csv", Column: column})
+	})
+}
