@@ -8,7 +8,7 @@
 // cursor or color codes.
 //
 // The executor drives a Reporter (StepStarted, RequestDone, StepDone); this
-// package imports only results, so the executor may import it. A Printer is
+// package imports only results (and internal/textsafe), so the executor may import it. A Printer is
 // also an io.Writer: other lines written to it ("starting server ...") are
 // printed above the bar without garbling it.
 package progress
@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/benchplan/benchplan/internal/textsafe"
 	"github.com/benchplan/benchplan/results"
 )
 
@@ -205,23 +206,28 @@ func (p *Printer) StepDone(st *results.Step) {
 	}
 	line += fmt.Sprintf(" in %s", roundDur(time.Duration(m.Duration)))
 	if st.StopReason != "" {
-		line += " (" + st.StopReason + ")"
+		line += " (" + textsafe.Line(st.StopReason) + ")"
 	}
 	line += fmt.Sprintf(", sent %.2f/s, done %.2f/s", m.Requests.SentRatePerSec, m.Requests.RatePerSec)
 	fmt.Fprintln(p.w, line)
 	p.running = false
 }
 
-// Write prints other lines (server start, warnings) above the bar.
+// Write prints other lines (server start, warnings) above the bar, with
+// control characters but line breaks and tabs replaced (textsafe.Lines):
+// they may carry names from the plan or text from a server.
 func (p *Printer) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.clear()
-	n, err := p.w.Write(b)
+	_, err := io.WriteString(p.w, textsafe.Lines(string(b)))
 	if p.running && p.opts.Mode == Bar {
 		p.draw()
 	}
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // Tick reports the running step now, as the ticker does every Interval.
@@ -276,15 +282,16 @@ func (p *Printer) stopTicker() {
 	p.mu.Lock()
 }
 
-// name is "scenario: step i/n label".
+// name is "scenario: step i/n label", with control characters of the
+// plan's names replaced (textsafe.Line).
 func (p *Printer) name() string {
 	s := p.step
-	name := s.Scenario
+	name := textsafe.Line(s.Scenario)
 	if s.Count > 1 {
 		name += fmt.Sprintf(": step %d/%d", s.Index+1, s.Count)
 	}
-	if s.Label != "" {
-		name += " " + s.Label
+	if l := textsafe.Line(s.Label); l != "" {
+		name += " " + l
 	}
 	return name
 }

@@ -215,3 +215,37 @@ func TestTerminalWidth(t *testing.T) {
 	t.Setenv("COLUMNS", "")
 	assert.Equal(t, TerminalWidth(f), 80)
 }
+
+// TestHostileNamesDoNotReachTheTerminal: a scenario name, step label or
+// stop reason with terminal escape codes, and a line written above the
+// bar (server output, say), reach the terminal with their control
+// characters replaced, in either mode, line breaks kept.
+func TestHostileNamesDoNotReachTheTerminal(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []Mode{Lines, Bar} {
+		var out bytes.Buffer
+		c := &clock{now: time.Unix(0, 0)}
+		p := New(&out, Options{Mode: mode, Now: c.Now, NoTicker: true, Width: 200})
+		n, err := fmt.Fprint(p, "server \x1b]0;pwned\x07 said \x1b[2J\u202Ehi\n")
+		assert.NilError(t, err)
+		assert.Equal(t, n, len("server \x1b]0;pwned\x07 said \x1b[2J\u202Ehi\n"), "Write reports the bytes it was given")
+		p.StepStarted(Step{Scenario: "\x1b[31mchat\r", Label: "constant\x1b[K 2.00/s\u009b2J", MaxRequests: 10})
+		c.Add(time.Second)
+		p.Tick()
+		st := doneStep()
+		st.StopReason = "max\x1b[8m_requests"
+		p.StepDone(st)
+		assert.NilError(t, p.Close())
+		got := out.String()
+		bad := "\x1b\x07\r\u009b\u202E"
+		if mode == Bar {
+			// The bar's own codes: carriage return, erase to end of line.
+			got = strings.ReplaceAll(got, "\x1b[K", "")
+			bad = strings.ReplaceAll(bad, "\r", "")
+		}
+		assert.Assert(t, !strings.ContainsAny(got, bad), "mode %v: %q", mode, got)
+		assert.Assert(t, is.Contains(got, "server \uFFFD]0;pwned\uFFFD said \uFFFD[2J\uFFFDhi\n"), "mode %v: %q", mode, got)
+		assert.Assert(t, is.Contains(got, "\uFFFD[31mchat"), "mode %v: %q", mode, got)
+		assert.Assert(t, is.Contains(got, "(max\uFFFD[8m_requests)"), "mode %v: %q", mode, got)
+	}
+}

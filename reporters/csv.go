@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/benchplan/benchplan/results"
@@ -19,6 +20,13 @@ import (
 // samples. A scenario that could not be carried out has one row with its
 // error. dry_run is the step's server's dry-run label when the simulator
 // answered in its place (results.ServerEnv.DryRunLabel).
+//
+// Text cells (names, labels, errors) are folded onto one line with control
+// characters replaced (results.json keeps them as written), and one that
+// starts with "=", "+", "-", "@", a tab or a carriage return gets a "'"
+// in front, so a spreadsheet shows it as text and never runs it as a
+// formula (OWASP's "CSV injection"). Figures are never prefixed: -1.5
+// stays a number.
 func CSV(w io.Writer, run *results.Run) error {
 	if run == nil {
 		return errNilRun
@@ -45,8 +53,8 @@ func CSV(w io.Writer, run *results.Run) error {
 		sts := steps(sc)
 		if len(sts) == 0 && sc.Error != "" {
 			row := make([]string, len(header))
-			row[0], row[1], row[2], row[3] = run.Plan, sc.Name, sc.Server, sc.Model
-			row[len(row)-3], row[len(row)-2], row[len(row)-1] = scenarioDryRun(run, sc), string(results.Error), oneLine(sc.Error)
+			row[0], row[1], row[2], row[3] = csvText(run.Plan), csvText(sc.Name), csvText(sc.Server), csvText(sc.Model)
+			row[len(row)-3], row[len(row)-2], row[len(row)-1] = csvText(scenarioDryRun(run, sc)), string(results.Error), csvText(sc.Error)
 			if err := cw.Write(row); err != nil {
 				return err
 			}
@@ -54,8 +62,8 @@ func CSV(w io.Writer, run *results.Run) error {
 		}
 		for _, st := range sts {
 			m := &st.Metrics
-			row := []string{run.Plan, sc.Name, sc.Server, sc.Model, strconv.Itoa(st.Index), st.Load,
-				f(st.TargetRatePerSec), strconv.Itoa(st.Streams), st.StopReason, strconv.FormatBool(st.Partial),
+			row := []string{csvText(run.Plan), csvText(sc.Name), csvText(sc.Server), csvText(sc.Model), strconv.Itoa(st.Index), csvText(st.Load),
+				f(st.TargetRatePerSec), strconv.Itoa(st.Streams), csvText(st.StopReason), strconv.FormatBool(st.Partial),
 				f3(time.Duration(m.Duration).Seconds()),
 				strconv.Itoa(m.Requests.Total), strconv.Itoa(m.Requests.Completed), strconv.Itoa(m.Requests.Errored),
 				strconv.Itoa(m.Requests.Incomplete), f3(m.Requests.SentRatePerSec), f3(m.Requests.RatePerSec), f3(m.Errors.Rate),
@@ -94,7 +102,7 @@ func CSV(w io.Writer, run *results.Run) error {
 				}
 			}
 			row = append(row, strconv.Itoa(pass), strconv.Itoa(fail), strconv.Itoa(warn), strconv.Itoa(inconc), strconv.Itoa(errd),
-				scenarioDryRun(run, sc), string(st.Verdict()), "")
+				csvText(scenarioDryRun(run, sc)), string(st.Verdict()), "")
 			if err := cw.Write(row); err != nil {
 				return err
 			}
@@ -199,4 +207,14 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// csvText is a text cell of results.csv: s on one line (oneLine), with a
+// "'" in front when a spreadsheet would read it as a formula.
+func csvText(s string) string {
+	s = oneLine(s)
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -35,6 +36,103 @@ func reportFiles(opts Options) []reportFile {
 	return files
 }
 
+// LogDir is the directory under an output directory that holds the
+// servers' logs (executor.Options.LogDir).
+const LogDir = "logs"
+
+// OutputNames are the names benchplan writes in an output directory: the
+// files of WriteFilesWith (requests.jsonl among them) and LogDir. Nothing
+// else there is benchplan's.
+func OutputNames() []string {
+	return []string{"results.json", "results.csv", "junit.xml", "summary.md", "report.html", "requests.jsonl", LogDir}
+}
+
+// EarlierRun lists the paths in dir that an earlier run wrote: those of
+// OutputNames that are there, in that order, symbolic links among them
+// (never followed). None when dir does not exist; a name that cannot be
+// looked at counts as absent (writing there will then say why).
+func EarlierRun(dir string) []string {
+	var found []string
+	for _, name := range OutputNames() {
+		path := filepath.Join(dir, name)
+		if _, err := os.Lstat(path); err == nil {
+			found = append(found, path)
+		}
+	}
+	return found
+}
+
+// RemoveEarlierRun removes from dir what an earlier run wrote there, so
+// that none of it is read as the next run's: the files of OutputNames,
+// LogDir with everything in it, and the temporary files of an interrupted
+// write (".NAME.tmp-*"). A symbolic link among them is removed itself,
+// never what it points to, and every other file in dir is left alone.
+func RemoveEarlierRun(dir string) error {
+	var errs []error
+	for _, name := range OutputNames() {
+		tmps, _ := filepath.Glob(filepath.Join(dir, "."+name+".tmp-*"))
+		for _, tmp := range tmps {
+			if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+		path := filepath.Join(dir, name)
+		fi, err := os.Lstat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		}
+		if name == LogDir && fi.IsDir() {
+			err = os.RemoveAll(path)
+		} else {
+			err = os.Remove(path)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("reporters: removing an earlier run's files: %w", err)
+	}
+	return nil
+}
+
+// CreateFile creates the file path for writing (mode 0644), never writing
+// through a symbolic link: a file or link already at path is removed (the
+// link itself, not what it points to), and the file is then created
+// exclusively, so a link put there in between makes the call fail rather
+// than be followed. A directory at path is an error.
+func CreateFile(path string) (*os.File, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.IsDir() {
+			return nil, fmt.Errorf("reporters: create %s: it is a directory", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("reporters: create %s: %w", path, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("reporters: create %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// WriteFile writes data to path whole or not at all, as WriteFilesWith
+// writes its files: to a temporary file beside path, synced, then renamed
+// over path (mode 0644). A symbolic link at path is replaced, never
+// followed.
+func WriteFile(path string, data []byte) error {
+	if err := writeAtomic(path, data); err != nil {
+		return fmt.Errorf("reporters: %w", err)
+	}
+	syncDir(filepath.Dir(path))
+	return nil
+}
+
 // WriteFiles writes the reports with no baseline; see WriteFilesWith.
 func WriteFiles(dir string, run *results.Run) ([]string, error) {
 	return WriteFilesWith(dir, run, Options{})
@@ -46,7 +144,9 @@ func WriteFiles(dir string, run *results.Run) ([]string, error) {
 // wrote. Each file is rendered in memory, written to a temporary name in
 // dir, synced and renamed over its final name (mode 0644), so a crash or a
 // failed render never leaves half a file: a reader sees the old file or
-// the new one. It attempts every file and returns the paths that were
+// the new one, and a symbolic link found in dir under one of those names
+// is replaced by the file, never followed (rename(2) replaces the link
+// itself). It attempts every file and returns the paths that were
 // written together with the joined errors of those that were not.
 func WriteFilesWith(dir string, run *results.Run, opts Options) ([]string, error) {
 	if run == nil {

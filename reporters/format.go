@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 
+	"github.com/benchplan/benchplan/internal/textsafe"
 	"github.com/benchplan/benchplan/results"
 )
 
@@ -95,16 +95,9 @@ func plural(n int, noun string) string {
 
 // oneLine folds a message onto one line (tables and one-line summaries):
 // runs of white space become one space, and other control characters
-// (terminal escape codes among them) become U+FFFD.
-func oneLine(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) && !unicode.IsSpace(r) {
-			return '\uFFFD'
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
-}
+// (terminal escape codes among them) and bidirectional controls become
+// U+FFFD (textsafe.Line).
+func oneLine(s string) string { return textsafe.Line(s) }
 
 // truncate caps s at max runes, marking a cut with "…".
 func truncate(s string, max int) string {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/benchplan/benchplan/internal/textsafe"
 	"github.com/benchplan/benchplan/results"
 )
 
@@ -64,8 +65,11 @@ type htmlReport struct {
 func (h *htmlReport) p(format string, args ...any) { fmt.Fprintf(&h.b, format, args...) }
 func (h *htmlReport) s(text string)                { h.b.WriteString(text) }
 
-// hx escapes text for HTML, keeping line breaks.
-func hx(s string) string { return html.EscapeString(s) }
+// hx escapes text for HTML, keeping line breaks; control characters other
+// than line breaks and tabs become U+FFFD (textsafe.Lines).
+func hx(s string) string {
+	return html.EscapeString(textsafe.Lines(strings.ReplaceAll(s, "\r\n", "\n")))
+}
 
 // h1 escapes text for HTML on one line.
 func h1(s string) string { return html.EscapeString(oneLine(s)) }

@@ -1,6 +1,7 @@
 package reporters
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -9,11 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/benchplan/benchplan/internal/textsafe"
 	"github.com/benchplan/benchplan/results"
 )
 
 // JUnit writes junit.xml, valid against the Jenkins xUnit plugin's
-// junit-10.xsd:
+// junit-10.xsd, with control characters of names and messages replaced by
+// U+FFFD (line breaks and tabs kept):
 //
 //   - <testsuites name=PLAN> holds the totals and the run's wall time;
 //   - one <testsuite> per scenario (name = scenario, id = its position,
@@ -71,10 +74,9 @@ func JUnit(w io.Writer, run *results.Run) error {
 	}
 	doc.Time = junitSeconds(wall)
 
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
+	var buf bytes.Buffer
+	buf.WriteString(xml.Header)
+	enc := xml.NewEncoder(&buf)
 	enc.Indent("", "  ")
 	if err := enc.Encode(doc); err != nil {
 		return err
@@ -82,7 +84,12 @@ func JUnit(w io.Writer, run *results.Run) error {
 	if err := enc.Close(); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, "\n")
+	buf.WriteString("\n")
+	// The encoder replaces what XML 1.0 forbids (ESC among them) by
+	// U+FFFD; C1 controls and bidi controls, which XML allows but CI
+	// pages and terminals act on, are replaced here (textsafe.Lines: the
+	// markup itself holds none).
+	_, err := io.WriteString(w, textsafe.Lines(buf.String()))
 	return err
 }
 
