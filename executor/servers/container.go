@@ -22,6 +22,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
+	"github.com/benchplan/benchplan/internal/secret"
 	"github.com/benchplan/benchplan/plan"
 )
 
@@ -88,7 +89,7 @@ type containerSpec struct {
 	LoopbackOnly bool
 	// HFCache is the host directory mounted as the Hugging Face cache.
 	HFCache string
-	secrets []string
+	redact  *secret.Redactor
 }
 
 // buildSpec turns a container server of the plan into a containerSpec.
@@ -186,7 +187,7 @@ func buildSpec(name string, s *plan.Server, o Options) (*containerSpec, error) {
 		}
 		cs.Binds = append(cs.Binds, b)
 	}
-	cs.secrets = serverSecrets(s, o.Secrets, extraSecrets...)
+	cs.redact = serverRedactor(s, o.Secrets, extraSecrets...)
 	return cs, nil
 }
 
@@ -295,7 +296,7 @@ func startContainer(ctx context.Context, name string, s *plan.Server, o Options)
 	if err != nil {
 		return nil, err
 	}
-	lg, err := openServerLog(o.LogDir, name, cs.secrets)
+	lg, err := openServerLog(o.LogDir, name, cs.redact)
 	if err != nil {
 		return nil, err
 	}
@@ -319,12 +320,12 @@ func startContainer(ctx context.Context, name string, s *plan.Server, o Options)
 		_ = cli.Close()
 		return fail(err)
 	}
-	shown := strings.Join(redactArgs(cs.Cmd, cs.secrets), " ")
+	shown := strings.Join(cs.redact.Args(cs.Cmd), " ")
 	lg.Notef("starting container %s from %s (%s), command: %s", cs.Name, cs.Image, shortID(img.ID), shown)
 	fmt.Fprintf(o.Log, "server %s: starting container %s from %s\n", name, cs.Name, cs.Image)
 
 	t0 := time.Now()
-	c, err := testcontainers.GenericContainer(ctx, cs.request())
+	c, err := createAndStart(ctx, cli, cs, lg, o.Log, name)
 	in := &Instance{Name: name, Kind: plan.KindContainer, APIKey: s.APIKey, Headers: s.Headers,
 		Image: cs.Image, Digest: imageDigest(cs.Image, img.RepoDigests, img.ID), LogPath: lg.Path()}
 	var logsDone chan struct{}
@@ -441,6 +442,61 @@ func startContainer(ctx context.Context, name string, s *plan.Server, o Options)
 		return &ExitedError{Server: name, How: desc + describeTail(lg)}
 	}
 	return in, nil
+}
+
+// startAttempts bounds the tries of a container start that fails with
+// Docker's transient port errors.
+const startAttempts = 4
+
+// createAndStart creates and starts the container; a start that fails only
+// because Docker's port allocation raced with another container ("port is
+// already allocated", "userland proxy ... address already in use": the
+// port is a random one, so the next try gets another) is tried again, up to
+// startAttempts times, the failed container removed first.
+func createAndStart(ctx context.Context, cli *testcontainers.DockerClient, cs *containerSpec, lg *serverLog, progress io.Writer, name string) (testcontainers.Container, error) {
+	for attempt := 1; ; attempt++ {
+		c, err := testcontainers.GenericContainer(ctx, cs.request())
+		if err == nil || !transientStartError(err) || attempt == startAttempts || ctx.Err() != nil {
+			return c, err
+		}
+		lg.Notef("container start failed, trying again (%d of %d): %v", attempt+1, startAttempts, err)
+		fmt.Fprintf(progress, "server %s: Docker's port allocation failed (%s); trying again (%d of %d)\n", name, shortError(err), attempt+1, startAttempts)
+		id := cs.Name
+		if c != nil {
+			id = c.GetContainerID()
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_, rerr := cli.ContainerRemove(rctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		cancel()
+		if rerr != nil && !errdefs.IsNotFound(rerr) {
+			return c, fmt.Errorf("%w (and the failed container could not be removed to try again: %v)", err, rerr)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+		}
+	}
+}
+
+// transientStartError reports whether a container start failed because of
+// Docker's transient port errors, which another try can get past.
+func transientStartError(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "port is already allocated") ||
+		strings.Contains(msg, "userland proxy") && strings.Contains(msg, "address already in use")
+}
+
+// shortError is the last part of a long Docker error.
+func shortError(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && len(msg) > 120 {
+		msg = msg[i+2:]
+	}
+	return msg
 }
 
 // ensureImage applies the pull policy and returns the local image.

@@ -2,6 +2,7 @@ package servers
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"gotest.tools/v3/assert"
+
+	"github.com/benchplan/benchplan/internal/secret"
 
 	"github.com/benchplan/benchplan/plan"
 )
@@ -44,7 +47,7 @@ func TestVLLMPreset(t *testing.T) {
 	assert.Equal(t, cs.Labels[RunLabel], "abc123")
 	assert.Equal(t, cs.Labels[ServerLabel], "vllm")
 	assert.Assert(t, cs.Labels[PIDLabel] != "" && cs.Labels[HostLabel] != "")
-	assert.Assert(t, contains(cs.secrets, "hf_fromthehost") && contains(cs.secrets, "sk-local"))
+	assert.Assert(t, contains(cs.redact.Values(), "hf_fromthehost") && contains(cs.redact.Values(), "sk-local"))
 
 	hc := hostConfigOf(t, cs)
 	assert.Equal(t, hc.IpcMode, container.IPCModeHost)
@@ -163,14 +166,14 @@ func TestGPUClaims(t *testing.T) {
 }
 
 func TestRedaction(t *testing.T) {
-	secrets := []string{"hf_abcdef", "sk-12345"}
-	assert.DeepEqual(t, redactArgs([]string{"--api-key", "x", "--hf-token=y", "--max-model-len", "8192", "http://u:pw@h/", "tok hf_abcdef"}, secrets),
+	r := secret.NewRedactor("hf_abcdef", "sk-12345")
+	assert.DeepEqual(t, r.Args([]string{"--api-key", "x", "--hf-token=y", "--max-model-len", "8192", "http://u:pw@h/", "tok hf_abcdef"}),
 		[]string{"--api-key", Redacted, "--hf-token=" + Redacted, "--max-model-len", "8192", "http://u:" + Redacted + "@h/", "tok " + Redacted})
 }
 
 func TestServerLogTail(t *testing.T) {
 	dir := t.TempDir()
-	l, err := openServerLog(dir, "a/b", []string{"s3cret"})
+	l, err := openServerLog(dir, "a/b", secret.NewRedactor("s3cret"))
 	assert.NilError(t, err)
 	for i := range 30 {
 		_, _ = l.Write([]byte("line " + strings.Repeat("x", i%3) + "\n"))
@@ -210,4 +213,32 @@ func TestGraceWithin(t *testing.T) {
 	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Second)
 	defer cancel2()
 	assert.Equal(t, graceWithin(ctx2, 10*time.Second), time.Duration(0))
+}
+
+// Docker's transient port errors are tried again; other start errors are
+// not.
+func TestTransientStartError(t *testing.T) {
+	t.Parallel()
+	for msg, want := range map[string]bool{
+		"Error response from daemon: driver failed programming external connectivity on endpoint benchplan-vllm-abc (1f2e): Bind for 127.0.0.1:32768 failed: port is already allocated":                        true,
+		"start container: Error response from daemon: driver failed programming external connectivity on endpoint x: Error starting userland proxy: listen tcp4 127.0.0.1:32771: bind: address already in use": true,
+		"Error response from daemon: could not select device driver \"\" with capabilities: [[gpu]]":                                                                                                           false,
+		"Conflict. The container name \"/benchplan-vllm-abc\" is already in use":                                                                                                                               false,
+		"listen tcp: bind: address already in use": false,
+	} {
+		assert.Equal(t, transientStartError(errors.New(msg)), want, msg)
+	}
+	assert.Assert(t, !transientStartError(nil))
+}
+
+// The line that announces a process server shows its command line with
+// the secrets in it redacted: known values and values of secret options.
+func TestServerSummaryRedactsTheCommand(t *testing.T) {
+	t.Parallel()
+	s := &plan.Server{Command: []string{"vllm", "serve", "m", "--api-key", "sk-plain-1", "--hf-token=hf_abcdefgh", "known-value-1234"},
+		URL: "http://127.0.0.1:8000"}
+	assert.Equal(t, serverSummary(s, []string{"known-value-1234"}),
+		"process vllm serve m --api-key [redacted] --hf-token=[redacted] [redacted]")
+	u := &plan.Server{URL: "http://me:pw-123456@h:1"}
+	assert.Equal(t, serverSummary(u, nil), "url http://me:[redacted]@h:1")
 }

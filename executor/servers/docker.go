@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
@@ -33,23 +32,22 @@ const (
 // itself. Set to exactly "true" unless the user set it.
 const RyukEnv = "TESTCONTAINERS_RYUK_DISABLED"
 
-var tcInit sync.Once
-
-// initTestcontainers prepares testcontainers-go before its first use: no
-// reaper (unless the user asked for one), no log lines on stderr.
-func initTestcontainers() {
-	tcInit.Do(func() {
-		if _, ok := os.LookupEnv(RyukEnv); !ok {
-			_ = os.Setenv(RyukEnv, "true")
-		}
-		tclog.SetDefault(tclog.NewNoopLogger())
-	})
+// ConfigureProcess sets what testcontainers-go reads from the process:
+// no reaper container (Ryuk, which would need pulling) unless the user
+// asked for one with RyukEnv, and no log lines of its own on stderr. It
+// changes process-wide state, so the command calls it once at its start,
+// as tests do in TestMain; the package never does it behind a caller's
+// back.
+func ConfigureProcess() {
+	if _, ok := os.LookupEnv(RyukEnv); !ok {
+		_ = os.Setenv(RyukEnv, "true")
+	}
+	tclog.SetDefault(tclog.NewNoopLogger())
 }
 
 // dockerClient connects to the Docker engine testcontainers-go finds
 // (DOCKER_HOST, the docker context, the default socket).
 func dockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
-	initTestcontainers()
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("container servers need Docker, which is not available: %w", err)

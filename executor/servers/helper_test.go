@@ -28,8 +28,17 @@ func TestMain(m *testing.M) {
 		time.Sleep(5 * time.Minute)
 		return
 	}
+	// Process records go to a directory of the test's own, not the user's.
+	state, err := os.MkdirTemp("", "benchplan-state-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	_ = os.Setenv(StateDirEnv, state)
+	ConfigureProcess()
 	code := m.Run()
 	removeTestImage()
+	_ = os.RemoveAll(state)
 	os.Exit(code)
 }
 
@@ -80,7 +89,11 @@ func helperServe() {
 		os.Exit(1)
 	}
 	fmt.Println("helper: serving on", ln.Addr())
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	sigs := []os.Signal{syscall.SIGTERM, os.Interrupt}
+	if os.Getenv("HELPER_IGNORE_TERM") != "" {
+		sigs = sigs[1:] // Notify would undo Ignore
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), sigs...)
 	defer stop()
 	srv := &http.Server{Handler: mux}
 	go func() { <-ctx.Done(); _ = srv.Close() }()

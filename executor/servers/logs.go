@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/benchplan/benchplan/internal/secret"
+	"github.com/benchplan/benchplan/internal/textsafe"
 )
 
 // TailLines is how many of a server's last log lines a failed start shows.
@@ -26,7 +27,7 @@ type serverLog struct {
 	mu      sync.Mutex
 	path    string
 	f       *os.File
-	secrets []string
+	redact  *secret.Redactor
 	partial []byte
 	tail    []string // ring of the last TailLines lines
 	next    int
@@ -41,16 +42,25 @@ func LogFile(dir, server string) string {
 
 // openServerLog opens (appending) dir/<server>.log; with dir "" the lines
 // are only kept in memory.
-func openServerLog(dir, server string, secrets []string) (*serverLog, error) {
-	l := &serverLog{secrets: secrets, tail: make([]string, TailLines)}
+func openServerLog(dir, server string, redact *secret.Redactor) (*serverLog, error) {
+	l := &serverLog{redact: redact, tail: make([]string, TailLines)}
 	if dir == "" {
 		return l, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the log directory: %w", err)
 	}
+	// Links inside the output directory are never followed: a planted
+	// OUT/logs or OUT/logs/<server>.log would have a server's output
+	// overwrite their target.
+	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return nil, fmt.Errorf("the log directory %s is a symbolic link: not followed", dir)
+	}
 	l.path = LogFile(dir, server)
-	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if fi, err := os.Lstat(l.path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("cannot open its log file: %s is not a regular file (links are not followed)", l.path)
+	}
+	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|noFollow, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open its log file: %w", err)
 	}
@@ -65,7 +75,7 @@ func (l *serverLog) Path() string { return l.path }
 // (not to the tail, which is the server's own output). Callers pass no
 // environment values: nothing secret.
 func (l *serverLog) Notef(format string, args ...any) {
-	msg := redactString(secret.RedactURLs(fmt.Sprintf(format, args...)), l.secrets)
+	msg := l.redact.String(fmt.Sprintf(format, args...))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f != nil {
@@ -102,7 +112,7 @@ func (l *serverLog) Write(p []byte) (int, error) {
 
 // line handles one complete line (without its newline); l.mu is held.
 func (l *serverLog) line(b []byte) {
-	s := redactString(secret.RedactURLs(string(b)), l.secrets)
+	s := l.redact.String(string(b))
 	if l.f != nil {
 		_, _ = l.f.WriteString(s + "\n")
 	}
@@ -127,7 +137,7 @@ func (l *serverLog) Tail() []string {
 	}
 	out = append(out, l.tail[:l.next]...)
 	if len(l.partial) > 0 {
-		out = append(out, redactString(string(l.partial), l.secrets))
+		out = append(out, l.redact.String(string(l.partial)))
 		if len(out) > TailLines {
 			out = out[len(out)-TailLines:]
 		}
@@ -169,7 +179,7 @@ func describeTail(l *serverLog) string {
 	fmt.Fprintf(&b, "; last lines of %s:", where)
 	for _, s := range lines {
 		b.WriteString("\n    | ")
-		b.WriteString(s)
+		b.WriteString(textsafe.Line(s)) // a server's bytes reach a terminal
 	}
 	return b.String()
 }

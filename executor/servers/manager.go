@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/benchplan/benchplan/internal/secret"
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/results"
 )
@@ -156,13 +155,13 @@ func (m *Manager) start(ctx context.Context, name string) (*Instance, error) {
 			m.reapOnce.Do(func() { m.reap(ctx) })
 		}
 	}
-	fmt.Fprintf(m.opts.Log, "starting server %s (%s)\n", name, s.ServerSummary())
+	fmt.Fprintf(m.opts.Log, "starting server %s (%s)\n", name, serverSummary(s, m.p.Secrets))
 	in, err := StartWith(ctx, name, s, m.options())
 	if err != nil {
 		return nil, err
 	}
 	m.record(name, s, in)
-	what := secret.RedactURL(in.URL)
+	what := serverRedactor(s, m.p.Secrets).URL(in.URL)
 	if in.Digest != "" {
 		what += ", image " + in.Image + "@" + in.Digest
 	}
@@ -372,7 +371,7 @@ func (m *Manager) record(name string, s *plan.Server, in *Instance) {
 		}
 	}
 	if len(s.Args) > 0 {
-		e.Args = redactArgs(s.Args, serverSecrets(s, m.p.Secrets))
+		e.Args = serverRedactor(s, m.p.Secrets).Args(s.Args)
 	}
 	if in == nil {
 		return

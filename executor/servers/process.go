@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,12 +38,22 @@ func (p *proc) describe() string {
 
 func startProcess(ctx context.Context, name string, s *plan.Server, o Options) (*Instance, error) {
 	// The process inherits benchplan's HF_TOKEN: never let it reach the log.
-	secrets := serverSecrets(s, o.Secrets, os.Getenv(HFTokenEnv))
-	lg, err := openServerLog(o.LogDir, name, secrets)
+	red := serverRedactor(s, o.Secrets, os.Getenv(HFTokenEnv))
+	lg, err := openServerLog(o.LogDir, name, red)
 	if err != nil {
 		return nil, err
 	}
 	argv := append(append([]string{}, s.Command...), s.Args...)
+	shown := strings.Join(red.Args(argv), " ")
+	// Benchmarking whatever already listens there (an orphan of a killed
+	// run, another user's server) would measure the wrong server.
+	if addr, ok := dialAddress(s.URL); ok && addressAnswers(ctx, addr) {
+		err := fmt.Errorf("not started: %s already answers before it started: another server (perhaps one an earlier run left: try `benchplan cleanup`) is listening there: %w",
+			red.URL(strings.TrimRight(s.URL, "/")), ErrAddressInUse)
+		lg.Notef("%v", err)
+		_ = lg.Close()
+		return nil, err
+	}
 	dir := resolvePath(o.Dir, s.Workdir)
 	if dir == "" {
 		dir = o.Dir
@@ -54,14 +66,19 @@ func startProcess(ctx context.Context, name string, s *plan.Server, o Options) (
 	cmd.WaitDelay = time.Second
 	setProcessGroup(cmd)
 
-	shown := strings.Join(redactArgs(argv, secrets), " ")
 	lg.Notef("starting process %s (in %s)", shown, displayDir(dir))
 	fmt.Fprintf(o.Log, "server %s: starting process %s\n", name, shown)
 	p := &proc{cmd: cmd, exited: make(chan struct{})}
 	if err := p.start(); err != nil {
 		lg.Notef("could not start: %v", err)
 		_ = lg.Close()
-		return nil, fmt.Errorf("cannot start process %q: %w", argv[0], err)
+		return nil, fmt.Errorf("cannot start process %q: %w", red.String(argv[0]), err)
+	}
+	// Written down so that `benchplan cleanup` finds the group if benchplan
+	// is killed before it can stop it.
+	unrecord, rerr := recordProcess(o.RunID, name, cmd.Process.Pid, shown)
+	if rerr != nil {
+		lg.Notef("process group %d not recorded for `benchplan cleanup`: %v", cmd.Process.Pid, rerr)
 	}
 	var stopping atomic.Bool // Stop was called: an exit is not a death
 	in := &Instance{Name: name, Kind: plan.KindProcess, URL: strings.TrimRight(s.URL, "/"), APIKey: s.APIKey, Headers: s.Headers,
@@ -70,6 +87,9 @@ func startProcess(ctx context.Context, name string, s *plan.Server, o Options) (
 		stopping.Store(true)
 		fmt.Fprintf(o.Log, "server %s: stopping process %d\n", name, in.PID)
 		err := p.terminate(ctx, o.StopGrace)
+		if err == nil {
+			unrecord()
+		}
 		lg.Notef("process stopped (%s)", p.describe())
 		_ = lg.Close()
 		return err
@@ -170,6 +190,43 @@ func (p *proc) terminate(ctx context.Context, grace time.Duration) error {
 		return fmt.Errorf("process %d did not exit after SIGKILL", pid)
 	}
 	return nil
+}
+
+// ErrAddressInUse says that something already accepts connections at a
+// process server's address before benchplan started it.
+var ErrAddressInUse = errors.New("address already in use")
+
+// dialAddress is the host:port a server URL names (port 80 or 443 by
+// scheme when it has none).
+func dialAddress(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return "", false
+	}
+	port := u.Port()
+	if port == "" {
+		switch u.Scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		default:
+			return "", false
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port), true
+}
+
+// addressAnswers reports whether something accepts a TCP connection at
+// addr now. A refusal, a timeout or no route means nothing does.
+func addressAnswers(ctx context.Context, addr string) bool {
+	d := net.Dialer{Timeout: 2 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
 }
 
 // mergeEnv returns base with the plan's variables set (they win).

@@ -25,5 +25,12 @@ func signalGroup(pid int, _ syscall.Signal) {
 
 func groupAlive(int) bool { return false }
 
+func liveGroup(int) bool { return false }
+
+func isZombie(int) bool { return false }
+
+// procIdentity cannot tell here: no record is ever taken for its process.
+func procIdentity(int) (string, bool) { return "", false }
+
 // pidAlive cannot tell here: a container is never taken for an orphan.
 func pidAlive(int) bool { return true }

@@ -26,11 +26,9 @@ func signalGroup(pid int, sig syscall.Signal) {
 	_ = syscall.Kill(-pid, sig)
 }
 
-// groupAlive reports whether any process of pid's group is left.
-func groupAlive(pid int) bool {
-	err := syscall.Kill(-pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
+// groupAlive reports whether any process of pid's group is left (on
+// Linux, zombies left out: an init that does not reap keeps them).
+func groupAlive(pid int) bool { return liveGroup(pid) }
 
 // pidAlive reports whether a process with this id runs on this machine.
 func pidAlive(pid int) bool {

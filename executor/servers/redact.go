@@ -1,7 +1,6 @@
 package servers
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/benchplan/benchplan/internal/secret"
@@ -9,81 +8,55 @@ import (
 )
 
 // Redacted replaces a secret in server logs, messages and Env.
-const Redacted = "[redacted]"
+const Redacted = secret.Redacted
 
-// minSecretLen is the shortest secret replaced wherever it occurs: shorter
-// ones would garble ordinary text.
-const minSecretLen = 4
-
-// serverSecrets are the values never to show for a server: the plan's
-// secrets (values interpolated from the environment into credential
-// fields), its api_key, header values, and env values whose name looks
-// secret (HF_TOKEN, ...), plus extra ones (a token passed through).
-func serverSecrets(s *plan.Server, planSecrets []string, extra ...string) []string {
-	var out []string
-	add := func(v string) {
-		if len(v) >= minSecretLen {
-			out = append(out, v)
-		}
-	}
-	for _, v := range planSecrets {
-		add(v)
-	}
-	add(s.APIKey)
-	for _, v := range s.Headers {
-		add(v)
-	}
-	for k, v := range s.Env {
-		if secret.LooksSecret(k) {
-			add(v)
-		}
-	}
-	for _, v := range extra {
-		add(v)
-	}
-	// Longest first, so that a secret containing another is replaced whole.
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
-}
-
-// redactString replaces every secret value in s.
-func redactString(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) >= minSecretLen && strings.Contains(s, sec) {
-			s = strings.ReplaceAll(s, sec, Redacted)
-		}
-	}
-	return s
-}
-
-// redactArgs returns a command line with the values of secret-looking
-// options ("--api-key X", "--hf-token=X"), URL passwords and every secret
-// value redacted.
-func redactArgs(args []string, secrets []string) []string {
-	if args == nil {
+// serverValues are the secret values a server holds: its api_key, the
+// credentials of its URL, the values of its env and headers whose names
+// look secret, and what its command line hides by rule (--api-key X).
+func serverValues(s *plan.Server) []string {
+	if s == nil {
 		return nil
 	}
-	out := make([]string, len(args))
-	next := false
-	for i, a := range args {
-		if next {
-			out[i] = Redacted
-			next = false
-			continue
-		}
-		if strings.HasPrefix(a, "-") {
-			name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-			if secret.LooksSecret(name) {
-				if hasValue {
-					out[i] = a[:strings.Index(a, "=")+1] + Redacted
-				} else {
-					next = true
-					out[i] = a
-				}
-				continue
-			}
-		}
-		out[i] = redactString(secret.RedactURL(a), secrets)
+	vals := []string{s.APIKey, secret.URLCredential(s.URL)}
+	vals = append(vals, secret.NamedSecrets(s.Env)...)
+	vals = append(vals, secret.NamedSecrets(s.Headers)...)
+	return append(vals, secret.ArgSecrets(append(append([]string{}, s.Command...), s.Args...))...)
+}
+
+// serverRedactor hides what is never to show for a server: the plan's
+// secrets (values interpolated from the environment into credential
+// fields), the server's own (serverValues), plus extra ones (a token
+// passed through), by the rules of internal/secret.
+func serverRedactor(s *plan.Server, planSecrets []string, extra ...string) *secret.Redactor {
+	vals := append(append([]string(nil), planSecrets...), serverValues(s)...)
+	return secret.NewRedactor(append(vals, extra...)...)
+}
+
+// PlanRedactor hides a plan's secrets wherever they show: the values
+// interpolated into credential fields (Plan.Secrets) and those its servers
+// hold (api_key, URL credentials, secret-looking env and headers, secret
+// options in command lines), with HF_TOKEN, which container presets and
+// processes take from benchplan's environment.
+func PlanRedactor(p *plan.Plan, env func(string) string) *secret.Redactor {
+	if p == nil {
+		return secret.NewRedactor()
 	}
-	return out
+	vals := append([]string(nil), p.Secrets...)
+	for _, s := range p.Servers {
+		vals = append(vals, serverValues(s)...)
+	}
+	if env != nil {
+		vals = append(vals, env(HFTokenEnv))
+	}
+	return secret.NewRedactor(vals...)
+}
+
+// serverSummary describes a server in one line for progress output, with
+// its command line and URL redacted.
+func serverSummary(s *plan.Server, planSecrets []string) string {
+	r := serverRedactor(s, planSecrets)
+	if s.Kind() == plan.KindProcess {
+		return "process " + strings.Join(r.Args(s.Command), " ")
+	}
+	return r.String(s.ServerSummary())
 }

@@ -337,7 +337,7 @@ func TestMetricsURL(t *testing.T) {
 	} {
 		assert.Equal(t, MetricsURL(c[0], c[1]), c[2])
 	}
-	assert.Equal(t, redactURL("http://u:p@h/metrics"), "http://h/metrics")
+	assert.Equal(t, redactURL("http://u:p@h/metrics"), "http://u:[redacted]@h/metrics")
 }
 
 // fakeSMI puts an nvidia-smi on PATH that prints out (and exits with code).

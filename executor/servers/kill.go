@@ -1,0 +1,52 @@
+package servers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Kill stops every server the Manager started at once, without their stop
+// grace: process groups get SIGKILL and the run's containers are removed
+// by force. It is the forced exit's path (a further signal after the first
+// one's stop began), safe to call while StopAll runs, whose waits it cuts
+// short; starts in flight are cancelled. ctx bounds the Docker calls.
+func (m *Manager) Kill(ctx context.Context) error {
+	m.mu.Lock()
+	m.closed = true
+	ins := append([]*Instance(nil), m.stopped...)
+	for _, e := range m.entries {
+		select {
+		case <-e.done:
+			if e.in != nil {
+				ins = append(ins, e.in)
+			}
+		default:
+		}
+	}
+	docker := m.usedDocker
+	m.mu.Unlock()
+	m.cancel()
+
+	for _, in := range ins {
+		if in.PID > 0 {
+			signalGroup(in.PID, sigKill)
+		}
+	}
+	if !docker {
+		return nil
+	}
+	cli, err := dockerClient(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	n, err := removeLabelled(ctx, cli, RunLabel+"="+m.opts.RunID)
+	if n > 0 {
+		fmt.Fprintf(m.opts.Log, "servers: removed %d container(s) of this run at once\n", n)
+	}
+	if err != nil {
+		return errors.Join(fmt.Errorf("removing this run's containers: %w", err))
+	}
+	return nil
+}
