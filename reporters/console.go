@@ -15,6 +15,10 @@ import (
 	"github.com/benchplan/benchplan/results"
 )
 
+// maxSampleRunes is how much of an error sample (results.ErrorCounts.Samples)
+// the console and summary.md show; results.json keeps it whole.
+const maxSampleRunes = 200
+
 // Console writes the end-of-run summary with no baseline; see ConsoleWith.
 func Console(w io.Writer, run *results.Run) error { return ConsoleWith(w, run, Options{}) }
 
@@ -117,6 +121,11 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 				prefix = "errors [" + stepLabel(st) + "]"
 			}
 			fmt.Fprintf(w, "  %s: %s\n", prefix, strings.Join(parts, ", "))
+			for _, r := range reasons {
+				if sample := st.Metrics.Errors.Samples[r]; sample != "" {
+					fmt.Fprintf(w, "    %s: %s\n", oneLine(r), truncate(oneLine(sample), maxSampleRunes))
+				}
+			}
 		}
 	}
 	for _, st := range sts {

@@ -60,6 +60,7 @@ func metrics(total, errored int, dur time.Duration, ttft50, ttft95, tpot50 time.
 	if errored > 0 {
 		m.Errors.Rate = float64(errored) / float64(total)
 		m.Errors.Reasons = map[string]int{"http 500": errored - 1, "timeout": 1}
+		m.Errors.Samples = map[string]string{"http 500": "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.15 GiB total capacity)"}
 	}
 	return m
 }

@@ -214,6 +214,17 @@ func renderMarkdown(run *results.Run, opts Options, limit int) string {
 				notes = append(notes, "- ⚠️ "+prefix+mdText(w))
 			}
 		}
+		for _, st := range sts {
+			for _, r := range st.Metrics.Errors.ReasonKeys() {
+				if sample := st.Metrics.Errors.Samples[r]; sample != "" {
+					prefix := ""
+					if len(sts) > 1 {
+						prefix = mdText(stepLabel(st)) + ", "
+					}
+					notes = append(notes, fmt.Sprintf("- Errors (%s%s ×%d): %s", prefix, mdText(r), st.Metrics.Errors.Reasons[r], mdTextN(sample, maxSampleRunes)))
+				}
+			}
+		}
 		for _, w := range sc.Warnings {
 			notes = append(notes, "- ⚠️ "+mdText(w))
 		}
@@ -371,7 +382,7 @@ func mdBaselineWhen(base *results.Run) string {
 }
 
 // mdSummary escapes text for a <summary> line, which GitHub reads as HTML.
-func mdSummary(s string) string { return html.EscapeString(truncate(oneLine(s), maxCell)) }
+func mdSummary(s string) string { return noMention(html.EscapeString(truncate(oneLine(s), maxCell))) }
 
 // mdDistributions is a <details> section with every distribution of a
 // scenario's steps, or "" when it has none.
@@ -548,14 +559,17 @@ func mdMark(v results.Verdict) string {
 	return "⚠️"
 }
 
-// mdMarker makes a plan name safe inside an HTML comment.
+// mdMarker makes a plan name safe inside an HTML comment, which "-->"
+// and "--!>" would end.
 func mdMarker(s string) string {
-	return strings.ReplaceAll(oneLine(s), "-->", "--&gt;")
+	return strings.NewReplacer("-->", "--&gt;", "--!>", "--!&gt;").Replace(oneLine(s))
 }
 
 // mdText escapes text for a table cell or a heading: one line, at most
-// maxCell runes, Markdown punctuation backslash-escaped, "|" as "\|", and
-// "<" or "&" escaped where GitHub would read a tag or an entity.
+// maxCell runes, Markdown punctuation backslash-escaped, "|" as "\|",
+// "<" or "&" escaped where GitHub would read a tag or an entity, and "@"
+// before a name followed by an invisible word joiner, so a name in the
+// plan cannot @mention (notify) people or teams.
 func mdText(s string) string { return mdTextN(s, maxCell) }
 
 func mdTextN(s string, max int) string {
@@ -576,10 +590,39 @@ func mdTextN(s string, max int) string {
 		case r == '&' && (isLetter(next) || next == '#'):
 			b.WriteString("&amp;")
 			continue
+		case r == '@' && mentionAt(rs, i):
+			b.WriteString("@" + wordJoiner)
+			continue
 		}
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// wordJoiner (U+2060) is invisible; after "@" it keeps GitHub from
+// reading a mention.
+const wordJoiner = "\u2060"
+
+// noMention puts a word joiner after every "@" GitHub would read as the
+// start of a mention.
+func noMention(s string) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		b.WriteRune(r)
+		if r == '@' && mentionAt(rs, i) {
+			b.WriteString(wordJoiner)
+		}
+	}
+	return b.String()
+}
+
+// mentionAt reports whether the "@" at rs[i] starts a mention as GitHub
+// reads one: a letter or digit after it, and no word character before it
+// ("image@sha256:…" and "me@example.com" are not mentions).
+func mentionAt(rs []rune, i int) bool {
+	word := func(r rune) bool { return isLetter(r) || r >= '0' && r <= '9' || r == '_' }
+	return i+1 < len(rs) && word(rs[i+1]) && rs[i+1] != '_' && (i == 0 || !word(rs[i-1]))
 }
 
 func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }

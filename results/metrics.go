@@ -120,6 +120,26 @@ type RequestCounts struct {
 	SentRatePerSec float64 `json:"sent_rate_per_sec"`
 }
 
+// errorSamples is the first ErrorDetail of each reason of reasons, from
+// every record (the first failure of a reason may have fallen in the
+// warmup); nil when there is none.
+func errorSamples(reqs []Request, reasons map[string]int) map[string]string {
+	var out map[string]string
+	for i := range reqs {
+		r := &reqs[i]
+		if r.ErrorDetail == "" || r.Incomplete || reasons[r.Error] == 0 {
+			continue
+		}
+		if _, ok := out[r.Error]; !ok {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[r.Error] = r.ErrorDetail
+		}
+	}
+	return out
+}
+
 // ErrorCounts counts a step's failed requests.
 type ErrorCounts struct {
 	Count int `json:"count"`
@@ -129,6 +149,11 @@ type ErrorCounts struct {
 	RateCI *Interval `json:"rate_ci,omitempty"`
 	// Reasons counts errors by reason ("http 500", "timeout", ...).
 	Reasons map[string]int `json:"reasons,omitempty"`
+	// Samples holds, for each reason of Reasons, what the server said the
+	// first time (Request.ErrorDetail): "http 400" -> "This model's
+	// maximum context length is 8192 tokens. ...". A reason without one
+	// has no entry.
+	Samples map[string]string `json:"samples,omitempty"`
 }
 
 // TokenCounts sums the tokens of completed requests.
@@ -503,6 +528,7 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 	if len(m.Errors.Reasons) == 0 {
 		m.Errors.Reasons = nil
 	}
+	m.Errors.Samples = errorSamples(reqs, m.Errors.Reasons)
 	end := w.End
 	if end <= 0 {
 		end = last

@@ -29,6 +29,7 @@ func CombineRepeats(runs []Metrics, confidence float64) Metrics {
 	out := runs[0]
 	out.Confidence = confidence
 	out.Errors.Reasons = map[string]int{}
+	out.Errors.Samples = nil // runs[0]'s map is not ours to change
 	var reqs RequestCounts
 	var errs ErrorCounts
 	var toks TokenCounts
@@ -43,6 +44,14 @@ func CombineRepeats(runs []Metrics, confidence float64) Metrics {
 		errs.Count += m.Errors.Count
 		for k, v := range m.Errors.Reasons {
 			out.Errors.Reasons[k] += v
+		}
+		for k, v := range m.Errors.Samples {
+			if _, ok := out.Errors.Samples[k]; !ok {
+				if out.Errors.Samples == nil {
+					out.Errors.Samples = map[string]string{}
+				}
+				out.Errors.Samples[k] = v
+			}
 		}
 		toks.PromptTotal += m.Tokens.PromptTotal
 		toks.OutputTotal += m.Tokens.OutputTotal

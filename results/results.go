@@ -237,6 +237,11 @@ type Request struct {
 	UsageReported bool `json:"usage_reported"`
 	// Error is the failure's reason; empty for a success.
 	Error string `json:"error,omitempty"`
+	// ErrorDetail is what the server said about the failure (an HTTP
+	// error's message, the error's text), redacted, on one line, at most
+	// 1 KiB; the client sets it on the first failure of each reason in a
+	// step only (ErrorCounts.Samples).
+	ErrorDetail string `json:"error_detail,omitempty"`
 	// StatusCode is the HTTP status (0 when no response arrived).
 	StatusCode int `json:"status_code,omitempty"`
 	// Incomplete is true when the step ended before the request finished.

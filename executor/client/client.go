@@ -9,10 +9,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,6 +27,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/benchplan/benchplan/internal/secret"
+	"github.com/benchplan/benchplan/internal/textsafe"
 	"github.com/benchplan/benchplan/results"
 )
 
@@ -37,11 +41,19 @@ const (
 // Config says where and how to send requests.
 type Config struct {
 	// BaseURL is the server's root, e.g. http://127.0.0.1:8000 (no /v1).
+	// User information in it (http://user:password@host) is sent as
+	// `Authorization: Basic` with every request, unless APIKey or an
+	// Authorization header is set; it never shows in an error.
 	BaseURL string
 	// APIKey, when set, is sent as `Authorization: Bearer`.
 	APIKey string
 	// Headers are sent with every request.
 	Headers map[string]string
+	// Redactor hides the run's secrets in the error samples the client
+	// keeps (Request.ErrorDetail) and in its HTTP errors; the client adds
+	// its own (APIKey, the values of Headers whose name looks secret, the
+	// URL's credentials). nil: those alone.
+	Redactor *secret.Redactor
 	// API is Chat or Completions.
 	API string
 	// Model is the model name put in every request.
@@ -78,6 +90,15 @@ type Client struct {
 	reqHead []byte
 	pool    *pool
 	poolErr error
+	// redact hides secrets in error samples.
+	redact *secret.Redactor
+	// samples says which reasons have their sample in the current step
+	// (the step whose origin Do was last given).
+	samples struct {
+		sync.Mutex
+		origin time.Time
+		seen   map[string]bool
+	}
 }
 
 // NewTransport returns a transport sized for load generation: keep-alive
@@ -109,7 +130,7 @@ func New(cfg Config) *Client {
 	if hc == nil {
 		hc = &http.Client{Transport: NewTransport(0)}
 	}
-	base := strings.TrimRight(cfg.BaseURL, "/")
+	base, user := splitUserinfo(strings.TrimRight(cfg.BaseURL, "/"))
 	ep := base + "/v1/chat/completions"
 	if cfg.API == Completions {
 		ep = base + "/v1/completions"
@@ -122,6 +143,29 @@ func New(cfg Config) *Client {
 	if cfg.APIKey != "" {
 		c.hdr.Set("Authorization", "Bearer "+cfg.APIKey)
 	}
+	known := []string{cfg.APIKey}
+	if user != nil {
+		pw, _ := user.Password()
+		known = append(known, user.String(), pw)
+		if pw == "" {
+			known = append(known, user.Username()) // a token as user name
+		}
+		if c.hdr.Get("Authorization") == "" {
+			c.hdr.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user.Username()+":"+pw)))
+		}
+	}
+	for k, v := range cfg.Headers {
+		if secret.LooksSecret(k) {
+			known = append(known, v)
+		}
+	}
+	if a := c.hdr.Get("Authorization"); a != "" {
+		known = append(known, a)
+		if _, cred, ok := strings.Cut(a, " "); ok {
+			known = append(known, cred)
+		}
+	}
+	c.redact = cfg.Redactor.With(known...)
 	c.head = c.buildHead()
 	c.pool, c.poolErr = newPool(base, cfg.MaxIdle, cfg.TLS)
 	if c.pool != nil {
@@ -316,10 +360,13 @@ var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
 
 // Do sends req once, streaming, and records its timings into rec as offsets
-// from origin. rec.Error gets the failure's reason: "http 503", "timeout",
-// "cancelled", "broken stream", "malformed chunk", "error in stream", "connection refused",
-// "connection reset", "too many open files", "transport error". It returns
-// the failure, or nil.
+// from origin (the step's start). rec.Error gets the failure's reason:
+// "http 503", "timeout", "cancelled", "broken stream", "malformed chunk",
+// "error in stream", "connection refused", "connection reset", "too many
+// open files", "transport error", or one of the Reason constants (a
+// server past the client's bounds, implausible usage). The first failure
+// of each reason for an origin also gets rec.ErrorDetail, what the server
+// said. It returns the failure, or nil.
 func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *results.Request) error {
 	if c.poolErr != nil {
 		return c.fail(rec, origin, c.poolErr, "request")
@@ -372,10 +419,11 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 	}()
 	rec.StatusCode = resp.status
 	if resp.status/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.body, 4096))
+		// The body's first bytes, and one more to know whether there is more.
+		msg, _ := io.ReadAll(io.LimitReader(resp.body, maxErrorBodyBytes+1))
 		rec.End = time.Since(origin)
 		keep = drained(resp)
-		return c.fail(rec, origin, fmt.Errorf("http %d: %s", resp.status, errorMessage(msg)), fmt.Sprintf("http %d", resp.status))
+		return c.fail(rec, origin, c.httpError(resp.status, msg), httpReason(resp.status))
 	}
 	var (
 		chunks  int
@@ -395,6 +443,11 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 			return err
 		}
 		if ci.usage {
+			if !plausible(ci.promptTokens) || !plausible(ci.completionTokens) {
+				return &limitError{reason: ReasonBadUsage, msg: fmt.Sprintf(
+					"implausible usage: %d prompt tokens, %d completion tokens (each must be 0 to %d)",
+					ci.promptTokens, ci.completionTokens, maxUsageTokens)}
+			}
 			rec.PromptTokens = ci.promptTokens
 			rec.OutputTokens = ci.completionTokens
 			rec.UsageReported = true
@@ -424,10 +477,13 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 		var (
 			se *streamError
 			me *malformedError
+			le *limitError
 		)
 		switch {
 		case ctx.Err() != nil:
 			r = reason(ctx, parseErr)
+		case errors.As(parseErr, &le):
+			r = le.reason
 		case errors.As(parseErr, &se):
 			r = "error in stream"
 		case errors.As(parseErr, &me):
@@ -508,12 +564,136 @@ func (c *Client) fail(rec *results.Request, origin time.Time, err error, why str
 		rec.End = time.Since(origin)
 	}
 	rec.Error = why
+	if c.firstOfStep(origin, why) {
+		rec.ErrorDetail = c.sample(err)
+	}
 	return err
+}
+
+// firstOfStep reports whether a failure for reason is the first of the
+// step whose origin is origin (the load's steps have one each).
+func (c *Client) firstOfStep(origin time.Time, reason string) bool {
+	s := &c.samples
+	s.Lock()
+	defer s.Unlock()
+	if !s.origin.Equal(origin) || s.seen == nil {
+		s.origin, s.seen = origin, map[string]bool{}
+	}
+	if s.seen[reason] {
+		return false
+	}
+	s.seen[reason] = true
+	return true
+}
+
+// Bounds on what the client keeps of a failure.
+const (
+	// maxErrorBodyBytes is how much of an HTTP error's body is read.
+	maxErrorBodyBytes = 4 << 10
+	// maxSampleBytes bounds an error sample (Request.ErrorDetail).
+	maxSampleBytes = 1 << 10
+	// maxUsageTokens is the most tokens a usage count may report for one
+	// request; more, or fewer than 0, is a "bad usage" error.
+	maxUsageTokens = 10_000_000
+)
+
+// truncated marks a sample cut short.
+const truncated = " …(truncated)"
+
+// plausible reports whether a usage token count can be true.
+func plausible(n int) bool { return n >= 0 && n <= maxUsageTokens }
+
+// sample is what a reader is shown of a failure: the server's message (an
+// HTTP error's body, the message of its error JSON when it has one) or the
+// error's text, on one line, control characters replaced, secrets
+// redacted, at most maxSampleBytes.
+func (c *Client) sample(err error) string {
+	var (
+		text string
+		cut  bool
+		he   *httpError
+	)
+	if errors.As(err, &he) {
+		text, cut = he.msg, he.cut // redacted
+	} else {
+		text = c.redact.String(err.Error())
+	}
+	text = textsafe.Line(text)
+	if len(text) > maxSampleBytes {
+		text, cut = strings.ToValidUTF8(text[:maxSampleBytes], ""), true
+	}
+	if cut {
+		text += truncated
+	}
+	return text
+}
+
+// httpError is a response with a status other than 2xx.
+type httpError struct {
+	status int
+	msg    string // the body's message
+	cut    bool   // the body was longer than maxErrorBodyBytes
+}
+
+// httpError makes the error of a status from the first bytes of its body
+// (at most maxErrorBodyBytes+1), with secrets redacted.
+func (c *Client) httpError(status int, body []byte) *httpError {
+	e := &httpError{status: status}
+	if len(body) > maxErrorBodyBytes {
+		body, e.cut = body[:maxErrorBodyBytes], true
+		// Its end may be the start of a secret, which the redactor
+		// cannot recognise: drop as much as the longest.
+		if vs := c.redact.Values(); len(vs) > 0 {
+			body = body[:max(0, len(body)-len(vs[0]))]
+		}
+	}
+	e.msg = c.redact.String(errorMessage(body))
+	return e
+}
+
+func (e *httpError) Error() string {
+	s := fmt.Sprintf("http %d: %s", e.status, e.msg)
+	if e.cut {
+		s += truncated
+	}
+	return s
+}
+
+// httpReason is the reason of a status: "http 503".
+func httpReason(status int) string {
+	if status >= 100 && status < 600 {
+		return httpReasons[status-100]
+	}
+	return fmt.Sprintf("http %d", status)
+}
+
+var httpReasons = func() (r [500]string) {
+	for i := range r {
+		r[i] = fmt.Sprintf("http %d", i+100)
+	}
+	return r
+}()
+
+// splitUserinfo returns a URL without its user information, and that.
+func splitUserinfo(raw string) (string, *url.Userinfo) {
+	if !strings.Contains(raw, "@") {
+		return raw, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw, nil
+	}
+	user := u.User
+	u.User = nil
+	return u.String(), user
 }
 
 // reason classifies a transport error into a short, countable reason.
 func reason(ctx context.Context, err error) string {
+	var le *limitError
 	switch {
+	case errors.As(err, &le) && ctx.Err() == nil:
+		return le.reason
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	case errors.Is(ctx.Err(), context.Canceled):
@@ -521,7 +701,7 @@ func reason(ctx context.Context, err error) string {
 	case errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE):
 		return "too many open files"
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
+		return ReasonConnectionRefused
 	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		return "connection reset"
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
@@ -529,7 +709,7 @@ func reason(ctx context.Context, err error) string {
 	}
 	var ne *net.OpError
 	if errors.As(err, &ne) && ne.Op == "dial" {
-		return "connection refused"
+		return ReasonConnectionRefused
 	}
 	return "transport error"
 }
@@ -561,14 +741,24 @@ func errorMessage(b []byte) string {
 	return strings.TrimSpace(string(b))
 }
 
-// Models lists the server's model ids (GET /v1/models).
+// Models lists the server's model ids (GET /v1/models). Credentials in
+// baseURL are sent as `Authorization: Basic` unless apiKey is set, and
+// never show in an error.
 func Models(ctx context.Context, hc *http.Client, baseURL, apiKey string) ([]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/v1/models", nil)
+	base, user := splitUserinfo(strings.TrimRight(baseURL, "/"))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/models", nil)
 	if err != nil {
-		return nil, err
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its URL may hold credentials
+		}
+		return nil, fmt.Errorf("GET /v1/models: bad server URL: %w", err)
 	}
 	if apiKey != "" {
 		req.Header.Set("Authorization", "Bearer "+apiKey)
+	} else if user != nil {
+		pw, _ := user.Password()
+		req.SetBasicAuth(user.Username(), pw)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -577,7 +767,10 @@ func Models(ctx context.Context, hc *http.Client, baseURL, apiKey string) ([]str
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /v1/models: http %d: %s", resp.StatusCode, errorMessage(b))
+		if len(b) > maxErrorBodyBytes {
+			b = b[:maxErrorBodyBytes]
+		}
+		return nil, fmt.Errorf("GET /v1/models: http %d: %s", resp.StatusCode, textsafe.Line(errorMessage(b)))
 	}
 	var list struct {
 		Data []struct {
@@ -615,80 +808,170 @@ func (c *Client) Tokenize(ctx context.Context, req Request) (n int, templated bo
 	} else {
 		body["messages"] = []map[string]string{{"role": "user", "content": req.Prompt}}
 	}
-	status, raw, err := c.post(ctx, "/tokenize", body)
+	status, n, counted, raw, err := c.post(ctx, "/tokenize", body)
 	if err != nil {
 		return 0, false, err
 	}
 	if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
 		return 0, false, ErrNoTokenizer
 	}
-	if status/100 == 2 {
-		if n, ok := tokenCount(raw); ok {
-			return n, templated, nil
-		}
+	if counted {
+		return n, templated, nil
 	}
 	if status/100 != 4 && status/100 != 2 {
-		return 0, false, fmt.Errorf("POST /tokenize: http %d: %s", status, errorMessage(raw))
+		return 0, false, fmt.Errorf("POST /tokenize: %w", c.httpError(status, raw))
 	}
 	// TGI: {"inputs": text} and a list of tokens back.
 	text := req.Prompt
 	if text == "" && len(req.Messages) > 0 {
-		return 0, false, fmt.Errorf("POST /tokenize: http %d: %s", status, errorMessage(raw))
+		return 0, false, fmt.Errorf("POST /tokenize: %w", c.httpError(status, raw))
 	}
-	status2, raw2, err := c.post(ctx, "/tokenize", map[string]any{"inputs": text})
+	_, n2, counted2, _, err := c.post(ctx, "/tokenize", map[string]any{"inputs": text})
 	if err != nil {
 		return 0, false, err
 	}
-	if status2/100 == 2 {
-		if n, ok := tokenCount(raw2); ok {
-			return n, c.cfg.API == Completions, nil
-		}
+	if counted2 {
+		return n2, c.cfg.API == Completions, nil
 	}
-	return 0, false, fmt.Errorf("POST /tokenize: http %d: %s", status, errorMessage(raw))
+	if status/100 == 2 {
+		return 0, false, fmt.Errorf("POST /tokenize: http %d: the answer is not a token count", status)
+	}
+	return 0, false, fmt.Errorf("POST /tokenize: %w", c.httpError(status, raw))
 }
 
-func tokenCount(raw []byte) (int, bool) {
-	var obj struct {
-		Count  *int              `json:"count"`
-		Tokens []json.RawMessage `json:"tokens"`
+// tokenCount reads a /tokenize answer as it streams, keeping none of it:
+// vLLM's {"count": n, "tokens": [...]} (count first, else the tokens'
+// number), or TGI's list of tokens. Nesting deeper than maxTokenizeDepth
+// is refused.
+func tokenCount(r io.Reader) (int, bool) {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	t, err := dec.Token()
+	if err != nil {
+		return 0, false
 	}
-	if json.Unmarshal(raw, &obj) == nil {
-		if obj.Count != nil {
-			return *obj.Count, true
+	switch t {
+	case json.Delim('['):
+		return countElems(dec)
+	case json.Delim('{'):
+	default:
+		return 0, false
+	}
+	tokens, haveTokens := 0, false
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return 0, false
 		}
-		if obj.Tokens != nil {
-			return len(obj.Tokens), true
+		switch kt {
+		case "count":
+			vt, err := dec.Token()
+			num, isNum := vt.(json.Number)
+			if err != nil || !isNum {
+				return 0, false
+			}
+			v, err := num.Int64()
+			if err != nil || v < 0 || v > math.MaxInt32 {
+				return 0, false
+			}
+			return int(v), true
+		case "tokens":
+			vt, err := dec.Token()
+			if err != nil || vt != json.Delim('[') {
+				return 0, false
+			}
+			if tokens, haveTokens = countElems(dec); !haveTokens {
+				return 0, false
+			}
+		default:
+			if skipValue(dec) != nil {
+				return 0, false
+			}
 		}
 	}
-	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) == nil {
-		return len(list), true
-	}
-	return 0, false
+	return tokens, haveTokens
 }
 
-func (c *Client) post(ctx context.Context, path string, body any) (int, []byte, error) {
+// maxTokenizeDepth bounds the nesting of a /tokenize answer.
+const maxTokenizeDepth = 16
+
+// countElems counts the values of an array whose '[' was read, and reads
+// its ']'.
+func countElems(dec *json.Decoder) (int, bool) {
+	n := 0
+	for dec.More() {
+		if skipValue(dec) != nil {
+			return 0, false
+		}
+		n++
+	}
+	_, err := dec.Token()
+	return n, err == nil
+}
+
+// skipValue reads one value, however large, keeping none of it.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('['), json.Delim('{'):
+			if depth++; depth > maxTokenizeDepth {
+				return errors.New("nested too deep")
+			}
+		case json.Delim(']'), json.Delim('}'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// post sends body to path. A 2xx answer is read by count as it streams
+// (at most maxTokenizeBytes of it); of any other, the first
+// maxErrorBodyBytes are returned.
+func (c *Client) post(ctx context.Context, path string, body any) (status, n int, counted bool, raw []byte, err error) {
 	payload, err := json.Marshal(body)
 	if err != nil {
-		return 0, nil, err
+		return 0, 0, false, nil, err
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(payload))
 	if err != nil {
-		return 0, nil, err
+		return 0, 0, false, nil, err
 	}
 	hreq.Header = c.hdr.Clone()
 	hreq.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return 0, nil, fmt.Errorf("POST %s: %w", path, err)
+		return 0, 0, false, nil, fmt.Errorf("POST %s: %w", path, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return 0, nil, fmt.Errorf("POST %s: %w", path, err)
+	if resp.StatusCode/100 == 2 {
+		if resp.ContentLength > maxTokenizeBytes {
+			return resp.StatusCode, 0, false, nil, fmt.Errorf("POST %s: the answer (%d bytes) is larger than %d MiB", path, resp.ContentLength, maxTokenizeBytes>>20)
+		}
+		body := &io.LimitedReader{R: resp.Body, N: maxTokenizeBytes + 1}
+		n, counted = tokenCount(body)
+		if body.N == 0 {
+			return resp.StatusCode, 0, false, nil, fmt.Errorf("POST %s: the answer is larger than %d MiB", path, maxTokenizeBytes>>20)
+		}
+		return resp.StatusCode, n, counted, nil, nil
 	}
-	return resp.StatusCode, raw, nil
+	raw, err = io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
+	if err != nil {
+		return 0, 0, false, nil, fmt.Errorf("POST %s: %w", path, err)
+	}
+	return resp.StatusCode, 0, false, raw, nil
 }
+
+// maxTokenizeBytes bounds a /tokenize answer: vLLM's lists the prompt's
+// token ids, about 7 bytes each, so this covers a prompt of the most tokens
+// a plan may ask for (plan.MaxTokens) with room to spare.
+const maxTokenizeBytes = 16 << 20
 
 // appendString appends s as a JSON string literal. Invalid UTF-8 becomes
 // U+FFFD, as encoding/json writes it.

@@ -58,7 +58,11 @@ const idleTimeout = 4 * time.Second
 func newPool(base string, maxIdle int, tlsConf *tls.Config) (*pool, error) {
 	u, err := url.Parse(base)
 	if err != nil {
-		return nil, err
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its URL may hold credentials
+		}
+		return nil, fmt.Errorf("bad server URL: %w", err)
 	}
 	p := &pool{host: u.Host, maxIdle: maxIdle, idleTime: idleTimeout}
 	p.dialer = net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
@@ -170,82 +174,295 @@ type response struct {
 	lr       io.LimitedReader
 }
 
+// Bounds on what a server may send before the body. A head past them ends
+// the request with its own reason (and the connection: it is never
+// returned to the pool). net/http allows 1 MiB of head and 5 interim
+// responses; a model server's heads are a few hundred bytes.
+const (
+	// maxHeadBytes bounds one response head: the status line and the
+	// header lines, line ends included.
+	maxHeadBytes = 64 << 10
+	// maxHeaderLines bounds the header lines of one head.
+	maxHeaderLines = 256
+	// maxInterim bounds the interim (1xx) responses before the final one.
+	maxInterim = 8
+)
+
+// The reasons of the bounds' errors, as Request.Error records them.
+const (
+	ReasonHeadTooLarge    = "response head too large"
+	ReasonTooManyInterim  = "too many interim responses"
+	ReasonMalformed       = "malformed response"
+	ReasonSSELineTooLong  = "sse line too long"
+	ReasonSSEEventTooLong = "sse event too long"
+	ReasonBadUsage        = "bad usage"
+	// ReasonConnectionRefused is a connection the server refused (or
+	// could not be made at all): a server that is down.
+	ReasonConnectionRefused = "connection refused"
+)
+
+// limitError is a response that broke one of the client's bounds or the
+// protocol; reason is what Request.Error records.
+type limitError struct {
+	reason string
+	msg    string
+}
+
+func (e *limitError) Error() string { return e.msg }
+
+func malformed(format string, args ...any) error {
+	return &limitError{reason: ReasonMalformed, msg: fmt.Sprintf(format, args...)}
+}
+
 var errNoResponse = errors.New("connection closed before any response")
 
-// readHead reads the status line and headers.
+// readHead reads the response's head: interim (1xx) responses are passed
+// over (RFC 9110 §15.2), up to maxInterim of them, and the final head is
+// read into r. 101 Switching Protocols, which benchplan never asks for,
+// is final (and ends the connection).
 func (c *conn) readHead(r *response) error {
+	for interim := 0; ; interim++ {
+		final, err := c.readOneHead(r)
+		if err != nil || final {
+			return err
+		}
+		if interim == maxInterim {
+			return &limitError{reason: ReasonTooManyInterim,
+				msg: fmt.Sprintf("more than %d interim (1xx) responses before the final one", maxInterim)}
+		}
+	}
+}
+
+// readLine reads one line of a head, its line end included, charging it
+// to budget. A line longer than the reader's buffer is gathered into a
+// copy, as long as the budget allows.
+func (c *conn) readLine(budget *int) ([]byte, error) {
 	line, err := c.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		long := append([]byte(nil), line...)
+		for err == bufio.ErrBufferFull && len(long) <= *budget {
+			line, err = c.br.ReadSlice('\n')
+			long = append(long, line...)
+		}
+		line = long
+	}
+	*budget -= len(line)
+	if *budget < 0 {
+		return line, &limitError{reason: ReasonHeadTooLarge,
+			msg: fmt.Sprintf("response head larger than %d bytes", maxHeadBytes)}
+	}
+	return line, err
+}
+
+// chop removes a line's end: "\n", or "\r\n" (as bufio.Reader.ReadLine).
+func chop(line []byte) []byte {
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line
+}
+
+// framing is what a head's header lines say about the body and the
+// connection.
+type framing struct {
+	length     int64  // -1: none
+	lengthRaw  []byte // its value, when hasLength
+	hasLength  bool
+	te         int  // Transfer-Encoding lines
+	chunked    bool // the only one says chunked
+	close      bool // a Connection token "close"
+	keepAlive  bool // a Connection token "keep-alive"
+	framingKey bool // the last header line read was one of these
+}
+
+// readOneHead reads one head into r and reports whether it is final. It
+// accepts only what net/http's ReadResponse accepts, and reads the body's
+// framing as it does (FuzzHead checks both), with bounds of its own.
+func (c *conn) readOneHead(r *response) (final bool, err error) {
+	budget := maxHeadBytes
+	line, err := c.readLine(&budget)
 	if len(line) > 0 {
 		r.gotBytes = true
 	}
 	if err != nil {
 		if !r.gotBytes && (err == io.EOF || errors.Is(err, net.ErrClosed) || isReset(err)) {
-			return errNoResponse
+			return false, errNoResponse
 		}
-		return err
+		return false, unexpected(err)
 	}
-	// HTTP/1.x SP code SP reason
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
-		return fmt.Errorf("malformed status line %q", bytes.TrimSpace(line))
+	// HTTP/1.x SP 3DIGIT [SP reason]
+	st := chop(line)
+	if len(st) < 12 || string(st[:7]) != "HTTP/1." || !isDigit(st[7]) || st[8] != ' ' ||
+		!isDigit(st[9]) || !isDigit(st[10]) || !isDigit(st[11]) || len(st) > 12 && st[12] != ' ' || st[9] == '0' {
+		return false, malformed("malformed status line %q", truncate(st, 80))
 	}
-	code, err := strconv.Atoi(string(line[9:12]))
-	if err != nil {
-		return fmt.Errorf("malformed status line %q", bytes.TrimSpace(line))
-	}
-	r.status = code
-	r.keep = line[7] == '1' // HTTP/1.1 keeps alive by default, 1.0 does not
-	length := int64(-1)
-	chunked := false
-	for {
-		line, err := c.br.ReadSlice('\n')
+	r.status = int(st[9]-'0')*100 + int(st[10]-'0')*10 + int(st[11]-'0')
+	minor := st[7] - '0'
+	f := framing{length: -1}
+	for n := 0; ; n++ {
+		line, err := c.readLine(&budget)
 		if err != nil {
-			if err == bufio.ErrBufferFull {
-				return errors.New("response header line too long")
-			}
-			return err
+			return false, unexpected(err)
 		}
-		line = bytes.TrimRight(line, "\r\n")
+		line = chop(line)
 		if len(line) == 0 {
 			break
 		}
-		k, v, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue
+		if n == maxHeaderLines {
+			return false, &limitError{reason: ReasonHeadTooLarge,
+				msg: fmt.Sprintf("response head with more than %d header lines", maxHeaderLines)}
 		}
-		v = bytes.TrimSpace(v)
-		switch {
-		case equalFold(k, "content-length"):
-			n, err := strconv.ParseInt(string(v), 10, 64)
-			if err != nil || n < 0 {
-				return fmt.Errorf("bad Content-Length %q", v)
-			}
-			length = n
-		case equalFold(k, "transfer-encoding"):
-			chunked = bytes.Contains(bytes.ToLower(v), []byte("chunked"))
-		case equalFold(k, "connection"):
-			switch {
-			case bytes.EqualFold(v, []byte("close")):
-				r.keep = false
-			case bytes.EqualFold(v, []byte("keep-alive")):
-				r.keep = true
-			}
+		if err := f.header(line, n == 0); err != nil {
+			return false, err
 		}
 	}
+	if f.hasLength {
+		n, ok := parseLength(f.lengthRaw)
+		if !ok {
+			return false, malformed("bad Content-Length %q", truncate(f.lengthRaw, 40))
+		}
+		f.length = n
+	}
+	if minor == 0 {
+		r.keep = f.keepAlive && !f.close
+		f.chunked = false // HTTP/1.0 has no Transfer-Encoding
+	} else {
+		if f.te > 1 || f.te == 1 && !f.chunked {
+			return false, malformed("unsupported Transfer-Encoding")
+		}
+		r.keep = !f.close
+	}
+	if r.status/100 == 1 && r.status != 101 {
+		return false, nil // interim: the final head follows
+	}
 	switch {
-	case r.status == 204 || r.status == 304 || r.status/100 == 1:
+	case r.status == 101:
 		r.body = bytes.NewReader(nil)
-	case chunked:
+		r.keep = false // the connection switched to another protocol
+	case r.status == 204 || r.status == 304:
+		r.body = bytes.NewReader(nil)
+	case f.chunked:
 		r.cl = &chunkedReader{br: c.br}
 		r.body = r.cl
-	case length >= 0:
-		r.lr = io.LimitedReader{R: c.br, N: length}
+	case f.length >= 0:
+		r.lr = io.LimitedReader{R: c.br, N: f.length}
 		r.body = &r.lr
 	default:
 		r.body = c.br // until the server closes
 		r.keep = false
 	}
+	return true, nil
+}
+
+// header reads one header line (without its line end) into f.
+func (f *framing) header(line []byte, first bool) error {
+	if line[0] == ' ' || line[0] == '\t' {
+		// obs-fold: a continuation of the previous line's value. Taken
+		// as net/http does (validated, ignored) unless it continues a
+		// header that frames the body, which is refused.
+		if first || f.framingKey {
+			return malformed("folded header line %q", truncate(line, 80))
+		}
+		for _, b := range line {
+			if !validValueByte(b) {
+				return malformed("malformed header line %q", truncate(line, 80))
+			}
+		}
+		return nil
+	}
+	k, v, ok := bytes.Cut(line, []byte(":"))
+	if !ok || len(k) == 0 {
+		return malformed("malformed header line %q", truncate(line, 80))
+	}
+	named := true // a well-formed name (net/http takes one with spaces, and ignores it)
+	for _, b := range k {
+		if !validNameByte(b) {
+			if b != ' ' {
+				return malformed("malformed header line %q", truncate(line, 80))
+			}
+			named = false
+		}
+	}
+	v = bytes.Trim(v, " \t")
+	for _, b := range v {
+		if !validValueByte(b) {
+			return malformed("malformed header line %q", truncate(line, 80))
+		}
+	}
+	f.framingKey = false
+	if !named {
+		return nil
+	}
+	switch {
+	case equalFold(k, "content-length"):
+		f.framingKey = true
+		if f.hasLength && !bytes.Equal(f.lengthRaw, v) {
+			return malformed("differing Content-Length values %q and %q", truncate(f.lengthRaw, 40), truncate(v, 40))
+		}
+		f.lengthRaw, f.hasLength = v, true
+	case equalFold(k, "transfer-encoding"):
+		f.framingKey = true
+		f.te++
+		f.chunked = equalFold(v, "chunked")
+	case equalFold(k, "connection"):
+		f.framingKey = true
+		for tok := range bytes.SplitSeq(v, []byte(",")) {
+			tok = bytes.Trim(tok, " \t")
+			f.close = f.close || equalFold(tok, "close")
+			f.keepAlive = f.keepAlive || equalFold(tok, "keep-alive")
+		}
+	}
 	return nil
 }
+
+// parseLength reads a Content-Length as net/http does: decimal digits
+// only, below 2^63.
+func parseLength(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if !isDigit(c) {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return int64(n), n < 1<<63
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// truncate shortens b for an error message.
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// validNameByte reports whether c may be in a header name (a token
+// character, RFC 9110 §5.6.2).
+func validNameByte(c byte) bool { return c < 0x80 && tokenTable[c] }
+
+var tokenTable = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+// validValueByte reports whether c may be in a header value: visible
+// characters, space, tab and obs-text (RFC 9110 §5.5).
+func validValueByte(c byte) bool { return c >= 0x20 && c != 0x7f || c == '\t' }
 
 func equalFold(b []byte, s string) bool {
 	if len(b) != len(s) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -172,6 +173,9 @@ func FuzzSSE(f *testing.F) {
 			panic(fmt.Sprintf("parseSSE hung: still running after 20s on %d bytes, cut %d", len(stream), cut))
 		})
 		defer watchdog.Stop()
+		if len(stream) > maxSSELineBytes {
+			t.Skip("longer than the bounds")
+		}
 		k := int(cut) % (len(stream) + 1)
 
 		whole, err := parseEvents(bytes.NewReader(stream), 0, 0)
@@ -261,6 +265,43 @@ func FuzzSSE(f *testing.F) {
 			if !errors.Is(err, errFuzzStop) || !slices.Equal(got, whole[:stop]) {
 				t.Fatalf("callback error at event %d: %q, %v; whole: %q", stop, got, err, whole)
 			}
+		}
+
+		// Small bounds: the same events until a line or an event passes
+		// its bound, then a *limitError; none when nothing passes them.
+		maxLine, maxEvent := int(cut%61)+1, int(cut/61%61)+1
+		var bounded []string
+		err = parseSSELimits(bufio.NewReaderSize(split(stream, k), 16), maxLine, maxEvent, func(b []byte) error {
+			bounded = append(bounded, string(b))
+			return nil
+		})
+		longLine, longEvent := 0, 0
+		for _, line := range bytes.SplitAfter(stream, []byte("\n")) {
+			n := len(line)
+			if n > 0 && line[n-1] == '\n' {
+				n--
+				if n > 0 && line[n-1] == '\r' {
+					n--
+				}
+			}
+			longLine = max(longLine, n)
+		}
+		for _, e := range whole {
+			longEvent = max(longEvent, len(e))
+		}
+		var le *limitError
+		switch {
+		case err == nil:
+			if !slices.Equal(bounded, whole) || longLine > maxLine || longEvent > maxEvent {
+				t.Fatalf("bounds %d, %d: %q; whole: %q (longest line %d, event %d)", maxLine, maxEvent, bounded, whole, longLine, longEvent)
+			}
+		case errors.As(err, &le):
+			if len(bounded) > len(whole) || !slices.Equal(bounded, whole[:len(bounded)]) || longLine <= maxLine && longEvent <= maxEvent ||
+				le.reason != ReasonSSELineTooLong && le.reason != ReasonSSEEventTooLong {
+				t.Fatalf("bounds %d, %d: %q, %v; whole: %q (longest line %d, event %d)", maxLine, maxEvent, bounded, err, whole, longLine, longEvent)
+			}
+		default:
+			t.Fatalf("bounds %d, %d: %v", maxLine, maxEvent, err)
 		}
 
 		// As in Client.Do.
@@ -406,4 +447,199 @@ func FuzzChunk(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Response heads as servers send them, and the corners around them.
+var headSeeds = []string{
+	"HTTP/1.1 200 OK\r\ndate: Mon, 10 Jun 2024 12:00:00 GMT\r\nserver: uvicorn\r\ncontent-type: text/event-stream; charset=utf-8\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nnext",
+	"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 27\r\n\r\n{\"object\":\"error\",\"code\":4}",
+	"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+	"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+	"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",
+	"HTTP/1.0 200 OK\r\n\r\nuntil close",
+	"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+	"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n1;ext=1\r\nx\r\n0\r\nTrailer: t\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nContent-Length : 4\r\n\r\nabcd",
+	"HTTP/1.1 200 OK\nContent-Length: 1\n\nx",
+	"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
+	"HTTP/1.1 2000 OK\r\n\r\n",
+	"HTTP/1.1 +20 OK\r\n\r\n",
+	"HTTP/2.0 200 OK\r\n\r\n",
+	"HTTP/1.1  200 OK\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nX: \x01\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nX: a\r\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\nx",
+	"HTTP/1.1 200 OK\r\nContent-Length: 00000000000000000000001\r\n\r\nx",
+	"HTTP/1.1 200 OK\r\n",
+	"",
+}
+
+// readHeadNet reads a head as net/http's Transport does: http.ReadResponse
+// over and over while the answer is interim (1xx but 101), at most
+// maxInterim times. consumed is how many bytes of src the heads took.
+func readHeadNet(src []byte) (resp *http.Response, br *bufio.Reader, consumed int, err error) {
+	rd := bytes.NewReader(src)
+	br = bufio.NewReader(rd)
+	for interim := 0; ; interim++ {
+		resp, err = http.ReadResponse(br, nil)
+		consumed = len(src) - rd.Len() - br.Buffered()
+		if err != nil || resp.StatusCode/100 != 1 || resp.StatusCode == 101 {
+			return resp, br, consumed, err
+		}
+		if interim == maxInterim {
+			return nil, br, consumed, errors.New("too many interim responses")
+		}
+	}
+}
+
+// conventional reports whether a head is in the shape benchplan takes:
+// each status line "HTTP/1.d ddd[ reason]" with a status from 100, no
+// folded header lines, Content-Length values of at most 19 bytes, within
+// the bounds.
+func conventional(head []byte) bool {
+	if len(head) > maxHeadBytes {
+		return false
+	}
+	status := true
+	lines := 0
+	for line := range bytes.SplitSeq(head, []byte("\n")) {
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		switch {
+		case status:
+			if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || !isDigit(line[7]) || line[8] != ' ' ||
+				!isDigit(line[9]) || line[9] == '0' || !isDigit(line[10]) || !isDigit(line[11]) || len(line) > 12 && line[12] != ' ' {
+				return false
+			}
+			status, lines = false, 0
+		case len(line) == 0:
+			status = true
+		case line[0] == ' ' || line[0] == '\t':
+			return false
+		default:
+			if lines++; lines > maxHeaderLines {
+				return false
+			}
+			if k, v, _ := bytes.Cut(line, []byte(":")); equalFold(k, "content-length") && len(bytes.Trim(v, " \t")) > 19 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// FuzzHead feeds arbitrary bytes to the response head parser as a
+// server's answer to a request, and compares it with net/http's
+// ReadResponse, as the Transport uses it (interim answers passed over):
+//   - it never panics and never hangs (a watchdog panics after 20 s);
+//   - what it takes, net/http takes: the same status, the same keep-alive
+//     (but for 101, which it never keeps), the same body framing: when
+//     net/http reads the body to its end, so does it, with the same bytes,
+//     and both leave the same bytes after it (the next answer);
+//   - what net/http takes in the shape servers send (see conventional),
+//     it takes too;
+//   - a head built from the input (its lines as header values, a status,
+//     Content-Length or chunked, interim answers before) is read back as
+//     built, by it and net/http alike.
+func FuzzHead(f *testing.F) {
+	for i, s := range headSeeds {
+		f.Add([]byte(s), uint16(i*37))
+	}
+	f.Fuzz(func(t *testing.T, src []byte, shape uint16) {
+		watchdog := time.AfterFunc(20*time.Second, func() {
+			panic(fmt.Sprintf("readHead hung: still running after 20s on %d bytes", len(src)))
+		})
+		defer watchdog.Stop()
+		compareHead(t, src)
+
+		// Round trip: a head built from the input.
+		var b bytes.Buffer
+		for range shape % 4 {
+			b.WriteString("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n")
+		}
+		status := 200 + int(shape>>2)%400
+		if status == 204 || status == 304 {
+			status = 200
+		}
+		fmt.Fprintf(&b, "HTTP/1.1 %d Reason Phrase\r\n", status)
+		for i, line := range bytes.Split(src, []byte("\n")) {
+			v := bytes.Map(func(r rune) rune {
+				if r < 0x20 || r == 0x7f {
+					return '?'
+				}
+				return r
+			}, line)
+			fmt.Fprintf(&b, "X-Field-%d: %s\r\n", i, v)
+		}
+		body := src
+		if shape&0x8000 != 0 {
+			b.WriteString("Transfer-Encoding: chunked\r\n\r\n")
+			if len(body) > 0 {
+				fmt.Fprintf(&b, "%x\r\n%s\r\n", len(body), body)
+			}
+			b.WriteString("0\r\n\r\n")
+		} else {
+			fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+		}
+		b.WriteString("HTTP/1.1 200 OK\r\n")
+		if len(src) <= maxHeadBytes/2 && bytes.Count(src, []byte("\n")) < maxHeaderLines-1 {
+			r, rest, err := readHeadOurs(b.Bytes())
+			if err != nil || r.status != status || !r.keep || string(rest.body) != string(body) || string(rest.after) != "HTTP/1.1 200 OK\r\n" {
+				t.Fatalf("round trip of %q: %+v, %+v, %v", b.Bytes(), r, rest, err)
+			}
+			compareHead(t, b.Bytes())
+		}
+	})
+}
+
+// bodyRest is a body read to its end and what followed it.
+type bodyRest struct {
+	body, after []byte
+	err         error
+}
+
+// readHeadOurs reads src as readHead does, then the body and the rest.
+func readHeadOurs(src []byte) (*response, bodyRest, error) {
+	c := &conn{br: bufio.NewReaderSize(bytes.NewReader(src), 8<<10)}
+	var r response
+	if err := c.readHead(&r); err != nil {
+		return &r, bodyRest{}, err
+	}
+	var rest bodyRest
+	rest.body, rest.err = io.ReadAll(r.body)
+	rest.after, _ = io.ReadAll(c.br)
+	return &r, rest, nil
+}
+
+func compareHead(t *testing.T, src []byte) {
+	r, rest, err := readHeadOurs(src)
+	resp, br, consumed, nerr := readHeadNet(src)
+	if err == nil {
+		if nerr != nil {
+			t.Fatalf("%q: readHead took status %d; net/http: %v", src, r.status, nerr)
+		}
+		if r.status != resp.StatusCode {
+			t.Fatalf("%q: status %d; net/http %d", src, r.status, resp.StatusCode)
+		}
+		if r.status != 101 && r.keep == resp.Close {
+			t.Fatalf("%q: keep-alive %v; net/http closes: %v", src, r.keep, resp.Close)
+		}
+		nbody, nbodyErr := io.ReadAll(resp.Body)
+		nafter, _ := io.ReadAll(br)
+		if nbodyErr == nil && (rest.err != nil || string(rest.body) != string(nbody) || string(rest.after) != string(nafter)) {
+			t.Fatalf("%q: body %q, %v, then %q; net/http: body %q, then %q", src, rest.body, rest.err, rest.after, nbody, nafter)
+		}
+		return
+	}
+	var le *limitError
+	if !errors.As(err, &le) && err != io.ErrUnexpectedEOF && err != errNoResponse {
+		t.Fatalf("%q: an error of no reason: %v", src, err)
+	}
+	if nerr == nil && conventional(src[:consumed]) {
+		t.Fatalf("%q: readHead: %v; net/http took status %d", src, err, resp.StatusCode)
+	}
 }
