@@ -15,6 +15,7 @@ import (
 	"github.com/benchplan/benchplan/executor/telemetry"
 	"github.com/benchplan/benchplan/internal/secret"
 	"github.com/benchplan/benchplan/plan"
+	"github.com/benchplan/benchplan/progress"
 	"github.com/benchplan/benchplan/results"
 )
 
@@ -28,8 +29,13 @@ var Commit = ""
 
 // Options tune a run.
 type Options struct {
-	// Progress receives one line per step as it starts and ends; nil discards.
+	// Progress receives one line per step as it starts and ends, and the
+	// servers' start and stop; nil discards.
 	Progress io.Writer
+	// Reporter, when set, follows each step as it runs (its start, every
+	// request, its end) in place of the step lines on Progress: a
+	// progress.Printer, which is also the Progress writer.
+	Reporter progress.Reporter
 	// KeepRequests keeps every request record in Step.Requests; by default
 	// they are dropped once the step's metrics are computed, so that a long
 	// run's memory does not grow with its steps.
@@ -47,12 +53,39 @@ type Options struct {
 	// such a step again (see plan.Scenario.MaxExtensions). The executor
 	// does not evaluate assertions itself: the caller's gates do.
 	Undecided func(scenario string, st *results.Step) bool
+	// Interrupted, when set, is called once when ctx ends the run (a
+	// signal), after the last measurement and before the servers stop, with
+	// the run as measured so far: the caller writes partial results there,
+	// so that they exist before a server's stop grace runs out and before a
+	// CI runner's SIGKILL. The run is not touched while it runs.
+	Interrupted func(run *results.Run)
+	// Force, when it closes, cuts the servers' stop short: process groups
+	// get SIGKILL and the run's containers are removed at once (a forced
+	// exit; see servers.Manager.Kill). Run then returns promptly.
+	Force <-chan struct{}
+	// Verdict, when set, evaluates the run's gates (assert's
+	// Gates.Evaluate) as the run is finished, before the reports' figures
+	// are fixed; the executor does not evaluate assertions itself.
+	Verdict func(run *results.Run)
+	// Declared are the plan's servers as the plan declared them, before
+	// --simulate replaced them with the simulator (nil without it): what a
+	// dry run stands in for, which the run's environment records.
+	Declared map[string]*plan.Server
 }
 
 // Run carries out every scenario of p. It always returns a Run holding what
 // was measured, even when it also returns an error: a server that failed to
-// start (a *servers.StartError) or an interrupt (the context's error).
+// start (a *servers.StartError) or an interrupt (the context's error). The
+// run is finished for its reports: verdicts (Options.Verdict), series,
+// environment, plan echo, secrets redacted, as results.json holds it.
 func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) {
+	run, err := measure(ctx, p, opts)
+	return finish(ctx, run, p, opts), err
+}
+
+// measure runs the plan and stops its servers; the run it returns is not
+// finished.
+func measure(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) {
 	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard
@@ -71,13 +104,28 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 		},
 	}
 	defer func() { run.FinishedAt = time.Now().UTC() }()
-	soft, hard, err := raiseOpenFileLimit()
+	soft, hard, err := openFileLimit()
 	if err == nil {
 		run.Environment.OpenFiles = int(min(soft, 1<<30))
 	}
 	fds := fdBudget{soft: soft, hard: hard}
 
 	mgr := servers.NewManager(p, servers.ManagerOptions{LogDir: opts.LogDir, Log: progress})
+	if opts.Force != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-opts.Force:
+				kctx, cancel := context.WithTimeout(context.Background(), killTimeout)
+				defer cancel()
+				if err := mgr.Kill(kctx); err != nil {
+					fmt.Fprintf(progress, "killing servers: %v\n", err)
+				}
+			case <-done:
+			}
+		}()
+	}
 	defer func() {
 		// The run's context may be cancelled already: stop with a fresh one.
 		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -149,7 +197,12 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 		} else {
 			if err := runScenario(ctx, p, sc, in, res, progress, opts, fds); err != nil {
 				fmt.Fprintf(progress, "%s: %v\n", sc.Name, err)
-				failed[sc.Server] = fmt.Sprintf("server %q exited during scenario %q", sc.Server, sc.Name)
+				how := "exited"
+				var ue *UnreachableError
+				if errors.As(err, &ue) {
+					how = "went away"
+				}
+				failed[sc.Server] = fmt.Sprintf("server %q %s during scenario %q", sc.Server, how, sc.Name)
 				if firstErr == nil {
 					firstErr = fmt.Errorf("scenario %q: %w", sc.Name, err)
 				}
@@ -163,16 +216,26 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, error) 
 			cancel()
 		}
 	}
-	if firstErr != nil {
-		run.Error = firstErr.Error()
-		return run, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+	err = firstErr
+	switch {
+	case err != nil:
+		run.Error = err.Error()
+	case ctx.Err() != nil:
+		err = ctx.Err()
 		run.Error = "interrupted"
-		return run, err
 	}
-	return run, nil
+	if ctx.Err() != nil && opts.Interrupted != nil {
+		// What was measured is handed out before the servers' stop, which
+		// may take their whole grace period.
+		run.FinishedAt = time.Now().UTC()
+		run.Environment.Servers = mgr.Env()
+		opts.Interrupted(finish(ctx, run, p, opts))
+	}
+	return run, err
 }
+
+// killTimeout bounds a forced exit's removal of the run's containers.
+const killTimeout = 5 * time.Second
 
 // fdBudget is what the open-file limit allows.
 type fdBudget struct {

@@ -384,7 +384,8 @@ func TestWarnings(t *testing.T) {
 }
 
 func TestTooManyStreamsForTheOpenFileLimitIsAClearError(t *testing.T) {
-	soft, hard, err := raiseOpenFileLimit()
+	assert.NilError(t, RaiseOpenFileLimit())
+	soft, hard, err := openFileLimit()
 	assert.NilError(t, err)
 	if soft == 0 || soft > 1<<20 {
 		t.Skip("open-file limit unknown or huge")

@@ -2,5 +2,8 @@
 
 package executor
 
-// raiseOpenFileLimit has nothing to raise here; 0 means unknown.
-func raiseOpenFileLimit() (soft, hard uint64, err error) { return 0, 0, nil }
+// RaiseOpenFileLimit has nothing to raise here.
+func RaiseOpenFileLimit() error { return nil }
+
+// openFileLimit is unknown here: 0.
+func openFileLimit() (soft, hard uint64, err error) { return 0, 0, nil }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/benchplan/benchplan/executor/client"
@@ -43,12 +44,13 @@ type scenarioRun struct {
 	// tel is what to sample beside each step; telOn false samples nothing.
 	tel   telemetry.Config
 	telOn bool
-	// rep receives each step's start, requests and end when the run's
-	// Progress is a progress.Reporter.
+	// rep receives each step's start, requests and end (Options.Reporter).
 	rep progress.Reporter
 	// in is the server; died is set when it exited during a step.
 	in   *servers.Instance
 	died error
+	// stopStep ends the running step with a cause (see watchServer).
+	stopStep context.CancelCauseFunc
 }
 
 // warmConnections is how many connections to open before a step: its
@@ -80,7 +82,7 @@ func warmConnections(spec load.Spec, inFlight int) int {
 // failure is recorded in res.
 func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *servers.Instance, res *results.Scenario, w io.Writer, opts Options, fds fdBudget) error {
 	r := &scenarioRun{sc: sc, res: res, progress: w, opts: opts, in: in}
-	r.rep, _ = opts.Progress.(progress.Reporter)
+	r.rep = opts.Reporter
 	r.tel, r.telOn = telemetryConfig(sc, in)
 	r.inFlight = fds.conns(in.InProcess)
 	if need, what := connectionsNeeded(sc); need > r.inFlight {
@@ -97,6 +99,7 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 	cl := client.New(client.Config{
 		BaseURL: in.URL, APIKey: in.APIKey, Headers: in.Headers, API: sc.API, Model: res.Model,
 		ExtraBody: extraBody(sc), HTTP: &http.Client{Transport: transport}, MaxIdle: conns,
+		Redactor: servers.PlanRedactor(p, nil),
 	})
 	defer cl.Close()
 	r.cl = cl
@@ -216,7 +219,7 @@ func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client)
 	d := r.sc.Data
 	if f := d.File; f != nil {
 		path := p.DataPath(f.Path)
-		file, err := dataset.LoadFile(dataset.FileConfig{
+		file, err := dataset.Load(ctx, dataset.FileConfig{
 			Path: path, Format: f.Format, Column: f.Column, OutputTokens: f.OutputTokens, Chat: r.sc.API != client.Completions,
 		})
 		if err != nil {
@@ -260,9 +263,18 @@ func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client)
 	return em, nil
 }
 
+// DefaultRequestTimeout bounds each request of a scenario whose limits set
+// no `timeout`: a server that stalls costs that, not the whole run. It is
+// long enough for any request a benchmark sends (32,768 tokens at 15 ms
+// each take 8 minutes).
+const DefaultRequestTimeout = 10 * time.Minute
+
 func limits(sc *plan.Scenario) load.Limits {
 	l := sc.Limits
 	lim := load.Limits{MaxDuration: l.MaxDuration.D(), Timeout: l.Timeout.D()}
+	if lim.Timeout <= 0 {
+		lim.Timeout = DefaultRequestTimeout
+	}
 	if l.MaxRequests != nil {
 		lim.MaxRequests = *l.MaxRequests
 	}
@@ -434,6 +446,7 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 		}
 	}
 	sctx, stopWatch := r.watchServer(ctx)
+	do = r.watchRefusals(sctx, do)
 	out, earlier := r.runRepeats(sctx, s, do, total)
 	out = r.extend(sctx, s, do, total, out)
 	exited := stopWatch()
@@ -445,6 +458,10 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 	st.Partial = out.Interrupted
 	if exited != nil {
 		st.StopReason = StopServerExited
+		var ue *UnreachableError
+		if errors.As(exited, &ue) {
+			st.StopReason = StopServerUnreachable
+		}
 		st.Partial = true
 		r.died = exited
 		res.Error = fmt.Sprintf("step %d: %v", st.Index+1, exited)
@@ -462,6 +479,9 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 		st.Warnings = append(st.Warnings, warnings(st, s.spec, out, r.inFlight)...)
 	}
 	if recording != nil {
+		if why := recording.ServerStalled(); why != "" {
+			r.tel.MetricsDead = why // the scenario's later steps do not wait on it
+		}
 		st.Telemetry, st.TelemetrySummary = recording.Results(w.Start, w.End)
 		st.Warnings = append(st.Warnings, recording.Warnings()...)
 	}
@@ -610,10 +630,8 @@ const serverCheckInterval = 500 * time.Millisecond
 // server exits, and a function that ends the watch and returns the
 // server's *servers.ExitedError, if it exited before the step's end.
 func (r *scenarioRun) watchServer(ctx context.Context) (context.Context, func() error) {
-	if !r.in.Watched() {
-		return ctx, func() error { return nil }
-	}
 	sctx, cancel := context.WithCancelCause(ctx)
+	r.stopStep = cancel
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	check := func(parent context.Context) error {
@@ -621,24 +639,28 @@ func (r *scenarioRun) watchServer(ctx context.Context) (context.Context, func() 
 		defer c()
 		return r.in.Check(cctx)
 	}
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(serverCheckInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-sctx.Done():
-				return
-			case <-t.C:
+	if !r.in.Watched() {
+		close(finished)
+	} else {
+		go func() {
+			defer close(finished)
+			t := time.NewTicker(serverCheckInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-sctx.Done():
+					return
+				case <-t.C:
+				}
+				if err := check(sctx); err != nil {
+					cancel(err)
+					return
+				}
 			}
-			if err := check(sctx); err != nil {
-				cancel(err)
-				return
-			}
-		}
-	}()
+		}()
+	}
 	return sctx, func() error {
 		close(done)
 		<-finished
@@ -646,6 +668,10 @@ func (r *scenarioRun) watchServer(ctx context.Context) (context.Context, func() 
 		var ee *servers.ExitedError
 		if errors.As(context.Cause(sctx), &ee) {
 			return ee
+		}
+		var ue *UnreachableError
+		if errors.As(context.Cause(sctx), &ue) {
+			return ue
 		}
 		if ctx.Err() != nil {
 			return nil // interrupted: the server is being stopped
@@ -655,6 +681,70 @@ func (r *scenarioRun) watchServer(ctx context.Context) (context.Context, func() 
 			return ee
 		}
 		return nil
+	}
+}
+
+// StopServerUnreachable is the stop reason of a step whose server refused
+// UnreachableAfter connections in a row.
+const StopServerUnreachable = "server_unreachable"
+
+// UnreachableAfter is how many requests in a row a server may refuse (the
+// connection refused, or not made at all) before its step stops as
+// server_unreachable: a server that went away is not hammered in a tight
+// loop, and the run ends with exit 3, as for one that exited.
+const UnreachableAfter = 20
+
+// UnreachableError says a server refused request after request in a step.
+type UnreachableError struct {
+	Server string
+	// Refused is how many requests in a row found no server.
+	Refused int
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("server %q went away: %d requests in a row found no server (connection refused)", e.Server, e.Refused)
+}
+
+// whyUnreachable explains refused connections: a server benchplan
+// started that exited (its process or container, looked at for up to a
+// second, as its end may take that long to be seen) says so; else an
+// *UnreachableError.
+func (r *scenarioRun) whyUnreachable(ctx context.Context, refused int) error {
+	if r.in.Watched() {
+		deadline := time.Now().Add(time.Second)
+		for {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := r.in.Check(cctx)
+			cancel()
+			var ee *servers.ExitedError
+			if errors.As(err, &ee) {
+				return ee
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return &UnreachableError{Server: r.in.Name, Refused: refused}
+}
+
+// watchRefusals wraps do so that UnreachableAfter refused connections in
+// a row, with no answer between them, stop the step (see watchServer).
+func (r *scenarioRun) watchRefusals(ctx context.Context, do func(context.Context, time.Time, *results.Request) error) func(context.Context, time.Time, *results.Request) error {
+	var inRow atomic.Int64
+	stop := r.stopStep
+	return func(c context.Context, origin time.Time, req *results.Request) error {
+		err := do(c, origin, req)
+		switch {
+		case req.Error == "connection refused":
+			if n := inRow.Add(1); n == UnreachableAfter && ctx.Err() == nil {
+				stop(r.whyUnreachable(ctx, int(n)))
+			}
+		case req.Error != "cancelled":
+			inRow.Store(0)
+		}
+		return err
 	}
 }
 

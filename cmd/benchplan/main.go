@@ -8,7 +8,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
+	"time"
+
+	"github.com/benchplan/benchplan/executor"
+	"github.com/benchplan/benchplan/executor/servers"
 )
 
 // Exit codes, as documented in the README.
@@ -33,7 +38,7 @@ Usage:
   benchplan schema [--servers]          print the JSON Schema of plan files (or of servers files)
   benchplan sim [--addr ADDR] [flags]   serve the built-in OpenAI-compatible simulator
   benchplan comment --pr N --file MD    post summary.md as a sticky pull-request comment
-  benchplan cleanup [--all]             remove containers that killed runs left behind
+  benchplan cleanup [--all]             stop the servers (process groups, containers) killed runs left behind
   benchplan version                     print the version
 
 Run 'benchplan COMMAND -h' for a command's flags.
@@ -41,35 +46,52 @@ Run 'benchplan COMMAND -h' for a command's flags.
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal, 2)
+	force := make(chan struct{})
+	ctx = context.WithValue(ctx, forceKey{}, (<-chan struct{})(force))
+	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		// The first signal stops the run: servers stop, what was measured is
-		// written, exit 130. A second one forces an immediate exit.
-		s := <-sigs
-		what := "stopping"
-		if len(os.Args) > 1 {
-			switch os.Args[1] {
-			case "run":
-				what = "stopping the run and writing partial results"
-			case "sim":
-				what = "stopping the simulator"
-			}
+	what := "stopping"
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "run":
+			what = "stopping the run, writing partial results, then stopping its servers"
+		case "sim":
+			what = "stopping the simulator"
 		}
-		fmt.Fprintf(os.Stderr, "\nbenchplan: %v: %s (again to force)\n", s, what)
-		cancel()
-		<-sigs
-		fmt.Fprintln(os.Stderr, "benchplan: forced exit; results of this run may be incomplete")
-		os.Exit(exitInterrupted)
-	}()
+	}
+	go handleSignals(sigs, os.Stderr, time.Now, what, cancel, force, os.Exit)
 	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	signal.Stop(sigs)
 	cancel()
 	os.Exit(code)
 }
 
+// setupProcess sets the process-wide state the packages need and leave to
+// the command: the open-file limit raised to the hard one (a descriptor per
+// connection), and testcontainers-go without its reaper or log lines.
+func setupProcess() {
+	processOnce.Do(func() {
+		_ = executor.RaiseOpenFileLimit()
+		servers.ConfigureProcess()
+	})
+}
+
+var processOnce sync.Once
+
+// forceKey is the context key of the channel that closes on a forced exit
+// (see handleSignals).
+type forceKey struct{}
+
+// forced is the channel that closes when a signal forces the exit; nil
+// when ctx has none (tests).
+func forced(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(forceKey{}).(<-chan struct{})
+	return ch
+}
+
 // runMain dispatches a command line and returns the exit code.
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	setupProcess()
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitInvalid
@@ -78,7 +100,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "run":
 		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "validate":
-		return cmdValidate(args[1:], stdout, stderr)
+		return cmdValidate(ctx, args[1:], stdout, stderr)
 	case "report":
 		return cmdReport(args[1:], stdout, stderr)
 	case "compare":

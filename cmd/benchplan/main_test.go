@@ -36,6 +36,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building benchplan:", err)
 		os.Exit(1)
 	}
+	// Process servers' records (for `benchplan cleanup`) stay in the
+	// tests' own directory, not the user's cache.
+	_ = os.Setenv("BENCHPLAN_STATE_DIR", filepath.Join(dir, "state"))
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

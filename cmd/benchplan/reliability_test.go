@@ -123,10 +123,13 @@ func processesRunning(s string) []int {
 	return pids
 }
 
-// A server that ignores SIGTERM holds up the stop after Ctrl-C (its grace
-// period is 10s); a second Ctrl-C forces benchplan out at once, with exit
-// 130, and the server does not outlive it.
-func TestSecondSignalForcesExit(t *testing.T) {
+// A server that ignores SIGTERM holds up the stop after a signal (its
+// grace period is 10s). The partial results are written before the stop
+// begins; a repeat of the signal at once (as `timeout` sends one to the
+// child and one to its group) does not force; a signal after the window
+// forces benchplan out at once, with exit 130, and the server does not
+// outlive it.
+func TestSignalsStopGracefullyThenForce(t *testing.T) {
 	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
 		t.Skip("SKIP: needs /proc to find the process server")
 	}
@@ -150,32 +153,37 @@ scenarios:
     data: { emulated: { prompt_tokens: 8, output_tokens: 8 } }
     limits: { max_duration: 2m }
 `)
-	cmd, stderr := startRun(t, plan, "--out", t.TempDir())
+	out := t.TempDir()
+	cmd, stderr := startRun(t, plan, "--out", out)
 	t.Cleanup(func() {
 		for _, pid := range processesRunning(script) {
 			t.Errorf("the server outlived benchplan: %d", pid)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
-	poll.WaitOn(t, func(poll.LogT) poll.Result {
-		if strings.Contains(stderr.String(), "long constant 5.00/s: started") {
-			return poll.Success()
-		}
-		return poll.Continue("waiting for the step:\n%s", stderr)
-	}, poll.WithTimeout(30*time.Second), poll.WithDelay(50*time.Millisecond))
-	assert.NilError(t, cmd.Process.Signal(syscall.SIGINT))
-	poll.WaitOn(t, func(poll.LogT) poll.Result {
-		if strings.Contains(stderr.String(), "stopping process") {
-			return poll.Success()
-		}
-		return poll.Continue("waiting for the server's stop:\n%s", stderr)
-	}, poll.WithTimeout(15*time.Second), poll.WithDelay(50*time.Millisecond))
-	time.Sleep(300 * time.Millisecond) // the server now ignores its SIGTERM
+	waitForOutput(t, cmd, stderr, "long constant 5.00/s: started", 30*time.Second)
+	first := time.Now()
+	assert.NilError(t, cmd.Process.Signal(syscall.SIGTERM))
+	assert.NilError(t, cmd.Process.Signal(syscall.SIGTERM))
+	waitForOutput(t, cmd, stderr, "stopping process", 15*time.Second)
+	// The server ignores its SIGTERM: benchplan waits out its grace, with
+	// the partial results already on disk.
+	run := readRun(t, out)
+	assert.Equal(t, run.Error, "interrupted")
+	assert.Equal(t, len(run.Scenarios), 1)
+	assert.Assert(t, !strings.Contains(stderr.String(), "forced"), "the repeated signal forced the exit:\n%s", stderr)
+	assert.Assert(t, is.Contains(stderr.String(), "partial results written"))
+	assert.Assert(t, !strings.Contains(stderr.String(), "reports: "), "benchplan ended before the server's grace ran out:\n%s", stderr)
+
+	// A signal after the window forces.
+	if wait := signalWindow - time.Since(first); wait > 0 {
+		time.Sleep(wait + 100*time.Millisecond)
+	}
 	start := time.Now()
 	assert.NilError(t, cmd.Process.Signal(syscall.SIGINT))
-	code := waitExit(t, cmd, 5*time.Second, stderr)
+	code := waitExit(t, cmd, forceTimeout+5*time.Second, stderr)
 	assert.Equal(t, code, exitInterrupted, stderr.String())
-	assert.Assert(t, time.Since(start) < 3*time.Second, "the second signal did not wait for the server's grace period")
+	assert.Assert(t, time.Since(start) < forceTimeout, "the forcing signal waited %s", time.Since(start))
 	assert.Assert(t, is.Contains(stderr.String(), "forced exit"))
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
 		if len(processesRunning(script)) == 0 {
@@ -183,6 +191,8 @@ scenarios:
 		}
 		return poll.Continue("the server still runs: %v", processesRunning(script))
 	}, poll.WithTimeout(5*time.Second), poll.WithDelay(100*time.Millisecond))
+	run = readRun(t, out)
+	assert.Equal(t, run.Error, "interrupted")
 }
 
 // A server with `restart: per_scenario` is stopped and started afresh for

@@ -1,22 +1,16 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/benchplan/benchplan/executor"
+	"github.com/benchplan/benchplan/internal/regular"
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/progress"
 	"github.com/benchplan/benchplan/reporters"
@@ -61,176 +55,6 @@ func parseProgressMode(s string, stderr io.Writer) (progress.Mode, error) {
 	return 0, fmt.Errorf("--progress %q: want auto, bar or lines", s)
 }
 
-// prepareRun completes a finished run for its reports: the steps' series
-// and histograms (from request records, where the executor left them),
-// the environment (commit, servers, GPUs; which servers the simulator
-// answered for, and what they stood in for: declared holds the plan's
-// servers before --simulate replaced them, nil without it), the plan echo,
-// and every secret of the plan redacted. It returns the run as
-// results.json will hold it (durations to the microsecond), so that
-// `benchplan report` renders the same bytes from the saved file; request
-// records are kept.
-func prepareRun(ctx context.Context, run *results.Run, p *plan.Plan, declared map[string]*plan.Server) *results.Run {
-	if run == nil {
-		return nil
-	}
-	for _, sc := range run.Scenarios {
-		if sc == nil {
-			continue
-		}
-		for _, st := range sc.Steps {
-			if st == nil || len(st.Requests) == 0 {
-				continue
-			}
-			if st.Series == nil {
-				st.Series = results.ComputeSeries(st.Requests, time.Duration(st.Metrics.Duration))
-			}
-			if st.Histograms == nil {
-				st.Histograms = results.ComputeHistograms(st.Requests)
-			}
-		}
-	}
-	env := &run.Environment
-	if env.Commit == "" {
-		env.Commit = buildCommit()
-	}
-	if len(env.Servers) == 0 && p != nil {
-		env.Servers = serverEnv(run, p)
-	}
-	if p != nil {
-		markSimulated(env.Servers, p, declared)
-	}
-	if len(env.GPUs) == 0 && p != nil && localServers(p) {
-		env.GPUs = localGPUs(ctx)
-	}
-	if run.PlanConfig == nil && p != nil {
-		if cfg, err := reporters.PlanConfig(p, p.Secrets); err == nil {
-			run.PlanConfig = cfg
-		}
-	}
-	if p != nil {
-		reporters.RedactRun(run, p.Secrets)
-	}
-	return canonical(run)
-}
-
-// canonical passes run through its JSON form, keeping request records.
-func canonical(run *results.Run) *results.Run {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(run); err != nil {
-		return run
-	}
-	var out results.Run
-	if err := json.Unmarshal(b.Bytes(), &out); err != nil || len(out.Scenarios) != len(run.Scenarios) {
-		return run
-	}
-	var buf bytes.Buffer
-	if json.Compact(&buf, out.PlanConfig) == nil && len(out.PlanConfig) > 0 {
-		out.PlanConfig = buf.Bytes()
-	}
-	for i, sc := range run.Scenarios {
-		if sc == nil || out.Scenarios[i] == nil || len(out.Scenarios[i].Steps) != len(sc.Steps) {
-			continue
-		}
-		for j, st := range sc.Steps {
-			if st != nil && out.Scenarios[i].Steps[j] != nil {
-				out.Scenarios[i].Steps[j].Requests = st.Requests
-			}
-		}
-	}
-	return &out
-}
-
-// buildCommit is the VCS revision Go stamped into the binary, "" when none.
-func buildCommit() string {
-	if executor.Commit != "" {
-		return executor.Commit
-	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	rev, dirty := "", false
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if rev != "" && dirty {
-		rev += "-dirty"
-	}
-	return rev
-}
-
-// serverEnv describes the plan's servers that the scenarios used, in the
-// order they were first used.
-func serverEnv(run *results.Run, p *plan.Plan) []results.ServerEnv {
-	var out []results.ServerEnv
-	seen := map[string]bool{}
-	for _, sc := range run.Scenarios {
-		if sc == nil || seen[sc.Server] {
-			continue
-		}
-		s := p.Servers[sc.Server]
-		if s == nil {
-			continue
-		}
-		seen[sc.Server] = true
-		e := results.ServerEnv{Name: sc.Server, Kind: s.Kind(), Image: s.Image, Model: s.Model}
-		if e.Image == "" && s.Preset != "" {
-			e.Image = s.Preset + " preset's image"
-		}
-		if e.Model == "" {
-			e.Model = sc.Model
-		}
-		if len(s.Args) > 0 {
-			e.Args = reporters.RedactArgs(s.Args, p.Secrets)
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// markSimulated marks the servers the simulator answered for (a `sim:`
-// server of the plan, or one --simulate replaced) with their profile and,
-// from declared (the plan's servers before --simulate; nil without it),
-// what they stood in for: a dry run must say so wherever a verdict is
-// shown, and runs of different setups must not be compared silently.
-func markSimulated(envs []results.ServerEnv, p *plan.Plan, declared map[string]*plan.Server) {
-	for i := range envs {
-		e := &envs[i]
-		s := p.Servers[e.Name]
-		if s == nil || s.Kind() != plan.KindSim {
-			continue
-		}
-		e.Simulated = true
-		if s.Sim != nil {
-			e.SimProfile = s.Sim.Profile
-		}
-		d := declared[e.Name]
-		if d == nil || d.Kind() == plan.KindSim {
-			continue
-		}
-		r := &results.ReplacedServer{Kind: d.Kind(), Preset: d.Preset, Image: d.Image, Model: d.Model}
-		if r.Model == "" {
-			// As --simulate chose the model the simulator serves: the
-			// first scenario's on this server.
-			for _, sc := range p.Scenarios {
-				if sc != nil && sc.Server == e.Name && sc.Model != "" {
-					r.Model = sc.Model
-					break
-				}
-			}
-		}
-		e.Replaces = r
-	}
-}
-
 // declaredServers reads the plan's servers again as the plan (and
 // --servers) declared them, before --simulate replaced them with the
 // simulator: what a dry run stands in for. nil without --simulate or when
@@ -267,48 +91,6 @@ func renderWithSetup(w io.Writer, render func(io.Writer, *reporters.Comparison) 
 	return nil
 }
 
-// localServers reports whether the plan starts a server on this machine
-// (a container or a process), whose GPUs are then this machine's.
-func localServers(p *plan.Plan) bool {
-	for _, s := range p.Servers {
-		if k := s.Kind(); k == plan.KindContainer || k == plan.KindProcess {
-			return true
-		}
-	}
-	return false
-}
-
-// localGPUs names this machine's GPUs with nvidia-smi, nil when it has
-// none or no nvidia-smi.
-func localGPUs(ctx context.Context) []string {
-	bin, err := exec.LookPath("nvidia-smi")
-	if err != nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader").Output()
-	if err != nil {
-		return nil
-	}
-	var gpus []string
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Split(l, ",")
-		for i := range f {
-			f[i] = strings.TrimSpace(f[i])
-		}
-		switch len(f) {
-		case 3:
-			gpus = append(gpus, fmt.Sprintf("%s (%s, driver %s)", f[0], f[1], f[2]))
-		default:
-			if l = strings.TrimSpace(l); l != "" {
-				gpus = append(gpus, l)
-			}
-		}
-	}
-	return gpus
-}
-
 // cmdReport renders every report again from a saved results.json.
 func cmdReport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchplan report", flag.ContinueOnError)
@@ -335,7 +117,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	src := pos[0]
-	raw, err := os.ReadFile(src)
+	raw, err := regular.ReadFile(src, results.MaxFileBytes)
 	if err != nil {
 		fmt.Fprintf(stderr, "benchplan report: %v\n", err)
 		return exitInvalid
@@ -345,7 +127,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "benchplan report: %v\n", err)
 		return exitInvalid
 	}
-	run = canonical(run)
+	run = results.Canonical(run)
 	opts := reporters.Options{Threshold: threshold}
 	if *baselinePath != "" {
 		if opts.Baseline, err = results.ReadFile(*baselinePath); err != nil {
@@ -367,7 +149,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	opts.KeepJSON = true
 	paths, werr := reporters.WriteFilesWith(dir, run, opts)
 	if dst := filepath.Join(dir, "results.json"); !sameFile(src, dst) {
-		if err := os.WriteFile(dst, raw, 0o644); err != nil {
+		if err := reporters.WriteFile(dst, raw); err != nil {
 			werr = errors.Join(werr, err)
 		} else {
 			paths = append([]string{dst}, paths...)

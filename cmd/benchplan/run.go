@@ -13,6 +13,7 @@ import (
 
 	"github.com/benchplan/benchplan/assert"
 	"github.com/benchplan/benchplan/executor"
+	"github.com/benchplan/benchplan/executor/dataset"
 	"github.com/benchplan/benchplan/executor/servers"
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/progress"
@@ -20,7 +21,7 @@ import (
 	"github.com/benchplan/benchplan/results"
 )
 
-func cmdValidate(args []string, stdout, stderr io.Writer) int {
+func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchplan validate", flag.ContinueOnError)
 	var po planOptions
 	po.register(fs)
@@ -49,7 +50,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%s: ok (servers file, %s)\n", path, n)
 			continue
 		}
-		if _, _, err := load(path, po.options()); err != nil {
+		if _, _, err := load(ctx, path, po.options()); err != nil {
 			fmt.Fprintln(stderr, err)
 			code = exitInvalid
 			continue
@@ -59,9 +60,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// load reads a plan and compiles its assertions; any mistake is returned
-// with its position.
-func load(path string, opts plan.Options) (*plan.Plan, assert.Gates, error) {
+// load reads a plan, compiles its assertions and reads its data files;
+// any mistake is returned with its position.
+func load(ctx context.Context, path string, opts plan.Options) (*plan.Plan, assert.Gates, error) {
 	var gates assert.Gates
 	// Assertions compile beside the plan's other checks, so that every
 	// mistake is reported at once.
@@ -77,6 +78,13 @@ func load(path string, opts plan.Options) (*plan.Plan, assert.Gates, error) {
 		}
 		return plan.Errors{{File: p.File, Line: 1, Column: 1, Message: err.Error()}}
 	}
+	// Data files are read through as the run reads them, so that a line
+	// that is not JSON or a missing column shows now, not once servers
+	// have started.
+	opts.DataFile = func(path string, f *plan.File, chat bool) error {
+		_, err := dataset.Check(ctx, dataset.FileConfig{Path: path, Format: f.Format, Column: f.Column, OutputTokens: f.OutputTokens, Chat: chat})
+		return err
+	}
 	p, err := plan.Read(path, opts)
 	if err != nil {
 		return nil, nil, err
@@ -87,7 +95,7 @@ func load(path string, opts plan.Options) (*plan.Plan, assert.Gates, error) {
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchplan run", flag.ContinueOnError)
 	out := fs.String("out", "", "directory for reports (default benchplan-results/<plan>/<UTC time>)")
-	overwrite := fs.Bool("overwrite", false, "replace an earlier run's results in --out")
+	overwrite := fs.Bool("overwrite", false, "remove an earlier run's files from --out (results, requests.jsonl, logs/) before running")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	baselinePath := fs.String("baseline", "", "results.json of an earlier run: gives baseline.* in assertions, and deltas in summary.md and report.html")
 	var ro reportOptions
@@ -104,7 +112,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "benchplan run: give exactly one plan file")
 		return exitInvalid
 	}
-	p, gates, err := load(pos[0], po.options())
+	p, gates, err := load(ctx, pos[0], po.options())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitInvalid
@@ -128,11 +136,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	dir := *out
 	if dir == "" {
-		dir = filepath.Join("benchplan-results", safeName(p.Name), time.Now().UTC().Format("20060102T150405Z"))
+		dir = defaultOutDir(p.Name, time.Now())
 	}
-	if prev := filepath.Join(dir, "results.json"); !*overwrite && exists(prev) {
-		fmt.Fprintf(stderr, "benchplan run: %s holds an earlier run's results (%s): choose another --out, or pass --overwrite\n", dir, prev)
+	// An earlier run's files (any name benchplan writes, a symbolic link
+	// among them) are refused, or with --overwrite removed before the run,
+	// so that none of them is read as this run's and no link is followed.
+	earlier := reporters.EarlierRun(dir)
+	if len(earlier) > 0 && !*overwrite {
+		fmt.Fprintf(stderr, "benchplan run: %s holds an earlier run's results (%s): choose another --out, or pass --overwrite\n", dir, strings.Join(earlier, ", "))
 		return exitInvalid
+	}
+	if len(earlier) > 0 {
+		if err := reporters.RemoveEarlierRun(dir); err != nil {
+			fmt.Fprintf(stderr, "benchplan run: --overwrite: %v\n", err)
+			return exitInvalid
+		}
 	}
 	if err := writable(dir); err != nil {
 		fmt.Fprintf(stderr, "benchplan run: output directory %s is not writable: %v\n", dir, err)
@@ -148,12 +166,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printer = progress.New(stderr, progress.Options{Mode: mode, Width: width})
 		prog = printer
 	}
-	eopts := executor.Options{Progress: prog, LogDir: filepath.Join(dir, "logs"), Undecided: gates.Undecided(baseline)}
+	eopts := executor.Options{Progress: prog, Reporter: reporterOf(printer), LogDir: filepath.Join(dir, "logs"), Undecided: gates.Undecided(baseline)}
 	var reqFile *os.File
 	if *requests {
 		// Records go to disk as each step ends, so memory does not grow
 		// with the run, and what was measured survives a crash.
-		if reqFile, err = os.Create(filepath.Join(dir, "requests.jsonl")); err != nil {
+		if reqFile, err = reporters.CreateFile(filepath.Join(dir, "requests.jsonl")); err != nil {
 			fmt.Fprintf(stderr, "benchplan run: %v\n", err)
 			return exitInvalid
 		}
@@ -164,6 +182,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	opts := reporters.Options{Baseline: baseline, Threshold: threshold}
+	eopts.Declared = declaredServers(pos[0], po)
+	eopts.Verdict = func(run *results.Run) { gates.Evaluate(run, baseline) }
+	eopts.Force = forced(ctx)
+	eopts.Interrupted = func(run *results.Run) {
+		// Written before the servers stop: a CI runner's SIGKILL may
+		// follow its SIGINT within seconds.
+		paths, err := reporters.WriteFilesWith(dir, run, opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "benchplan run: writing partial results: %v\n", err)
+			return
+		}
+		fmt.Fprintf(stderr, "partial results written (%s); stopping servers\n", strings.Join(paths, ", "))
+	}
 	run, runErr := executor.Run(ctx, p, eopts)
 	if reqFile != nil {
 		if err := reqFile.Close(); err != nil {
@@ -173,14 +205,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if printer != nil {
 		printer.Close()
 	}
-	gates.Evaluate(run, baseline)
-	run = prepareRun(ctx, run, p, declaredServers(pos[0], po))
 
 	code := exitCode(run, runErr)
 	// With a baseline of another setup (results.SetupDiff), the console's
 	// verdict, summary.md and report.html say so: its deltas and
 	// baseline.* compare unlike runs.
-	opts := reporters.Options{Baseline: baseline, Threshold: threshold}
 	if err := reporters.ConsoleWith(stdout, run, opts); err != nil {
 		fmt.Fprintf(stderr, "benchplan run: console report: %v\n", err)
 	}
@@ -209,6 +238,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "benchplan: %v\n", runErr)
 	}
 	return code
+}
+
+// reporterOf is the printer as the executor's step reporter; nil without
+// one (a nil *Printer must not become a non-nil interface).
+func reporterOf(p *progress.Printer) progress.Reporter {
+	if p == nil {
+		return nil
+	}
+	return p
 }
 
 func exitCode(run *results.Run, runErr error) int {
@@ -252,7 +290,24 @@ func writable(dir string) error {
 	return os.Remove(name)
 }
 
-// safeName turns a plan name into a directory name.
+// defaultOutRoot is where run's reports go without --out.
+const defaultOutRoot = "benchplan-results"
+
+// defaultOutDir is run's output directory without --out:
+// benchplan-results/<safeName(plan)>/<UTC time>, always inside
+// benchplan-results whatever the plan's name.
+func defaultOutDir(plan string, now time.Time) string {
+	return filepath.Join(defaultOutRoot, safeName(plan), now.UTC().Format("20060102T150405Z"))
+}
+
+// maxSafeName caps safeName's length, well under the 255 bytes a file
+// name may have.
+const maxSafeName = 100
+
+// safeName turns a plan name into one directory name: letters, digits,
+// '-', '_' and '.' are kept, anything else becomes '-', and dots at
+// either end are dropped, so it is never "." or "..", never hidden and
+// never empty ("plan" then); at most maxSafeName bytes.
 func safeName(s string) string {
 	var b strings.Builder
 	for _, r := range s {
@@ -263,8 +318,13 @@ func safeName(s string) string {
 			b.WriteByte('-')
 		}
 	}
-	if b.Len() == 0 {
+	name := b.String()
+	if len(name) > maxSafeName {
+		name = name[:maxSafeName]
+	}
+	name = strings.Trim(name, ".")
+	if name == "" {
 		return "plan"
 	}
-	return b.String()
+	return name
 }

@@ -225,8 +225,8 @@ scenarios:
 	assert.Assert(t, run.Scenarios[1].Steps[0].Partial)
 }
 
-// containerLogAndDigest checks what the executor records once it uses
-// servers.Manager: OUT/logs/<server>.log and the image digest.
+// containerLogAndDigest checks what the executor records of a container:
+// OUT/logs/<server>.log and the image digest.
 func containerLogAndDigest(t *testing.T, img string) {
 	plan := writePlan(t, `version: 1
 name: container-log
@@ -245,9 +245,6 @@ scenarios:
 	assert.Equal(t, code, exitOK, stderr.String())
 	assert.Equal(t, len(containersOf(t, cmd.Process.Pid, true)), 0)
 	log, err := os.ReadFile(filepath.Join(out, "logs", "ctr.log"))
-	if os.IsNotExist(err) {
-		t.Skip("SKIP: needs the executor to use servers.Manager (LogDir = OUT/logs, Env() into results)")
-	}
 	assert.NilError(t, err)
 	assert.Assert(t, strings.Contains(string(log), "benchplan sim: serving sim-model"), string(log))
 	run := readRun(t, out)

@@ -84,6 +84,25 @@ func (g *gpuSampler) sample(ctx context.Context, origin time.Time, rec *Recordin
 	return true
 }
 
+// GPUNames names this machine's GPUs, as RunGPUs does from a run's
+// samples, by running nvidia-smi once; nil when there is none, no
+// nvidia-smi, or it fails within ctx.
+func GPUNames(ctx context.Context) []string {
+	path, err := exec.LookPath("nvidia-smi")
+	if err != nil {
+		return nil
+	}
+	rs, err := (&gpuSampler{path: path}).query(ctx)
+	if err != nil {
+		return nil
+	}
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.Name
+	}
+	return names
+}
+
 // query runs nvidia-smi once.
 func (g *gpuSampler) query(ctx context.Context) ([]GPUReading, error) {
 	cmd := exec.CommandContext(ctx, g.path, "--query-gpu="+GPUQuery, "--format=csv,noheader,nounits")

@@ -14,10 +14,14 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/benchplan/benchplan/internal/secret"
 )
 
-// maxBody bounds a /metrics answer.
-const maxBody = 32 << 20
+// maxBody bounds a /metrics answer: vLLM's and TGI's are tens to hundreds
+// of KiB; a larger one is a failed scrape, so that a hostile or broken
+// endpoint costs the parser at most this much.
+const maxBody = 4 << 20
 
 // serverSampler scrapes one Prometheus endpoint.
 type serverSampler struct {
@@ -60,6 +64,7 @@ type serverRec struct {
 	failures    int
 	lastErr     string
 	unavailable string // set when the endpoint is known not to exist
+	stalled     string // set when a scrape ran past its timeout
 }
 
 // promSample is one scrape, reduced to the values benchplan keeps.
@@ -84,6 +89,16 @@ func (s *serverSampler) sample(ctx context.Context, origin time.Time, rec *Recor
 		}
 		r.failures++
 		r.lastErr = err.Error()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// A stalled endpoint is not waited on again in this step (nor
+			// for the final sample): each wait would delay the step.
+			r.stalled = fmt.Sprintf("the server's Prometheus endpoint %s did not answer within %s: not scraped again in this scenario", redactURL(s.url), s.timeout)
+			if len(r.samples) == 0 {
+				r.unavailable = r.stalled
+			}
+			s.gone = true
+			return false
+		}
 		if status == http.StatusNotFound && len(r.samples) == 0 {
 			r.unavailable = "the server has no Prometheus endpoint at " + redactURL(s.url) + " (404 Not Found)"
 			s.gone = true
@@ -126,22 +141,32 @@ func (s *serverSampler) scrape(ctx context.Context) (map[string]*dto.MetricFamil
 		return nil, resp.StatusCode, fmt.Errorf("scrape %s: %s", redactURL(s.url), resp.Status)
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(io.LimitReader(resp.Body, maxBody))
+	body := &countingReader{r: io.LimitReader(resp.Body, maxBody+1)}
+	fams, err := p.TextToMetricFamilies(body)
+	if body.n > maxBody {
+		return nil, resp.StatusCode, fmt.Errorf("scrape %s: the answer is larger than %d MiB", redactURL(s.url), maxBody>>20)
+	}
 	if err != nil {
 		return nil, resp.StatusCode, fmt.Errorf("scrape %s: %w", redactURL(s.url), err)
 	}
 	return fams, resp.StatusCode, nil
 }
 
-// redactURL drops credentials from a URL.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	u.User = nil
-	return u.String()
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
 }
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// redactURL hides a URL's credentials, by the one rule of internal/secret
+// (the user name stays, the password goes).
+func redactURL(raw string) string { return secret.RedactURL(raw) }
 
 // A metric spec maps a server's metric to a normalised name: the first of
 // names the exposition has, summed (or averaged) over its label sets.

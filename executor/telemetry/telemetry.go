@@ -80,6 +80,10 @@ type Config struct {
 	Origin time.Time
 	// HTTP is the client for scrapes; nil means a client of its own.
 	HTTP *http.Client
+	// MetricsDead, when set, says why MetricsURL is not scraped: an earlier
+	// step found it stalled (Recording.ServerStalled). It stands as the
+	// server's "unavailable" reason, and no scrape is tried.
+	MetricsDead string
 }
 
 // MetricsURL joins a server's base URL (http://host:port, no /v1) and a
@@ -134,11 +138,15 @@ func Start(ctx context.Context, cfg Config) *Sampler {
 	s := &Sampler{cfg: cfg, origin: origin, cancel: cancel, parent: ctx,
 		rec: &Recording{label: cfg.Label, series: cfg.Series}}
 	var samplers []func(context.Context, time.Time, *Recording) bool
-	if cfg.MetricsURL != "" {
+	switch {
+	case cfg.MetricsURL != "" && cfg.MetricsDead != "":
+		s.rec.server.url = redactURL(cfg.MetricsURL)
+		s.rec.server.unavailable = cfg.MetricsDead
+	case cfg.MetricsURL != "":
 		s.server = newServerSampler(cfg)
 		s.rec.server.url = redactURL(cfg.MetricsURL)
 		samplers = append(samplers, s.server.sample)
-	} else {
+	default:
 		s.rec.serverOff = true
 	}
 	switch cfg.GPU {
@@ -230,6 +238,11 @@ func (s *Sampler) Stop() *Recording {
 	})
 	return s.rec
 }
+
+// ServerStalled is, when the server's endpoint stopped answering within
+// the scrape timeout during the step, why: a later step passes it as
+// Config.MetricsDead rather than wait out the timeout again. "" otherwise.
+func (r *Recording) ServerStalled() string { return r.server.stalled }
 
 // Recording is what a Sampler recorded over one step.
 type Recording struct {

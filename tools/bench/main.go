@@ -1,4 +1,4 @@
-// Command benchcmd is `make bench`: it measures benchplan's own capacity
+// Command bench is `make bench`: it measures benchplan's own capacity
 // as a load generator against the built-in simulator at zero latency, on
 // this machine, with the simulator in a separate process on the same
 // cores, and drives the same constant rate with vegeta at the simulator's

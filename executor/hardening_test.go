@@ -1,0 +1,160 @@
+package executor
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/benchplan/benchplan/plan"
+	"github.com/benchplan/benchplan/sim"
+)
+
+// goesAway is a url server (the simulator) that answers its readiness
+// probe and the first n chat requests, then closes its listener: later
+// connections are refused, as from a server that died.
+func goesAway(t *testing.T, n int64) string {
+	t.Helper()
+	s := sim.New(sim.Config{})
+	var served atomic.Int64
+	var once sync.Once
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/completions") {
+			s.ServeHTTP(w, r)
+			return
+		}
+		if served.Add(1) > n {
+			once.Do(func() { go srv.Listener.Close() })
+			hj, ok := w.(http.Hijacker)
+			if ok {
+				if c, _, err := hj.Hijack(); err == nil {
+					c.Close()
+				}
+			}
+			return
+		}
+		s.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// A url server that goes away mid-step is not hammered: after
+// UnreachableAfter refused connections in a row the step stops as
+// server_unreachable, partial, and the run ends in error (exit 3).
+func TestServerGoneMidStepStopsTheStep(t *testing.T) {
+	t.Parallel()
+	run, err := runPlan(t, `version: 1
+name: gone
+servers:
+  remote: { url: "`+goesAway(t, 5)+`" }
+scenarios:
+  - name: chat
+    load: { type: concurrent, streams: 2 }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 2 } }
+    limits: { max_requests: 100000, max_duration: 2m }
+  - name: later
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 2 } }
+    limits: { max_requests: 2 }
+`, nil)
+	var ue *UnreachableError
+	assert.Assert(t, errors.As(err, &ue), "run error: %v", err)
+	assert.Equal(t, ue.Refused, UnreachableAfter)
+	st := run.Scenarios[0].Steps[0]
+	assert.Equal(t, st.StopReason, StopServerUnreachable)
+	assert.Assert(t, st.Partial)
+	refused := st.Metrics.Errors.Reasons["connection refused"]
+	// The streams stop within a request or two of the limit (one that ends
+	// as the step stops is not counted).
+	assert.Assert(t, refused >= UnreachableAfter-2 && refused <= UnreachableAfter+4, "refused %d: %v", refused, st.Metrics.Errors.Reasons)
+	assert.Assert(t, strings.Contains(run.Scenarios[0].Error, "went away"), run.Scenarios[0].Error)
+	assert.Assert(t, strings.Contains(run.Scenarios[1].Error, "not run"), run.Scenarios[1].Error)
+}
+
+// A request of a scenario with no `timeout` is still bounded.
+func TestDefaultRequestTimeout(t *testing.T) {
+	t.Parallel()
+	lim := limits(mustScenario(t, `version: 1
+name: t
+servers:
+  sim: { sim: {} }
+scenarios:
+  - name: s
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 2 } }
+    limits: { max_requests: 2 }
+`))
+	assert.Equal(t, lim.Timeout, DefaultRequestTimeout)
+	lim = limits(mustScenario(t, `version: 1
+name: t
+servers:
+  sim: { sim: {} }
+scenarios:
+  - name: s
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 2 } }
+    limits: { max_requests: 2, timeout: 3s }
+`))
+	assert.Equal(t, lim.Timeout, 3*time.Second)
+}
+
+// A /metrics endpoint that stalls is waited on once, not in every step:
+// after a step finds it stalled, the scenario's later steps do not scrape
+// it, and say why.
+func TestStalledMetricsAreRememberedForTheScenario(t *testing.T) {
+	t.Parallel()
+	s := sim.New(sim.Config{})
+	var scrapes atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			scrapes.Add(1)
+			select { // stalls until the test ends
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		s.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	run, err := runPlan(t, `version: 1
+name: stall
+servers:
+  remote: { url: "`+srv.URL+`" }
+scenarios:
+  - name: chat
+    load: { type: concurrent, streams: [1, 1, 1] }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 2 } }
+    limits: { max_requests: 3 }
+    telemetry: { gpu: off }
+`, nil)
+	assert.NilError(t, err)
+	steps := run.Scenarios[0].Steps
+	assert.Equal(t, len(steps), 3)
+	assert.Equal(t, scrapes.Load(), int64(1), "the stalled endpoint was scraped again")
+	for _, st := range steps[1:] {
+		assert.Assert(t, st.TelemetrySummary != nil && st.TelemetrySummary.Server != nil)
+		assert.Assert(t, strings.Contains(st.TelemetrySummary.Server.Unavailable, "did not answer within"), "%+v", st.TelemetrySummary.Server)
+	}
+}
+
+// mustScenario loads a plan from text and returns its first scenario.
+func mustScenario(t *testing.T, text string) *plan.Scenario {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "plan.yaml")
+	assert.NilError(t, os.WriteFile(path, []byte(text), 0o644))
+	p, err := plan.Read(path, plan.Options{})
+	assert.NilError(t, err)
+	return p.Scenarios[0]
+}
