@@ -348,14 +348,7 @@ func describeByte(s string, i int) string {
 // file's key, a --set one).
 func (p *Plan) keyError(i int, msg, path, key string) *Error {
 	n := p.node(path)
-	var vals []*ast.MappingValueNode
-	switch m := n.(type) {
-	case *ast.MappingNode:
-		vals = m.Values
-	case *ast.MappingValueNode:
-		vals = []*ast.MappingValueNode{m}
-	}
-	for _, mv := range vals {
+	for _, mv := range mappingValues(n) {
 		if scalarText(mv.Key) == key {
 			return p.errAtOffset(mv.Key.GetToken(), key, i, msg)
 		}

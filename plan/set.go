@@ -172,15 +172,20 @@ func (p *Plan) applySet(arg string) error {
 	return nil
 }
 
-func itemName(n ast.Node) string {
-	var vals []*ast.MappingValueNode
+// mappingValues are the key-value pairs of a mapping node (a single pair
+// is a mapping of one); none for any other node.
+func mappingValues(n ast.Node) []*ast.MappingValueNode {
 	switch m := n.(type) {
 	case *ast.MappingNode:
-		vals = m.Values
+		return m.Values
 	case *ast.MappingValueNode:
-		vals = []*ast.MappingValueNode{m}
+		return []*ast.MappingValueNode{m}
 	}
-	for _, mv := range vals {
+	return nil
+}
+
+func itemName(n ast.Node) string {
+	for _, mv := range mappingValues(n) {
 		if scalarText(mv.Key) == "name" {
 			return scalarText(mv.Value)
 		}

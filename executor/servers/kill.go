@@ -14,18 +14,8 @@ import (
 func (m *Manager) Kill(ctx context.Context) error {
 	m.mu.Lock()
 	m.closed = true
-	ins := append([]*Instance(nil), m.stopped...)
-	for _, e := range m.entries {
-		select {
-		case <-e.done:
-			if e.in != nil {
-				ins = append(ins, e.in)
-			}
-		default:
-		}
-	}
-	docker := m.usedDocker
 	m.mu.Unlock()
+	ins, docker := m.started()
 	m.cancel()
 
 	for _, in := range ins {

@@ -292,20 +292,7 @@ func (m *Manager) StopAll(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 
-	m.mu.Lock()
-	ins := append([]*Instance(nil), m.stopped...)
-	for _, e := range m.entries {
-		select {
-		case <-e.done:
-			if e.in != nil {
-				ins = append(ins, e.in)
-			}
-		default:
-		}
-	}
-	docker := m.usedDocker
-	m.mu.Unlock()
-
+	ins, docker := m.started()
 	errs := make([]error, len(ins))
 	var wg sync.WaitGroup
 	for i, in := range ins {
@@ -331,6 +318,24 @@ func (m *Manager) StopAll(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// started lists every instance the Manager started (running, or retired by
+// Stop and Restart) and whether any server was a container.
+func (m *Manager) started() (ins []*Instance, docker bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ins = append([]*Instance(nil), m.stopped...)
+	for _, e := range m.entries {
+		select {
+		case <-e.done:
+			if e.in != nil {
+				ins = append(ins, e.in)
+			}
+		default:
+		}
+	}
+	return ins, m.usedDocker
 }
 
 // Env describes the servers the run started (or tried to), in the order
