@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/invopop/jsonschema"
 )
 
 // Severities of an assertion.
@@ -85,18 +84,3 @@ func (a Assertion) Label() string {
 
 // Warn reports whether a failure only warns.
 func (a Assertion) Warn() bool { return a.Severity == SeverityWarn }
-
-// JSONSchema describes both forms.
-func (Assertion) JSONSchema() *jsonschema.Schema {
-	props := jsonschema.NewProperties()
-	props.Set("expr", &jsonschema.Schema{Type: "string", Description: "The expression, e.g. ttft.p95 < 200ms."})
-	props.Set("name", &jsonschema.Schema{Type: "string", Description: "A label for reports."})
-	props.Set("severity", &jsonschema.Schema{Type: "string", Enum: []any{"error", "warn"}, Description: "warn reports a failure but never fails the gate."})
-	return &jsonschema.Schema{
-		Description: "An assertion: an expression, or {expr, name, severity}.",
-		OneOf: []*jsonschema.Schema{
-			{Type: "string"},
-			{Type: "object", Properties: props, Required: []string{"expr"}, AdditionalProperties: jsonschema.FalseSchema},
-		},
-	}
-}

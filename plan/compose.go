@@ -141,19 +141,13 @@ func (p *Plan) simulate() {
 				}
 			}
 		}
-		sm := &Sim{Profile: SimProfileFor(model, s.Args)}
+		sm := &Sim{Profile: simProfileFor(model, s.Args)}
 		if model != "" {
 			sm.Model = &model
 		}
 		p.Servers[name] = &Server{Sim: sm}
 	}
 }
-
-// SimProfileFor picks the simulator profile closest to a model name and
-// server arguments (e.g. --gpu-memory-utilization), or "" for the plain
-// simulator. It is set by the command from the simulator's profile list,
-// keeping this package free of the simulator.
-var SimProfileFor = func(model string, args []string) string { return "" }
 
 // serverNames returns the servers' names in order.
 func (p *Plan) serverNames() []string {
@@ -225,10 +219,8 @@ func (p *Plan) checkServers() Errors {
 				add(fmt.Sprintf("server %q needs `url:` (a running server), `sim:` (the built-in simulator), `command:` (a local process) or `preset:` (a container)", name), at)
 			}
 		case KindSim:
-			if SimCheck != nil {
-				for _, pr := range SimCheck(s.Sim) {
-					add(fmt.Sprintf("sim.%s: %s", pr.Key, pr.Message), at+".sim."+pr.Key, at+".sim")
-				}
+			for _, pr := range checkSim(s.Sim) {
+				add(fmt.Sprintf("sim.%s: %s", pr.Key, pr.Message), at+".sim."+pr.Key, at+".sim")
 			}
 		}
 		if s.URL != "" {
@@ -275,10 +267,6 @@ func (p *Plan) checkServers() Errors {
 type SimProblem struct {
 	Key, Message string
 }
-
-// SimCheck validates a sim: block (profile, knob values); set by the
-// command from the simulator's own rules, keeping this package free of it.
-var SimCheck func(s *Sim) []SimProblem
 
 func kindReason(kind string) string {
 	switch kind {

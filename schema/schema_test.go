@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"gotest.tools/v3/assert"
+
+	"github.com/benchplan/benchplan/schema/internal/gen"
 	"gotest.tools/v3/golden"
 )
 
@@ -19,7 +21,7 @@ import (
 // the plan types make; `go test ./schema -update` rewrites them.
 func TestSchemaIsUpToDate(t *testing.T) {
 	t.Chdir("..")
-	p, s, err := Generate(".")
+	p, s, err := gen.Generate(".")
 	assert.NilError(t, err)
 	if golden.FlagUpdate() {
 		assert.NilError(t, os.WriteFile("schema/plan.schema.json", p, 0o644))

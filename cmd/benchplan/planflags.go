@@ -8,16 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/benchplan/benchplan/executor/servers"
 	"github.com/benchplan/benchplan/plan"
 )
-
-func init() {
-	// The plan package knows nothing of the simulator: give it the
-	// simulator's own rules for sim: blocks and its profiles for --simulate.
-	plan.SimCheck = servers.CheckSim
-	plan.SimProfileFor = servers.ProfileFor
-}
 
 // planOptions are the flags that change how a plan is read, shared by run
 // and validate.

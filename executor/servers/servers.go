@@ -213,7 +213,7 @@ func startURL(ctx context.Context, name string, s *plan.Server, o Options) (*Ins
 }
 
 func startSim(ctx context.Context, name string, s *plan.Server, o Options) (*Instance, error) {
-	cfg, err := SimConfig(s.Sim)
+	cfg, err := s.Sim.Config()
 	if err != nil {
 		return nil, err
 	}

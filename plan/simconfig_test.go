@@ -1,4 +1,4 @@
-package servers
+package plan
 
 import (
 	"testing"
@@ -6,51 +6,50 @@ import (
 
 	"gotest.tools/v3/assert"
 
-	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/sim"
 )
 
 func TestEveryKnobHasAPlanField(t *testing.T) {
-	_, err := SimConfig(&plan.Sim{})
+	_, err := (&Sim{}).Config()
 	assert.NilError(t, err, "a sim knob the plan cannot set")
 }
 
 func TestSimConfig(t *testing.T) {
-	d := func(v time.Duration) *plan.Duration { x := plan.Duration(v); return &x }
+	d := func(v time.Duration) *Duration { x := Duration(v); return &x }
 	n := func(v int) *int { return &v }
 	f := func(v float64) *float64 { return &v }
 
-	cfg, err := SimConfig(&plan.Sim{})
+	cfg, err := (&Sim{}).Config()
 	assert.NilError(t, err)
 	assert.Equal(t, cfg.TTFT, 50*time.Millisecond, "fixed mode keeps its defaults")
 	assert.Equal(t, cfg.ITL, 10*time.Millisecond)
 	assert.Assert(t, !cfg.EngineEnabled())
 
-	cfg, err = SimConfig(&plan.Sim{MaxNumSeqs: n(4)})
+	cfg, err = (&Sim{MaxNumSeqs: n(4)}).Config()
 	assert.NilError(t, err)
 	assert.Assert(t, cfg.EngineEnabled())
 	assert.Equal(t, cfg.TTFT, time.Duration(0), "an engine knob drops the fixed-mode defaults")
 
 	prof, err := sim.ProfileConfig("phi-3.5-mini-a100")
 	assert.NilError(t, err)
-	cfg, err = SimConfig(&plan.Sim{Profile: "phi-3.5-mini-a100", MaxNumSeqs: n(8), ErrorRate500: f(0.1), PrefillOverhead: d(3 * time.Millisecond)})
+	cfg, err = (&Sim{Profile: "phi-3.5-mini-a100", MaxNumSeqs: n(8), ErrorRate500: f(0.1), PrefillOverhead: d(3 * time.Millisecond)}).Config()
 	assert.NilError(t, err)
 	assert.Equal(t, cfg.MaxNumSeqs, 8, "a knob overrides the profile")
 	assert.Equal(t, cfg.ErrorRate500, 0.1)
 	assert.Equal(t, cfg.PrefillOverhead, 3*time.Millisecond)
 	assert.Equal(t, cfg.DecodeBase, prof.DecodeBase, "the rest comes from the profile")
 
-	_, err = SimConfig(&plan.Sim{Profile: "nope"})
+	_, err = (&Sim{Profile: "nope"}).Config()
 	assert.ErrorContains(t, err, `unknown simulator profile "nope"`)
-	probs := CheckSim(&plan.Sim{StallRate: f(1.5)})
+	probs := checkSim(&Sim{StallRate: f(1.5)})
 	assert.Equal(t, len(probs), 1)
 	assert.Equal(t, probs[0].Key, "stall_rate")
 }
 
-func TestProfileFor(t *testing.T) {
-	assert.Equal(t, ProfileFor("microsoft/Phi-3.5-mini-instruct", nil), "phi-3.5-mini-a100")
-	assert.Equal(t, ProfileFor("microsoft/Phi-3.5-mini-instruct", []string{"--gpu-memory-utilization", "0.4"}), "phi-3.5-mini-a100-mem0.4")
-	assert.Equal(t, ProfileFor("microsoft/Phi-3.5-mini-instruct", []string{"--gpu-memory-utilization=0.2"}), "phi-3.5-mini-a100-mem0.2")
-	assert.Equal(t, ProfileFor("neuralmagic/Meta-Llama-3.1-8B-Instruct-quantized.w4a16", nil), "llama-3.1-8b-w4a16-a100")
-	assert.Equal(t, ProfileFor("some/other-model", nil), "")
+func TestSimProfileFor(t *testing.T) {
+	assert.Equal(t, simProfileFor("microsoft/Phi-3.5-mini-instruct", nil), "phi-3.5-mini-a100")
+	assert.Equal(t, simProfileFor("microsoft/Phi-3.5-mini-instruct", []string{"--gpu-memory-utilization", "0.4"}), "phi-3.5-mini-a100-mem0.4")
+	assert.Equal(t, simProfileFor("microsoft/Phi-3.5-mini-instruct", []string{"--gpu-memory-utilization=0.2"}), "phi-3.5-mini-a100-mem0.2")
+	assert.Equal(t, simProfileFor("neuralmagic/Meta-Llama-3.1-8B-Instruct-quantized.w4a16", nil), "llama-3.1-8b-w4a16-a100")
+	assert.Equal(t, simProfileFor("some/other-model", nil), "")
 }

@@ -1,4 +1,4 @@
-package servers
+package plan
 
 import (
 	"fmt"
@@ -6,9 +6,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/sim"
 )
+
+// The simulator's configuration from a plan's sim: block. The plan package
+// uses the simulator's own rules (sim is standard-library only) to check
+// sim: blocks and to map servers to profiles for --simulate.
 
 // Fixed-mode defaults of a plan's sim: block without profile or engine knob.
 const (
@@ -16,11 +19,11 @@ const (
 	DefaultSimITL  = 10 * time.Millisecond
 )
 
-// SimConfig turns a plan's sim: block into the simulator's configuration:
+// Config turns a plan's sim: block into the simulator's configuration:
 // the profile's (if any), then every knob the plan sets. Without a profile
 // or an engine knob the simulator is in fixed mode with ttft 50ms and itl
 // 10ms unless the plan sets them.
-func SimConfig(s *plan.Sim) (sim.Config, error) {
+func (s *Sim) Config() (sim.Config, error) {
 	var cfg sim.Config
 	if s.Profile != "" {
 		c, err := sim.ProfileConfig(s.Profile)
@@ -44,7 +47,7 @@ func SimConfig(s *plan.Sim) (sim.Config, error) {
 			continue
 		}
 		val := f.Elem().Interface()
-		if d, ok := val.(plan.Duration); ok {
+		if d, ok := val.(Duration); ok {
 			val = time.Duration(d)
 		}
 		reflect.ValueOf(k.Ptr(&cfg)).Elem().Set(reflect.ValueOf(val))
@@ -60,24 +63,25 @@ func SimConfig(s *plan.Sim) (sim.Config, error) {
 	return cfg, nil
 }
 
-// CheckSim validates a plan's sim: block; each problem names its key.
-func CheckSim(s *plan.Sim) []plan.SimProblem {
-	cfg, err := SimConfig(s)
+// checkSim validates a plan's sim: block by the simulator's own rules; each
+// problem names its key.
+func checkSim(s *Sim) []SimProblem {
+	cfg, err := s.Config()
 	if err != nil {
-		return []plan.SimProblem{{Key: "profile", Message: err.Error()}}
+		return []SimProblem{{Key: "profile", Message: err.Error()}}
 	}
-	var out []plan.SimProblem
+	var out []SimProblem
 	for _, p := range cfg.Problems() {
-		out = append(out, plan.SimProblem{Key: p.Knob, Message: p.Message})
+		out = append(out, SimProblem{Key: p.Knob, Message: p.Message})
 	}
 	return out
 }
 
-// ProfileFor picks the simulator profile whose model is the given Hugging
+// simProfileFor picks the simulator profile whose model is the given Hugging
 // Face id: the A100 profile at the memory fraction the server's args ask
 // for (--gpu-memory-utilization 0.4 picks -mem0.4), else at vLLM's default.
 // "" when no profile simulates the model.
-func ProfileFor(model string, args []string) string {
+func simProfileFor(model string, args []string) string {
 	suffix := ""
 	for i, a := range args {
 		v, ok := strings.CutPrefix(a, "--gpu-memory-utilization=")
