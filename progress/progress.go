@@ -34,7 +34,9 @@ type Step struct {
 	// Index is the step's position in its scenario (from 0), Count the
 	// scenario's number of steps.
 	Index, Count int
-	// Label names the step's load for people ("constant 2.00/s").
+	// Label names the step's load for people, as the reports do
+	// (results.Step.LoadLabel: "constant 2.00/s"), with what run of the
+	// step starts when it runs again ("(run 2 of 3)").
 	Label string
 	// MaxRequests and MaxDuration are the step's limits (0 when unbounded):
 	// the progress bar fills toward whichever is nearer.

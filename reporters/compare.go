@@ -331,7 +331,7 @@ func CompareAt(base, head *results.Run, threshold, confidence float64) *Comparis
 			headIdx[hst.Index] = true
 			bst := baseSteps[hst.Index]
 			if bst == nil {
-				c.Unmatched = append(c.Unmatched, fmt.Sprintf("scenario %s, step %d (%s): only in head", oneLine(hsc.Name), hst.Index, stepLabel(hst)))
+				c.Unmatched = append(c.Unmatched, fmt.Sprintf("scenario %s, step %d (%s): only in head", oneLine(hsc.Name), hst.Index, hst.Label()))
 				continue
 			}
 			for _, cm := range CompareMetrics {
@@ -340,8 +340,8 @@ func CompareAt(base, head *results.Run, threshold, confidence float64) *Comparis
 				if !okb || !okh {
 					continue
 				}
-				d := Delta{Scenario: hsc.Name, Step: stepLabel(hst), StepIndex: hst.Index, Metric: cm, Base: b, Head: h}
-				if bl := stepLabel(bst); bl != d.Step {
+				d := Delta{Scenario: hsc.Name, Step: hst.Label(), StepIndex: hst.Index, Metric: cm, Base: b, Head: h}
+				if bl := bst.Label(); bl != d.Step {
 					d.BaseStep = bl
 				}
 				switch {
@@ -370,7 +370,7 @@ func CompareAt(base, head *results.Run, threshold, confidence float64) *Comparis
 		}
 		for _, st := range steps(bsc) {
 			if !headIdx[st.Index] {
-				c.Unmatched = append(c.Unmatched, fmt.Sprintf("scenario %s, step %d (%s): only in base", oneLine(hsc.Name), st.Index, stepLabel(st)))
+				c.Unmatched = append(c.Unmatched, fmt.Sprintf("scenario %s, step %d (%s): only in base", oneLine(hsc.Name), st.Index, st.Label()))
 			}
 		}
 	}
@@ -532,6 +532,18 @@ func mdDeltaRow(d Delta) string {
 		mdText(d.Metric.format(d.Base))+" → "+mdText(d.Metric.format(d.Head)), formatChange(d.Relative), d.intervalText())
 }
 
+// mdDeltaDetails is a <details> section, summary, with a table of ds.
+func mdDeltaDetails(summary string, ds []Delta) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", summary)
+	b.WriteString(mdDeltaHead)
+	for _, d := range ds {
+		b.WriteString(mdDeltaRow(d) + "\n")
+	}
+	b.WriteString("\n</details>\n")
+	return b.String()
+}
+
 const mdDeltaHead = "| | Scenario | Step | Metric | Base → head | Change | Interval |\n|---|---|---|---|---:|---:|---:|\n"
 
 func mdChangeMark(d Delta) string {
@@ -563,15 +575,9 @@ func mdDeltaSections(c *Comparison, limit int) string {
 		b.WriteString("\n")
 	}
 	if len(c.Deltas) > 0 {
-		var all strings.Builder
-		fmt.Fprintf(&all, "<details><summary>Every compared metric (%d)</summary>\n\n", len(c.Deltas))
-		all.WriteString(mdDeltaHead)
-		for _, d := range c.Deltas {
-			all.WriteString(mdDeltaRow(d) + "\n")
-		}
-		all.WriteString("\n</details>\n\n")
-		if b.Len()+all.Len() <= limit {
-			b.WriteString(all.String())
+		all := mdDeltaDetails(fmt.Sprintf("Every compared metric (%d)", len(c.Deltas)), c.Deltas) + "\n"
+		if b.Len()+len(all) <= limit {
+			b.WriteString(all)
 		}
 	}
 	return b.String()

@@ -62,6 +62,9 @@ func ConsoleWith(w io.Writer, run *results.Run, opts Options) error {
 	return bw.Flush()
 }
 
+// consoleScenario writes a scenario: its heading, its steps' tables
+// (consoleColumns) and telemetry, its errors and notes, its assertion
+// lines, and why it could not be carried out.
 func consoleScenario(w io.Writer, sc *results.Scenario) {
 	var about []string
 	if sc.Server != "" {
@@ -78,56 +81,55 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 
 	sts := steps(sc)
 	if len(sts) > 0 {
-		for _, line := range strings.Split(requestsTable(sts), "\n") {
-			fmt.Fprintln(w, "  "+line)
-		}
-		for _, line := range strings.Split(latencyTable(sts), "\n") {
-			fmt.Fprintln(w, "  "+line)
+		for _, cols := range consoleColumns {
+			printIndented(w, consoleStepTable(sts, cols))
 		}
 	} else if sc.Error == "" {
 		fmt.Fprintln(w, "  (no steps)")
 	}
+	head, rows, notes := telemetryRows(sts)
+	if len(rows) > 0 {
+		printIndented(w, consoleTable(head, rows))
+	}
+	for _, n := range notes {
+		fmt.Fprintln(w, "  telemetry: "+oneLine(n))
+	}
+	consoleErrors(w, sts)
+	consoleNotes(w, sc, sts)
+	consoleAssertions(w, sc, len(sts) > 1)
+	if sc.Error != "" {
+		fmt.Fprintln(w, "  ! scenario could not be carried out: "+oneLine(sc.Error))
+	}
+}
 
-	if head, rows, notes := telemetryRows(sts); len(rows) > 0 || len(notes) > 0 {
-		if len(rows) > 0 {
-			t := table.NewWriter()
-			t.SetStyle(table.StyleLight)
-			t.Style().Format.Header = text.FormatDefault
-			t.AppendHeader(toRow(head))
-			for _, r := range rows {
-				t.AppendRow(toRow(r))
-			}
-			var cfg []table.ColumnConfig
-			for col := 2; col <= len(head); col++ {
-				cfg = append(cfg, table.ColumnConfig{Number: col, Align: text.AlignRight, AlignHeader: text.AlignRight})
-			}
-			t.SetColumnConfigs(cfg)
-			for _, line := range strings.Split(t.Render(), "\n") {
-				fmt.Fprintln(w, "  "+line)
-			}
-		}
-		for _, n := range notes {
-			fmt.Fprintln(w, "  telemetry: "+oneLine(n))
-		}
-	}
+// consoleErrors writes each step's error counts by reason, and under them
+// what the server said the first time, if anything.
+func consoleErrors(w io.Writer, sts []*results.Step) {
 	for _, st := range sts {
-		if reasons := st.Metrics.Errors.ReasonKeys(); len(reasons) > 0 {
-			parts := make([]string, len(reasons))
-			for i, r := range reasons {
-				parts[i] = fmt.Sprintf("%s ×%d", oneLine(r), st.Metrics.Errors.Reasons[r])
-			}
-			prefix := "errors"
-			if len(sts) > 1 {
-				prefix = "errors [" + stepLabel(st) + "]"
-			}
-			fmt.Fprintf(w, "  %s: %s\n", prefix, strings.Join(parts, ", "))
-			for _, r := range reasons {
-				if sample := st.Metrics.Errors.Samples[r]; sample != "" {
-					fmt.Fprintf(w, "    %s: %s\n", oneLine(r), truncate(oneLine(sample), maxSampleRunes))
-				}
+		reasons := st.Metrics.Errors.ReasonKeys()
+		if len(reasons) == 0 {
+			continue
+		}
+		parts := make([]string, len(reasons))
+		for i, r := range reasons {
+			parts[i] = fmt.Sprintf("%s ×%d", oneLine(r), st.Metrics.Errors.Reasons[r])
+		}
+		prefix := "errors"
+		if len(sts) > 1 {
+			prefix = "errors [" + st.Label() + "]"
+		}
+		fmt.Fprintf(w, "  %s: %s\n", prefix, strings.Join(parts, ", "))
+		for _, r := range reasons {
+			if sample := st.Metrics.Errors.Samples[r]; sample != "" {
+				fmt.Fprintf(w, "    %s: %s\n", oneLine(r), truncate(oneLine(sample), maxSampleRunes))
 			}
 		}
 	}
+}
+
+// consoleNotes writes whether token counts are chunk counts, the
+// scenario's warnings and its steps', and its capacity.
+func consoleNotes(w io.Writer, sc *results.Scenario, sts []*results.Step) {
 	for _, st := range sts {
 		if st.Metrics.Tokens.Source == "chunks" {
 			fmt.Fprintln(w, "  note: output token counts are content-chunk counts (the server reported no usage)")
@@ -140,7 +142,7 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 	for _, st := range sts {
 		prefix := ""
 		if len(sts) > 1 {
-			prefix = "[" + stepLabel(st) + "] "
+			prefix = "[" + st.Label() + "] "
 		}
 		for _, warn := range st.Warnings {
 			fmt.Fprintln(w, "  ⚠ "+prefix+oneLine(warn))
@@ -149,8 +151,12 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 	if sc.Capacity > 0 {
 		fmt.Fprintf(w, "  capacity: %s req/s sustained (the highest of a step that passed every assertion: offered rate of a rate step, completed rate of a closed loop)\n", formatRate(sc.Capacity))
 	}
+}
 
-	// Assertion lines, the expressions padded to one width.
+// consoleAssertions writes a line per assertion outcome, the expressions
+// padded to one width; with several steps (named), or for an assertion
+// over all steps, each starts with its step's label in brackets.
+func consoleAssertions(w io.Writer, sc *results.Scenario, named bool) {
 	type line struct {
 		mark, left, right string
 	}
@@ -158,7 +164,7 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 	width := 0
 	for _, a := range scenarioOutcomes(sc) {
 		prefix := ""
-		if len(sts) > 1 || a.st == nil {
+		if named || a.st == nil {
 			prefix = "[" + a.where() + "] "
 		}
 		o := a.o
@@ -171,9 +177,7 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 			l.mark = consoleMark(results.Error)
 			l.right = strings.TrimSpace(l.right + " (error: " + oneLine(errorMessage(o)) + ")")
 		}
-		if n := text.StringWidthWithoutEscSequences(l.left); n > width {
-			width = n
-		}
+		width = max(width, text.StringWidthWithoutEscSequences(l.left))
 		lines = append(lines, l)
 	}
 	for _, l := range lines {
@@ -183,8 +187,12 @@ func consoleScenario(w io.Writer, sc *results.Scenario) {
 		}
 		fmt.Fprintln(w, s)
 	}
-	if sc.Error != "" {
-		fmt.Fprintln(w, "  ! scenario could not be carried out: "+oneLine(sc.Error))
+}
+
+// printIndented writes a table's lines indented under a scenario heading.
+func printIndented(w io.Writer, table string) {
+	for _, line := range strings.Split(table, "\n") {
+		fmt.Fprintln(w, "  "+line)
 	}
 }
 
@@ -205,55 +213,32 @@ func consoleMark(v results.Verdict) string {
 	return "!"
 }
 
-// requestsTable renders a scenario's requests per step: how many, the
-// rates they were sent and completed at, output tokens and errors.
-func requestsTable(sts []*results.Step) string {
-	rows := make([]table.Row, len(sts))
-	for i, st := range sts {
-		m := &st.Metrics
-		rows[i] = table.Row{
-			stepLabel(st),
-			fmt.Sprintf("%d/%d", m.Requests.Completed, m.Requests.Total),
-			formatRate(m.Requests.SentRatePerSec),
-			formatRate(m.Requests.RatePerSec),
-			formatRate(m.Tokens.OutputRatePerSec),
-			formatErrors(m.Errors),
-		}
-	}
-	return consoleTable(table.Row{"step", "requests", "sent/s", "done/s", "out tok/s", "errors"}, rows)
-}
-
-// latencyTable renders a scenario's latencies per step.
-func latencyTable(sts []*results.Step) string {
-	rows := make([]table.Row, len(sts))
-	for i, st := range sts {
-		m := &st.Metrics
-		rows[i] = table.Row{
-			stepLabel(st),
-			formatDist(m.TTFT, m.TTFT.P50),
-			formatDist(m.TTFT, m.TTFT.P95),
-			formatDist(m.TPOT, m.TPOT.P50),
-			formatDist(m.ITL, m.ITL.P95),
-			formatDist(m.Latency, m.Latency.P95),
-		}
-	}
-	return consoleTable(table.Row{"step", "ttft p50", "ttft p95", "tpot p50", "itl p95", "latency p95"}, rows)
-}
-
 // consoleTable renders a go-pretty table, every column but the first
 // aligned right.
-func consoleTable(head table.Row, rows []table.Row) string {
+func consoleTable(head []string, rows [][]string) string {
 	t := table.NewWriter()
 	t.SetStyle(table.StyleLight)
 	t.Style().Format.Header = text.FormatDefault // keep headers as written
-	t.AppendHeader(head)
-	t.AppendRows(rows)
+	t.AppendHeader(toRow(head))
+	for _, r := range rows {
+		t.AppendRow(toRow(r))
+	}
 	var cfg []table.ColumnConfig
 	for col := 2; col <= len(head); col++ {
 		cfg = append(cfg, table.ColumnConfig{Number: col, Align: text.AlignRight, AlignHeader: text.AlignRight})
 	}
 	t.SetColumnConfigs(cfg)
 	return t.Render()
+}
+
+// consoleStepTable renders a scenario's steps with the console's columns
+// cols, a row a step.
+func consoleStepTable(sts []*results.Step, cols []stepColumn) string {
+	head := []string{"step"}
+	for _, c := range cols {
+		head = append(head, c.head)
+	}
+	return consoleTable(head, stepRows(sts, cols, oneLine))
 }
 
 // consoleVerdict is the final line: PASS, INCONCLUSIVE, FAIL or ERROR for
@@ -408,7 +393,7 @@ func telemetryRows(sts []*results.Step) (head []string, rows [][]string, notes [
 		if s := t.Server; s != nil && s.Unavailable != "" && s.Scrapes+s.Failures > 0 {
 			note("server metrics unavailable: " + s.Unavailable)
 		} else if s != nil && s.Failures > 0 {
-			note(fmt.Sprintf("%s: %d of %d scrapes failed (%s)", stepLabel(st), s.Failures, s.Failures+s.Scrapes, s.LastError))
+			note(fmt.Sprintf("%s: %d of %d scrapes failed (%s)", st.Label(), s.Failures, s.Failures+s.Scrapes, s.LastError))
 		}
 		if g := t.GPU; g != nil && g.Unavailable != "" && g.Unavailable != offGPU {
 			note("GPU unavailable: " + g.Unavailable)
@@ -416,7 +401,7 @@ func telemetryRows(sts []*results.Step) (head []string, rows [][]string, notes [
 		if len(cols) == 0 {
 			continue
 		}
-		row := []string{stepLabel(st)}
+		row := []string{st.Label()}
 		for _, c := range cols {
 			v, ok := c.get(t)
 			if !ok {

@@ -156,7 +156,9 @@ func failingRun() *results.Run {
 	}}
 	summary := &results.Scenario{Name: "summary_long", Server: "tgi", Model: "phi-3.5", API: "completions", Load: "throughput"}
 	summary.Steps = []*results.Step{{
-		Index: 0, Load: "throughput", StopReason: "max_requests",
+		// A capped throughput step: every report says so ("at most 64 in
+		// flight", as the progress line does), not "64 streams".
+		Index: 0, Load: "throughput", Streams: 64, MaxConcurrency: 64, StopReason: "max_requests",
 		Metrics: metrics(50, 0, 12*time.Second+250*time.Millisecond, 850*us, 1234*us, 9100*us),
 		Assertions: []results.Outcome{
 			outcome(`goodput.ratio >= 0.95 && model != "a|b"`, results.Error, ""),

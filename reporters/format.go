@@ -57,34 +57,6 @@ func formatErrors(e results.ErrorCounts) string {
 	return fmt.Sprintf("%d (%.1f%%)", e.Count, e.Rate*100)
 }
 
-// stepLabel names a step by its load: "constant 2.00/s", "concurrent 8
-// streams", "synchronous"; " (partial)" marks a step cut short.
-func stepLabel(st *results.Step) string {
-	load := oneLine(st.Load)
-	if load == "" {
-		load = fmt.Sprintf("step %d", st.Index)
-	}
-	var s string
-	switch {
-	case st.TargetRatePerSec > 0:
-		s = fmt.Sprintf("%s %s/s", load, formatRate(st.TargetRatePerSec))
-	case st.Streams > 0 && load != "synchronous":
-		s = fmt.Sprintf("%s %s", load, plural(st.Streams, "stream"))
-	default:
-		s = load
-	}
-	if st.Repeats > 1 {
-		s += fmt.Sprintf(" ×%d runs", st.Repeats)
-	}
-	if st.Extensions > 0 {
-		s += fmt.Sprintf(" (extended %s)", plural(st.Extensions, "run"))
-	}
-	if st.Partial {
-		s += " (partial)"
-	}
-	return s
-}
-
 // plural renders "1 assertion", "3 assertions".
 func plural(n int, noun string) string {
 	if n == 1 {
@@ -303,7 +275,7 @@ func (a assertion) where() string {
 	if a.st == nil {
 		return "all steps"
 	}
-	return stepLabel(a.st)
+	return a.st.Label()
 }
 
 // outcomes lists a run's assertion outcomes in report order: per scenario,

@@ -320,7 +320,7 @@ func (h *htmlReport) scenario(i int, sc *results.Scenario) {
 	for _, st := range sts {
 		for _, w := range st.Warnings {
 			if len(sts) > 1 {
-				w = stepLabel(st) + ": " + w
+				w = st.Label() + ": " + w
 			}
 			warns = append(warns, w)
 		}
@@ -363,28 +363,20 @@ func (h *htmlReport) scenario(i int, sc *results.Scenario) {
 	h.s("</section>\n")
 }
 
+// metricsTable is a scenario's steps with htmlColumns, a row a step,
+// marked with the step's verdict.
 func (h *htmlReport) metricsTable(sts []*results.Step) {
-	h.s("<div class=\"scroll\"><table class=\"num metrics\">\n<thead><tr><th>Step</th><th>Requests</th>" +
-		"<th title=\"requests sent per second: the load offered to the server\">Sent req/s</th>" +
-		"<th title=\"requests completed per second of the measured window\">Completed req/s</th>" +
-		"<th>TTFT p50</th><th>TTFT p95</th><th>TPOT p50</th><th>ITL p95</th><th>Latency p95</th><th>Output tok/s</th>" +
-		"<th>In flight</th><th>Goodput</th><th>Errors</th><th>Stop</th></tr></thead>\n<tbody>\n")
-	for _, st := range sts {
-		m := &st.Metrics
-		conc := "—"
-		if m.Concurrency.Max > 0 {
-			conc = fmt.Sprintf("%.1f (max %d)", m.Concurrency.Mean, m.Concurrency.Max)
+	h.s("<div class=\"scroll\"><table class=\"num metrics\">\n<thead><tr><th>Step</th>")
+	for _, c := range htmlColumns {
+		if c.tip != "" {
+			h.p("<th title=\"%s\">%s</th>", hx(c.tip), h1(c.htmlTitle()))
+		} else {
+			h.p("<th>%s</th>", h1(c.htmlTitle()))
 		}
-		good := "—"
-		if g := m.Goodput; g != nil {
-			good = formatPercent(g.Ratio)
-		}
-		cls := verdictClass(st.Verdict())
-		h.p("<tr class=\"%s\"><td>%s</td><td>%d/%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-			cls, h1(stepLabel(st)), m.Requests.Completed, m.Requests.Total, formatRate(m.Requests.SentRatePerSec), formatRate(m.Requests.RatePerSec),
-			formatDist(m.TTFT, m.TTFT.P50), formatDist(m.TTFT, m.TTFT.P95), formatDist(m.TPOT, m.TPOT.P50),
-			formatDist(m.ITL, m.ITL.P95), formatDist(m.Latency, m.Latency.P95), formatRate(m.Tokens.OutputRatePerSec),
-			conc, good, h1(formatErrors(m.Errors)), h1(st.StopReason))
+	}
+	h.s("</tr></thead>\n<tbody>\n")
+	for i, row := range stepRows(sts, htmlColumns, h1) {
+		h.p("<tr class=\"%s\"><td>%s</td></tr>\n", verdictClass(sts[i].Verdict()), strings.Join(row, "</td><td>"))
 	}
 	h.s("</tbody>\n</table></div>\n")
 }
@@ -422,7 +414,7 @@ func (h *htmlReport) rateCharts(sc *results.Scenario, sts []*results.Step) []fig
 			}
 			l.xs = append(l.xs, xs[i])
 			l.ys = append(l.ys, y)
-			l.tips = append(l.tips, fmt.Sprintf("%s, %s: %s at %s completed req/s", stepLabel(st), name, yfmt(y), formatRate(xs[i])))
+			l.tips = append(l.tips, fmt.Sprintf("%s, %s: %s at %s completed req/s", st.Label(), name, yfmt(y), formatRate(xs[i])))
 		}
 		return l
 	}
@@ -458,7 +450,7 @@ func (h *htmlReport) rateCharts(sc *results.Scenario, sts []*results.Step) []fig
 				}
 				bl.xs = append(bl.xs, st.Metrics.Requests.RatePerSec)
 				bl.ys = append(bl.ys, ms(st.Metrics.TTFT.P95))
-				bl.tips = append(bl.tips, fmt.Sprintf("baseline %s, TTFT p95: %s at %s completed req/s", stepLabel(st), FormatDuration(st.Metrics.TTFT.P95), formatRate(st.Metrics.Requests.RatePerSec)))
+				bl.tips = append(bl.tips, fmt.Sprintf("baseline %s, TTFT p95: %s at %s completed req/s", st.Label(), FormatDuration(st.Metrics.TTFT.P95), formatRate(st.Metrics.Requests.RatePerSec)))
 			}
 			if len(bl.xs) > 0 {
 				lat1.lines = append(lat1.lines, bl)
@@ -510,7 +502,7 @@ func timeline(sts []*results.Step) []figure {
 			span = ms(time.Duration(st.Metrics.Duration)) / 1000
 		}
 		if len(sts) > 1 {
-			marks = append(marks, vmark{x: offset, label: stepLabel(st), class: "step"})
+			marks = append(marks, vmark{x: offset, label: st.Label(), class: "step"})
 		}
 		if s != nil && s.Len() > 0 {
 			hasSeries = true
@@ -702,7 +694,7 @@ func (h *htmlReport) distributions(sts []*results.Step) {
 	h.p("<details%s><summary>Distributions per step</summary>\n", open)
 	for _, st := range sts {
 		if len(sts) > 1 {
-			h.p("<h3>%s</h3>\n", h1(stepLabel(st)))
+			h.p("<h3>%s</h3>\n", h1(st.Label()))
 		}
 		var figs []figure
 		if hs := st.Histograms; hs != nil {

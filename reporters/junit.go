@@ -117,7 +117,7 @@ func junitScenario(run *results.Run, i int, sc *results.Scenario) junitSuite {
 		dur := time.Duration(m.Duration)
 		s.dur += max(dur, 0)
 		p := fmt.Sprintf("step%d.", st.Index)
-		prop(p+"load", stepLabel(st))
+		prop(p+"load", st.Label())
 		if st.StopReason != "" {
 			prop(p+"stop_reason", st.StopReason)
 		}
@@ -168,7 +168,7 @@ func junitScenario(run *results.Run, i int, sc *results.Scenario) junitSuite {
 		where := fmt.Sprintf("scenario %s, all steps", sc.Name)
 		if a.st != nil {
 			dur = time.Duration(a.st.Metrics.Duration)
-			where = fmt.Sprintf("scenario %s, step %d of %d (%s)", sc.Name, a.st.Index+1, len(sts), stepLabel(a.st))
+			where = fmt.Sprintf("scenario %s, step %d of %d (%s)", sc.Name, a.st.Index+1, len(sts), a.st.Label())
 		}
 		c := junitCase{Name: prefix(a) + exprLabel(o), Classname: classname, Time: junitSeconds(dur)}
 		s.Tests++

@@ -58,26 +58,40 @@ func MarkdownWith(w io.Writer, run *results.Run, opts Options) error {
 	return err
 }
 
-type mdRow struct {
-	verdict results.Verdict
-	text    string
-}
-
-type mdBlock struct {
-	head []string // heading and table header: all or nothing
-	rows []string
-	tail []string // notes under the table, kept with the head
-}
-
+// renderMarkdown is summary.md within limit bytes: the head, then the
+// body that fits (mdFit), then the footer.
 func renderMarkdown(run *results.Run, opts Options, limit int) string {
-	t := count(run)
-	v := t.verdict(run)
-	plan := mdText(run.Plan)
 	var cmp *Comparison
 	if opts.Baseline != nil {
 		cmp = Compare(opts.Baseline, run, opts.threshold())
 	}
+	head, foot := mdHead(run, opts, cmp), mdFoot(run)
+	const noteRoom = 300
+	f := mdFit{budget: limit - len(head) - len(foot) - noteRoom}
+	f.assertions(mdAssertionRows(run))
+	for _, b := range mdBlocks(run, cmp) {
+		f.block(b)
+	}
+	for _, d := range mdDetails(run, cmp) {
+		f.details(d)
+	}
+	body := f.body()
+	out := head + body // head ends in a blank line
+	if foot != "" {
+		if body != "" {
+			out += "\n"
+		}
+		out += foot
+	}
+	return out
+}
 
+// mdHead is the summary's top: the hidden marker, the title with the
+// verdict (and a dry run's label), the counts, the comparison with the
+// baseline and a warning when its setup differs, and the run's error. It
+// ends in a blank line.
+func mdHead(run *results.Run, opts Options, cmp *Comparison) string {
+	t := count(run)
 	var head strings.Builder
 	fmt.Fprintf(&head, "<!-- benchplan:plan=%s -->\n", mdMarker(run.Plan))
 	title := map[results.Verdict]string{
@@ -85,11 +99,11 @@ func renderMarkdown(run *results.Run, opts Options, limit int) string {
 		results.Warn:         "✅ benchplan: %s passed with warnings",
 		results.Inconclusive: "❔ benchplan: %s was inconclusive",
 		results.Fail:         "❌ benchplan: %s failed",
-	}[v]
+	}[t.verdict(run)]
 	if title == "" {
 		title = "⚠️ benchplan: %s could not be evaluated"
 	}
-	fmt.Fprintf(&head, "### "+title, plan)
+	fmt.Fprintf(&head, "### "+title, mdText(run.Plan))
 	if d := run.DryRun(); d != "" {
 		head.WriteString(" — " + mdText(d))
 	}
@@ -105,8 +119,12 @@ func renderMarkdown(run *results.Run, opts Options, limit int) string {
 	if run.Error != "" {
 		fmt.Fprintf(&head, "> **Error:** %s\n\n", mdTextN(run.Error, 2000))
 	}
+	return head.String()
+}
 
-	var foot strings.Builder
+// mdFoot is the footer: the benchplan version, the start and the wall
+// time; "" when none is known.
+func mdFoot(run *results.Run) string {
 	var about []string
 	if ver := run.Environment.BenchplanVersion; ver != "" {
 		about = append(about, "benchplan "+mdText(ver))
@@ -117,11 +135,22 @@ func renderMarkdown(run *results.Run, opts Options, limit int) string {
 			about = append(about, "took "+FormatDuration(run.FinishedAt.Sub(run.StartedAt)))
 		}
 	}
-	if len(about) > 0 {
-		fmt.Fprintf(&foot, "<sub>%s</sub>\n", strings.Join(about, " · "))
+	if len(about) == 0 {
+		return ""
 	}
+	return fmt.Sprintf("<sub>%s</sub>\n", strings.Join(about, " · "))
+}
 
-	// Assertion rows.
+// mdRow is a row of the assertions table with its verdict, which decides
+// whether it is kept when the summary is shortened.
+type mdRow struct {
+	verdict results.Verdict
+	text    string
+}
+
+// mdAssertionRows is a row per assertion outcome, and a ⚠️ row for each
+// scenario that could not be carried out.
+func mdAssertionRows(run *results.Run) []mdRow {
 	var rows []mdRow
 	for _, sc := range scenarios(run) {
 		for _, a := range scenarioOutcomes(sc) {
@@ -135,21 +164,31 @@ func renderMarkdown(run *results.Run, opts Options, limit int) string {
 				verdict = results.Error
 				observed = strings.TrimSpace(observed + " (error: " + errorMessage(o) + ")")
 			}
-			mark := mdMark(verdict)
 			expr := mdCode(o.Expr)
 			if o.Name != "" {
 				expr = mdText(o.Name) + ": " + expr
 			}
-			rows = append(rows, mdRow{verdict, fmt.Sprintf("| %s | %s | %s | %s | %s |",
-				mark, mdText(sc.Name), mdText(a.where()), expr, mdText(observed))})
+			rows = append(rows, mdRow{verdict, mdTableRow([]string{mdMark(verdict), mdText(sc.Name), mdText(a.where()), expr, mdText(observed)})})
 		}
 		if sc.Error != "" {
-			rows = append(rows, mdRow{results.Error, fmt.Sprintf("| ⚠️ | %s | — | scenario could not be carried out | %s |",
-				mdText(sc.Name), mdText(sc.Error))})
+			rows = append(rows, mdRow{results.Error, mdTableRow([]string{"⚠️", mdText(sc.Name), "—", "scenario could not be carried out", mdText(sc.Error)})})
 		}
 	}
+	return rows
+}
 
-	// Blocks of rows, most important first: notable deltas, then metrics.
+// mdBlock is a table that may lose rows to fit: its heading and header
+// (all or nothing), its rows, and notes under it (kept with the head).
+type mdBlock struct {
+	head []string
+	rows []string
+	tail []string
+}
+
+// mdBlocks are the tables of rows, most important first: the changes
+// against the baseline beyond its threshold, then per scenario its steps'
+// metrics and its telemetry.
+func mdBlocks(run *results.Run, cmp *Comparison) []mdBlock {
 	var blocks []mdBlock
 	if cmp != nil {
 		var notable []string
@@ -169,101 +208,127 @@ func renderMarkdown(run *results.Run, opts Options, limit int) string {
 		if len(sts) == 0 {
 			continue
 		}
-		var about []string
-		if sc.Server != "" {
-			about = append(about, "server "+mdText(sc.Server))
-		}
-		if sc.Model != "" {
-			about = append(about, "model "+mdText(sc.Model))
-		}
-		if sc.Load != "" {
-			about = append(about, "load "+mdText(sc.Load))
-		}
-		title := "#### " + mdText(sc.Name)
-		if len(about) > 0 {
-			title += " (" + strings.Join(about, ", ") + ")"
-		}
-		b := mdBlock{head: []string{
-			"",
-			title,
-			"",
-			"| Step | Sent req/s | Completed req/s | TTFT p50 | TTFT p95 | TPOT p50 | ITL p95 | Latency p95 | Out tok/s | Errors |",
-			"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-		}}
-		chunks := false
-		var notes []string
-		for _, st := range sts {
-			m := &st.Metrics
-			b.rows = append(b.rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
-				mdText(stepLabel(st)),
-				formatRate(m.Requests.SentRatePerSec),
-				formatRate(m.Requests.RatePerSec),
-				formatDist(m.TTFT, m.TTFT.P50),
-				formatDist(m.TTFT, m.TTFT.P95),
-				formatDist(m.TPOT, m.TPOT.P50),
-				formatDist(m.ITL, m.ITL.P95),
-				formatDist(m.Latency, m.Latency.P95),
-				formatRate(m.Tokens.OutputRatePerSec),
-				formatErrors(m.Errors)))
-			chunks = chunks || m.Tokens.Source == "chunks"
-			for _, w := range st.Warnings {
-				prefix := ""
-				if len(sts) > 1 {
-					prefix = mdText(stepLabel(st)) + ": "
-				}
-				notes = append(notes, "- ⚠️ "+prefix+mdText(w))
-			}
-		}
-		for _, st := range sts {
-			for _, r := range st.Metrics.Errors.ReasonKeys() {
-				if sample := st.Metrics.Errors.Samples[r]; sample != "" {
-					prefix := ""
-					if len(sts) > 1 {
-						prefix = mdText(stepLabel(st)) + ", "
-					}
-					notes = append(notes, fmt.Sprintf("- Errors (%s%s ×%d): %s", prefix, mdText(r), st.Metrics.Errors.Reasons[r], mdTextN(sample, maxSampleRunes)))
-				}
-			}
-		}
-		for _, w := range sc.Warnings {
-			notes = append(notes, "- ⚠️ "+mdText(w))
-		}
-		if sc.Capacity > 0 {
-			notes = append(notes, fmt.Sprintf("- Capacity: **%s req/s sustained**, the highest of a step that passed every assertion (a rate step's offered rate, a closed loop's completed rate).", formatRate(sc.Capacity)))
-		}
-		if chunks {
-			notes = append(notes, "- Output token counts are content-chunk counts: the server reported no usage.")
-		}
-		if len(notes) > 0 {
-			b.tail = append([]string{""}, notes...)
-		}
-		blocks = append(blocks, b)
-		if head, rows, notes := telemetryRows(sts); len(rows) > 0 || len(notes) > 0 {
-			tb := mdBlock{head: []string{"", "Telemetry (the server's /metrics and nvidia-smi, over each step's measured window):"}}
-			if len(rows) > 0 {
-				cells := make([]string, len(head))
-				for i, h := range head {
-					cells[i] = mdText(strings.ToUpper(h[:1]) + h[1:])
-				}
-				tb.head = append(tb.head, "", "| "+strings.Join(cells, " | ")+" |", "|---"+strings.Repeat("|---:", len(head)-1)+"|")
-				for _, r := range rows {
-					for i := range r {
-						r[i] = mdText(r[i])
-					}
-					tb.rows = append(tb.rows, "| "+strings.Join(r, " | ")+" |")
-				}
-			}
-			if len(notes) > 0 {
-				tb.tail = append(tb.tail, "")
-				for _, n := range notes {
-					tb.tail = append(tb.tail, "- "+mdText(n))
-				}
-			}
+		blocks = append(blocks, mdStepsBlock(sc, sts))
+		if tb, ok := mdTelemetryBlock(sts); ok {
 			blocks = append(blocks, tb)
 		}
 	}
+	return blocks
+}
 
-	// Details, in the order they are dropped last to first.
+// mdStepsBlock is a scenario's heading, its steps' metrics
+// (markdownColumns) and its notes.
+func mdStepsBlock(sc *results.Scenario, sts []*results.Step) mdBlock {
+	var about []string
+	if sc.Server != "" {
+		about = append(about, "server "+mdText(sc.Server))
+	}
+	if sc.Model != "" {
+		about = append(about, "model "+mdText(sc.Model))
+	}
+	if sc.Load != "" {
+		about = append(about, "load "+mdText(sc.Load))
+	}
+	title := "#### " + mdText(sc.Name)
+	if len(about) > 0 {
+		title += " (" + strings.Join(about, ", ") + ")"
+	}
+	cells := []string{"Step"}
+	for _, c := range markdownColumns {
+		cells = append(cells, mdText(c.title))
+	}
+	b := mdBlock{head: append([]string{"", title, ""}, mdTableHead(cells)...)}
+	for _, r := range stepRows(sts, markdownColumns, mdText) {
+		b.rows = append(b.rows, mdTableRow(r))
+	}
+	if notes := mdStepNotes(sc, sts); len(notes) > 0 {
+		b.tail = append([]string{""}, notes...)
+	}
+	return b
+}
+
+// mdStepNotes are the notes under a scenario's metrics: its steps'
+// warnings, what the server said of each error, the scenario's warnings,
+// its capacity, and whether token counts are chunk counts.
+func mdStepNotes(sc *results.Scenario, sts []*results.Step) []string {
+	var notes []string
+	// With several steps, a note names its step.
+	prefix := func(st *results.Step, sep string) string {
+		if len(sts) > 1 {
+			return mdText(st.Label()) + sep
+		}
+		return ""
+	}
+	chunks := false
+	for _, st := range sts {
+		chunks = chunks || st.Metrics.Tokens.Source == "chunks"
+		for _, w := range st.Warnings {
+			notes = append(notes, "- ⚠️ "+prefix(st, ": ")+mdText(w))
+		}
+	}
+	for _, st := range sts {
+		for _, r := range st.Metrics.Errors.ReasonKeys() {
+			if sample := st.Metrics.Errors.Samples[r]; sample != "" {
+				notes = append(notes, fmt.Sprintf("- Errors (%s%s ×%d): %s", prefix(st, ", "), mdText(r), st.Metrics.Errors.Reasons[r], mdTextN(sample, maxSampleRunes)))
+			}
+		}
+	}
+	for _, w := range sc.Warnings {
+		notes = append(notes, "- ⚠️ "+mdText(w))
+	}
+	if sc.Capacity > 0 {
+		notes = append(notes, fmt.Sprintf("- Capacity: **%s req/s sustained**, the highest of a step that passed every assertion (a rate step's offered rate, a closed loop's completed rate).", formatRate(sc.Capacity)))
+	}
+	if chunks {
+		notes = append(notes, "- Output token counts are content-chunk counts: the server reported no usage.")
+	}
+	return notes
+}
+
+// mdTelemetryBlock is the telemetry summary of a scenario's steps
+// (telemetryRows); ok is false when there is none.
+func mdTelemetryBlock(sts []*results.Step) (b mdBlock, ok bool) {
+	head, rows, notes := telemetryRows(sts)
+	if len(rows) == 0 && len(notes) == 0 {
+		return b, false
+	}
+	b.head = []string{"", "Telemetry (the server's /metrics and nvidia-smi, over each step's measured window):"}
+	if len(rows) > 0 {
+		cells := make([]string, len(head))
+		for i, h := range head {
+			cells[i] = mdText(strings.ToUpper(h[:1]) + h[1:])
+		}
+		b.head = append(b.head, "")
+		b.head = append(b.head, mdTableHead(cells)...)
+		for _, r := range rows {
+			for i := range r {
+				r[i] = mdText(r[i])
+			}
+			b.rows = append(b.rows, mdTableRow(r))
+		}
+	}
+	if len(notes) > 0 {
+		b.tail = append(b.tail, "")
+		for _, n := range notes {
+			b.tail = append(b.tail, "- "+mdText(n))
+		}
+	}
+	return b, true
+}
+
+// mdTableHead is a table's header and alignment lines: the first column
+// aligned left, the others (figures) right.
+func mdTableHead(cells []string) []string {
+	return []string{mdTableRow(cells), "|---" + strings.Repeat("|---:", len(cells)-1) + "|"}
+}
+
+// mdTableRow is a table row of cells already escaped.
+func mdTableRow(cells []string) string { return "| " + strings.Join(cells, " | ") + " |" }
+
+// mdDetails are the <details> sections, in the order they are dropped
+// last to first: every distribution per scenario, every metric against
+// the baseline, the setup.
+func mdDetails(run *results.Run, cmp *Comparison) []string {
 	var details []string
 	for _, sc := range scenarios(run) {
 		if d := mdDistributions(sc); d != "" {
@@ -271,106 +336,107 @@ func renderMarkdown(run *results.Run, opts Options, limit int) string {
 		}
 	}
 	if cmp != nil && len(cmp.Deltas) > 0 {
-		var all strings.Builder
-		fmt.Fprintf(&all, "<details><summary>Every metric against the baseline (%d)</summary>\n\n", len(cmp.Deltas))
-		all.WriteString(mdDeltaHead)
-		for _, d := range cmp.Deltas {
-			all.WriteString(mdDeltaRow(d) + "\n")
-		}
-		all.WriteString("\n</details>\n")
-		details = append(details, all.String())
+		details = append(details, mdDeltaDetails(fmt.Sprintf("Every metric against the baseline (%d)", len(cmp.Deltas)), cmp.Deltas))
 	}
-	details = append(details, mdSetup(run))
+	return append(details, mdSetup(run))
+}
 
-	// Fit everything into the limit, most important first.
-	const noteRoom = 300
-	budget := limit - head.Len() - foot.Len() - noteRoom
-	const rowsHead = "| | Scenario | Step | Assertion | Observed |\n|---|---|---|---|---|\n"
-	keep := make([]bool, len(rows))
-	if len(rows) > 0 {
-		budget -= len(rowsHead) + 1
+// mdAssertionsHead is the assertions table's header.
+const mdAssertionsHead = "| | Scenario | Step | Assertion | Observed |\n|---|---|---|---|---|\n"
+
+// mdFit writes a summary's body within a budget of bytes, most important
+// first: failing and unevaluable assertion rows, passing rows, the blocks
+// (a block's rows as far as they fit, after its head and tail), the
+// details sections; and counts what it left out.
+type mdFit struct {
+	budget int
+	b      strings.Builder // empty, or ends in "\n"
+	// omittedRows, omittedMetrics and omittedDetails count the assertion
+	// rows, metrics rows and details sections left out.
+	omittedRows, omittedMetrics, omittedDetails int
+}
+
+// assertions writes the assertions table: the rows that are not passes
+// first, then the passes, as far as they fit, in their order.
+func (f *mdFit) assertions(rows []mdRow) {
+	if len(rows) == 0 {
+		return
 	}
-	omittedRows := 0
+	f.budget -= len(mdAssertionsHead) + 1
+	keep := make([]bool, len(rows))
 	for _, pass := range []bool{false, true} {
 		for i, r := range rows {
 			if (r.verdict == results.Pass) != pass {
 				continue
 			}
-			if n := len(r.text) + 1; n <= budget {
+			if n := len(r.text) + 1; n <= f.budget {
 				keep[i] = true
-				budget -= n
+				f.budget -= n
 			} else {
-				omittedRows++
+				f.omittedRows++
 			}
 		}
 	}
-	var body strings.Builder // empty, or ends in "\n"
-	if len(rows) > 0 {
-		body.WriteString(rowsHead)
-		for i, r := range rows {
-			if keep[i] {
-				body.WriteString(r.text + "\n")
-			}
+	f.b.WriteString(mdAssertionsHead)
+	for i, r := range rows {
+		if keep[i] {
+			f.b.WriteString(r.text + "\n")
 		}
 	}
-	omittedMetrics := 0
-	for _, b := range blocks {
-		size := func(lines []string) int {
-			n := 0
-			for _, l := range lines {
-				n += len(l) + 1
-			}
-			return n
+}
+
+// block writes a block whose head and tail fit, with the rows that fit.
+func (f *mdFit) block(b mdBlock) {
+	size := func(lines []string) int {
+		n := 0
+		for _, l := range lines {
+			n += len(l) + 1
 		}
-		fixed := size(b.head) + size(b.tail)
-		if fixed > budget {
-			omittedMetrics += len(b.rows)
-			continue
-		}
-		budget -= fixed
-		var kept []string
-		for _, r := range b.rows {
-			if n := len(r) + 1; n <= budget {
-				kept = append(kept, r)
-				budget -= n
-			} else {
-				omittedMetrics++
-			}
-		}
-		for i, l := range b.head {
-			if i == 0 && l == "" && body.Len() == 0 {
-				continue // head already ends in a blank line
-			}
-			body.WriteString(l + "\n")
-		}
-		for _, l := range kept {
-			body.WriteString(l + "\n")
-		}
-		for _, l := range b.tail {
-			body.WriteString(l + "\n")
-		}
+		return n
 	}
-	omittedDetails := 0
-	for _, d := range details {
-		if n := len(d) + 1; n <= budget {
-			body.WriteString("\n" + d)
-			budget -= n
+	fixed := size(b.head) + size(b.tail)
+	if fixed > f.budget {
+		f.omittedMetrics += len(b.rows)
+		return
+	}
+	f.budget -= fixed
+	var kept []string
+	for _, r := range b.rows {
+		if n := len(r) + 1; n <= f.budget {
+			kept = append(kept, r)
+			f.budget -= n
 		} else {
-			omittedDetails++
+			f.omittedMetrics++
 		}
 	}
-	if omittedRows+omittedMetrics+omittedDetails > 0 {
-		fmt.Fprintf(&body, "\n_Shortened to fit a comment: %s, %s and %s left out; results.json has them all._\n",
-			plural(omittedRows, "assertion row"), plural(omittedMetrics, "metrics row"), plural(omittedDetails, "details section"))
-	}
-	out := head.String() + body.String() // head ends in a blank line
-	if foot.Len() > 0 {
-		if body.Len() > 0 {
-			out += "\n"
+	for i, l := range b.head {
+		if i == 0 && l == "" && f.b.Len() == 0 {
+			continue // the summary's head already ends in a blank line
 		}
-		out += foot.String()
+		f.b.WriteString(l + "\n")
 	}
-	return out
+	for _, l := range append(kept, b.tail...) {
+		f.b.WriteString(l + "\n")
+	}
+}
+
+// details writes a details section if it fits.
+func (f *mdFit) details(d string) {
+	if n := len(d) + 1; n <= f.budget {
+		f.b.WriteString("\n" + d)
+		f.budget -= n
+	} else {
+		f.omittedDetails++
+	}
+}
+
+// body is what was written, with a note on what was left out.
+func (f *mdFit) body() string {
+	if f.omittedRows+f.omittedMetrics+f.omittedDetails > 0 {
+		fmt.Fprintf(&f.b, "\n_Shortened to fit a comment: %s, %s and %s left out; results.json has them all._\n",
+			plural(f.omittedRows, "assertion row"), plural(f.omittedMetrics, "metrics row"), plural(f.omittedDetails, "details section"))
+	}
+	return f.b.String()
 }
 
 // mdBaselineWhen names the baseline run by its start, " (run of 2025-03-13)".
@@ -402,7 +468,7 @@ func mdDistributions(sc *results.Scenario) string {
 			n++
 			x := d.dist
 			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-				mdText(stepLabel(st)), d.name, x.Count,
+				mdText(st.Label()), d.name, x.Count,
 				FormatDuration(x.Mean), FormatDuration(x.Std), FormatDuration(x.Min), FormatDuration(x.P50),
 				FormatDuration(x.P90), FormatDuration(x.P95), FormatDuration(x.P99), FormatDuration(x.P999), FormatDuration(x.Max))
 		}

@@ -71,7 +71,8 @@ const (
 	padB = 42
 )
 
-// svg renders the chart.
+// svg renders the chart: its frame and axes, histogram bars, vertical
+// markers, lines with their markers, and the legend.
 func (c *chart) svg() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s">`, chartW, chartH, esc(c.title))
@@ -79,19 +80,89 @@ func (c *chart) svg() string {
 	if c.desc != "" {
 		fmt.Fprintf(&b, "<desc>%s</desc>", esc(c.desc))
 	}
+	p, ok := c.plot()
+	if !ok {
+		fmt.Fprintf(&b, `<rect class="frame" x="%d" y="%d" width="%d" height="%d"/>`, padL, padT, chartW-padL-padR, chartH-padT-padB)
+		fmt.Fprintf(&b, `<text class="nodata" x="%s" y="%s" text-anchor="middle">no data</text></svg>`, f1((p.x0+p.x1)/2), f1((p.y0+p.y1)/2))
+		return b.String()
+	}
+	c.axes(&b, p)
+	c.bars(&b, p)
+	c.vmarks(&b, p)
+	c.series(&b, p)
+	c.legend(&b, p)
+	b.WriteString(`</svg>`)
+	return b.String()
+}
 
-	// Data ranges.
-	xlo, xhi := math.Inf(1), math.Inf(-1)
-	yhi := 0.0
-	has := false
+// plot is a chart's drawing area once its ranges are known: where values
+// land, its ticks and how they read.
+type plot struct {
+	// x0..x1 and y0..y1 are the area in the viewBox (y0 at the top).
+	x0, x1, y0, y1 float64
+	// xlo..xhi is the x range shown, 0..ytop the y range.
+	xlo, xhi, ytop float64
+	xt, yt         []float64
+	xfmt, yfmt     func(float64) string
+}
+
+func (p *plot) px(x float64) float64 { return p.x0 + (x-p.xlo)/(p.xhi-p.xlo)*(p.x1-p.x0) }
+func (p *plot) py(y float64) float64 { return p.y1 - y/p.ytop*(p.y1-p.y0) }
+
+// plot lays the chart out: x from its data (or its fixed range), widened
+// to round ticks for line charts, y from 0 to a round tick above its data;
+// ok is false when there is nothing to draw.
+func (c *chart) plot() (p *plot, ok bool) {
+	p = &plot{x0: padL, x1: chartW - padR, y0: padT, y1: chartH - padB, xfmt: c.xFmt, yfmt: c.yFmt}
+	if p.xfmt == nil {
+		p.xfmt = fmtNumber
+	}
+	if p.yfmt == nil {
+		p.yfmt = fmtNumber
+	}
+	xlo, xhi, yhi, has := c.dataRange()
+	if c.xFixed {
+		xlo, xhi = c.xMin, c.xMax
+	}
+	if !has {
+		return p, false
+	}
+	for _, m := range c.marks {
+		if m.class == "pct" {
+			xhi = math.Max(xhi, m.x)
+		}
+	}
+	if xhi <= xlo {
+		pad := math.Max(math.Abs(xlo)*0.1, 1)
+		nonNeg := xlo >= 0
+		xlo, xhi = xlo-pad, xhi+pad
+		if nonNeg && xlo < 0 {
+			xlo = 0
+		}
+	}
+	p.xt = niceTicks(xlo, xhi, 6)
+	if !c.xFixed && c.hist == nil {
+		xlo, xhi = math.Min(xlo, p.xt[0]), math.Max(xhi, p.xt[len(p.xt)-1])
+	}
+	if yhi <= 0 {
+		yhi = 1
+	}
+	p.yt = niceTicks(0, yhi, 5)
+	p.xlo, p.xhi, p.ytop = xlo, xhi, p.yt[len(p.yt)-1]
+	return p, true
+}
+
+// dataRange is the x range and the highest y of the chart's lines and
+// histogram; has is false when they hold no finite point.
+func (c *chart) dataRange() (xlo, xhi, yhi float64, has bool) {
+	xlo, xhi = math.Inf(1), math.Inf(-1)
 	for _, l := range c.lines {
 		for i := range l.xs {
-			if i >= len(l.ys) || !finite(l.xs[i]) || !finite(l.ys[i]) {
-				continue
+			if l.ok(i) {
+				xlo, xhi = math.Min(xlo, l.xs[i]), math.Max(xhi, l.xs[i])
+				yhi = math.Max(yhi, l.ys[i])
+				has = true
 			}
-			xlo, xhi = math.Min(xlo, l.xs[i]), math.Max(xhi, l.xs[i])
-			yhi = math.Max(yhi, l.ys[i])
-			has = true
 		}
 	}
 	if h := c.hist; h != nil && len(h.counts) > 0 {
@@ -102,178 +173,157 @@ func (c *chart) svg() string {
 		}
 		has = true
 	}
-	if c.xFixed {
-		xlo, xhi = c.xMin, c.xMax
-	}
-	for _, m := range c.marks {
-		if has && m.class == "pct" {
-			xhi = math.Max(xhi, m.x)
-		}
-	}
-	x0, x1 := float64(padL), float64(chartW-padR)
-	y0, y1 := float64(padT), float64(chartH-padB)
-	if !has {
-		fmt.Fprintf(&b, `<rect class="frame" x="%d" y="%d" width="%d" height="%d"/>`, padL, padT, chartW-padL-padR, chartH-padT-padB)
-		fmt.Fprintf(&b, `<text class="nodata" x="%s" y="%s" text-anchor="middle">no data</text></svg>`, f1((x0+x1)/2), f1((y0+y1)/2))
-		return b.String()
-	}
-	if xhi <= xlo {
-		pad := math.Max(math.Abs(xlo)*0.1, 1)
-		nonNeg := xlo >= 0
-		xlo, xhi = xlo-pad, xhi+pad
-		if nonNeg && xlo < 0 {
-			xlo = 0
-		}
-	}
-	xt := niceTicks(xlo, xhi, 6)
-	if !c.xFixed && c.hist == nil {
-		xlo, xhi = math.Min(xlo, xt[0]), math.Max(xhi, xt[len(xt)-1])
-	}
-	if yhi <= 0 {
-		yhi = 1
-	}
-	yt := niceTicks(0, yhi, 5)
-	ytop := yt[len(yt)-1]
-	px := func(x float64) float64 { return x0 + (x-xlo)/(xhi-xlo)*(x1-x0) }
-	py := func(y float64) float64 { return y1 - y/ytop*(y1-y0) }
+	return xlo, xhi, yhi, has
+}
 
-	// Grid and axes.
+// axes draws the grid, the axes with their ticks and the axis labels.
+func (c *chart) axes(b *strings.Builder, p *plot) {
 	b.WriteString(`<g class="grid">`)
-	for _, t := range yt {
-		fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`, f1(x0), f1(py(t)), f1(x1), f1(py(t)))
+	for _, t := range p.yt {
+		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`, f1(p.x0), f1(p.py(t)), f1(p.x1), f1(p.py(t)))
 	}
 	b.WriteString(`</g><g class="axis">`)
-	fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`, f1(x0), f1(y1), f1(x1), f1(y1))
-	fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`, f1(x0), f1(y0), f1(x0), f1(y1))
-	yfmt := c.yFmt
-	if yfmt == nil {
-		yfmt = fmtNumber
+	fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`, f1(p.x0), f1(p.y1), f1(p.x1), f1(p.y1))
+	fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`, f1(p.x0), f1(p.y0), f1(p.x0), f1(p.y1))
+	for _, t := range p.yt {
+		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="end">%s</text>`, f1(p.x0-6), f1(p.py(t)+4), esc(p.yfmt(t)))
 	}
-	xfmt := c.xFmt
-	if xfmt == nil {
-		xfmt = fmtNumber
-	}
-	for _, t := range yt {
-		fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="end">%s</text>`, f1(x0-6), f1(py(t)+4), esc(yfmt(t)))
-	}
-	for _, t := range xt {
-		if t < xlo-1e-9*math.Abs(xhi-xlo) || t > xhi+1e-9*math.Abs(xhi-xlo) {
+	slack := 1e-9 * math.Abs(p.xhi-p.xlo)
+	for _, t := range p.xt {
+		if t < p.xlo-slack || t > p.xhi+slack {
 			continue
 		}
-		fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`, f1(px(t)), f1(y1), f1(px(t)), f1(y1+4))
-		fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="middle">%s</text>`, f1(px(t)), f1(y1+16), esc(xfmt(t)))
+		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`, f1(p.px(t)), f1(p.y1), f1(p.px(t)), f1(p.y1+4))
+		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle">%s</text>`, f1(p.px(t)), f1(p.y1+16), esc(p.xfmt(t)))
 	}
 	if c.xLabel != "" {
-		fmt.Fprintf(&b, `<text class="label" x="%s" y="%d" text-anchor="middle">%s</text>`, f1((x0+x1)/2), chartH-6, esc(c.xLabel))
+		fmt.Fprintf(b, `<text class="label" x="%s" y="%d" text-anchor="middle">%s</text>`, f1((p.x0+p.x1)/2), chartH-6, esc(c.xLabel))
 	}
 	if c.yLabel != "" {
-		fmt.Fprintf(&b, `<text class="label" x="%d" y="%s" text-anchor="middle" transform="rotate(-90 %d %s)">%s</text>`,
-			14, f1((y0+y1)/2), 14, f1((y0+y1)/2), esc(c.yLabel))
+		mid := f1((p.y0 + p.y1) / 2)
+		fmt.Fprintf(b, `<text class="label" x="%d" y="%s" text-anchor="middle" transform="rotate(-90 %d %s)">%s</text>`,
+			14, mid, 14, mid, esc(c.yLabel))
 	}
 	b.WriteString(`</g>`)
+}
 
-	// Histogram bars.
-	if h := c.hist; h != nil {
-		b.WriteString(`<g class="bars">`)
-		for i, n := range h.counts {
-			lo := h.start + float64(i)*h.width
-			hi := lo + h.width
-			xa, xb := px(lo), px(hi)
-			w := math.Max(xb-xa-1, 0.5)
-			tip := fmt.Sprintf("%g–%g: %d", lo, hi, n)
-			if h.tip != nil {
-				tip = h.tip(lo, hi, n)
-			}
-			fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s"><title>%s</title></rect>`,
-				f1(xa+0.5), f1(py(float64(n))), f1(w), f1(y1-py(float64(n))), esc(tip))
-		}
-		b.WriteString(`</g>`)
-		if h.overflow > 0 {
-			fmt.Fprintf(&b, `<text class="note" x="%s" y="%s" text-anchor="end">+%d beyond</text>`, f1(x1), f1(y0-4), h.overflow)
-		}
+// bars draws the histogram's bins, each with its range and count to hover,
+// and how many values lay beyond the last.
+func (c *chart) bars(b *strings.Builder, p *plot) {
+	h := c.hist
+	if h == nil {
+		return
 	}
+	b.WriteString(`<g class="bars">`)
+	for i, n := range h.counts {
+		lo := h.start + float64(i)*h.width
+		hi := lo + h.width
+		xa, xb := p.px(lo), p.px(hi)
+		w := math.Max(xb-xa-1, 0.5)
+		tip := fmt.Sprintf("%g–%g: %d", lo, hi, n)
+		if h.tip != nil {
+			tip = h.tip(lo, hi, n)
+		}
+		fmt.Fprintf(b, `<rect x="%s" y="%s" width="%s" height="%s"><title>%s</title></rect>`,
+			f1(xa+0.5), f1(p.py(float64(n))), f1(w), f1(p.y1-p.py(float64(n))), esc(tip))
+	}
+	b.WriteString(`</g>`)
+	if h.overflow > 0 {
+		fmt.Fprintf(b, `<text class="note" x="%s" y="%s" text-anchor="end">+%d beyond</text>`, f1(p.x1), f1(p.y0-4), h.overflow)
+	}
+}
 
-	// Vertical markers.
+// vmarks draws the vertical markers within the x range, with their labels.
+func (c *chart) vmarks(b *strings.Builder, p *plot) {
 	for i, m := range c.marks {
-		if m.x < xlo || m.x > xhi {
+		if m.x < p.xlo || m.x > p.xhi {
 			continue
 		}
-		x := px(m.x)
-		fmt.Fprintf(&b, `<line class="vm %s" x1="%s" y1="%s" x2="%s" y2="%s"/>`, m.class, f1(x), f1(y0), f1(x), f1(y1))
+		x := p.px(m.x)
+		fmt.Fprintf(b, `<line class="vm %s" x1="%s" y1="%s" x2="%s" y2="%s"/>`, m.class, f1(x), f1(p.y0), f1(x), f1(p.y1))
 		if m.label != "" {
 			// A row per marker (three at most: p50, p95, p99), so that close
 			// values do not overlap.
-			ly := y0 + 10 + float64(i%3)*11
+			ly := p.y0 + 10 + float64(i%3)*11
 			anchor := "start"
 			lx := x + 3
-			if x > (x0+x1)*0.8 {
+			if x > (p.x0+p.x1)*0.8 {
 				anchor, lx = "end", x-3
 			}
-			fmt.Fprintf(&b, `<text class="vml" x="%s" y="%s" text-anchor="%s">%s</text>`, f1(lx), f1(ly), anchor, esc(m.label))
+			fmt.Fprintf(b, `<text class="vml" x="%s" y="%s" text-anchor="%s">%s</text>`, f1(lx), f1(ly), anchor, esc(m.label))
 		}
 	}
+}
 
-	// Lines and markers.
+// series draws each line, and its points with their values to hover
+// (always for a line of one point).
+func (c *chart) series(b *strings.Builder, p *plot) {
 	for _, l := range c.lines {
 		var pts []string
 		for i := range l.xs {
-			if i >= len(l.ys) || !finite(l.xs[i]) || !finite(l.ys[i]) {
-				continue
+			if l.ok(i) {
+				pts = append(pts, f1(p.px(l.xs[i]))+","+f1(p.py(l.ys[i])))
 			}
-			pts = append(pts, f1(px(l.xs[i]))+","+f1(py(l.ys[i])))
 		}
 		if len(pts) == 0 {
 			continue
 		}
-		cls := fmt.Sprintf("s%d", l.color%10)
-		if l.dashed {
-			cls += " dashed"
-		}
 		if len(pts) > 1 {
-			fmt.Fprintf(&b, `<polyline class="%s" points="%s"/>`, cls, strings.Join(pts, " "))
+			fmt.Fprintf(b, `<polyline class="%s" points="%s"/>`, l.class(), strings.Join(pts, " "))
 		}
-		if l.markers || len(pts) == 1 {
-			fmt.Fprintf(&b, `<g class="m%d">`, l.color%10)
-			for i := range l.xs {
-				if i >= len(l.ys) || !finite(l.xs[i]) || !finite(l.ys[i]) {
-					continue
-				}
-				tip := l.name + ": " + yfmt(l.ys[i]) + " at " + xfmt(l.xs[i])
-				if i < len(l.tips) && l.tips[i] != "" {
-					tip = l.tips[i]
-				}
-				fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3.5"><title>%s</title></circle>`, f1(px(l.xs[i])), f1(py(l.ys[i])), esc(tip))
+		if !l.markers && len(pts) > 1 {
+			continue
+		}
+		fmt.Fprintf(b, `<g class="m%d">`, l.color%10)
+		for i := range l.xs {
+			if !l.ok(i) {
+				continue
 			}
-			b.WriteString(`</g>`)
+			tip := l.name + ": " + p.yfmt(l.ys[i]) + " at " + p.xfmt(l.xs[i])
+			if i < len(l.tips) && l.tips[i] != "" {
+				tip = l.tips[i]
+			}
+			fmt.Fprintf(b, `<circle cx="%s" cy="%s" r="3.5"><title>%s</title></circle>`, f1(p.px(l.xs[i])), f1(p.py(l.ys[i])), esc(tip))
 		}
+		b.WriteString(`</g>`)
 	}
+}
 
-	// Legend, along the top.
+// legend names the named lines along the top, each with its stroke.
+func (c *chart) legend(b *strings.Builder, p *plot) {
 	named := 0
 	for _, l := range c.lines {
 		if l.name != "" {
 			named++
 		}
 	}
-	if named > 0 {
-		b.WriteString(`<g class="legend">`)
-		x := x0
-		for _, l := range c.lines {
-			if l.name == "" {
-				continue
-			}
-			cls := fmt.Sprintf("s%d", l.color%10)
-			if l.dashed {
-				cls += " dashed"
-			}
-			fmt.Fprintf(&b, `<line class="%s" x1="%s" y1="14" x2="%s" y2="14"/>`, cls, f1(x), f1(x+16))
-			fmt.Fprintf(&b, `<text x="%s" y="18">%s</text>`, f1(x+20), esc(l.name))
-			x += 20 + float64(textWidth(l.name)) + 14
-		}
-		b.WriteString(`</g>`)
+	if named == 0 {
+		return
 	}
-	b.WriteString(`</svg>`)
-	return b.String()
+	b.WriteString(`<g class="legend">`)
+	x := p.x0
+	for _, l := range c.lines {
+		if l.name == "" {
+			continue
+		}
+		fmt.Fprintf(b, `<line class="%s" x1="%s" y1="14" x2="%s" y2="14"/>`, l.class(), f1(x), f1(x+16))
+		fmt.Fprintf(b, `<text x="%s" y="18">%s</text>`, f1(x+20), esc(l.name))
+		x += 20 + float64(textWidth(l.name)) + 14
+	}
+	b.WriteString(`</g>`)
+}
+
+// ok reports whether the line's point i is drawn: it has a y, and both
+// are finite.
+func (l *line) ok(i int) bool { return i < len(l.ys) && finite(l.xs[i]) && finite(l.ys[i]) }
+
+// class is the line's stroke class: its color, and dashed.
+func (l *line) class() string {
+	cls := fmt.Sprintf("s%d", l.color%10)
+	if l.dashed {
+		cls += " dashed"
+	}
+	return cls
 }
 
 // textWidth estimates a label's width in the chart's 11px font.
