@@ -16,6 +16,10 @@ type Gate struct {
 	// Inconclusive is what an undecided outcome does: plan.InconclusiveFail
 	// (or empty), plan.InconclusiveWarn or plan.InconclusivePass.
 	Inconclusive string
+	// Line and Column are where the assertion is written in the plan file
+	// (1-based; 0 when unknown, as for one given with --set). Every outcome
+	// of the gate carries them, for annotations on the plan's line.
+	Line, Column int
 }
 
 // Gates are the compiled assertions of a plan, by scenario name, in the
@@ -37,25 +41,28 @@ func CompilePlan(p *plan.Plan) (Gates, error) {
 			continue // an empty item: the plan's own checks report it
 		}
 		for j, as := range sc.Assert {
+			path := fmt.Sprintf("%s.assert[%d]", plan.ScenarioPath(sc.Index()), j-nDefaults)
+			if j < nDefaults {
+				path = fmt.Sprintf("$.defaults.assert[%d]", j)
+			}
+			if as.Mapping {
+				path += ".expr"
+			}
 			a, err := Compile(as.Expr)
 			if err == nil {
-				gates[sc.Name] = append(gates[sc.Name], Gate{Assertion: a, Name: as.Name, Warn: as.Warn(), Inconclusive: sc.InconclusivePolicy()})
+				line, col, _ := p.Position(path)
+				gates[sc.Name] = append(gates[sc.Name], Gate{Assertion: a, Name: as.Name, Warn: as.Warn(), Inconclusive: sc.InconclusivePolicy(), Line: line, Column: col})
 				continue
 			}
 			ce, ok := err.(*CompileError)
 			if !ok {
 				ce = &CompileError{Message: err.Error(), Source: as.Expr}
 			}
-			path := fmt.Sprintf("%s.assert[%d]", plan.ScenarioPath(sc.Index()), j-nDefaults)
 			if j < nDefaults {
 				if reported[j] {
 					continue
 				}
 				reported[j] = true
-				path = fmt.Sprintf("$.defaults.assert[%d]", j)
-			}
-			if as.Mapping {
-				path += ".expr"
 			}
 			errs = append(errs, p.ErrorAt(ce.Column, "invalid assertion: "+ce.Message, path))
 		}
@@ -72,6 +79,7 @@ func CompilePlan(p *plan.Plan) (Gates, error) {
 // gate), or becomes Warn or Pass marked Inconclusive.
 func (g Gate) label(o results.Outcome) results.Outcome {
 	o.Name = g.Name
+	o.Line, o.Column = g.Line, g.Column
 	if o.Verdict == results.Inconclusive {
 		switch g.Inconclusive {
 		case plan.InconclusiveWarn:

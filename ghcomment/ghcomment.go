@@ -1,19 +1,34 @@
-// Package ghcomment keeps one "sticky" benchplan comment per plan on a
-// GitHub pull request, through the GitHub REST API.
+// Package ghcomment keeps one "sticky" benchplan comment per plan and
+// setup on a GitHub pull request, through the GitHub REST API.
 //
-// The comment is recognised by the hidden marker line benchplan writes as
-// the first line of summary.md, "<!-- benchplan:plan=NAME -->". Upsert
-// lists the pull request's comments (following the Link header's
-// rel="next" pages), and updates the earlier comment whose body holds the
-// exact marker line and whose author is the token's own user; when it
-// finds none, it creates one. A comment by anyone else is never touched,
-// whatever its text.
+// The comment is recognised by its first line, a hidden marker:
+// "<!-- benchplan:plan=NAME -->" as summary.md starts, or, keyed by
+// WithKey, "<!-- benchplan:plan=NAME setup=SETUP key=KEY -->" (the setup
+// its servers; the key a matrix entry's). Upsert lists the pull request's
+// comments (following the Link header's rel="next" pages) and updates the
+// one whose first line is exactly that marker and whose author is the
+// token's own identity; when it finds none, it creates one. A comment by
+// anyone else is never edited, whatever its text, even one that starts
+// with the marker.
 //
-// The token's user comes from GET /user. An Actions GITHUB_TOKEN (or any
-// GitHub App installation token) cannot read /user (GitHub answers 403);
-// then a comment counts as benchplan's when it holds the marker line and
-// either its author is github-actions[bot] or its body starts with the
-// marker line (a reply that quotes the marker does not).
+// The token's identity: GET /user answers for a personal access token
+// (classic or fine-grained) or an OAuth token, and the comment must be that
+// user's. An Actions GITHUB_TOKEN (or any GitHub App installation token)
+// cannot read /user (GitHub answers 403); it comments as a bot, by default
+// github-actions[bot] (Options.Bot names another App's, "my-app[bot]"), and
+// the comment must be that bot's: a login ending in "[bot]" with user type
+// Bot, which no person's account can have.
+//
+// Why a hand-written client and not google/go-github: benchplan makes
+// three calls (GET /user, list issue comments, create or update one). The
+// client here adds, for those three, what go-github leaves to its caller:
+// GitHub's secondary rate limits retried within a deadline (go-github
+// returns an *AbuseRateLimitError), 5xx retried with backoff
+// (go-retryablehttp, already a dependency for server health checks),
+// next-page links refused when they point off the API host, and errors
+// that say which permission to grant. go-github would add a large
+// generated API surface, a new major version every few months to follow,
+// and its own pagination and error types to adapt, for no call we lack.
 //
 // Requests go through go-retryablehttp: 5xx answers and secondary rate
 // limits are retried within the context's deadline; primary rate limits,
@@ -31,6 +46,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +82,8 @@ var (
 
 var (
 	markerRe = regexp.MustCompile(`^<!-- benchplan:plan=.+ -->$`)
+	keyRe    = regexp.MustCompile(`^[A-Za-z0-9._:/@+~=-]{1,100}$`)
+	botRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*\[bot\]$`)
 	repoRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$`)
 )
 
@@ -78,6 +96,65 @@ func MarkerLine(body string) (string, error) {
 		return "", ErrNoMarker
 	}
 	return first, nil
+}
+
+// WithKey returns body with its marker line keyed by setup and key, either
+// of which may be empty: "<!-- benchplan:plan=chat setup=vllm key=a100 -->".
+// Comments with different keys are different comments: one per plan, per
+// setup (its servers, a dry run apart from a real one) and per matrix
+// entry. Each of setup and key is 1 to 100 of A-Z a-z 0-9 . _ : / @ + ~ = -.
+func WithKey(body, setup, key string) (string, error) {
+	marker, err := MarkerLine(body)
+	if err != nil {
+		return "", err
+	}
+	for _, kv := range [][2]string{{"setup", setup}, {"key", key}} {
+		if kv[1] == "" {
+			continue
+		}
+		if !keyRe.MatchString(kv[1]) {
+			return "", fmt.Errorf("%s %q: use 1 to 100 of A-Z a-z 0-9 . _ : / @ + ~ = -", kv[0], kv[1])
+		}
+		if strings.Contains(marker, " "+kv[0]+"=") {
+			return "", fmt.Errorf("the marker line %s already has a %s", marker, kv[0])
+		}
+		marker = strings.TrimSuffix(marker, " -->") + " " + kv[0] + "=" + kv[1] + " -->"
+	}
+	_, rest, _ := strings.Cut(body, "\n")
+	return marker + "\n" + rest, nil
+}
+
+// SetupKey makes a setup key from a run's servers: each server's name,
+// with "~sim" where the simulator answered in its place (a dry run),
+// sorted and joined by "+"; characters a key cannot hold become "_".
+// Images, models and versions are left out, so a pull request that
+// changes them updates its comment rather than adding one.
+func SetupKey(servers []SetupServer) string {
+	var parts []string
+	for _, s := range servers {
+		p := s.Name
+		if s.Simulated {
+			p += "~sim"
+		}
+		parts = append(parts, p)
+	}
+	sort.Strings(parts)
+	k := strings.Map(func(r rune) rune {
+		if r < 0x80 && keyRe.MatchString(string(r)) {
+			return r
+		}
+		return '_'
+	}, strings.Join(parts, "+"))
+	if len(k) > 100 {
+		k = k[:100]
+	}
+	return k
+}
+
+// SetupServer is what SetupKey reads of a server.
+type SetupServer struct {
+	Name      string
+	Simulated bool
 }
 
 // CheckBody checks that GitHub would accept body as a benchplan comment:
@@ -115,6 +192,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// RetryMax is how many times a request is retried (4 when 0; -1 for none).
 	RetryMax int
+	// Bot is the login a token that cannot read GET /user comments as:
+	// ActionsBot when empty (an Actions GITHUB_TOKEN); "NAME[bot]" for a
+	// GitHub App's installation token. It must end in "[bot]".
+	Bot string
 	// RetryWaitMin and RetryWaitMax bound the backoff between retries of
 	// 5xx answers and network errors (1s and 20s when 0). A secondary rate
 	// limit waits as long as GitHub asks.
@@ -123,6 +204,7 @@ type Options struct {
 
 // Client talks to one GitHub REST API.
 type Client struct {
+	bot   string
 	base  *url.URL
 	token string
 	ua    string
@@ -145,6 +227,13 @@ func New(o Options) (*Client, error) {
 	base, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" || base.RawQuery != "" || base.Fragment != "" || base.User != nil {
 		return nil, fmt.Errorf("API URL %q is not an http(s) URL such as %s or https://HOST/api/v3", raw, DefaultAPIURL)
+	}
+	bot := o.Bot
+	if bot == "" {
+		bot = ActionsBot
+	}
+	if !strings.HasSuffix(bot, "[bot]") || !botRe.MatchString(bot) {
+		return nil, fmt.Errorf("bot login %q is not a GitHub App's bot login (NAME[bot])", bot)
 	}
 	ua := o.UserAgent
 	if ua == "" {
@@ -171,7 +260,7 @@ func New(o Options) (*Client, error) {
 	if rc.RetryWaitMax <= 0 {
 		rc.RetryWaitMax = 20 * time.Second
 	}
-	c := &Client{base: base, token: o.Token, ua: ua, rc: rc, now: time.Now}
+	c := &Client{bot: bot, base: base, token: o.Token, ua: ua, rc: rc, now: time.Now}
 	rc.CheckRetry = c.checkRetry
 	rc.Backoff = c.backoff
 	// When retries run out, hand back the last answer so that its status
@@ -188,9 +277,11 @@ type Outcome struct {
 	// ID and URL are the comment's (URL is its html_url).
 	ID  int64
 	URL string
-	// Login is the token's user, empty where GET /user was refused and
-	// comments were matched by the Actions bot or a leading marker line.
+	// Login is the identity whose comment was looked for: the token's
+	// user, or the bot (Options.Bot) where GET /user was refused.
 	Login string
+	// Bot is true when Login is a bot's (GET /user was refused).
+	Bot bool
 }
 
 // comment is the part of GitHub's issue comment object used here.
@@ -200,6 +291,7 @@ type comment struct {
 	HTMLURL string `json:"html_url"`
 	User    *struct {
 		Login string `json:"login"`
+		Type  string `json:"type"`
 	} `json:"user"`
 }
 
@@ -220,11 +312,11 @@ func (c *Client) Upsert(ctx context.Context, repo Repo, pr int, body string) (*O
 	if pr <= 0 {
 		return nil, fmt.Errorf("pull request number %d is not positive", pr)
 	}
-	login, err := c.user(ctx)
+	id, err := c.identity(ctx)
 	if err != nil {
 		return nil, err
 	}
-	found, err := c.find(ctx, repo, pr, marker, login)
+	found, err := c.find(ctx, repo, pr, marker, id)
 	if err != nil {
 		return nil, err
 	}
@@ -235,41 +327,59 @@ func (c *Client) Upsert(ctx context.Context, repo Repo, pr int, body string) (*O
 		if _, err := c.call(ctx, http.MethodPost, c.endpoint(path), req, &created, target{repo: repo, pr: pr, write: true}); err != nil {
 			return nil, err
 		}
-		return &Outcome{Action: "created", ID: created.ID, URL: created.HTMLURL, Login: login}, nil
+		return &Outcome{Action: "created", ID: created.ID, URL: created.HTMLURL, Login: id.login, Bot: id.bot}, nil
 	}
 	if found.Body == body {
-		return &Outcome{Action: "unchanged", ID: found.ID, URL: found.HTMLURL, Login: login}, nil
+		return &Outcome{Action: "unchanged", ID: found.ID, URL: found.HTMLURL, Login: id.login, Bot: id.bot}, nil
 	}
 	var updated comment
 	path := fmt.Sprintf("/repos/%s/%s/issues/comments/%d", repo.Owner, repo.Name, found.ID)
 	if _, err := c.call(ctx, http.MethodPatch, c.endpoint(path), req, &updated, target{repo: repo, pr: pr, write: true}); err != nil {
 		return nil, err
 	}
-	return &Outcome{Action: "updated", ID: updated.ID, URL: updated.HTMLURL, Login: login}, nil
+	return &Outcome{Action: "updated", ID: updated.ID, URL: updated.HTMLURL, Login: id.login, Bot: id.bot}, nil
 }
 
-// user returns the token's login, or "" where the token may not read
-// /user (an Actions GITHUB_TOKEN or another installation token).
-func (c *Client) user(ctx context.Context) (string, error) {
+// identity is who the token comments as.
+type identity struct {
+	login string
+	bot   bool
+}
+
+// identity returns the token's user (GET /user), or the bot where the
+// token may not read /user (an Actions GITHUB_TOKEN or another
+// installation token).
+func (c *Client) identity(ctx context.Context) (identity, error) {
 	var u struct {
 		Login string `json:"login"`
 	}
 	_, err := c.call(ctx, http.MethodGet, c.endpoint("/user"), nil, &u, target{})
 	var ae *APIError
 	if errors.As(err, &ae) && (ae.StatusCode == http.StatusForbidden || ae.StatusCode == http.StatusNotFound) && ae.RateLimit == "" {
-		return "", nil
+		return identity{login: c.bot, bot: true}, nil
 	}
 	if err != nil {
-		return "", err
+		return identity{}, err
 	}
-	return u.Login, nil
+	if u.Login == "" {
+		return identity{}, errors.New("GitHub API GET /user: the answer names no login")
+	}
+	return identity{login: u.Login}, nil
 }
 
-// find walks the pull request's comments, page by page, and returns
-// benchplan's earlier comment for marker, or nil.
-func (c *Client) find(ctx context.Context, repo Repo, pr int, marker, login string) (*comment, error) {
+// mine says whether cm was written by id: the same login, and for a bot
+// also the user type Bot (a person's login cannot end in "[bot]").
+func (cm *comment) mine(id identity) bool {
+	if cm.User == nil || !strings.EqualFold(cm.User.Login, id.login) {
+		return false
+	}
+	return !id.bot || strings.EqualFold(cm.User.Type, "Bot")
+}
+
+// find walks the pull request's comments, page by page, and returns the
+// earlier comment of id whose first line is marker, or nil.
+func (c *Client) find(ctx context.Context, repo Repo, pr int, marker string, id identity) (*comment, error) {
 	next := c.endpoint(fmt.Sprintf("/repos/%s/%s/issues/%d/comments", repo.Owner, repo.Name, pr)) + "?per_page=" + strconv.Itoa(perPage)
-	var fallback *comment // a leading marker by an unknown author: used only when no bot comment is found
 	for page := 1; next != ""; page++ {
 		if page > maxPages {
 			return nil, fmt.Errorf("pull request #%d has more than %d pages of comments; stopped looking for the earlier benchplan comment", pr, maxPages)
@@ -280,36 +390,15 @@ func (c *Client) find(ctx context.Context, repo Repo, pr int, marker, login stri
 			return nil, err
 		}
 		for i := range cs {
-			cm := &cs[i]
-			if !hasLine(cm.Body, marker) {
-				continue
-			}
-			switch {
-			case login != "":
-				if strings.EqualFold(cm.login(), login) {
-					return cm, nil
-				}
-			case cm.login() == ActionsBot:
+			if cm := &cs[i]; cm.mine(id) && startsWithLine(cm.Body, marker) {
 				return cm, nil
-			case fallback == nil && startsWithLine(cm.Body, marker):
-				fallback = cm
 			}
 		}
 		if next, err = c.nextPage(h.Get("Link")); err != nil {
 			return nil, err
 		}
 	}
-	return fallback, nil
-}
-
-// hasLine says whether one of body's lines is exactly line.
-func hasLine(body, line string) bool {
-	for l := range strings.SplitSeq(body, "\n") {
-		if strings.TrimSuffix(l, "\r") == line {
-			return true
-		}
-	}
-	return false
+	return nil, nil
 }
 
 func startsWithLine(body, line string) bool {

@@ -154,8 +154,8 @@ func TestLeavesSomeoneElsesSimilarCommentAlone(t *testing.T) {
 		// The token's user is known: only its own comments count, whatever
 		// another's says.
 		{"personal token", patToken, "perf-bot"},
-		// An Actions token cannot read /user: a comment by another user
-		// that quotes the marker (not as its first line) is not ours.
+		// An Actions token cannot read /user: only github-actions[bot]'s
+		// comments are ours.
 		{"actions token", ghaToken, "github-actions[bot]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,10 +166,9 @@ func TestLeavesSomeoneElsesSimilarCommentAlone(t *testing.T) {
 				"<!-- benchplan:plan=chat --> plus more on the same line",
 				"<!-- benchplan:plan=chat-2 -->\n### ✅ benchplan: chat-2 passed\n",
 			}
-			if tc.token == patToken {
-				// With a known user even a leading marker by someone else is left alone.
-				similar = append(similar, summary("chat", "failed"))
-			}
+			// Even a comment that starts with the exact marker line is
+			// left alone when someone else wrote it.
+			similar = append(similar, summary("chat", "failed"))
 			ids := map[int64]string{}
 			for _, s := range similar {
 				ids[g.Add("alice", s)] = s
@@ -202,7 +201,8 @@ func TestActionsTokenUpdatesTheBotsComment(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, out.Action, "updated")
 	assert.Equal(t, out.ID, botID)
-	assert.Equal(t, out.Login, "")
+	assert.Equal(t, out.Login, "github-actions[bot]")
+	assert.Assert(t, out.Bot)
 	c, _ := g.Comment(botID)
 	assert.Equal(t, c.Body, body)
 	assert.Equal(t, g.Count("GET", "^/user$"), 1)
@@ -214,15 +214,90 @@ func TestActionsTokenUpdatesTheBotsComment(t *testing.T) {
 	assert.Equal(t, g.Count("PATCH", "."), 1)
 }
 
-func TestActionsTokenFallsBackToALeadingMarker(t *testing.T) {
-	// A GitHub App's installation token comments as "some-app[bot]": its
-	// comment starts with the marker line.
+// TestNeverEditsAnotherAuthorsMarkerComment: with an Actions token (no
+// GET /user), comments that start with the exact marker line but were
+// written by a person or by another App's bot are never edited; the
+// Actions bot's own comment is, on the next run.
+func TestNeverEditsAnotherAuthorsMarkerComment(t *testing.T) {
 	g := fake(t)
+	person := g.Add("alice", summary("chat", "failed"))
+	app := g.Add("some-app[bot]", summary("chat", "failed"))
+	body := summary("chat", "passed")
+
+	out, err := client(t, g, ghaToken).Upsert(ctx(t, 10*time.Second), repo, 7, body)
+	assert.NilError(t, err)
+	assert.Equal(t, out.Action, "created")
+	mine := out.ID
+
+	body2 := summary("chat", "failed again")
+	out, err = client(t, g, ghaToken).Upsert(ctx(t, 10*time.Second), repo, 7, body2)
+	assert.NilError(t, err)
+	assert.Equal(t, out.Action, "updated")
+	assert.Equal(t, out.ID, mine)
+	for _, id := range []int64{person, app} {
+		c, _ := g.Comment(id)
+		assert.Equal(t, c.Body, summary("chat", "failed"), "comment %d by %s was edited", id, c.Login)
+	}
+	assert.Equal(t, g.Count("PATCH", "."), 1)
+	assert.Equal(t, g.Count("PATCH", fmt.Sprintf("/issues/comments/%d$", mine)), 1)
+	c, _ := g.Comment(mine)
+	assert.Equal(t, c.Login, "github-actions[bot]")
+	assert.Equal(t, c.Body, body2)
+}
+
+// TestAnAppsTokenUpdatesItsOwnBotsComment: a GitHub App's installation
+// token names its bot (Options.Bot) and edits that bot's comment only.
+func TestAnAppsTokenUpdatesItsOwnBotsComment(t *testing.T) {
+	g := fake(t)
+	g.Add("github-actions[bot]", summary("chat", "failed"))
 	appID := g.Add("some-app[bot]", summary("chat", "failed"))
-	out, err := client(t, g, ghaToken).Upsert(ctx(t, 10*time.Second), repo, 7, summary("chat", "passed"))
+	c, err := ghcomment.New(ghcomment.Options{APIURL: g.URL(), Token: ghaToken, UserAgent: "t", Bot: "some-app[bot]"})
+	assert.NilError(t, err)
+	out, err := c.Upsert(ctx(t, 10*time.Second), repo, 7, summary("chat", "passed"))
 	assert.NilError(t, err)
 	assert.Equal(t, out.Action, "updated")
 	assert.Equal(t, out.ID, appID)
+
+	for _, bad := range []string{"alice", "[bot]", "a b[bot]"} {
+		_, err := ghcomment.New(ghcomment.Options{Token: ghaToken, Bot: bad})
+		assert.ErrorContains(t, err, "is not a GitHub App's bot login")
+	}
+}
+
+// TestMatrixKeysAndSetupsKeepTheirOwnComments: the same plan posted with
+// two matrix keys, and on two setups (a dry run and a real server), keeps
+// one comment each, every one updated in place by later runs.
+func TestMatrixKeysAndSetupsKeepTheirOwnComments(t *testing.T) {
+	for _, token := range []string{patToken, ghaToken} {
+		t.Run(token[:4], func(t *testing.T) {
+			g := fake(t)
+			keyed := func(setup, key, verdict string) string {
+				b, err := ghcomment.WithKey(summary("chat", verdict), setup, key)
+				assert.NilError(t, err)
+				return b
+			}
+			ids := map[string]int64{}
+			for _, round := range []string{"failed", "passed"} {
+				for _, k := range [][2]string{{"vllm", "a100"}, {"vllm", "h100"}, {"vllm~sim", ""}} {
+					body := keyed(k[0], k[1], round)
+					out, err := client(t, g, token).Upsert(ctx(t, 10*time.Second), repo, 7, body)
+					assert.NilError(t, err)
+					name := k[0] + "/" + k[1]
+					if round == "failed" {
+						assert.Equal(t, out.Action, "created", name)
+						ids[name] = out.ID
+					} else {
+						assert.Equal(t, out.Action, "updated", name)
+						assert.Equal(t, out.ID, ids[name], name)
+					}
+					c, _ := g.Comment(out.ID)
+					assert.Equal(t, c.Body, body)
+				}
+			}
+			assert.Equal(t, len(g.Comments()), 3)
+			assert.Equal(t, g.Count("PATCH", "."), 3)
+		})
+	}
 }
 
 func TestForbiddenIsReportedClearly(t *testing.T) {

@@ -1,6 +1,7 @@
 package ghcomment
 
 import (
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -27,7 +28,36 @@ func TestMarkerLine(t *testing.T) {
 	m, err := MarkerLine("<!-- benchplan:plan=chat -->\r\n### x\n")
 	assert.NilError(t, err)
 	assert.Equal(t, m, "<!-- benchplan:plan=chat -->")
-	assert.Assert(t, hasLine("a\r\n<!-- benchplan:plan=chat -->\r\nb", m))
-	assert.Assert(t, !hasLine("> <!-- benchplan:plan=chat -->", m))
-	assert.Assert(t, !hasLine("<!-- benchplan:plan=chat-2 -->", m))
+	assert.Assert(t, startsWithLine("<!-- benchplan:plan=chat -->\r\nb", m))
+	assert.Assert(t, !startsWithLine("a\r\n<!-- benchplan:plan=chat -->\r\nb", m))
+	assert.Assert(t, !startsWithLine("> <!-- benchplan:plan=chat -->", m))
+	assert.Assert(t, !startsWithLine("<!-- benchplan:plan=chat-2 -->", m))
+	assert.Assert(t, !startsWithLine("<!-- benchplan:plan=chat setup=x -->", m))
+}
+
+func TestWithKey(t *testing.T) {
+	body := "<!-- benchplan:plan=chat -->\n### ok\n"
+	got, err := WithKey(body, "vllm~sim", "a100")
+	assert.NilError(t, err)
+	assert.Equal(t, got, "<!-- benchplan:plan=chat setup=vllm~sim key=a100 -->\n### ok\n")
+	got, err = WithKey(body, "", "")
+	assert.NilError(t, err)
+	assert.Equal(t, got, body)
+	got, err = WithKey(body, "", "h100")
+	assert.NilError(t, err)
+	assert.Equal(t, got, "<!-- benchplan:plan=chat key=h100 -->\n### ok\n")
+	for _, bad := range []string{"a b", "x-->", "a\nb", strings.Repeat("k", 101)} {
+		_, err = WithKey(body, "", bad)
+		assert.ErrorContains(t, err, "use 1 to 100 of")
+	}
+	_, err = WithKey("no marker", "s", "")
+	assert.ErrorIs(t, err, ErrNoMarker)
+	_, err = WithKey("<!-- benchplan:plan=chat key=a -->\n", "", "b")
+	assert.ErrorContains(t, err, "already has a key")
+}
+
+func TestSetupKey(t *testing.T) {
+	assert.Equal(t, SetupKey([]SetupServer{{Name: "vllm-phi-3.5-mini", Simulated: true}}), "vllm-phi-3.5-mini~sim")
+	assert.Equal(t, SetupKey([]SetupServer{{Name: "vllm"}, {Name: "tgi ä"}}), "tgi__+vllm")
+	assert.Equal(t, SetupKey(nil), "")
 }

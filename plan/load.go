@@ -505,6 +505,20 @@ func (p *Plan) ErrorAt(offset int, msg string, paths ...string) *Error {
 	return &Error{File: p.File, Line: 1, Column: 1, Message: msg, SourceLine: p.line(1)}
 }
 
+// Position is where the node at path (as for ErrorAt) is written in the
+// file: 1-based line and column; ok is false when the path is not in the
+// file or its value came from a --set argument.
+func (p *Plan) Position(path string) (line, col int, ok bool) {
+	if p.node(path) == nil {
+		return 0, 0, false
+	}
+	e := p.ErrorAt(0, "", path)
+	if e.Set != "" {
+		return 0, 0, false
+	}
+	return e.Line, e.Column, true
+}
+
 // ScenarioPath is the YAML path of scenario i, for ErrorAt.
 func ScenarioPath(i int) string { return fmt.Sprintf("$.scenarios[%d]", i) }
 

@@ -241,7 +241,7 @@ func TestReadyPlansAndServersFilesLoad(t *testing.T) {
 	for _, f := range plans {
 		src, err := os.ReadFile(f)
 		assert.NilError(t, err)
-		assert.Assert(t, strings.HasPrefix(string(src), "# yaml-language-server: $schema=../schema/plan.schema.json\n"), "%s lacks the schema line", f)
+		assert.Assert(t, strings.HasPrefix(string(src), "# yaml-language-server: $schema=https://github.com/benchplan/benchplan/releases/latest/download/plan.schema.json\n"), "%s lacks the schema line", f)
 		for _, sf := range append([]string{""}, servers...) {
 			_, err := Read(f, Options{ServersFile: sf, Env: env(nil)})
 			assert.NilError(t, err, "%s with servers %q", f, sf)

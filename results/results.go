@@ -1,6 +1,7 @@
 // Package results is the run's data model and its statistics: the contract
 // between the executor (which measures), assert (which gates) and the
-// reporters (which render). It imports nothing else of benchplan's.
+// reporters (which render). It imports nothing else of benchplan's but
+// internal packages.
 package results
 
 import (
@@ -208,6 +209,11 @@ type Outcome struct {
 	Observed string `json:"observed"`
 	// Message explains an error verdict (no data, evaluation failure).
 	Message string `json:"message,omitempty"`
+	// Line and Column are where the assertion is written in the plan file
+	// (Run.PlanFile), 1-based; 0 when unknown (an assertion given with
+	// --set). CI annotations point there.
+	Line   int `json:"line,omitempty"`
+	Column int `json:"column,omitempty"`
 }
 
 // Request is the record of one measured request. Times are offsets from the

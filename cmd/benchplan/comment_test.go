@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,30 +17,11 @@ const (
 	commentForkToken = "ghs_forkreadonly0123456789TOKEN"
 )
 
-// comment runs `benchplan comment` with env (GITHUB_* variables are
-// cleared first, so the machine's own never leak in).
+// comment runs `benchplan comment` in-process with env (the machine's
+// GITHUB_* variables are not in it: see testEnv).
 func comment(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, append([]string{"comment"}, args...)...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GITHUB_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running benchplan comment: %v", err)
-	}
-	assert.Assert(t, ctx.Err() == nil, "benchplan comment %v did not finish", args)
-	return result{code, out.String(), errb.String()}
+	return cli{env: env, timeout: 30 * time.Second}.run(t, append([]string{"comment"}, args...)...)
 }
 
 func commentFake(t *testing.T) *ghfake.GitHub {
@@ -63,6 +41,7 @@ func writeSummary(t *testing.T, body string) string {
 }
 
 func TestCommentCreatesThenUpdates(t *testing.T) {
+	t.Parallel()
 	g := commentFake(t)
 	quote := "> <!-- benchplan:plan=chat -->\nwhy?"
 	quoteID := g.Add("alice", quote)
@@ -96,6 +75,7 @@ func TestCommentCreatesThenUpdates(t *testing.T) {
 }
 
 func TestCommentForbidden(t *testing.T) {
+	t.Parallel()
 	g := commentFake(t)
 	file := writeSummary(t, "<!-- benchplan:plan=chat -->\n### ✅ benchplan: chat passed\n")
 	r := comment(t, []string{"GITHUB_TOKEN=" + commentForkToken}, "--repo", "octo/app", "--pr", "7", "--file", file, "--api-url", g.URL())
@@ -107,6 +87,7 @@ func TestCommentForbidden(t *testing.T) {
 }
 
 func TestCommentUsageErrors(t *testing.T) {
+	t.Parallel()
 	g := commentFake(t)
 	good := writeSummary(t, "<!-- benchplan:plan=chat -->\nok\n")
 	noMarker := writeSummary(t, "### benchplan: chat passed\n")

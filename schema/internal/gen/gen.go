@@ -19,6 +19,15 @@ import (
 // Draft07 is the JSON Schema dialect the schemas declare.
 const Draft07 = "http://json-schema.org/draft-07/schema#"
 
+// BaseURL is where the schemas are published: each release attaches
+// plan.schema.json and servers.schema.json (scripts/release.sh), and
+// GitHub serves the newest release's under releases/latest/download/. The
+// schemas' $id is that stable URL, with no version in it, so that the
+// committed schema stays what `go test ./schema -update` makes and a plan
+// copied anywhere keeps its modeline working. A release's own copy is at
+// releases/download/vX.Y.Z/ (same file) for those who pin one.
+const BaseURL = "https://github.com/benchplan/benchplan/releases/latest/download/"
+
 // Generate makes both schemas from the plan types. root is the repository
 // root, whose plan/ sources give the descriptions (Go doc comments).
 func Generate(root string) (planSchema, serversSchema []byte, err error) {
@@ -30,7 +39,7 @@ func Generate(root string) (planSchema, serversSchema []byte, err error) {
 		s := r.Reflect(v)
 		allowVariables(s, map[*jsonschema.Schema]bool{})
 		s.Version = Draft07
-		s.ID = ""
+		s.ID = jsonschema.ID(BaseURL + id + ".schema.json")
 		s.Title = title
 		b, err := json.MarshalIndent(s, "", "  ")
 		if err != nil {
