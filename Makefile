@@ -3,9 +3,12 @@ GO        ?= go
 BIN       := bin/benchplan
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+DIST      ?= dist
+# The release's targets; `make release RELEASE_TARGETS=linux/amd64` builds one.
+RELEASE_TARGETS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 LDFLAGS   := -s -w -X github.com/benchplan/benchplan/executor.Version=$(VERSION) -X github.com/benchplan/benchplan/executor.Commit=$(COMMIT)
 
-.PHONY: all build test test-race lint run bench verdict-check cancel-check image clean
+.PHONY: all build test test-race lint run bench verdict-check cancel-check image release release-image clean
 
 all: build
 
@@ -15,8 +18,8 @@ build: ## build bin/benchplan (static, no cgo)
 test: build ## run every test (Docker and xmllint tests skip visibly when absent)
 	$(GO) test -count=1 ./...
 
-test-race: ## the packages' tests under the race detector (cmd/benchplan's drive a built binary and are left out)
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /cmd/benchplan)
+test-race: ## every package's tests under the race detector, the CLI's included (they run it in-process)
+	$(GO) test -race -count=1 ./...
 
 lint: ## gofmt check, go vet, actionlint, and no compiled binary in git
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -44,5 +47,13 @@ image: ## container image of the simulator (benchplan-sim:latest, FROM scratch)
 	$(MAKE) build
 	docker build -t benchplan-sim:latest .
 
+release: ## release assets in dist/ as a tag publishes them (scripts/release.sh): static binaries for linux and darwin on amd64 and arm64, the schemas, SHA256SUMS; then checks them
+	DIST='$(DIST)' TARGETS='$(RELEASE_TARGETS)' GO='$(GO)' ./scripts/release.sh '$(VERSION)' '$(COMMIT)'
+	DIST='$(DIST)' ./scripts/release-check.sh '$(VERSION)'
+
+release-image: ## the benchplan CLI image (FROM scratch, Dockerfile.release) from dist/benchplan-linux-amd64 (DIST must be dist): benchplan:VERSION
+	@test -x dist/benchplan-linux-amd64 || { echo "no dist/benchplan-linux-amd64: run make release first"; exit 1; }
+	docker build -f Dockerfile.release --build-arg TARGETARCH=amd64 -t 'benchplan:$(VERSION)' .
+
 clean:
-	rm -rf bin benchplan-results
+	rm -rf bin benchplan-results $(DIST)

@@ -71,6 +71,10 @@ type Options struct {
 	// --simulate replaced them with the simulator (nil without it): what a
 	// dry run stands in for, which the run's environment records.
 	Declared map[string]*plan.Server
+	// Env is the environment, as os.Environ gives it, that process servers
+	// inherit and HF_TOKEN is read from (passed to presets' containers,
+	// redacted everywhere); nil: the process's.
+	Env []string
 }
 
 // Run carries out every scenario of p. It always returns a Run holding what
@@ -110,7 +114,7 @@ func measure(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, err
 	}
 	fds := fdBudget{soft: soft, hard: hard}
 
-	mgr := servers.NewManager(p, servers.ManagerOptions{LogDir: opts.LogDir, Log: progress})
+	mgr := servers.NewManager(p, servers.ManagerOptions{LogDir: opts.LogDir, Log: progress, Env: opts.Env})
 	if opts.Force != nil {
 		done := make(chan struct{})
 		defer close(done)
@@ -258,18 +262,4 @@ func (b fdBudget) conns(inProcess bool) int {
 		n /= 2
 	}
 	return min(max(n, 1), plan.MaxStreams)
-}
-
-// StepLabel names a step for people: "synchronous", "concurrent 8 streams",
-// "throughput", "constant 2.00/s".
-func StepLabel(st *results.Step) string {
-	switch {
-	case st.TargetRatePerSec > 0:
-		return fmt.Sprintf("%s %.2f/s", st.Load, st.TargetRatePerSec)
-	case st.Load == plan.Concurrent:
-		return fmt.Sprintf("%s %d streams", st.Load, st.Streams)
-	case st.Load == plan.Throughput && st.MaxConcurrency > 0:
-		return fmt.Sprintf("%s (at most %d in flight)", st.Load, st.MaxConcurrency)
-	}
-	return st.Load
 }

@@ -2,7 +2,6 @@ package executor
 
 import (
 	"context"
-	"os"
 	"runtime/debug"
 	"time"
 
@@ -52,7 +51,7 @@ func finish(ctx context.Context, run *results.Run, p *plan.Plan, opts Options) *
 		env.GPUs = telemetry.GPUNames(gctx)
 		cancel()
 	}
-	redact := servers.PlanRedactor(p, os.Getenv)
+	redact := servers.PlanRedactor(p, func(k string) string { return servers.Getenv(opts.Env, k) })
 	if run.PlanConfig == nil {
 		if cfg, err := redact.JSON(p); err == nil {
 			run.PlanConfig = cfg

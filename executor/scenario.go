@@ -417,7 +417,7 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 		return false
 	}
 	if r.rep == nil {
-		fmt.Fprintf(r.progress, "%s: step %d/%d %s ...\n", sc.Name, st.Index+1, total, StepLabel(st))
+		fmt.Fprintf(r.progress, "%s: step %d/%d %s ...\n", sc.Name, st.Index+1, total, st.LoadLabel())
 	}
 	if n := warmConnections(s.spec, r.inFlight); n > 0 {
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -437,7 +437,7 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 	}
 	do := r.do
 	if r.rep != nil {
-		r.rep.StepStarted(progress.Step{Scenario: sc.Name, Index: st.Index, Count: total, Label: StepLabel(st),
+		r.rep.StepStarted(progress.Step{Scenario: sc.Name, Index: st.Index, Count: total, Label: st.LoadLabel(),
 			MaxRequests: r.lim.MaxRequests, MaxDuration: r.lim.MaxDuration})
 		do = func(ctx context.Context, origin time.Time, req *results.Request) error {
 			err := r.do(ctx, origin, req)
@@ -545,7 +545,7 @@ func (r *scenarioRun) runRepeats(ctx context.Context, s stepRun, do load.Do, tot
 			fmt.Fprintf(r.progress, "%s: step %d/%d run %d of %d done: %d ok, %d errors, %.2f req/s\n",
 				r.sc.Name, s.st.Index+1, total, k, n, m.Requests.Completed, m.Requests.Errored, m.Requests.RatePerSec)
 		}
-		r.announce(s, total, fmt.Sprintf("%s (run %d of %d)", StepLabel(s.st), k+1, n))
+		r.announce(s, total, fmt.Sprintf("%s (run %d of %d)", s.st.LoadLabel(), k+1, n))
 	}
 }
 
@@ -575,7 +575,7 @@ func (r *scenarioRun) extend(ctx context.Context, s stepRun, do load.Do, total i
 		if probe.Metrics.Requests.Completed == 0 || !r.opts.Undecided(r.sc.Name, &probe) {
 			break
 		}
-		r.announce(s, total, fmt.Sprintf("%s (extended %d of %d: an assertion is undecided)", StepLabel(s.st), k, limit))
+		r.announce(s, total, fmt.Sprintf("%s (extended %d of %d: an assertion is undecided)", s.st.LoadLabel(), k, limit))
 		out = appendOutcome(out, load.Run(ctx, s.spec, r.lim, do))
 		s.st.Extensions = k
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -13,7 +12,8 @@ import (
 
 // cmdCleanup stops the process servers and removes the containers that
 // killed runs left behind.
-func cmdCleanup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func cmdCleanup(ctx context.Context, st *cliState, args []string) int {
+	stdout, stderr := st.Stdout, st.Stderr
 	fs := flag.NewFlagSet("benchplan cleanup", flag.ContinueOnError)
 	all := fs.Bool("all", false, "stop every process server and remove every container benchplan started, also those of runs that still run")
 	runID := fs.String("run", "", "stop the process servers and remove the containers of this run id (label benchplan.run), also while it runs")
@@ -32,7 +32,7 @@ func cmdCleanup(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 	// Process servers first: an orphan holds its port (and GPU) until it
 	// is gone.
-	np, err := servers.ReapProcesses(ctx, servers.ProcessFilter{Run: *runID, All: *all}, *grace, stderr)
+	np, err := servers.ReapProcesses(ctx, servers.ProcessFilter{Run: *runID, All: *all, Env: st.Env}, *grace, stderr)
 	fmt.Fprintf(stdout, "benchplan cleanup: stopped %d process group(s)\n", np)
 	if err != nil {
 		fmt.Fprintf(stderr, "benchplan cleanup: process servers: %v\n", err)

@@ -102,20 +102,18 @@ scenarios:
 	}, poll.WithTimeout(30*time.Second))
 	assert.Assert(t, running(server), "the forked server outlives benchplan (if not, this test proves nothing)")
 
-	// The next run does not benchmark the orphan.
-	r := benchplan(t, time.Minute, "run", plan, "--out", t.TempDir())
+	// The next run (in-process) does not benchmark the orphan.
+	stateEnv := []string{"BENCHPLAN_STATE_DIR=" + state}
+	r := cli{env: stateEnv}.run(t, "run", plan, "--out", t.TempDir())
 	assert.Equal(t, r.code, exitRunFailed, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	assert.Assert(t, strings.Contains(r.stderr, `server "local" not started: http://`+addr+
 		" already answers before it started: another server (perhaps one an earlier run left: try `benchplan cleanup`) is listening there"), r.stderr)
 
 	// cleanup --run: the default (runs whose benchplan is gone) would also
 	// take what other tests running now leave for it.
-	c := exec.Command(binary, "cleanup", "--run", rec.Run, "--grace", "5s")
-	c.Env = env
-	var cout, cerr bytes.Buffer
-	c.Stdout, c.Stderr = &cout, &cerr
-	assert.NilError(t, c.Run(), "stdout:\n%s\nstderr:\n%s", cout.String(), cerr.String())
-	assert.Assert(t, strings.Contains(cout.String(), "stopped 1 process group(s)"), cout.String())
+	c := cli{env: stateEnv}.run(t, "cleanup", "--run", rec.Run, "--grace", "5s")
+	assert.Equal(t, c.code, exitOK, "stdout:\n%s\nstderr:\n%s", c.stdout, c.stderr)
+	assert.Assert(t, strings.Contains(c.stdout, "stopped 1 process group(s)"), c.stdout)
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
 		if running(server) {
 			return poll.Continue("the orphaned server %d still runs", server)

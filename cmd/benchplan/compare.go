@@ -1,9 +1,9 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -15,7 +15,8 @@ import (
 // metric regressed beyond the threshold, 0 when none did, 2 when the
 // command line or a file is invalid, or when the runs differ in setup
 // (results.SetupDiff) and --allow-setup-change is not given.
-func cmdCompare(args []string, stdout, stderr io.Writer) int {
+func cmdCompare(ctx context.Context, st *cliState, args []string) int {
+	stdout, stderr := st.Stdout, st.Stderr
 	fs := flag.NewFlagSet("benchplan compare", flag.ContinueOnError)
 	format := fs.String("format", "console", "output format: console or markdown")
 	outPath := fs.String("out", "", "write the comparison to this file instead of stdout")

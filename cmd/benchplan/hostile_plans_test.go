@@ -34,14 +34,14 @@ func TestNegativeCapsAreRefused(t *testing.T) {
 		{"run", plan, "--max-duration", "-30s", "--out", t.TempDir()},
 	} {
 		var stdout, stderr bytes.Buffer
-		code := runMain(context.Background(), args, &stdout, &stderr)
+		code := runMain(context.Background(), &cliState{Stdout: &stdout, Stderr: &stderr, Env: testEnv()}, args)
 		assert.Equal(t, code, exitInvalid, "%v: %s", args, stderr.String())
 		assert.Assert(t, strings.Contains(stderr.String(), "invalid value"), stderr.String())
 		assert.Assert(t, strings.Contains(stderr.String(), "(0: no cap)"), stderr.String())
 		assert.Equal(t, stdout.String(), "")
 	}
 	var stdout, stderr bytes.Buffer
-	code := runMain(context.Background(), []string{"validate", plan, "--max-requests", "0", "--max-duration", "0"}, &stdout, &stderr)
+	code := runMain(context.Background(), &cliState{Stdout: &stdout, Stderr: &stderr, Env: testEnv()}, []string{"validate", plan, "--max-requests", "0", "--max-duration", "0"})
 	assert.Equal(t, code, exitOK, "0 caps nothing, as before: %s", stderr.String())
 }
 
@@ -56,14 +56,14 @@ func TestDataFileMistakesShowBeforeAnyServerStarts(t *testing.T) {
 	want := plan + `:8:27: data file ` + filepath.Join(dir, "prompts.jsonl") + `:2: not a JSON object: json: cannot unmarshal string into Go struct field .output_tokens of type int`
 
 	var stdout, stderr bytes.Buffer
-	code := runMain(context.Background(), []string{"validate", plan}, &stdout, &stderr)
+	code := runMain(context.Background(), &cliState{Stdout: &stdout, Stderr: &stderr, Env: testEnv()}, []string{"validate", plan})
 	assert.Equal(t, code, exitInvalid)
 	assert.Assert(t, strings.HasPrefix(stderr.String(), want), stderr.String())
 
 	out := filepath.Join(dir, "out")
 	stdout.Reset()
 	stderr.Reset()
-	code = runMain(context.Background(), []string{"run", plan, "--out", out}, &stdout, &stderr)
+	code = runMain(context.Background(), &cliState{Stdout: &stdout, Stderr: &stderr, Env: testEnv()}, []string{"run", plan, "--out", out})
 	assert.Equal(t, code, exitInvalid, stderr.String())
 	assert.Assert(t, strings.HasPrefix(stderr.String(), want), stderr.String())
 	assert.Assert(t, !strings.Contains(stderr.String(), "starting server"), stderr.String())
@@ -133,7 +133,7 @@ func TestSetErrorsDoNotShowSecrets(t *testing.T) {
 		`servers.remote.headers.Authorization="Bearer sk-live-0123456789\r\n"`, // CR LF in a header
 	} {
 		var stdout, stderr bytes.Buffer
-		code := runMain(context.Background(), []string{"validate", plan, "--set", set}, &stdout, &stderr)
+		code := runMain(context.Background(), &cliState{Stdout: &stdout, Stderr: &stderr, Env: testEnv()}, []string{"validate", plan, "--set", set})
 		assert.Equal(t, code, exitInvalid, "%s: %s", set, stderr.String())
 		assert.Assert(t, !strings.Contains(stderr.String(), "sk-live-0123456789"), stderr.String())
 		assert.Assert(t, strings.Contains(stderr.String(), "[redacted]"), stderr.String())

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"sync"
@@ -59,8 +58,9 @@ func main() {
 			what = "stopping the simulator"
 		}
 	}
-	go handleSignals(sigs, os.Stderr, time.Now, what, cancel, force, os.Exit)
-	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	st := processState()
+	go handleSignals(sigs, st.Stderr, time.Now, what, cancel, force, os.Exit)
+	code := runMain(ctx, st, os.Args[1:])
 	signal.Stop(sigs)
 	cancel()
 	os.Exit(code)
@@ -89,30 +89,32 @@ func forced(ctx context.Context) <-chan struct{} {
 	return ch
 }
 
-// runMain dispatches a command line and returns the exit code.
-func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// runMain dispatches a command line and returns the exit code. The
+// command reads its streams and environment from st alone.
+func runMain(ctx context.Context, st *cliState, args []string) int {
 	setupProcess()
+	stdout, stderr := st.Stdout, st.Stderr
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitInvalid
 	}
 	switch args[0] {
 	case "run":
-		return cmdRun(ctx, args[1:], stdout, stderr)
+		return cmdRun(ctx, st, args[1:])
 	case "validate":
-		return cmdValidate(ctx, args[1:], stdout, stderr)
+		return cmdValidate(ctx, st, args[1:])
 	case "report":
-		return cmdReport(args[1:], stdout, stderr)
+		return cmdReport(ctx, st, args[1:])
 	case "compare":
-		return cmdCompare(args[1:], stdout, stderr)
+		return cmdCompare(ctx, st, args[1:])
 	case "schema":
-		return cmdSchema(args[1:], stdout, stderr)
+		return cmdSchema(ctx, st, args[1:])
 	case "sim":
-		return cmdSim(ctx, args[1:], stdout, stderr)
+		return cmdSim(ctx, st, args[1:])
 	case "comment":
-		return cmdComment(ctx, args[1:], stdout, stderr)
+		return cmdComment(ctx, st, args[1:])
 	case "cleanup":
-		return cmdCleanup(ctx, args[1:], stdout, stderr)
+		return cmdCleanup(ctx, st, args[1:])
 	case "version", "--version":
 		fmt.Fprintf(stdout, "benchplan %s\n", version())
 		return exitOK

@@ -4,23 +4,32 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/benchplan/benchplan/results"
+	"github.com/benchplan/benchplan/sim"
 	"gotest.tools/v3/assert"
 	"gotest.tools/v3/golden"
+	"gotest.tools/v3/poll"
 )
 
-// binary is bin/benchplan built for these tests, so that they run the
-// program a user runs, in its own process.
+// binary is benchplan built for these tests: the program a user runs, in
+// a process of its own, for the tests of signals and exit statuses, and
+// the `benchplan sim` that process servers run.
 var binary string
 
 func TestMain(m *testing.M) {
@@ -39,6 +48,15 @@ func TestMain(m *testing.M) {
 	// Process servers' records (for `benchplan cleanup`) stay in the
 	// tests' own directory, not the user's cache.
 	_ = os.Setenv("BENCHPLAN_STATE_DIR", filepath.Join(dir, "state"))
+	// Most of these tests wait on a simulated server's latencies, not on
+	// the CPU: unless -parallel is given, run more of them at once than
+	// the default of one per CPU.
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", strconv.Itoa(max(8, runtime.GOMAXPROCS(0))))
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -47,25 +65,6 @@ func TestMain(m *testing.M) {
 type result struct {
 	code           int
 	stdout, stderr string
-}
-
-// benchplan runs the built binary with args and a deadline.
-func benchplan(t *testing.T, timeout time.Duration, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running benchplan %v: %v", args, err)
-	}
-	assert.Assert(t, ctx.Err() == nil, "benchplan %v did not finish within %s", args, timeout)
-	return result{code, out.String(), errb.String()}
 }
 
 func writePlan(t *testing.T, text string) string {
@@ -104,6 +103,7 @@ func xmllintJUnit(t *testing.T, file string) {
 }
 
 func TestQuickstartPasses(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	r := benchplan(t, 2*time.Minute, "run", "../../plans/quickstart.yaml", "--out", out)
 	assert.Equal(t, r.code, 0, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
@@ -124,6 +124,7 @@ func TestQuickstartPasses(t *testing.T) {
 }
 
 func TestFailingAssertionExits1WithObservedValue(t *testing.T) {
+	t.Parallel()
 	plan := writePlan(t, `version: 1
 name: too-strict
 servers:
@@ -150,6 +151,7 @@ scenarios:
 }
 
 func TestDeadServerExits3WithOneLineReason(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	assert.NilError(t, err)
 	addr := ln.Addr().String()
@@ -180,13 +182,15 @@ scenarios:
 }
 
 func TestInvalidPlansGolden(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob(filepath.Join("testdata", "invalid", "*.yaml"))
 	assert.NilError(t, err)
 	assert.Assert(t, len(files) >= 25)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			code := runMain(context.Background(), []string{"validate", f}, &stdout, &stderr)
+			code := runMain(context.Background(), &cliState{Stdout: &stdout, Stderr: &stderr, Env: testEnv()}, []string{"validate", f})
 			assert.Equal(t, code, exitInvalid, "stdout: %s", stdout.String())
 			assert.Assert(t, strings.HasPrefix(stderr.String(), f+":"), "error does not start with file:line:col: %s", stderr.String())
 			golden.Assert(t, stderr.String(), strings.TrimSuffix(filepath.Base(f), ".yaml")+".golden")
@@ -195,6 +199,7 @@ func TestInvalidPlansGolden(t *testing.T) {
 }
 
 func TestReadyPlansValidate(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob(filepath.Join("..", "..", "plans", "*.yaml"))
 	assert.NilError(t, err)
 	assert.Assert(t, len(files) > 0)
@@ -238,20 +243,20 @@ func startSim(t *testing.T, args ...string) string {
 			t.Error("benchplan sim did not stop on SIGTERM")
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
 		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return addr
+		if err != nil {
+			return poll.Continue("benchplan sim does not listen on %s yet", addr)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("benchplan sim did not listen on %s", addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		c.Close()
+		return poll.Success()
+	}, poll.WithTimeout(30*time.Second), poll.WithDelay(20*time.Millisecond))
+	return addr
 }
 
+// TestAccuracyAgainstSimProcess measures `benchplan sim` in a process of
+// its own. Not parallel: its bounds are a tenth of the simulated
+// latencies, which other runs in this process would blur.
 func TestAccuracyAgainstSimProcess(t *testing.T) {
 	addr := startSim(t, "--ttft", "100ms", "--itl", "10ms")
 	plan := writePlan(t, `version: 1
@@ -261,7 +266,7 @@ servers:
 scenarios:
   - name: sync
     load: { type: synchronous }
-    data: { emulated: { prompt_tokens: 64, output_tokens: 64 } }
+    data: { emulated: { prompt_tokens: 64, output_tokens: 32 } }
     limits: { max_requests: 8 }
 `)
 	out := t.TempDir()
@@ -272,14 +277,28 @@ scenarios:
 	ttft, tpot := m.TTFT.P50, m.TPOT.P50
 	assert.Assert(t, ttft >= 100*time.Millisecond && ttft <= 110*time.Millisecond, "ttft p50 = %s, want 100–110ms", ttft)
 	assert.Assert(t, tpot >= 10*time.Millisecond && tpot <= 11*time.Millisecond, "tpot p50 = %s, want 10–11ms", tpot)
-	assert.Equal(t, m.Tokens.OutputTotal, 8*64)
+	assert.Equal(t, m.Tokens.OutputTotal, 8*32)
 }
 
+// TestInterruptWritesPartialResultsAndExits130: SIGINT to the binary
+// mid-step stops the run, writes what was measured and exits 130. The
+// simulator runs in the test, which counts the requests it answered: the
+// signal comes once eight have completed.
 func TestInterruptWritesPartialResultsAndExits130(t *testing.T) {
+	t.Parallel()
+	s := sim.New(sim.Config{TTFT: 10 * time.Millisecond, ITL: 5 * time.Millisecond})
+	var answered atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.ServeHTTP(w, r)
+		if strings.HasSuffix(r.URL.Path, "/completions") {
+			answered.Add(1)
+		}
+	}))
+	t.Cleanup(srv.Close)
 	plan := writePlan(t, `version: 1
 name: long
 servers:
-  sim: { sim: { ttft: 10ms, itl: 5ms } }
+  sim: { url: "`+srv.URL+`" }
 scenarios:
   - name: chat
     load: { type: constant, rate: 10 }
@@ -292,11 +311,12 @@ scenarios:
 `)
 	out := t.TempDir()
 	cmd, stderr := startRun(t, plan, "--out", out)
-	// The step runs for 1.5s (about 15 requests due) before the signal,
-	// counted from its start, not from benchplan's, which a busy machine
-	// may delay.
-	waitForOutput(t, cmd, stderr, "chat constant 10.00/s: started", 30*time.Second)
-	time.Sleep(1500 * time.Millisecond)
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		if n := answered.Load(); n < 8 {
+			return poll.Continue("%d requests answered", n)
+		}
+		return poll.Success()
+	}, poll.WithTimeout(time.Minute), poll.WithDelay(20*time.Millisecond))
 	assert.NilError(t, cmd.Process.Signal(syscall.SIGINT))
 	code := waitExit(t, cmd, 20*time.Second, stderr)
 	assert.Equal(t, code, 130, stderr.String())
@@ -307,11 +327,37 @@ scenarios:
 	assert.Equal(t, len(run.Scenarios[1].Steps), 0)
 }
 
+// TestBinaryExitCodes: the process exits with the code the command
+// returns (main's os.Exit), for a pass, a failed gate, an undecided one
+// and an invalid command line. The in-process tests check which code each case gives.
+func TestBinaryExitCodes(t *testing.T) {
+	t.Parallel()
+	pass := writePlan(t, simPlan)
+	gate := func(requests int) string {
+		return writePlan(t, strings.Replace(simPlan, "limits: { max_requests: 2 }", fmt.Sprintf("limits: { max_requests: %d }\n    assert: [ \"ttft.p50 < 1ns\" ]", requests), 1))
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"version"}, exitOK},
+		{[]string{"run", pass, "--out", t.TempDir(), "--quiet"}, exitOK},
+		{[]string{"run", gate(8), "--out", t.TempDir(), "--quiet"}, exitAssertFail},
+		{[]string{"run", gate(2), "--out", t.TempDir(), "--quiet"}, exitInconclusive}, // too few to decide
+		{[]string{"validate", filepath.Join("testdata", "invalid", "duplicate-key.yaml")}, exitInvalid},
+		{[]string{"no-such-command"}, exitInvalid},
+	} {
+		r := benchplanBinary(t, time.Minute, c.args...)
+		assert.Equal(t, r.code, c.code, "%v:\nstdout:\n%s\nstderr:\n%s", c.args, r.stdout, r.stderr)
+	}
+}
+
 // TestReadyPlansDryRun runs every plan in plans/ on the simulator with
 // short limits, and every server setup in plans/servers/ with --simulate,
 // as CI does: each must run to a verdict (exit 0, 1, or 4 when a few
 // requests cannot decide a gate), never 2 or 3.
 func TestReadyPlansDryRun(t *testing.T) {
+	t.Parallel()
 	plans, _ := filepath.Glob(filepath.Join("..", "..", "plans", "*.yaml"))
 	servers, _ := filepath.Glob(filepath.Join("..", "..", "plans", "servers", "*.yaml"))
 	type run struct {
@@ -328,6 +374,7 @@ func TestReadyPlansDryRun(t *testing.T) {
 	}
 	for _, r := range runs {
 		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
 			out := t.TempDir()
 			res := benchplan(t, time.Minute, append(r.args, "--out", out)...)
 			assert.Assert(t, res.code == 0 || res.code == 1 || res.code == 4, "exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
@@ -340,6 +387,8 @@ func TestReadyPlansDryRun(t *testing.T) {
 	}
 }
 
+// Not parallel: the gate compares wall-clock latencies of runs, which
+// other runs in this process would blur.
 func TestBaselineGate(t *testing.T) {
 	// The gate compares two runs' wall-clock times. On a busy machine a
 	// run's ttft can be a few ms later throughout and tens of ms later
@@ -393,6 +442,7 @@ func mustRead(t *testing.T, path string) string {
 }
 
 func TestGatesOverStepsCapacityAndWarnings(t *testing.T) {
+	t.Parallel()
 	plan := writePlan(t, `version: 1
 name: capacity
 servers:
@@ -429,6 +479,7 @@ scenarios:
 }
 
 func TestNeverOverwritesEarlierResultsUnlessAsked(t *testing.T) {
+	t.Parallel()
 	plan := writePlan(t, `version: 1
 name: twice
 servers:
@@ -449,6 +500,7 @@ scenarios:
 }
 
 func TestUnwritableOutputIsFoundBeforeRunning(t *testing.T) {
+	t.Parallel()
 	// A path under a regular file cannot be a directory, even for root.
 	file := filepath.Join(t.TempDir(), "a-file")
 	assert.NilError(t, os.WriteFile(file, []byte("x"), 0o644))
@@ -460,16 +512,17 @@ func TestUnwritableOutputIsFoundBeforeRunning(t *testing.T) {
 
 // -h prints a command's usage and exits 0; an unknown flag exits 2.
 func TestHelpExitsZero(t *testing.T) {
+	t.Parallel()
 	for _, cmd := range []string{"run", "validate", "report", "compare", "schema", "sim", "comment", "cleanup"} {
 		var stdout, stderr bytes.Buffer
-		code := runMain(context.Background(), []string{cmd, "-h"}, &stdout, &stderr)
+		code := runMain(context.Background(), &cliState{Stdout: &stdout, Stderr: &stderr, Env: testEnv()}, []string{cmd, "-h"})
 		assert.Equal(t, code, exitOK, "%s -h: %s", cmd, stderr.String())
 		assert.Assert(t, strings.Contains(stderr.String(), "-"), "%s -h printed no flags", cmd)
-		code = runMain(context.Background(), []string{cmd, "--no-such-flag"}, &stdout, &stderr)
+		code = runMain(context.Background(), &cliState{Stdout: &stdout, Stderr: &stderr, Env: testEnv()}, []string{cmd, "--no-such-flag"})
 		assert.Equal(t, code, exitInvalid, cmd)
 	}
 	var stdout, stderr bytes.Buffer
-	runMain(context.Background(), []string{"sim", "--help"}, &stdout, &stderr)
+	runMain(context.Background(), &cliState{Stdout: &stdout, Stderr: &stderr, Env: testEnv()}, []string{"sim", "--help"})
 	assert.Assert(t, strings.HasPrefix(stderr.String(), "usage: benchplan sim"), stderr.String())
 	assert.Assert(t, strings.Contains(stderr.String(), "block size (tokens) (default 16)"), "derived defaults are shown:\n%s", stderr.String())
 }

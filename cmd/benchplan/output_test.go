@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/csv"
 	"net/http"
 	"net/http/httptest"
@@ -18,14 +16,6 @@ import (
 
 	"github.com/benchplan/benchplan/sim"
 )
-
-// runInProcess runs a command line through runMain, in this process.
-func runInProcess(t *testing.T, args ...string) result {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	code := runMain(context.Background(), args, &stdout, &stderr)
-	return result{code, stdout.String(), stderr.String()}
-}
 
 // tinyPlan is a plan of two requests to the simulator, named name.
 func tinyPlan(t *testing.T, name string) string {

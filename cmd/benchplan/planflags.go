@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +19,12 @@ type planOptions struct {
 	capReqs  capRequestsFlag
 	capDur   capDurationFlag
 	repeat   repeatFlag
+	env      plan.Lookup // the command's environment, for ${VAR}
 }
 
-func (o *planOptions) register(fs *flag.FlagSet) {
+// register adds the flags to fs; ${VAR} in plans is read from env.
+func (o *planOptions) register(fs *flag.FlagSet, env plan.Lookup) {
+	o.env = env
 	fs.Var(&o.sets, "set", "override a plan value, PATH=VALUE (repeatable), e.g. --set scenarios.chat.load.rate=5")
 	fs.StringVar(&o.servers, "servers", "", "replace the plan's servers with those of this servers file")
 	fs.BoolVar(&o.simulate, "simulate", false, "replace every server with the built-in simulator (a dry run without a GPU)")
@@ -32,7 +34,7 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 }
 
 func (o *planOptions) options() plan.Options {
-	return plan.Options{Env: os.LookupEnv, Sets: o.sets, ServersFile: o.servers, Simulate: o.simulate,
+	return plan.Options{Env: o.env, Sets: o.sets, ServersFile: o.servers, Simulate: o.simulate,
 		CapRequests: int(o.capReqs), CapDuration: time.Duration(o.capDur), Repeat: int(o.repeat)}
 }
 

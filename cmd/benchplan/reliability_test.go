@@ -25,6 +25,7 @@ func TestServerDyingMidStepExits3(t *testing.T) {
 	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
 		t.Skip("SKIP: needs /proc to find the process server")
 	}
+	t.Parallel()
 	addr := freePort(t)
 	// The "engine" serves for 2s, then prints a CUDA error and dies.
 	script := filepath.Join(t.TempDir(), "engine.sh")
@@ -133,6 +134,7 @@ func TestSignalsStopGracefullyThenForce(t *testing.T) {
 	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
 		t.Skip("SKIP: needs /proc to find the process server")
 	}
+	t.Parallel()
 	addr := freePort(t)
 	script := filepath.Join(t.TempDir(), "stubborn-engine.sh")
 	assert.NilError(t, os.WriteFile(script, []byte(`#!/bin/sh
@@ -175,7 +177,8 @@ scenarios:
 	assert.Assert(t, is.Contains(stderr.String(), "partial results written"))
 	assert.Assert(t, !strings.Contains(stderr.String(), "reports: "), "benchplan ended before the server's grace ran out:\n%s", stderr)
 
-	// A signal after the window forces.
+	// A signal after the window forces: the window is real time by
+	// definition, so the test waits it out.
 	if wait := signalWindow - time.Since(first); wait > 0 {
 		time.Sleep(wait + 100*time.Millisecond)
 	}
@@ -198,6 +201,7 @@ scenarios:
 // A server with `restart: per_scenario` is stopped and started afresh for
 // each scenario that names it; a shared one starts once.
 func TestRestartPerScenario(t *testing.T) {
+	t.Parallel()
 	addr, addr2 := freePort(t), freePort(t)
 	plan := writePlan(t, `version: 1
 name: restart
@@ -231,6 +235,7 @@ scenarios:
 // chunks are each counted under their own reason, the other requests are
 // measured, and the run goes on to its gate.
 func TestFaultsAreCountedByReason(t *testing.T) {
+	t.Parallel()
 	plan := writePlan(t, `version: 1
 name: faults
 servers:

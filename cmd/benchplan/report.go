@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -92,7 +93,8 @@ func renderWithSetup(w io.Writer, render func(io.Writer, *reporters.Comparison) 
 }
 
 // cmdReport renders every report again from a saved results.json.
-func cmdReport(args []string, stdout, stderr io.Writer) int {
+func cmdReport(ctx context.Context, st *cliState, args []string) int {
+	stdout, stderr := st.Stdout, st.Stderr
 	fs := flag.NewFlagSet("benchplan report", flag.ContinueOnError)
 	out := fs.String("out", "", "directory for the reports (default: the directory of RESULTS.json)")
 	baselinePath := fs.String("baseline", "", "results.json of an earlier run: deltas in summary.md and report.html")

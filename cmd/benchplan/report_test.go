@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -47,25 +45,6 @@ var (
 	reportRunRes  result
 )
 
-// runWithEnv runs the binary with extra environment variables.
-func runWithEnv(t *testing.T, env []string, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running benchplan %v: %v", args, err)
-	}
-	return result{code, out.String(), errb.String()}
-}
-
 // reportRun runs reportPlan once (with --requests and a step summary) and
 // returns its output directory.
 func reportRun(t *testing.T) (string, result) {
@@ -87,6 +66,7 @@ func reportRun(t *testing.T) (string, result) {
 }
 
 func TestRunWritesEveryReport(t *testing.T) {
+	t.Parallel()
 	out, r := reportRun(t)
 	assert.Equal(t, r.code, 0, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	for _, f := range []string{"results.json", "results.csv", "junit.xml", "summary.md", "report.html", "requests.jsonl"} {
@@ -168,6 +148,7 @@ func TestRunWritesEveryReport(t *testing.T) {
 
 // `benchplan report` renders the same bytes from the saved results.json.
 func TestReportRendersTheSameReports(t *testing.T) {
+	t.Parallel()
 	out, r := reportRun(t)
 	assert.Equal(t, r.code, 0, r.stderr)
 	again := t.TempDir()
@@ -198,6 +179,7 @@ func TestReportRendersTheSameReports(t *testing.T) {
 }
 
 func TestCompare(t *testing.T) {
+	t.Parallel()
 	out, r := reportRun(t)
 	assert.Equal(t, r.code, 0, r.stderr)
 	base := filepath.Join(out, "results.json")
@@ -274,6 +256,7 @@ func TestCompare(t *testing.T) {
 }
 
 func TestParseThreshold(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]float64{"10%": 0.1, "2.5%": 0.025, "0.1": 0.1, " 5% ": 0.05, "0": 0} {
 		got, err := parseThreshold(in)
 		assert.NilError(t, err, in)
@@ -289,6 +272,7 @@ func TestParseThreshold(t *testing.T) {
 // (exit 2) unless --allow-setup-change, and then warns; `report --baseline`
 // flags them in the console's verdict and summary.md.
 func TestCompareRefusesAnotherSetup(t *testing.T) {
+	t.Parallel()
 	out, _ := reportRun(t)
 	base := filepath.Join(out, "results.json")
 	run := readRun(t, out)
@@ -342,6 +326,7 @@ func TestCompareRefusesAnotherSetup(t *testing.T) {
 
 // --simulate labels the dry run with what it stands in for, in every report.
 func TestSimulateLabelsTheDryRun(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	plan := filepath.Join(dir, "plan.yaml")
 	assert.NilError(t, os.WriteFile(plan, []byte(`version: 1

@@ -21,10 +21,11 @@ import (
 	"github.com/benchplan/benchplan/results"
 )
 
-func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func cmdValidate(ctx context.Context, st *cliState, args []string) int {
+	stdout, stderr := st.Stdout, st.Stderr
 	fs := flag.NewFlagSet("benchplan validate", flag.ContinueOnError)
 	var po planOptions
-	po.register(fs)
+	po.register(fs, st.LookupEnv)
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return flagExit(err)
@@ -92,7 +93,8 @@ func load(ctx context.Context, path string, opts plan.Options) (*plan.Plan, asse
 	return p, gates, nil
 }
 
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func cmdRun(ctx context.Context, st *cliState, args []string) int {
+	stdout, stderr := st.Stdout, st.Stderr
 	fs := flag.NewFlagSet("benchplan run", flag.ContinueOnError)
 	out := fs.String("out", "", "directory for reports (default benchplan-results/<plan>/<UTC time>)")
 	overwrite := fs.Bool("overwrite", false, "remove an earlier run's files from --out (results, requests.jsonl, logs/) before running")
@@ -103,7 +105,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	requests := fs.Bool("requests", false, "also write requests.jsonl: one line per request with its timings")
 	progressMode := fs.String("progress", "auto", "progress on stderr: auto (a bar on a terminal, plain lines elsewhere), bar or lines")
 	var po planOptions
-	po.register(fs)
+	po.register(fs, st.LookupEnv)
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return flagExit(err)
@@ -186,6 +188,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	eopts.Declared = declaredServers(pos[0], po)
 	eopts.Verdict = func(run *results.Run) { gates.Evaluate(run, baseline) }
 	eopts.Force = forced(ctx)
+	eopts.Env = append([]string{}, st.Env...) // never nil: nil is the process's
 	eopts.Interrupted = func(run *results.Run) {
 		// Written before the servers stop: a CI runner's SIGKILL may
 		// follow its SIGINT within seconds.
@@ -223,7 +226,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			code = exitRunFailed
 		}
 	}
-	if path := os.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
+	annotate(stdout, stderr, run, st.Getenv)
+	if path := st.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
 		if err := reporters.AppendStepSummary(path, run, opts); err != nil {
 			fmt.Fprintf(stderr, "benchplan run: GITHUB_STEP_SUMMARY: %v\n", err)
 		}

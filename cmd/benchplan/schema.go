@@ -1,14 +1,15 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
-	"io"
 
 	"github.com/benchplan/benchplan/schema"
 )
 
-func cmdSchema(args []string, stdout, stderr io.Writer) int {
+func cmdSchema(ctx context.Context, st *cliState, args []string) int {
+	stdout, stderr := st.Stdout, st.Stderr
 	fs := flag.NewFlagSet("benchplan schema", flag.ContinueOnError)
 	servers := fs.Bool("servers", false, "print the schema of servers files instead of plan files")
 	pos, err := parse(fs, args, stderr)

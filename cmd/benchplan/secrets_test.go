@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"gotest.tools/v3/assert"
 )
@@ -18,9 +15,8 @@ import (
 // wherever they are used (extra_body here), api_key and headers.
 func TestSecretsNeverShow(t *testing.T) {
 	const password, token, key = "pw-0123456789", "tk-0123456789", "sk-0123456789"
-	t.Setenv("MY_PASSWORD", password)
-	t.Setenv("OTHER_TOKEN", token)
-	t.Setenv("THE_KEY", key)
+	t.Parallel()
+	env := []string{"MY_PASSWORD=" + password, "OTHER_TOKEN=" + token, "THE_KEY=" + key}
 	addr := freePort(t)
 	plan := writePlan(t, `version: 1
 name: secrets
@@ -38,7 +34,7 @@ scenarios:
     request: { extra_body: { user: "${MY_PASSWORD}", note: "${OTHER_TOKEN}" } }
 `)
 	out := t.TempDir()
-	r := benchplan(t, time.Minute, "run", plan, "--out", out, "--requests", "--progress", "lines")
+	r := cli{env: env}.run(t, "run", plan, "--out", out, "--requests", "--progress", "lines")
 	assert.Equal(t, r.code, 0, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	assert.Assert(t, strings.Contains(r.stderr+r.stdout, "user:[redacted]@"), "the URL is shown, its password is not:\n%s", r.stderr)
 	texts := map[string]string{"stdout": r.stdout, "stderr": r.stderr}
@@ -137,15 +133,11 @@ func outputs(t *testing.T, dir string, texts map[string]string) {
 // of the run (reports, requests.jsonl, the server's log). The run uses a
 // process server behind a shell wrapper that prints the secret.
 func TestOneSecretEverywhere(t *testing.T) {
-	t.Setenv("BENCH_TOKEN", theSecret)
+	t.Parallel()
 	addr := freePort(t)
 	set := []string{"--set", "scenarios.chat.request.extra_body.via_set=${BENCH_TOKEN}"}
 	invoke := func(args ...string) result {
-		var stdout, stderr bytes.Buffer
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		code := runMain(ctx, args, &stdout, &stderr)
-		return result{code, stdout.String(), stderr.String()}
+		return cli{env: []string{"BENCH_TOKEN=" + theSecret}}.run(t, args...)
 	}
 
 	t.Run("run", func(t *testing.T) {

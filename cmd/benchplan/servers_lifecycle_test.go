@@ -1,13 +1,16 @@
 package main
 
-// End-to-end tests of the server launchers through the real binary: a
-// container of the simulator's image, `benchplan sim` as a process server,
-// and a remote target that never becomes ready. Each checks that nothing
-// is left running, whatever way benchplan ends.
+// End-to-end tests of the server launchers through the command: a
+// container of the simulator's image, `benchplan sim` (the built binary)
+// as a process server, and a remote target that never becomes ready. Each
+// checks that nothing is left running, whatever way benchplan ends.
+// benchplan runs in-process, or as the built binary where a test signals
+// or kills it.
 
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -141,7 +144,10 @@ func (w *syncWriter) String() string {
 
 // TestServersContainer runs containers of the simulator's image (FROM
 // scratch) through the container launcher.
+// The subtests run one after another: they count the containers by the
+// pid that labels them, which is this process's for the in-process runs.
 func TestServersContainer(t *testing.T) {
+	t.Parallel()
 	img := serversSimImage(t)
 	t.Run("measured then SIGINT", func(t *testing.T) { containerMeasuredThenSIGINT(t, img) })
 	t.Run("log and digest", func(t *testing.T) { containerLogAndDigest(t, img) })
@@ -209,8 +215,12 @@ scenarios:
 	pid := cmd.Process.Pid
 	defer removeContainersOf(t, pid)
 	waitForOutput(t, cmd, stderr, "long constant 5.00/s: started", 60*time.Second)
-	assert.Equal(t, len(containersOf(t, pid, false)), 1, "the container runs")
-	time.Sleep(time.Second)
+	ids := containersOf(t, pid, false)
+	assert.Equal(t, len(ids), 1, "the container runs")
+	// The long scenario has measured a few requests.
+	hp, err := exec.Command("docker", "port", ids[0], "8000/tcp").Output()
+	assert.NilError(t, err)
+	waitAnswered(t, "http://"+strings.Fields(string(hp))[0], 3)
 	assert.NilError(t, cmd.Process.Signal(syscall.SIGINT))
 	code := waitExit(t, cmd, 45*time.Second, stderr)
 	assert.Equal(t, code, exitInterrupted, stderr.String())
@@ -239,11 +249,11 @@ scenarios:
     limits: { max_requests: 2 }
 `)
 	out := t.TempDir()
-	cmd, stderr := startRun(t, plan, "--out", out)
-	defer removeContainersOf(t, cmd.Process.Pid)
-	code := waitExit(t, cmd, time.Minute, stderr)
-	assert.Equal(t, code, exitOK, stderr.String())
-	assert.Equal(t, len(containersOf(t, cmd.Process.Pid, true)), 0)
+	pid := os.Getpid() // in-process: the containers carry this pid
+	defer removeContainersOf(t, pid)
+	r := benchplan(t, time.Minute, "run", plan, "--out", out)
+	assert.Equal(t, r.code, exitOK, r.stderr)
+	assert.Equal(t, len(containersOf(t, pid, true)), 0)
 	log, err := os.ReadFile(filepath.Join(out, "logs", "ctr.log"))
 	assert.NilError(t, err)
 	assert.Assert(t, strings.Contains(string(log), "benchplan sim: serving sim-model"), string(log))
@@ -267,16 +277,16 @@ scenarios:
     limits: { max_requests: 2 }
 `)
 	out := t.TempDir()
-	cmd, stderr := startRun(t, plan, "--out", out, "--quiet")
-	defer removeContainersOf(t, cmd.Process.Pid)
+	pid := os.Getpid() // in-process: the containers carry this pid
+	defer removeContainersOf(t, pid)
 	start := time.Now()
-	code := waitExit(t, cmd, time.Minute, stderr)
-	assert.Equal(t, code, exitRunFailed, stderr.String())
+	r := benchplan(t, time.Minute, "run", plan, "--out", out, "--quiet")
+	assert.Equal(t, r.code, exitRunFailed, r.stderr)
 	assert.Assert(t, time.Since(start) < 30*time.Second)
-	msg := stderr.String()
+	msg := r.stderr
 	assert.Assert(t, strings.Contains(msg, `benchplan: server "ctr" container exited during startup (exit code 2)`), msg)
 	assert.Assert(t, strings.Contains(msg, `    | benchplan sim: --profile: unknown simulator profile "no-such-gpu"`), msg)
-	assert.Equal(t, len(containersOf(t, cmd.Process.Pid, true)), 0)
+	assert.Equal(t, len(containersOf(t, pid, true)), 0)
 }
 
 // simProcesses lists the pids of `benchplan sim --addr addr` processes.
@@ -291,8 +301,10 @@ func TestServersProcessStoppedWhenBenchplanIsKilled(t *testing.T) {
 	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
 		t.Skip("SKIP: needs /proc to find the process server")
 	}
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
 			addr := freePort(t)
 			plan := writePlan(t, `version: 1
 name: process
@@ -324,7 +336,7 @@ scenarios:
 				}
 				return poll.Continue("waiting for the scenario to run:\n%s", stderr)
 			}, poll.WithTimeout(30*time.Second), poll.WithDelay(100*time.Millisecond))
-			time.Sleep(500 * time.Millisecond)
+			waitAnswered(t, "http://"+addr, 2) // mid-run, requests measured
 			assert.NilError(t, cmd.Process.Signal(sig))
 			code := waitExit(t, cmd, 30*time.Second, stderr)
 			if sig == syscall.SIGTERM {
@@ -356,6 +368,7 @@ scenarios:
 // know): the wait ends at once, not at startup_timeout, with exit 3, the
 // exit status and the log's last lines, and the log is kept.
 func TestServersProcessDyingDuringStartupExits3(t *testing.T) {
+	t.Parallel()
 	addr := freePort(t)
 	plan := writePlan(t, `version: 1
 name: process
@@ -389,6 +402,7 @@ scenarios:
 // TestServersRemoteNeverReadyExits3 points a plan at a server that answers
 // 503 forever: the run fails within startup_timeout, exit 3, with the reason.
 func TestServersRemoteNeverReadyExits3(t *testing.T) {
+	t.Parallel()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "loading", http.StatusServiceUnavailable)
 	}))
@@ -412,4 +426,34 @@ scenarios:
 		` within 2s (startup_timeout): GET /health answered 503 Service Unavailable (still loading)`), r.stderr)
 	assert.Assert(t, took < 10*time.Second, "took %s", took)
 	assert.Equal(t, readRun(t, out).Verdict, results.Error)
+}
+
+// waitAnswered waits until the simulator at base (its URL, no /v1) has
+// answered n requests, as its /metrics count them.
+func waitAnswered(t *testing.T, base string, n int) {
+	t.Helper()
+	hc := &http.Client{Timeout: 5 * time.Second}
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		resp, err := hc.Get(base + "/metrics")
+		if err != nil {
+			return poll.Continue("GET /metrics: %v", err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return poll.Continue("GET /metrics: %v", err)
+		}
+		done := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "vllm:request_success_total{") {
+				f := strings.Fields(line)
+				v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+				done += int(v)
+			}
+		}
+		if done < n {
+			return poll.Continue("%d of %d requests answered", done, n)
+		}
+		return poll.Success()
+	}, poll.WithTimeout(time.Minute), poll.WithDelay(50*time.Millisecond))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"time"
@@ -15,7 +14,8 @@ import (
 // simDefaults are the `benchplan sim` defaults without --profile.
 var simDefaults = sim.Config{Model: sim.DefaultModel, TTFT: 50 * time.Millisecond, ITL: 10 * time.Millisecond, Seed: 1}
 
-func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func cmdSim(ctx context.Context, st *cliState, args []string) int {
+	stdout, stderr := st.Stdout, st.Stderr
 	fs := flag.NewFlagSet("benchplan sim", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8000", "address to listen on")
 	profile := fs.String("profile", "", "engine profile to start from; flags given explicitly override it (see --list-profiles)")

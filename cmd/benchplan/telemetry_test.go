@@ -23,6 +23,8 @@ echo "0, NVIDIA A100-SXM4-40GB, 87, 37120, 40960, [N/A], 61"
 // nvidia-smi beside every step: requests wait behind a batch of two, the
 // gates on server.* and gpu.* read the samples, results.json carries the
 // series, and a scenario with GPU sampling off cannot pass a gpu.* gate.
+//
+// Not parallel: the fake nvidia-smi is found on the process's PATH.
 func TestRunSamplesServerMetricsAndGPUs(t *testing.T) {
 	dir := t.TempDir()
 	assert.NilError(t, os.WriteFile(filepath.Join(dir, "nvidia-smi"), []byte(fakeSMIScript), 0o755))

@@ -159,7 +159,7 @@ func buildSpec(name string, s *plan.Server, o Options) (*containerSpec, error) {
 		cs.Cmd = append([]string(nil), s.Args...)
 	}
 	if s.Preset != "" && cs.Env[HFTokenEnv] == "" {
-		if tok := os.Getenv(HFTokenEnv); tok != "" {
+		if tok := Getenv(o.Env, HFTokenEnv); tok != "" {
 			cs.Env[HFTokenEnv] = tok
 			extraSecrets = append(extraSecrets, tok)
 		}

@@ -34,6 +34,9 @@ type ManagerOptions struct {
 	// NoReap keeps the Manager from removing, before its first container
 	// starts, the containers that dead benchplan runs left (see Reap).
 	NoReap bool
+	// Env is the environment the servers start from (see Options.Env);
+	// nil: the process's.
+	Env []string
 }
 
 // Manager starts the plan's servers when they are first needed, shares
@@ -171,7 +174,7 @@ func (m *Manager) start(ctx context.Context, name string) (*Instance, error) {
 
 // options are the StartWith options for the plan's servers.
 func (m *Manager) options() Options {
-	o := Options{LogDir: m.opts.LogDir, Log: m.opts.Log, RunID: m.opts.RunID, Secrets: m.p.Secrets, StopGrace: m.opts.StopGrace}
+	o := Options{LogDir: m.opts.LogDir, Log: m.opts.Log, RunID: m.opts.RunID, Secrets: m.p.Secrets, StopGrace: m.opts.StopGrace, Env: m.opts.Env}
 	if m.p.File != "" {
 		o.Dir = filepath.Dir(m.p.File)
 	}

@@ -38,7 +38,7 @@ func (p *proc) describe() string {
 
 func startProcess(ctx context.Context, name string, s *plan.Server, o Options) (*Instance, error) {
 	// The process inherits benchplan's HF_TOKEN: never let it reach the log.
-	red := serverRedactor(s, o.Secrets, os.Getenv(HFTokenEnv))
+	red := serverRedactor(s, o.Secrets, Getenv(o.Env, HFTokenEnv))
 	lg, err := openServerLog(o.LogDir, name, red)
 	if err != nil {
 		return nil, err
@@ -60,7 +60,7 @@ func startProcess(ctx context.Context, name string, s *plan.Server, o Options) (
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = mergeEnv(os.Environ(), s.Env)
+	cmd.Env = mergeEnv(o.environ(), s.Env)
 	cmd.Stdout, cmd.Stderr = lg, lg
 	// A child that keeps the output open does not hold up Wait for long.
 	cmd.WaitDelay = time.Second
@@ -76,7 +76,7 @@ func startProcess(ctx context.Context, name string, s *plan.Server, o Options) (
 	}
 	// Written down so that `benchplan cleanup` finds the group if benchplan
 	// is killed before it can stop it.
-	unrecord, rerr := recordProcess(o.RunID, name, cmd.Process.Pid, shown)
+	unrecord, rerr := recordProcess(o.Env, o.RunID, name, cmd.Process.Pid, shown)
 	if rerr != nil {
 		lg.Notef("process group %d not recorded for `benchplan cleanup`: %v", cmd.Process.Pid, rerr)
 	}

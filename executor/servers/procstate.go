@@ -49,8 +49,12 @@ type ProcessRecord struct {
 
 // StateDir is the directory of process records: $BENCHPLAN_STATE_DIR, else
 // <user cache dir>/benchplan/processes.
-func StateDir() (string, error) {
-	if d := os.Getenv(StateDirEnv); d != "" {
+func StateDir() (string, error) { return stateDir(nil) }
+
+// stateDir is StateDir with $BENCHPLAN_STATE_DIR read from env (nil: the
+// process's environment).
+func stateDir(env []string) (string, error) {
+	if d := Getenv(env, StateDirEnv); d != "" {
 		return d, nil
 	}
 	c, err := os.UserCacheDir()
@@ -62,8 +66,8 @@ func StateDir() (string, error) {
 
 // recordProcess writes the record of a started process server; it returns
 // a function that removes it.
-func recordProcess(runID, server string, pid int, command string) (func(), error) {
-	dir, err := StateDir()
+func recordProcess(env []string, runID, server string, pid int, command string) (func(), error) {
+	dir, err := stateDir(env)
 	if err != nil {
 		return func() {}, err
 	}
@@ -95,8 +99,10 @@ func recordProcess(runID, server string, pid int, command string) (func(), error
 // stopped by benchplan (those of runs that still run included), oldest
 // first. A missing directory is no record; a record that cannot be read
 // is skipped.
-func ProcessRecords() ([]ProcessRecord, error) {
-	dir, err := StateDir()
+func ProcessRecords() ([]ProcessRecord, error) { return processRecords(nil) }
+
+func processRecords(env []string) ([]ProcessRecord, error) {
+	dir, err := stateDir(env)
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +149,9 @@ type ProcessFilter struct {
 	Run string
 	// All stops every recorded group, also of runs that still run.
 	All bool
+	// Env is the environment $BENCHPLAN_STATE_DIR is read from; nil: the
+	// process's.
+	Env []string
 }
 
 // ReapProcesses stops the process groups of process servers that benchplan
@@ -158,7 +167,7 @@ func ReapProcesses(ctx context.Context, f ProcessFilter, grace time.Duration, lo
 	if log == nil {
 		log = io.Discard
 	}
-	recs, err := ProcessRecords()
+	recs, err := processRecords(f.Env)
 	if err != nil {
 		return 0, err
 	}

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,32 @@ type Options struct {
 	// StopGrace is the time between SIGTERM and SIGKILL when a server
 	// stops (default DefaultStopGrace).
 	StopGrace time.Duration
+	// Env is benchplan's environment, as os.Environ gives it: a process
+	// server inherits it (its env: on top), and HF_TOKEN is read from it;
+	// nil: the process's.
+	Env []string
+}
+
+// environ is o.Env, or the process's environment when nil.
+func (o Options) environ() []string {
+	if o.Env == nil {
+		return os.Environ()
+	}
+	return o.Env
+}
+
+// Getenv finds name in env (os.Environ's form; the last wins, as in
+// os/exec), or in the process's environment when env is nil.
+func Getenv(env []string, name string) string {
+	if env == nil {
+		return os.Getenv(name)
+	}
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
 }
 
 func (o Options) withDefaults() Options {
