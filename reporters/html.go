@@ -34,8 +34,8 @@ func HTML(w io.Writer, run *results.Run) error { return HTMLWith(w, run, Options
 //     baseline's setup differs;
 //   - with a baseline, the metrics that changed beyond the threshold;
 //   - per scenario: its steps' metrics table and warnings; for several
-//     steps, TTFT and TPOT, request latency and output tokens/s against the
-//     completed request rate; over time (steps end to end), requests in
+//     steps, TTFT, TPOT, request latency, output tokens/s and the error
+//     rate against the target rate (see rateAxisFor); over time (steps end to end), requests in
 //     flight, output tokens/s, sent, completed and failed requests/s, and a chart
 //     per telemetry series when the steps carry any; per step, TTFT and
 //     latency histograms with their p50, p95 and p99 marked, and every
@@ -398,23 +398,70 @@ func (h *htmlReport) figure(f figure) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// rateCharts are the charts of figures against the completed request
-// rate, one point per step.
-func (h *htmlReport) rateCharts(sc *results.Scenario, sts []*results.Step) []figure {
-	xs := make([]float64, len(sts))
-	for i, st := range sts {
-		xs[i] = st.Metrics.Requests.RatePerSec
+// rateAxis is what the charts against rate put on x: the target rate
+// when every step has one (a sweep), the streams when every step is a
+// closed loop of streams, else the completed rate.
+type rateAxis struct {
+	label, short string
+	of           func(*results.Step) (float64, bool)
+	fmt          func(float64) string
+}
+
+func rateAxisFor(sts []*results.Step) rateAxis {
+	target, streams := true, true
+	for _, st := range sts {
+		target = target && st.TargetRatePerSec > 0
+		streams = streams && st.Load == "concurrent" && st.Streams > 0
 	}
-	series := func(name string, color int, get func(*results.Step) (float64, bool), yfmt func(float64) string) line {
+	switch {
+	case target:
+		return rateAxis{label: "target requests/s", short: "target rate",
+			of:  func(st *results.Step) (float64, bool) { return st.TargetRatePerSec, st.TargetRatePerSec > 0 },
+			fmt: func(v float64) string { return formatRate(v) + "/s target" }}
+	case streams:
+		return rateAxis{label: "concurrent streams", short: "streams",
+			of: func(st *results.Step) (float64, bool) {
+				return float64(st.Streams), st.Load == "concurrent" && st.Streams > 0
+			},
+			fmt: func(v float64) string { return plural(int(v), "stream") }}
+	}
+	return rateAxis{label: "completed requests/s", short: "completed rate",
+		of:  func(st *results.Step) (float64, bool) { return st.Metrics.Requests.RatePerSec, true },
+		fmt: func(v float64) string { return formatRate(v) + " completed req/s" }}
+}
+
+// rateCharts are the charts of figures against the steps' rate (see
+// rateAxis), one point per step, the points in the order of x, so that a
+// sweep's lines run from the lowest rate to the highest even where an
+// overloaded server completed fewer requests at a higher target.
+func (h *htmlReport) rateCharts(sc *results.Scenario, sts []*results.Step) []figure {
+	ax := rateAxisFor(sts)
+	ordered := func(sts []*results.Step) []*results.Step {
+		var out []*results.Step
+		for _, st := range sts {
+			if _, ok := ax.of(st); ok {
+				out = append(out, st)
+			}
+		}
+		sort.SliceStable(out, func(i, j int) bool {
+			a, _ := ax.of(out[i])
+			b, _ := ax.of(out[j])
+			return a < b
+		})
+		return out
+	}
+	sts = ordered(sts)
+	series := func(name string, color int, sts []*results.Step, get func(*results.Step) (float64, bool), yfmt func(float64) string) line {
 		l := line{name: name, color: color, markers: true}
-		for i, st := range sts {
+		for _, st := range sts {
 			y, ok := get(st)
 			if !ok {
 				continue
 			}
-			l.xs = append(l.xs, xs[i])
+			x, _ := ax.of(st)
+			l.xs = append(l.xs, x)
 			l.ys = append(l.ys, y)
-			l.tips = append(l.tips, fmt.Sprintf("%s, %s: %s at %s completed req/s", st.Label(), name, yfmt(y), formatRate(xs[i])))
+			l.tips = append(l.tips, fmt.Sprintf("%s: %s %s (%s completed req/s)", st.Label(), name, yfmt(y), formatRate(st.Metrics.Requests.RatePerSec)))
 		}
 		return l
 	}
@@ -430,48 +477,61 @@ func (h *htmlReport) rateCharts(sc *results.Scenario, sts []*results.Step) []fig
 	p50 := func(d results.Distribution) time.Duration { return d.P50 }
 	p95 := func(d results.Distribution) time.Duration { return d.P95 }
 	p99 := func(d results.Distribution) time.Duration { return d.P99 }
+	mk := func(title, ylabel string, kind axisKind, yfmt func(float64) string, ls ...line) *chart {
+		return &chart{title: title, xLabel: ax.label, yLabel: ylabel, xFmt: ax.fmt, yFmt: yfmt, yKind: kind, lines: ls}
+	}
 
-	lat1 := &chart{title: "TTFT and TPOT against the completed request rate", xLabel: "completed requests/s", yLabel: "ms",
-		yFmt: fmtMS, lines: []line{
-			series("TTFT p50", 0, dist(ttft, p50), fmtMS),
-			series("TTFT p95", 1, dist(ttft, p95), fmtMS),
-			series("TPOT p50", 2, dist(tpot, p50), fmtMS),
-		}}
+	ttftChart := mk("TTFT against the "+ax.short, "TTFT", durationAxis, fmtMS,
+		series("TTFT p50", 0, sts, dist(ttft, p50), fmtMS),
+		series("TTFT p95", 1, sts, dist(ttft, p95), fmtMS))
 	// The baseline's TTFT p95 for the same steps, dashed.
 	if h.opts.Baseline != nil {
 		for _, bsc := range scenarios(h.opts.Baseline) {
 			if bsc.Name != sc.Name {
 				continue
 			}
-			bl := line{name: "baseline TTFT p95", color: 1, dashed: true, markers: true}
-			for _, st := range steps(bsc) {
-				if st.Metrics.TTFT.Count == 0 {
-					continue
-				}
-				bl.xs = append(bl.xs, st.Metrics.Requests.RatePerSec)
-				bl.ys = append(bl.ys, ms(st.Metrics.TTFT.P95))
-				bl.tips = append(bl.tips, fmt.Sprintf("baseline %s, TTFT p95: %s at %s completed req/s", st.Label(), FormatDuration(st.Metrics.TTFT.P95), formatRate(st.Metrics.Requests.RatePerSec)))
+			bl := series("TTFT p95", 1, ordered(steps(bsc)), dist(ttft, p95), fmtMS)
+			bl.name, bl.dashed = "baseline TTFT p95", true
+			for i := range bl.tips {
+				bl.tips[i] = "baseline " + bl.tips[i]
 			}
 			if len(bl.xs) > 0 {
-				lat1.lines = append(lat1.lines, bl)
+				ttftChart.lines = append(ttftChart.lines, bl)
 			}
 		}
 	}
-	lat2 := &chart{title: "Request latency against the completed request rate", xLabel: "completed requests/s", yLabel: "ms",
-		yFmt: fmtMS, lines: []line{
-			series("latency p50", 0, dist(lat, p50), fmtMS),
-			series("latency p95", 1, dist(lat, p95), fmtMS),
-			series("latency p99", 3, dist(lat, p99), fmtMS),
-		}}
-	tok := &chart{title: "Output tokens per second against the completed request rate", xLabel: "completed requests/s", yLabel: "tokens/s",
-		lines: []line{series("output tokens/s", 2, func(st *results.Step) (float64, bool) {
+	// TPOT is tens of milliseconds where TTFT may be seconds: a chart of
+	// its own, on its own scale.
+	tpotChart := mk("TPOT against the "+ax.short, "TPOT", durationAxis, fmtMS,
+		series("TPOT p50", 0, sts, dist(tpot, p50), fmtMS),
+		series("TPOT p95", 1, sts, dist(tpot, p95), fmtMS))
+	latChart := mk("Request latency against the "+ax.short, "latency", durationAxis, fmtMS,
+		series("latency p50", 0, sts, dist(lat, p50), fmtMS),
+		series("latency p95", 1, sts, dist(lat, p95), fmtMS),
+		series("latency p99", 3, sts, dist(lat, p99), fmtMS))
+	tokFmt := func(v float64) string { return formatRate(v) + " tokens/s" }
+	tokChart := mk("Output tokens per second against the "+ax.short, "output tokens/s", plainAxis, nil,
+		series("output tokens/s", 2, sts, func(st *results.Step) (float64, bool) {
 			return st.Metrics.Tokens.OutputRatePerSec, true
-		}, func(v float64) string { return formatRate(v) })}}
-	return []figure{
-		{caption: "TTFT and TPOT vs completed rate", chart: lat1},
-		{caption: "Request latency vs completed rate", chart: lat2},
-		{caption: "Output tokens/s vs completed rate", chart: tok},
+		}, tokFmt))
+	out := []figure{
+		{caption: "TTFT vs " + ax.short, chart: ttftChart},
+		{caption: "TPOT vs " + ax.short, chart: tpotChart},
+		{caption: "Request latency vs " + ax.short, chart: latChart},
+		{caption: "Output tokens/s vs " + ax.short, chart: tokChart},
 	}
+	errs := false
+	for _, st := range sts {
+		errs = errs || st.Metrics.Errors.Rate > 0
+	}
+	if errs {
+		pct := func(v float64) string { return trimFloat(v, 2) + "%" }
+		out = append(out, figure{caption: "Error rate vs " + ax.short, chart: mk("Error rate against the "+ax.short, "errors", percentAxis, pct,
+			series("errors", 3, sts, func(st *results.Step) (float64, bool) {
+				return 100 * st.Metrics.Errors.Rate, st.Metrics.Requests.Total > 0
+			}, pct))})
+	}
+	return out
 }
 
 // timeline lays the steps' series end to end and draws them over time:
@@ -493,7 +553,7 @@ func timeline(sts []*results.Step) []figure {
 	}
 	var teles []*tele
 	teleBy := map[string]*tele{}
-	for _, st := range sts {
+	for si, st := range sts {
 		s := st.Series
 		span := 0.0
 		if s != nil && s.Len() > 0 {
@@ -502,7 +562,7 @@ func timeline(sts []*results.Step) []figure {
 			span = ms(time.Duration(st.Metrics.Duration)) / 1000
 		}
 		if len(sts) > 1 {
-			marks = append(marks, vmark{x: offset, label: st.Label(), class: "step"})
+			marks = append(marks, vmark{x: offset, label: st.Label(), short: fmt.Sprintf("step %d", si+1), class: "step"})
 		}
 		if s != nil && s.Len() > 0 {
 			hasSeries = true
@@ -568,9 +628,11 @@ func timeline(sts []*results.Step) []figure {
 		offset += span
 	}
 	var out []figure
-	xl := "time since the scenario's first step (s)"
+	// A duration axis whose ticks name their unit ("45s", "1m30s").
+	xl := "time since the scenario's first step"
+	yKind := plainAxis
 	mk := func(title, ylabel string, ls ...line) *chart {
-		return &chart{title: title, xLabel: xl, yLabel: ylabel, xFmt: fmtSeconds, lines: ls, marks: marks,
+		return &chart{title: title, xLabel: xl, yLabel: ylabel, xFmt: fmtSeconds, xTick: fmtSeconds, lines: ls, marks: marks, yKind: yKind,
 			xFixed: true, xMin: 0, xMax: offset}
 	}
 	if hasSeries && offset > 0 {
@@ -607,7 +669,23 @@ func timeline(sts []*results.Step) []figure {
 			}
 			ylabel = unit
 		}
+		// Fractions (KV cache usage) and percentages (utilisation) on
+		// 0–100%, however little of it they used.
+		switch t.unit {
+		case "fraction":
+			for i := range ls {
+				ys := make([]float64, len(ls[i].ys))
+				for j, y := range ls[i].ys {
+					ys[j] = 100 * y
+				}
+				ls[i].ys = ys
+			}
+			yKind, ylabel = percentAxis, ""
+		case "%":
+			yKind, ylabel = percentAxis, ""
+		}
 		c := mk(t.name+" over time", ylabel, ls...)
+		yKind = plainAxis
 		out = append(out, figure{caption: "Telemetry: " + t.name, chart: c})
 	}
 	return out
@@ -740,7 +818,7 @@ func histChart(name string, hg *results.Histogram, d results.Distribution) *char
 			return fmt.Sprintf("%s–%s: %s", fmtMS(lo), fmtMS(hi), plural(n, "request"))
 		},
 	}
-	c := &chart{title: name + " distribution", xLabel: strings.ToLower(name), yLabel: "requests", xFmt: fmtMS, hist: hist}
+	c := &chart{title: name + " distribution", xLabel: name, yLabel: "requests", xFmt: fmtMS, xKind: durationAxis, hist: hist}
 	if d.Count > 0 {
 		c.marks = []vmark{
 			{x: ms(d.P50), label: "p50 " + FormatDuration(d.P50), class: "pct"},

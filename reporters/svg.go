@@ -13,6 +13,32 @@ import (
 // is plain SVG markup styled by the page's CSS (classes, no fonts, no
 // scripts), deterministic for given input, and every point carries a
 // <title> so hovering shows its value without any script.
+//
+// Why hand-written and not gonum/plot (gonum.org/v1/plot), weighed for
+// issue #20:
+//   - Dependency and size: gonum/plot pulls in gonum/gonum's numerics, its
+//     own font package with embedded Liberation fonts (several MB), and
+//     image, PDF and TeX backends; benchplan links none of it today, and
+//     the charts here need about 500 lines.
+//   - Output: gonum/plot's vg backends write raster (PNG) or vector (SVG,
+//     PDF) images whose text is drawn with the fonts it embeds and measures
+//     itself, as glyph paths or positioned text in absolute units. That
+//     means no page CSS: no light or dark theme, no palette shared with
+//     the tables, no <title> on a point to hover (vgsvg has no hook for
+//     it), and a file much larger than this markup (a PNG per chart would
+//     have to travel as a data: URL).
+//   - Text layout: gonum/plot measures text exactly with its own fonts, but
+//     it does not prevent labels from colliding either (legend entries,
+//     marker labels and crowded ticks are placed where asked); the
+//     collision-avoidance here (legend rows that wrap, marker labels
+//     nudged into rows a text height apart, labels kept inside the
+//     viewBox) would be ours to write on top of it anyway.
+//   - Units and ordering (one unit per axis, fixed 0–100% for fractions,
+//     points ordered by x) are decisions of the report, not of a plotting
+//     library.
+// So the charts stay hand-written; their layout is checked in a real
+// browser (TestChartTextDoesNotCollide measures every <text>'s box in
+// headless Chromium), not estimated.
 
 // chartW and chartH are a chart's viewBox size; the page scales it.
 const (
@@ -45,20 +71,42 @@ type histogram struct {
 type vmark struct {
 	x     float64
 	label string
+	// short stands for label where label finds no room (optional).
+	short string
 	// class is "step" (a step boundary) or "pct" (a percentile).
 	class string
 }
+
+// axisKind says how an axis reads its values.
+type axisKind int
+
+const (
+	// plainAxis: numbers, ticks written by the chart's format.
+	plainAxis axisKind = iota
+	// durationAxis: values in milliseconds; the ticks are plain numbers
+	// in one unit (µs, ms or s, whichever suits the range), which the
+	// axis label names: "TTFT (s)" with ticks 0, 2.5, 5.
+	durationAxis
+	// percentAxis: values in percent, always shown on 0–100 ("%").
+	percentAxis
+)
 
 // chart is one chart.
 type chart struct {
 	// title and desc are for screen readers (<title>, <desc>).
 	title, desc    string
 	xLabel, yLabel string
-	xFmt, yFmt     func(float64) string
-	lines          []line
-	hist           *histogram
-	marks          []vmark
-	// xMin and xMax, when xFixed, set the x range instead of the data.
+	// xFmt and yFmt write values for the hover texts (and the ticks of a
+	// plain axis).
+	xFmt, yFmt func(float64) string
+	// xTick writes a plain x axis's ticks (fmtNumber when nil):
+	// fmtSeconds makes it a duration axis whose ticks name their unit.
+	xTick        func(float64) string
+	xKind, yKind axisKind
+	lines        []line
+	hist         *histogram
+	marks        []vmark
+	// xFixed sets the x range to xMin..xMax instead of the data's.
 	xFixed     bool
 	xMin, xMax float64
 }
@@ -69,6 +117,9 @@ const (
 	padR = 18
 	padT = 34
 	padB = 42
+	// rowH is the distance between rows of labels: more than a line of
+	// the charts' 11px text (about 13px from ascender to descender).
+	rowH = 14
 )
 
 // svg renders the chart: its frame and axes, histogram bars, vertical
@@ -103,22 +154,33 @@ type plot struct {
 	// xlo..xhi is the x range shown, 0..ytop the y range.
 	xlo, xhi, ytop float64
 	xt, yt         []float64
+	// xfmt and yfmt write values for hover texts; xtick and ytick write
+	// the ticks; xlabel and ylabel name the axes, with their unit.
 	xfmt, yfmt     func(float64) string
+	xtick, ytick   func(float64) string
+	xlabel, ylabel string
+	// legend is where each named line's legend entry goes.
+	legend []legendEntry
+}
+
+// legendEntry is one line's place in the legend.
+type legendEntry struct {
+	line int
+	x, y float64
 }
 
 func (p *plot) px(x float64) float64 { return p.x0 + (x-p.xlo)/(p.xhi-p.xlo)*(p.x1-p.x0) }
 func (p *plot) py(y float64) float64 { return p.y1 - y/p.ytop*(p.y1-p.y0) }
 
-// plot lays the chart out: x from its data (or its fixed range), widened
-// to round ticks for line charts, y from 0 to a round tick above its data;
-// ok is false when there is nothing to draw.
+// plot lays the chart out: the legend in rows along the top, x from its
+// data (or its fixed range), widened to round ticks for line charts, y
+// from 0 to a round tick above its data (0–100 for a percent axis); ok is
+// false when there is nothing to draw.
 func (c *chart) plot() (p *plot, ok bool) {
-	p = &plot{x0: padL, x1: chartW - padR, y0: padT, y1: chartH - padB, xfmt: c.xFmt, yfmt: c.yFmt}
-	if p.xfmt == nil {
-		p.xfmt = fmtNumber
-	}
-	if p.yfmt == nil {
-		p.yfmt = fmtNumber
+	p = &plot{x0: padL, x1: chartW - padR, y0: padT, y1: chartH - padB, xfmt: c.xFmt, yfmt: c.yFmt, xlabel: c.xLabel, ylabel: c.yLabel}
+	p.legend = c.layoutLegend()
+	if n := len(p.legend); n > 0 {
+		p.y0 = math.Max(p.y0, p.legend[n-1].y+rowH+2)
 	}
 	xlo, xhi, yhi, has := c.dataRange()
 	if c.xFixed {
@@ -140,16 +202,73 @@ func (c *chart) plot() (p *plot, ok bool) {
 			xlo = 0
 		}
 	}
-	p.xt = niceTicks(xlo, xhi, 6)
+	p.xt, p.xtick, p.xlabel = axisTicks(c.xKind, xlo, xhi, 6, c.xTick, c.xLabel)
 	if !c.xFixed && c.hist == nil {
 		xlo, xhi = math.Min(xlo, p.xt[0]), math.Max(xhi, p.xt[len(p.xt)-1])
 	}
 	if yhi <= 0 {
 		yhi = 1
 	}
-	p.yt = niceTicks(0, yhi, 5)
+	if c.yKind == percentAxis {
+		yhi = math.Max(yhi, 100)
+	}
+	p.yt, p.ytick, p.ylabel = axisTicks(c.yKind, 0, yhi, 5, nil, c.yLabel)
 	p.xlo, p.xhi, p.ytop = xlo, xhi, p.yt[len(p.yt)-1]
+	p.xfmt, p.yfmt = hoverFormat(c.xKind, p.xfmt, p.xtick), hoverFormat(c.yKind, p.yfmt, p.ytick)
 	return p, true
+}
+
+// axisTicks picks an axis's round ticks over lo..hi (about n of them),
+// how they are written and the axis label with its unit.
+func axisTicks(kind axisKind, lo, hi float64, n int, format func(float64) string, label string) (ticks []float64, tick func(float64) string, withUnit string) {
+	switch kind {
+	case durationAxis:
+		div, unit := durationUnit(math.Max(math.Abs(lo), math.Abs(hi)))
+		for _, t := range niceTicks(lo/div, hi/div, n) {
+			ticks = append(ticks, t*div)
+		}
+		return ticks, func(v float64) string { return trimFloat(v/div, 3) }, labelUnit(label, unit)
+	case percentAxis:
+		return niceTicks(lo, hi, n), func(v float64) string { return trimFloat(v, 1) }, labelUnit(label, "%")
+	}
+	if format == nil {
+		format = fmtNumber
+	}
+	return niceTicks(lo, hi, n), format, label
+}
+
+// hoverFormat is how a value of an axis reads on hover: the chart's
+// format, else the value with its unit.
+func hoverFormat(kind axisKind, format, tick func(float64) string) func(float64) string {
+	switch {
+	case format != nil:
+		return format
+	case kind == durationAxis:
+		return fmtMS
+	case kind == percentAxis:
+		return func(v float64) string { return trimFloat(v, 2) + "%" }
+	}
+	return tick
+}
+
+// durationUnit is the unit for milliseconds up to top, and its size in
+// milliseconds.
+func durationUnit(top float64) (float64, string) {
+	switch {
+	case top >= 1000:
+		return 1000, "s"
+	case top > 0 && top < 1:
+		return 0.001, "µs"
+	}
+	return 1, "ms"
+}
+
+// labelUnit names an axis with its unit: "TTFT (ms)", or "ms" alone.
+func labelUnit(label, unit string) string {
+	if label == "" {
+		return unit
+	}
+	return label + " (" + unit + ")"
 }
 
 // dataRange is the x range and the highest y of the chart's lines and
@@ -186,23 +305,34 @@ func (c *chart) axes(b *strings.Builder, p *plot) {
 	fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`, f1(p.x0), f1(p.y1), f1(p.x1), f1(p.y1))
 	fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`, f1(p.x0), f1(p.y0), f1(p.x0), f1(p.y1))
 	for _, t := range p.yt {
-		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="end">%s</text>`, f1(p.x0-6), f1(p.py(t)+4), esc(p.yfmt(t)))
+		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="end">%s</text>`, f1(p.x0-6), f1(p.py(t)+4), esc(p.ytick(t)))
 	}
 	slack := 1e-9 * math.Abs(p.xhi-p.xlo)
+	// A tick label that would run into the one before it is left out (its
+	// tick stays).
+	lastEnd := math.Inf(-1)
 	for _, t := range p.xt {
 		if t < p.xlo-slack || t > p.xhi+slack {
 			continue
 		}
 		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`, f1(p.px(t)), f1(p.y1), f1(p.px(t)), f1(p.y1+4))
-		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle">%s</text>`, f1(p.px(t)), f1(p.y1+16), esc(p.xfmt(t)))
+		s := p.xtick(t)
+		w := textWidth(s, 11)
+		if math.Min(p.px(t), chartW-2-w/2)-w/2 < lastEnd+6 {
+			continue
+		}
+		// Centred on its tick, or ending at the chart's edge.
+		cx := math.Min(p.px(t), chartW-2-w/2)
+		lastEnd = cx + w/2
+		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle">%s</text>`, f1(cx), f1(p.y1+19), esc(s))
 	}
-	if c.xLabel != "" {
-		fmt.Fprintf(b, `<text class="label" x="%s" y="%d" text-anchor="middle">%s</text>`, f1((p.x0+p.x1)/2), chartH-6, esc(c.xLabel))
+	if p.xlabel != "" {
+		fmt.Fprintf(b, `<text class="label" x="%s" y="%d" text-anchor="middle">%s</text>`, f1((p.x0+p.x1)/2), chartH-6, esc(p.xlabel))
 	}
-	if c.yLabel != "" {
+	if p.ylabel != "" {
 		mid := f1((p.y0 + p.y1) / 2)
 		fmt.Fprintf(b, `<text class="label" x="%d" y="%s" text-anchor="middle" transform="rotate(-90 %d %s)">%s</text>`,
-			14, mid, 14, mid, esc(c.yLabel))
+			13, mid, 13, mid, esc(p.ylabel))
 	}
 	b.WriteString(`</g>`)
 }
@@ -233,24 +363,55 @@ func (c *chart) bars(b *strings.Builder, p *plot) {
 	}
 }
 
-// vmarks draws the vertical markers within the x range, with their labels.
+// markRows is how many rows of marker labels a chart has at most.
+const markRows = 4
+
+// vmarks draws the vertical markers within the x range, with their
+// labels: each label in the first row, from the top, where it keeps clear
+// of the labels already there; rows are a text height apart, and a label
+// stays inside the chart. A label with no room takes its short form, or
+// none (the marker's line then names it on hover).
 func (c *chart) vmarks(b *strings.Builder, p *plot) {
-	for i, m := range c.marks {
+	var rows [markRows][][2]float64
+	fits := func(r int, a, z float64) bool {
+		for _, iv := range rows[r] {
+			if a < iv[1]+6 && iv[0] < z+6 {
+				return false
+			}
+		}
+		return true
+	}
+	for _, m := range c.marks {
 		if m.x < p.xlo || m.x > p.xhi {
 			continue
 		}
 		x := p.px(m.x)
-		fmt.Fprintf(b, `<line class="vm %s" x1="%s" y1="%s" x2="%s" y2="%s"/>`, m.class, f1(x), f1(p.y0), f1(x), f1(p.y1))
-		if m.label != "" {
-			// A row per marker (three at most: p50, p95, p99), so that close
-			// values do not overlap.
-			ly := p.y0 + 10 + float64(i%3)*11
-			anchor := "start"
-			lx := x + 3
-			if x > (p.x0+p.x1)*0.8 {
-				anchor, lx = "end", x-3
+		placed := false
+		var text string
+		var lx, ly float64
+		for _, label := range []string{m.label, m.short} {
+			if label == "" || placed {
+				continue
 			}
-			fmt.Fprintf(b, `<text class="vml" x="%s" y="%s" text-anchor="%s">%s</text>`, f1(lx), f1(ly), anchor, esc(m.label))
+			w := textWidth(label, 10)
+			// To the right of the line, or to its left where the
+			// right has no room.
+			a := x + 3
+			if a+w > p.x1 {
+				a = x - 3 - w
+			}
+			a = math.Max(a, 2)
+			for r := 0; r < markRows; r++ {
+				if fits(r, a, a+w) {
+					rows[r] = append(rows[r], [2]float64{a, a + w})
+					text, lx, ly, placed = label, a, p.y0+11+float64(r)*rowH, true
+					break
+				}
+			}
+		}
+		fmt.Fprintf(b, `<line class="vm %s" x1="%s" y1="%s" x2="%s" y2="%s"><title>%s</title></line>`, m.class, f1(x), f1(p.y0), f1(x), f1(p.y1), esc(m.label))
+		if placed {
+			fmt.Fprintf(b, `<text class="vml" x="%s" y="%s">%s</text>`, f1(lx), f1(ly), esc(text))
 		}
 	}
 }
@@ -289,26 +450,35 @@ func (c *chart) series(b *strings.Builder, p *plot) {
 	}
 }
 
-// legend names the named lines along the top, each with its stroke.
-func (c *chart) legend(b *strings.Builder, p *plot) {
-	named := 0
-	for _, l := range c.lines {
-		if l.name != "" {
-			named++
-		}
-	}
-	if named == 0 {
-		return
-	}
-	b.WriteString(`<g class="legend">`)
-	x := p.x0
-	for _, l := range c.lines {
+// layoutLegend places the named lines' legend entries in rows along the
+// top, starting a new row where an entry would run past the chart.
+func (c *chart) layoutLegend() []legendEntry {
+	var out []legendEntry
+	x, y := float64(padL), 18.0
+	for i, l := range c.lines {
 		if l.name == "" {
 			continue
 		}
-		fmt.Fprintf(b, `<line class="%s" x1="%s" y1="14" x2="%s" y2="14"/>`, l.class(), f1(x), f1(x+16))
-		fmt.Fprintf(b, `<text x="%s" y="18">%s</text>`, f1(x+20), esc(l.name))
-		x += 20 + float64(textWidth(l.name)) + 14
+		w := 20 + textWidth(l.name, 11)
+		if x > padL && x+w > chartW-4 {
+			x, y = padL, y+rowH
+		}
+		out = append(out, legendEntry{line: i, x: x, y: y})
+		x += w + 14
+	}
+	return out
+}
+
+// legend names the named lines along the top, each with its stroke.
+func (c *chart) legend(b *strings.Builder, p *plot) {
+	if len(p.legend) == 0 {
+		return
+	}
+	b.WriteString(`<g class="legend">`)
+	for _, e := range p.legend {
+		l := c.lines[e.line]
+		fmt.Fprintf(b, `<line class="%s" x1="%s" y1="%s" x2="%s" y2="%s"/>`, l.class(), f1(e.x), f1(e.y-4), f1(e.x+16), f1(e.y-4))
+		fmt.Fprintf(b, `<text x="%s" y="%s">%s</text>`, f1(e.x+20), f1(e.y), esc(l.name))
 	}
 	b.WriteString(`</g>`)
 }
@@ -326,8 +496,27 @@ func (l *line) class() string {
 	return cls
 }
 
-// textWidth estimates a label's width in the chart's 11px font.
-func textWidth(s string) int { return int(math.Ceil(float64(len([]rune(s))) * 6.2)) }
+// textWidth estimates a label's width at a font size, on the wide side
+// of the usual sans-serif fonts (capitals and digits are the widest; the
+// browser test measures the real boxes).
+func textWidth(s string, size float64) float64 {
+	w := 0.0
+	for _, r := range s {
+		switch {
+		case r == ' ' || r == '.' || r == ',' || r == ':' || r == 'i' || r == 'l' || r == 'j' || r == '(' || r == ')' || r == '/':
+			w += 0.36
+		case r == 'm' || r == 'w' || r == 'M' || r == 'W' || r == '%' || r == '—':
+			w += 0.95
+		case r >= 'A' && r <= 'Z' || r == 'µ':
+			w += 0.74
+		case r >= '0' && r <= '9':
+			w += 0.64
+		default:
+			w += 0.62
+		}
+	}
+	return math.Ceil(w * size)
+}
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 

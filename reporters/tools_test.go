@@ -216,8 +216,8 @@ func TestHTMLOpensInChromium(t *testing.T) {
 		opts   Options
 		charts int
 	}{
-		// 3 against rate, 3 over time, 2 telemetry, 2 histograms x 3 steps.
-		{"multistep", multiStepRun(), Options{Baseline: baselineRun()}, 3 + 3 + 2 + 6},
+		// 4 against rate, 3 over time, 2 telemetry, 2 histograms x 3 steps.
+		{"multistep", multiStepRun(), Options{Baseline: baselineRun()}, 4 + 3 + 2 + 6},
 		{"pass", passingRun(), Options{}, 3 + 2},
 		{"fail", failingRun(), Options{}, 0},
 		{"run-error", runErrorRun(), Options{}, 0},
@@ -302,5 +302,5 @@ func TestHTMLShowsBaselineAndTelemetry(t *testing.T) {
 		st.Series, st.Histograms, st.Telemetry = nil, nil, nil
 	}
 	out = render(t, HTML, run)
-	assert.Equal(t, strings.Count(out, `<svg class="chart"`), 3, "only the charts against rate")
+	assert.Equal(t, strings.Count(out, `<svg class="chart"`), 4, "only the charts against rate")
 }
