@@ -440,6 +440,7 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 		r.rep.StepStarted(progress.Step{Scenario: sc.Name, Index: st.Index, Count: total, Label: st.LoadLabel(),
 			MaxRequests: r.lim.MaxRequests, MaxDuration: r.lim.MaxDuration})
 		do = func(ctx context.Context, origin time.Time, req *results.Request) error {
+			r.rep.RequestSent() // the dispatcher calls do as it sends the request
 			err := r.do(ctx, origin, req)
 			r.rep.RequestDone(req)
 			return err

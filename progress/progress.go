@@ -1,13 +1,14 @@
 // Package progress shows a run's progress while it runs: per step, the
-// requests done of the step's target, the time elapsed, the achieved rate
-// and the errors so far.
+// requests sent, in flight and done of the step's target, the time
+// elapsed, the completion rate and the errors so far.
 //
 // On a terminal it draws one progress bar line that it redraws in place;
 // anywhere else (a pipe, a CI log, a file) it writes a plain line when a
 // step starts, every few seconds while it runs and when it ends, with no
 // cursor or color codes.
 //
-// The executor drives a Reporter (StepStarted, RequestDone, StepDone); this
+// The executor drives a Reporter (StepStarted, RequestSent, RequestDone,
+// StepDone); this
 // package imports only results (and internal/textsafe), so the executor may import it. A Printer is
 // also an io.Writer: other lines written to it ("starting server ...") are
 // printed above the bar without garbling it.
@@ -44,12 +45,16 @@ type Step struct {
 	MaxDuration time.Duration
 }
 
-// Reporter receives a run's progress. RequestDone may be called from many
-// goroutines at once; StepStarted and StepDone are called in order, one
-// step at a time.
+// Reporter receives a run's progress. RequestSent and RequestDone may be
+// called from many goroutines at once; StepStarted and StepDone are called
+// in order, one step at a time.
 type Reporter interface {
 	// StepStarted is called as a step's first request is about to be sent.
 	StepStarted(Step)
+	// RequestSent is called as a request is sent: with RequestDone, the
+	// progress shows the requests in flight, so that a step whose server
+	// cannot keep up visibly progresses before its first request ends.
+	RequestSent()
 	// RequestDone is called when a request has finished (completed, failed
 	// or cut off), with its record filled in.
 	RequestDone(*results.Request)
@@ -84,15 +89,18 @@ type Options struct {
 }
 
 // TerminalWidth is how many columns the terminal f shows: what the
-// terminal says, else $COLUMNS, else 80.
-func TerminalWidth(f *os.File) int {
+// terminal says, else $COLUMNS (read with getenv: the command's
+// environment), else 80.
+func TerminalWidth(f *os.File, getenv func(string) string) int {
 	if f != nil {
 		if n := winsizeCols(f); n > 0 {
 			return n
 		}
 	}
-	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
-		return n
+	if getenv != nil {
+		if n, err := strconv.Atoi(getenv("COLUMNS")); err == nil && n > 0 {
+			return n
+		}
 	}
 	return 80
 }
@@ -135,6 +143,7 @@ type Printer struct {
 	stop    chan struct{}
 	done    chan struct{}
 
+	sent     atomic.Int64 // requests sent in the running step
 	finished atomic.Int64 // requests finished in the running step
 	errored  atomic.Int64
 	ok       atomic.Int64
@@ -165,6 +174,7 @@ func (p *Printer) StepStarted(s Step) {
 	p.step = s
 	p.running = true
 	p.start = p.opts.Now()
+	p.sent.Store(0)
 	p.finished.Store(0)
 	p.errored.Store(0)
 	p.ok.Store(0)
@@ -178,6 +188,9 @@ func (p *Printer) StepStarted(s Step) {
 		go p.tick(p.stop, p.done)
 	}
 }
+
+// RequestSent counts a request sent.
+func (p *Printer) RequestSent() { p.sent.Add(1) }
 
 // RequestDone counts a finished request.
 func (p *Printer) RequestDone(r *results.Request) {
@@ -298,19 +311,50 @@ func (p *Printer) name() string {
 	return name
 }
 
-// status is "96/200 requests, 12.3s elapsed, 2.31 req/s, 0 errors".
+// status is "sent 412, in flight 400, done 12/600, 12.3s/1m0s, 1.20 req/s
+// done, 0 errors": what was sent, what is in flight (sent, not finished)
+// and what finished of the step's max_requests, the time elapsed, the rate
+// requests completed at and the errors so far.
 func (p *Printer) status() string {
 	elapsed := p.opts.Now().Sub(p.start)
 	done := p.finished.Load()
-	reqs := fmt.Sprintf("%d requests", done)
+	sent := max(p.sent.Load(), done) // a finish may be counted before its send is seen
+	reqs := fmt.Sprintf("sent %d, in flight %d, done %d", sent, sent-done, done)
 	if p.step.MaxRequests > 0 {
-		reqs = fmt.Sprintf("%d/%d requests", done, p.step.MaxRequests)
+		reqs += fmt.Sprintf("/%d", p.step.MaxRequests)
 	}
-	el := roundDur(elapsed).String() + " elapsed"
+	return fmt.Sprintf("%s, %s, %.2f req/s done, %s", reqs, p.elapsed(elapsed), rate(p.ok.Load(), elapsed), errorsText(p.errored.Load()))
+}
+
+// barStatus is the bar's shorter status, most telling first: "done
+// 12/600, 400 in flight, 12.3s/1m0s, 1.20/s, 0 errors" (sent is done plus
+// in flight); the rate, then the time, go when the line has no room.
+func (p *Printer) barStatus(room int) string {
+	elapsed := p.opts.Now().Sub(p.start)
+	done := p.finished.Load()
+	sent := max(p.sent.Load(), done)
+	reqs := fmt.Sprintf("done %d", done)
+	if p.step.MaxRequests > 0 {
+		reqs += fmt.Sprintf("/%d", p.step.MaxRequests)
+	}
+	reqs += fmt.Sprintf(", %d in flight", sent-done)
+	errs := errorsText(p.errored.Load())
+	timePart := p.elapsed(elapsed)
+	ratePart := fmt.Sprintf("%.2f/s", rate(p.ok.Load(), elapsed))
+	for _, parts := range [][]string{{reqs, timePart, ratePart, errs}, {reqs, timePart, errs}} {
+		if s := strings.Join(parts, ", "); runeLen(s) <= room {
+			return s
+		}
+	}
+	return reqs + ", " + errs
+}
+
+// elapsed is the time the step has run, of its max_duration if it has one.
+func (p *Printer) elapsed(d time.Duration) string {
 	if p.step.MaxDuration > 0 {
-		el = fmt.Sprintf("%s/%s", roundDur(elapsed), p.step.MaxDuration)
+		return fmt.Sprintf("%s/%s", roundDur(d), p.step.MaxDuration)
 	}
-	return fmt.Sprintf("%s, %s, %.2f req/s, %s", reqs, el, rate(p.ok.Load(), elapsed), errorsText(p.errored.Load()))
+	return roundDur(d).String() + " elapsed"
 }
 
 // fraction is how far the step is toward its nearer limit, in [0, 1].
@@ -328,8 +372,9 @@ func (p *Printer) fraction() float64 {
 // draw redraws the bar line: carriage return, the line, erase to its end.
 func (p *Printer) draw() {
 	f := p.fraction()
-	line := fmt.Sprintf("%3.0f%% %s", f*100, p.status())
 	name := p.name()
+	// The numbers have what a name of 16 columns leaves, less the percentage.
+	line := fmt.Sprintf("%3.0f%% %s", f*100, p.barStatus(p.opts.Width-1-16-1-5))
 	// The bar takes up to 20 columns of what the name and the numbers
 	// leave; under 8 it goes: the numbers matter more.
 	if barWidth := min(20, p.opts.Width-1-runeLen(name)-1-runeLen(line)-1); barWidth >= 8 {
@@ -405,5 +450,6 @@ var Discard Reporter = discard{}
 type discard struct{}
 
 func (discard) StepStarted(Step)             {}
+func (discard) RequestSent()                 {}
 func (discard) RequestDone(*results.Request) {}
 func (discard) StepDone(*results.Step)       {}

@@ -41,6 +41,9 @@ func TestLines(t *testing.T) {
 	p := New(&out, Options{Mode: Lines, Now: c.Now, NoTicker: true})
 	fmt.Fprintln(p, "starting server sim (sim)")
 	p.StepStarted(Step{Scenario: "chat", Index: 1, Count: 3, Label: "constant 2.00/s", MaxRequests: 200, MaxDuration: time.Minute})
+	for i := 0; i < 100; i++ {
+		p.RequestSent()
+	}
 	for i := 0; i < 96; i++ {
 		r := &results.Request{}
 		if i%48 == 0 {
@@ -55,7 +58,7 @@ func TestLines(t *testing.T) {
 	assert.NilError(t, p.Close())
 	assert.Equal(t, out.String(), `starting server sim (sim)
 chat: step 2/3 constant 2.00/s: started (at most 200 requests or 1m0s)
-chat: step 2/3 constant 2.00/s: 96/200 requests, 12.3s/1m0s, 7.64 req/s, 2 errors
+chat: step 2/3 constant 2.00/s: sent 100, in flight 4, done 96/200, 12.3s/1m0s, 7.64 req/s done, 2 errors
 chat: step 2/3 constant 2.00/s: done: 198 ok, 2 errors in 1m0.4s (max_requests), sent 3.33/s, done 3.29/s
 `)
 }
@@ -63,9 +66,10 @@ chat: step 2/3 constant 2.00/s: done: 198 ok, 2 errors in 1m0.4s (max_requests),
 func TestBar(t *testing.T) {
 	var out bytes.Buffer
 	c := &clock{now: time.Unix(0, 0)}
-	p := New(&out, Options{Mode: Bar, Now: c.Now, NoTicker: true, Width: 100})
+	p := New(&out, Options{Mode: Bar, Now: c.Now, NoTicker: true, Width: 120})
 	p.StepStarted(Step{Scenario: "chat", Count: 1, Label: "constant 2.00/s", MaxRequests: 200})
 	for i := 0; i < 50; i++ {
+		p.RequestSent()
 		p.RequestDone(&results.Request{})
 	}
 	c.Add(10 * time.Second)
@@ -73,12 +77,12 @@ func TestBar(t *testing.T) {
 	fmt.Fprintln(p, "a warning")
 	p.StepDone(doneStep())
 	got := out.String()
-	assert.Assert(t, is.Contains(got, "\rchat constant 2.00/s █████░░░░░░░░░░░░░░░  25% 50/200 requests, 10s elapsed, 5.00 req/s, 0 errors\x1b[K"))
+	assert.Assert(t, is.Contains(got, "\rchat constant 2.00/s █████░░░░░░░░░░░░░░░  25% done 50/200, 0 in flight, 10s elapsed, 5.00/s, 0 errors\x1b[K"))
 	// A line written while the bar shows clears it, then redraws it.
 	assert.Assert(t, is.Contains(got, "\r\x1b[Ka warning\n\rchat"))
 	assert.Assert(t, strings.HasSuffix(got, "\r\x1b[Kchat constant 2.00/s: done: 198 ok, 2 errors in 1m0.4s (max_requests), sent 3.33/s, done 3.29/s\n"))
 	for _, line := range strings.Split(got, "\r") {
-		assert.Assert(t, len([]rune(strings.TrimSuffix(line, "\x1b[K"))) < 100, "line wider than the terminal: %q", line)
+		assert.Assert(t, len([]rune(strings.TrimSuffix(line, "\x1b[K"))) < 120, "line wider than the terminal: %q", line)
 	}
 }
 
@@ -149,6 +153,7 @@ func TestConcurrentUse(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for i := 0; i < 100; i++ {
+						p.RequestSent()
 						p.RequestDone(&results.Request{})
 						if i%25 == 0 {
 							fmt.Fprintln(p, "note")
@@ -183,6 +188,7 @@ func TestAuto(t *testing.T) {
 func TestDiscard(t *testing.T) {
 	var r Reporter = Discard
 	r.StepStarted(Step{})
+	r.RequestSent()
 	r.RequestDone(&results.Request{})
 	r.StepDone(&results.Step{})
 }
@@ -206,14 +212,16 @@ func TestNarrowBarKeepsTheNumbers(t *testing.T) {
 }
 
 func TestTerminalWidth(t *testing.T) {
-	t.Setenv("COLUMNS", "132")
-	assert.Equal(t, TerminalWidth(nil), 132, "$COLUMNS when there is no terminal")
+	t.Parallel()
+	env := map[string]string{"COLUMNS": "132"}
+	getenv := func(k string) string { return env[k] }
+	assert.Equal(t, TerminalWidth(nil, getenv), 132, "$COLUMNS when there is no terminal")
 	f, err := os.CreateTemp(t.TempDir(), "notatty")
 	assert.NilError(t, err)
 	defer f.Close()
-	assert.Equal(t, TerminalWidth(f), 132, "a file is not a terminal")
-	t.Setenv("COLUMNS", "")
-	assert.Equal(t, TerminalWidth(f), 80)
+	assert.Equal(t, TerminalWidth(f, getenv), 132, "a file is not a terminal")
+	assert.Equal(t, TerminalWidth(f, func(string) string { return "" }), 80)
+	assert.Equal(t, TerminalWidth(f, nil), 80)
 }
 
 // TestHostileNamesDoNotReachTheTerminal: a scenario name, step label or
@@ -248,4 +256,57 @@ func TestHostileNamesDoNotReachTheTerminal(t *testing.T) {
 		assert.Assert(t, is.Contains(got, "\uFFFD[31mchat"), "mode %v: %q", mode, got)
 		assert.Assert(t, is.Contains(got, "(max\uFFFD[8m_requests)"), "mode %v: %q", mode, got)
 	}
+}
+
+// An overloaded step: the server answers nothing for 10 s, but the
+// requests sent and in flight grow, so the step does not look hung.
+func TestOverloadedStepShowsSentAndInFlight(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []Mode{Lines, Bar} {
+		var out bytes.Buffer
+		c := &clock{now: time.Unix(0, 0)}
+		p := New(&out, Options{Mode: mode, Now: c.Now, NoTicker: true, Width: 120})
+		p.StepStarted(Step{Scenario: "chat", Count: 1, Label: "constant 40.00/s", MaxRequests: 600})
+		for i := 0; i < 412; i++ {
+			p.RequestSent()
+		}
+		for i := 0; i < 12; i++ {
+			p.RequestDone(&results.Request{})
+		}
+		c.Add(10 * time.Second)
+		p.Tick()
+		want := map[Mode][]string{
+			Lines: {"sent 412, in flight 400, done 12/600, 10s elapsed, 1.20 req/s done, 0 errors", "sent 413, in flight 401, done 12/600, 11s elapsed"},
+			Bar:   {"done 12/600, 400 in flight, 10s elapsed, 1.20/s, 0 errors", "done 12/600, 401 in flight, 11s elapsed"},
+		}[mode]
+		assert.Assert(t, is.Contains(out.String(), want[0]), "mode %v: %q", mode, out.String())
+		p.RequestSent()
+		c.Add(time.Second)
+		p.Tick()
+		assert.Assert(t, is.Contains(out.String(), want[1]), "mode %v: %q", mode, out.String())
+		assert.NilError(t, p.Close())
+	}
+}
+
+// At 80 columns, large counts keep what is done, what is in flight and
+// the errors: the rate and the time give way first.
+func TestNarrowBarKeepsInFlight(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	c := &clock{now: time.Unix(0, 0)}
+	p := New(&out, Options{Mode: Bar, Now: c.Now, NoTicker: true, Width: 80})
+	p.StepStarted(Step{Scenario: "ramp", Index: 2, Count: 3, Label: "constant 400.00/s", MaxRequests: 60000, MaxDuration: time.Minute})
+	for i := 0; i < 14123; i++ {
+		p.RequestSent()
+	}
+	for i := 0; i < 10123; i++ {
+		p.RequestDone(&results.Request{Error: "timeout"})
+	}
+	c.Add(12300 * time.Millisecond)
+	p.Tick()
+	lines := strings.Split(out.String(), "\r")
+	last := strings.TrimSuffix(lines[len(lines)-1], "\x1b[K")
+	assert.Assert(t, len([]rune(last)) <= 79, "%d: %q", len([]rune(last)), last)
+	assert.Assert(t, is.Contains(last, "done 10123/60000, 4000 in flight, "), last)
+	assert.Assert(t, is.Contains(last, "10123 errors"), last)
 }

@@ -91,7 +91,8 @@ func withTip(c stepColumn, tip string) stepColumn   { c.tip = tip; return c }
 func withWide(c stepColumn, wide string) stepColumn { c.wide = wide; return c }
 
 // The columns each renderer shows. The console splits them in two tables
-// (requests; latencies), each within 80 columns for the usual step labels;
+// (requests; latencies), each within 80 columns for the usual step labels,
+// and in a narrower terminal leaves out consoleLeaveOut's first columns;
 // summary.md has one table that a pull request shows whole; report.html
 // adds what a wide page has room for.
 var (
@@ -99,6 +100,10 @@ var (
 		{requestsColumn, sentColumn, doneColumn, outTokensColumn, errorsColumn},
 		{ttftP50Column, ttftP95Column, tpotP50Column, itlP95Column, latencyP95Column},
 	}
+	// consoleLeaveOut are the console columns (their heads; telemetry's
+	// too) that a table too wide for the terminal leaves out first, at
+	// most two a table; report.html shows them all.
+	consoleLeaveOut = []string{"out tok/s", "itl p95", "GPU power max", "GPU util mean", "requests", "ttft p50", "waiting max"}
 	markdownColumns = []stepColumn{sentColumn, doneColumn, ttftP50Column, ttftP95Column, tpotP50Column,
 		itlP95Column, latencyP95Column, outTokensColumn, errorsColumn}
 	htmlColumns = []stepColumn{requestsColumn, sentColumn, doneColumn, ttftP50Column, ttftP95Column, tpotP50Column,

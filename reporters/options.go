@@ -15,6 +15,12 @@ type Options struct {
 	// KeepJSON makes WriteFilesWith leave results.json alone: `benchplan
 	// report` renders the other files from it.
 	KeepJSON bool
+	// Width is the most columns a line of the console summary takes
+	// (ConsoleWith): the terminal's width; 0 means DefaultConsoleWidth.
+	Width int
+	// Color colours the console summary's verdict and assertion lines
+	// with ANSI codes: for a terminal only. The files are never coloured.
+	Color bool
 }
 
 func (o Options) threshold() float64 {

@@ -44,6 +44,11 @@ func TestGolden(t *testing.T) {
 				golden.Assert(t, render(t, f.f, tr.run()), tr.name+"."+f.ext+".golden")
 			})
 		}
+		// The console on an 80-column terminal (the default, above, is
+		// DefaultConsoleWidth, 120: a CI log).
+		t.Run(tr.name+"/console-80.txt", func(t *testing.T) {
+			golden.Assert(t, renderWith(t, ConsoleWith, tr.run(), Options{Width: 80}), tr.name+".console-80.txt.golden")
+		})
 	}
 }
 
@@ -93,7 +98,8 @@ func TestConsoleFinalLine(t *testing.T) {
 			return r
 		}, "ERROR plan phi35-chat: scenario summary: server tgi: container exited with code 137 <OOM killed> last log line: \"CUDA out of memory\"; 1 of 3 assertions inconclusive"},
 	} {
-		out := strings.TrimRight(render(t, Console, tc.run()), "\n")
+		// Wide enough that the verdict line is not wrapped.
+		out := strings.TrimRight(renderWith(t, ConsoleWith, tc.run(), Options{Width: 1000}), "\n")
 		lines := strings.Split(out, "\n")
 		assert.Equal(t, lines[len(lines)-1], tc.want)
 		assert.Assert(t, !strings.Contains(out, "\x1b"), "console output has escape codes")

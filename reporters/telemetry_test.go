@@ -91,6 +91,9 @@ func TestTelemetryGolden(t *testing.T) {
 			golden.Assert(t, render(t, f.f, telemetryRun()), "telemetry."+f.ext+".golden")
 		})
 	}
+	t.Run("console-80.txt", func(t *testing.T) {
+		golden.Assert(t, renderWith(t, ConsoleWith, telemetryRun(), Options{Width: 80}), "telemetry.console-80.txt.golden")
+	})
 }
 
 // results.json carries the summaries, valid against the schema, and reads

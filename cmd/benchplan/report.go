@@ -21,10 +21,56 @@ import (
 // reportOptions are the report flags shared by run and report.
 type reportOptions struct {
 	thresholdText string
+	colorText     string
 }
 
 func (o *reportOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.thresholdText, "threshold", "5%", "the effect size: a significant change against the baseline counts as a regression or an improvement only beyond it, e.g. 10% or 0.05")
+	fs.StringVar(&o.colorText, "color", "auto", "colour in the console summary: auto (on a terminal, unless NO_COLOR or CI is set; FORCE_COLOR turns it on), always or never")
+}
+
+// console sets the console summary's width and colour in opts for stdout:
+// a terminal's width, else $COLUMNS, else the reporters' default (a pipe,
+// a file, a CI log); colour by --color (consoleColor).
+func (o *reportOptions) console(opts *reporters.Options, stdout io.Writer, getenv func(string) string) error {
+	f, _ := stdout.(*os.File)
+	tty := f != nil && progress.IsTerminal(f)
+	switch {
+	case tty:
+		opts.Width = progress.TerminalWidth(f, getenv)
+	default:
+		if n, err := strconv.Atoi(getenv("COLUMNS")); err == nil && n > 0 {
+			opts.Width = n
+		}
+	}
+	color, err := consoleColor(o.colorText, tty, getenv)
+	opts.Color = color
+	return err
+}
+
+// consoleColor reads --color: always, never, or auto: off when NO_COLOR
+// is set to anything but "" (https://no-color.org), on when FORCE_COLOR is
+// (but "0" or "false"), off when CI is set, else on for a terminal (tty).
+func consoleColor(s string, tty bool, getenv func(string) string) (bool, error) {
+	switch s {
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	case "auto", "":
+	default:
+		return false, fmt.Errorf("--color %q: give auto, always or never", s)
+	}
+	if getenv("NO_COLOR") != "" {
+		return false, nil
+	}
+	if v := getenv("FORCE_COLOR"); v != "" && v != "0" && v != "false" {
+		return true, nil
+	}
+	if getenv("CI") != "" {
+		return false, nil
+	}
+	return tty, nil
 }
 
 func (o *reportOptions) threshold() (float64, error) { return parseThreshold(o.thresholdText) }
@@ -131,6 +177,10 @@ func cmdReport(ctx context.Context, st *cliState, args []string) int {
 	}
 	run = results.Canonical(run)
 	opts := reporters.Options{Threshold: threshold}
+	if err := ro.console(&opts, stdout, st.Getenv); err != nil {
+		fmt.Fprintf(stderr, "benchplan report: %v\n", err)
+		return exitInvalid
+	}
 	if *baselinePath != "" {
 		if opts.Baseline, err = results.ReadFile(*baselinePath); err != nil {
 			fmt.Fprintf(stderr, "benchplan report: --baseline: %v\n", err)

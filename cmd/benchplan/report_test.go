@@ -346,8 +346,10 @@ scenarios:
 	r := benchplan(t, time.Minute, "run", plan, "--simulate", "--out", out, "--quiet")
 	assert.Assert(t, r.code != exitInvalid && r.code != exitRunFailed, "exit %d: %s", r.code, r.stderr)
 	const label = "dry run on the simulator, not a measurement of the server at the url in the plan serving my-model"
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	assert.Assert(t, strings.HasSuffix(lines[len(lines)-1], " — "+label), lines[len(lines)-1])
+	// The verdict is the last paragraph, wrapped to the console's width.
+	paras := strings.Split(strings.TrimSpace(r.stdout), "\n\n")
+	verdict := strings.Join(strings.Fields(paras[len(paras)-1]), " ")
+	assert.Assert(t, strings.HasSuffix(verdict, " — "+label), verdict)
 	run := readRun(t, out)
 	assert.Equal(t, len(run.Environment.Servers), 1)
 	e := run.Environment.Servers[0]

@@ -124,6 +124,11 @@ func cmdRun(ctx context.Context, st *cliState, args []string) int {
 		fmt.Fprintf(stderr, "benchplan run: %v\n", err)
 		return exitInvalid
 	}
+	var console reporters.Options
+	if err := ro.console(&console, stdout, st.Getenv); err != nil {
+		fmt.Fprintf(stderr, "benchplan run: %v\n", err)
+		return exitInvalid
+	}
 	mode, err := parseProgressMode(*progressMode, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "benchplan run: %v\n", err)
@@ -163,7 +168,7 @@ func cmdRun(ctx context.Context, st *cliState, args []string) int {
 	if !*quiet {
 		width := 0
 		if f, ok := stderr.(*os.File); ok {
-			width = progress.TerminalWidth(f)
+			width = progress.TerminalWidth(f, st.Getenv)
 		}
 		printer = progress.New(stderr, progress.Options{Mode: mode, Width: width})
 		prog = printer
@@ -213,7 +218,9 @@ func cmdRun(ctx context.Context, st *cliState, args []string) int {
 	// With a baseline of another setup (results.SetupDiff), the console's
 	// verdict, summary.md and report.html say so: its deltas and
 	// baseline.* compare unlike runs.
-	if err := reporters.ConsoleWith(stdout, run, opts); err != nil {
+	copts := opts // the files are never coloured nor fitted to a terminal
+	copts.Width, copts.Color = console.Width, console.Color
+	if err := reporters.ConsoleWith(stdout, run, copts); err != nil {
 		fmt.Fprintf(stderr, "benchplan run: console report: %v\n", err)
 	}
 	paths, werr := reporters.WriteFilesWith(dir, run, opts)
