@@ -89,12 +89,31 @@ func oneTokenRequests() []results.Request {
 	return rs
 }
 
+// reasoningRequests: 20 answers of 10 reasoning tokens (10ms apart) then
+// 6 answer tokens (20ms apart), the first token 100..119ms after sending:
+// ttfo 200..219ms.
+func reasoningRequests() []results.Request {
+	var rs []results.Request
+	for i := range 20 {
+		at := time.Duration(i) * 250 * ms
+		r := results.Request{Index: i, Intended: at, Sent: at, FirstToken: at + 100*ms + time.Duration(i)*ms,
+			PromptTokens: 50, OutputTokens: 16, ReasoningTokens: 10, ReasoningReported: true, UsageReported: true}
+		r.LastReasoning = r.FirstToken + 90*ms
+		r.FirstAnswer = r.LastReasoning + 10*ms
+		r.LastToken = r.FirstAnswer + 100*ms
+		r.End = r.LastToken + ms
+		rs = append(rs, r)
+	}
+	return rs
+}
+
 var steps = map[string]*results.Step{
-	"healthy":  {Index: 0, Load: "constant", TargetRatePerSec: 4, Metrics: pointOnly(healthyRequests(), 6*time.Second)},
-	"slow":     {Index: 2, Load: "concurrent", Streams: 8, Metrics: pointOnly(slowRequests(), 3*time.Second)},
-	"failed":   {Index: 1, Load: "constant", TargetRatePerSec: 5, Metrics: pointOnly(failedRequests(), time.Second)},
-	"empty":    {Index: 0, Load: "synchronous", Streams: 1, Metrics: pointOnly(nil, 10*time.Second)},
-	"onetoken": {Index: 0, Load: "synchronous", Streams: 1, Metrics: pointOnly(oneTokenRequests(), 2*time.Second)},
+	"reasoning": {Index: 0, Load: "constant", TargetRatePerSec: 4, Metrics: pointOnly(reasoningRequests(), 6*time.Second)},
+	"healthy":   {Index: 0, Load: "constant", TargetRatePerSec: 4, Metrics: pointOnly(healthyRequests(), 6*time.Second)},
+	"slow":      {Index: 2, Load: "concurrent", Streams: 8, Metrics: pointOnly(slowRequests(), 3*time.Second)},
+	"failed":    {Index: 1, Load: "constant", TargetRatePerSec: 5, Metrics: pointOnly(failedRequests(), time.Second)},
+	"empty":     {Index: 0, Load: "synchronous", Streams: 1, Metrics: pointOnly(nil, 10*time.Second)},
+	"onetoken":  {Index: 0, Load: "synchronous", Streams: 1, Metrics: pointOnly(oneTokenRequests(), 2*time.Second)},
 	// healthy with `slo: { ttft: 150ms }`: 11 of 20 requests within it.
 	"slo": {Index: 0, Load: "constant", TargetRatePerSec: 4, Metrics: stripIntervals(results.ComputeWith(healthyRequests(),
 		results.Window{Stop: 6 * time.Second, SLO: &results.SLO{TTFT: results.Duration(150 * ms)}}))},
@@ -137,6 +156,15 @@ var cases = []struct {
 	{`ttft.p95 < 200ms`, "failed", errored},
 	{`ttft.count == 0`, "failed", pass},
 	{`requests.completed == 0 || ttft.p95 < 200ms`, "failed", errored},
+	// reasoning phases
+	{`ttfo.min >= 200ms && ttfo.min <= ttfo.median && ttfo.p50 <= ttfo.p90 && ttfo.p90 <= ttfo.p95 && ttfo.p95 <= ttfo.p99 && ttfo.p99 <= ttfo.p999 && ttfo.p999 <= ttfo.max && ttfo.max < 220ms && ttfo.std < 10ms && ttfo.mean > ttft.mean + 99ms && ttfo.count == 20`, "reasoning", pass},
+	{`tpot_reasoning.min <= tpot_reasoning.median && tpot_reasoning.p50 == 10ms && tpot_reasoning.p90 <= tpot_reasoning.p95 && tpot_reasoning.p95 <= tpot_reasoning.p99 && tpot_reasoning.p999 <= tpot_reasoning.max && tpot_reasoning.std < 1ms && tpot_reasoning.mean == 10ms && tpot_reasoning.count == 20`, "reasoning", pass},
+	{`tpot_answer.min <= tpot_answer.median && tpot_answer.p50 == 20ms && tpot_answer.p90 <= tpot_answer.p95 && tpot_answer.p95 <= tpot_answer.p99 && tpot_answer.p999 <= tpot_answer.max && tpot_answer.std < 1ms && tpot_answer.mean == 20ms && tpot_answer.count == 20`, "reasoning", pass},
+	{`tokens.reasoning.total == 200 && tokens.reasoning.mean == 10 && tokens.answer.total == 120 && tokens.answer.mean == 6`, "reasoning", pass},
+	{`tpot_answer.p95 < 15ms`, "reasoning", fail},
+	{`ttfo.p95 < 200ms`, "reasoning", fail},
+	{`ttfo.p95 < 1s`, "healthy", errored},
+	{`tokens.reasoning.mean < 100`, "healthy", errored},
 	// tpot, itl
 	{`tpot.p90 < 50ms`, "healthy", pass},
 	{`tpot.count == 20 && tpot.min <= tpot.median && tpot.p50 <= tpot.p99 && tpot.p999 <= tpot.max && tpot.std < 1ms`, "healthy", pass},
@@ -369,12 +397,12 @@ func TestNoDataIsNeverAPass(t *testing.T) {
 		// queued, and 0 req/s and an error rate of 1 are real.
 		{"failed", func(p string) bool {
 			g, m, _ := strings.Cut(p, ".")
-			return distributions[g] && g != "queue" && m != "count" || contains(means, p) || g == "goodput"
+			return distributions[g] && g != "queue" && m != "count" || contains(means, p) || g == "goodput" || phase(p)
 		}},
 		// Nothing was sent: nothing but counts, the window and the step.
 		{"empty", func(p string) bool {
 			g, m, _ := strings.Cut(p, ".")
-			return distributions[g] && m != "count" || contains(means, p) || contains(rates, p) || g == "goodput"
+			return distributions[g] && m != "count" || contains(means, p) || contains(rates, p) || g == "goodput" || phase(p)
 		}},
 	} {
 		step := steps[c.step]
@@ -404,6 +432,13 @@ func TestNoDataIsNeverAPass(t *testing.T) {
 	o := a.Evaluate(steps["failed"])
 	check.Check(t, is.Equal(o.Verdict, results.Error))
 	check.Check(t, is.Equal(o.Message, "no data for ttft, tpot: no successful requests in this step"))
+}
+
+// phase reports whether p is a reasoning-phase figure, which has no data
+// (count included) in a step without reasoning.
+func phase(p string) bool {
+	g, _, _ := strings.Cut(p, ".")
+	return phased[g] || strings.HasPrefix(p, "tokens.reasoning.") || strings.HasPrefix(p, "tokens.answer.")
 }
 
 func contains(list []string, s string) bool {

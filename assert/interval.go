@@ -118,6 +118,12 @@ func distOf(m *results.Metrics, group string) *results.Distribution {
 		return &m.ITL
 	case "latency":
 		return &m.Latency
+	case "ttfo", "tpot_reasoning", "tpot_answer":
+		p := map[string]*results.Distribution{"ttfo": m.TTFO, "tpot_reasoning": m.TPOTReasoning, "tpot_answer": m.TPOTAnswer}[group]
+		if p == nil {
+			return &results.Distribution{}
+		}
+		return p
 	}
 	return &m.Queue
 }

@@ -19,14 +19,19 @@ type env struct {
 // write; the types are unexported so that expr offers nothing but these
 // fields (no methods).
 type stepMetrics struct {
-	TTFT     dist        `expr:"ttft"`
-	TPOT     dist        `expr:"tpot"`
-	ITL      dist        `expr:"itl"`
-	Latency  dist        `expr:"latency"`
-	Queue    dist        `expr:"queue"`
-	Requests requestsEnv `expr:"requests"`
-	Errors   errorsEnv   `expr:"errors"`
-	Tokens   tokensEnv   `expr:"tokens"`
+	TTFT    dist `expr:"ttft"`
+	TPOT    dist `expr:"tpot"`
+	ITL     dist `expr:"itl"`
+	Latency dist `expr:"latency"`
+	Queue   dist `expr:"queue"`
+	// TTFO, TPOTReasoning and TPOTAnswer have data only in a step in which
+	// some answer had reasoning.
+	TTFO          dist        `expr:"ttfo"`
+	TPOTReasoning dist        `expr:"tpot_reasoning"`
+	TPOTAnswer    dist        `expr:"tpot_answer"`
+	Requests      requestsEnv `expr:"requests"`
+	Errors        errorsEnv   `expr:"errors"`
+	Tokens        tokensEnv   `expr:"tokens"`
 	// Goodput has data only when the scenario has an slo.
 	Goodput     goodputEnv     `expr:"goodput"`
 	Concurrency concurrencyEnv `expr:"concurrency"`
@@ -74,6 +79,10 @@ type tokensEnv struct {
 	Prompt tokenCounts `expr:"prompt"`
 	Output outputCount `expr:"output"`
 	Total  tokenRate   `expr:"total"`
+	// Reasoning and Answer split the output; they have data only in a
+	// step in which some answer had reasoning.
+	Reasoning tokenCounts `expr:"reasoning"`
+	Answer    tokenCounts `expr:"answer"`
 }
 
 type tokenCounts struct {
@@ -120,6 +129,25 @@ func newDist(d results.Distribution) dist {
 	}
 }
 
+// newDistOf is newDist of a distribution a step may not have (nil: zero).
+func newDistOf(d *results.Distribution) dist {
+	if d == nil {
+		return dist{}
+	}
+	return newDist(*d)
+}
+
+// phaseCounts is the reasoning (or answer) part of a step's output.
+func phaseCounts(p *results.PhaseTokens, reasoning bool) tokenCounts {
+	switch {
+	case p == nil:
+		return tokenCounts{}
+	case reasoning:
+		return tokenCounts{Total: p.ReasoningTotal, Mean: p.ReasoningMean}
+	}
+	return tokenCounts{Total: p.AnswerTotal, Mean: p.AnswerMean}
+}
+
 // newEnv builds the namespace of one step and its baseline (nil: none).
 func newEnv(s, base *results.Step) env {
 	e := env{stepMetrics: newMetrics(s)}
@@ -137,21 +165,26 @@ func newMetrics(s *results.Step) stepMetrics {
 		good = goodputEnv{Rate: g.RatePerSec, Ratio: g.Ratio}
 	}
 	return stepMetrics{
-		Goodput: good,
-		TTFT:    newDist(m.TTFT),
-		TPOT:    newDist(m.TPOT),
-		ITL:     newDist(m.ITL),
-		Latency: newDist(m.Latency),
-		Queue:   newDist(m.Queue),
+		Goodput:       good,
+		TTFT:          newDist(m.TTFT),
+		TPOT:          newDist(m.TPOT),
+		ITL:           newDist(m.ITL),
+		Latency:       newDist(m.Latency),
+		Queue:         newDist(m.Queue),
+		TTFO:          newDistOf(m.TTFO),
+		TPOTReasoning: newDistOf(m.TPOTReasoning),
+		TPOTAnswer:    newDistOf(m.TPOTAnswer),
 		Requests: requestsEnv{
 			Total: m.Requests.Total, Completed: m.Requests.Completed, Errored: m.Requests.Errored,
 			Incomplete: m.Requests.Incomplete, Rate: m.Requests.RatePerSec, SentRate: m.Requests.SentRatePerSec,
 		},
 		Errors: errorsEnv{Count: m.Errors.Count, Rate: m.Errors.Rate},
 		Tokens: tokensEnv{
-			Prompt: tokenCounts{Total: m.Tokens.PromptTotal, Mean: m.Tokens.PromptMean},
-			Output: outputCount{Total: m.Tokens.OutputTotal, Mean: m.Tokens.OutputMean, Rate: m.Tokens.OutputRatePerSec},
-			Total:  tokenRate{Rate: m.Tokens.TotalRatePerSec},
+			Prompt:    tokenCounts{Total: m.Tokens.PromptTotal, Mean: m.Tokens.PromptMean},
+			Output:    outputCount{Total: m.Tokens.OutputTotal, Mean: m.Tokens.OutputMean, Rate: m.Tokens.OutputRatePerSec},
+			Total:     tokenRate{Rate: m.Tokens.TotalRatePerSec},
+			Reasoning: phaseCounts(m.Tokens.Phases, true),
+			Answer:    phaseCounts(m.Tokens.Phases, false),
 		},
 		Concurrency: concurrencyEnv{Mean: m.Concurrency.Mean, Max: m.Concurrency.Max},
 		Duration:    time.Duration(m.Duration),
@@ -249,7 +282,14 @@ func (n *namespace) leavesEnding(member string) []string {
 	return out
 }
 
-var distributions = map[string]bool{"ttft": true, "tpot": true, "itl": true, "latency": true, "queue": true}
+var distributions = map[string]bool{"ttft": true, "tpot": true, "itl": true, "latency": true, "queue": true,
+	"ttfo": true, "tpot_reasoning": true, "tpot_answer": true}
+
+// phased are the distributions of a step in which some answer had reasoning.
+var phased = map[string]bool{"ttfo": true, "tpot_reasoning": true, "tpot_answer": true}
+
+// noReasoning says why a reasoning figure has no data.
+const noReasoning = "no answer in this step had reasoning (reasoning_content or reasoning deltas, or reasoning tokens in usage)"
 
 // noData says why path has no value in step s ("" when it has one). A
 // figure with no samples behind it must not pass a gate by reading as 0.
@@ -284,11 +324,19 @@ func noData(path string, s, base *results.Step) string {
 		return ""
 	}
 	if distributions[group] {
+		if phased[group] && m.TTFO == nil {
+			if r := noneOK(); r != "" {
+				return r
+			}
+			return noReasoning
+		}
 		if member == "count" {
 			return ""
 		}
 		var d results.Distribution
 		switch group {
+		case "ttfo", "tpot_reasoning", "tpot_answer":
+			d = *distOf(m, group)
 		case "ttft":
 			d = m.TTFT
 		case "tpot":
@@ -319,6 +367,12 @@ func noData(path string, s, base *results.Step) string {
 			return "no successful request produced more than one output token"
 		case "itl":
 			return "no successful request streamed two content chunks"
+		case "ttfo":
+			return "no successful request streamed an answer token"
+		case "tpot_reasoning":
+			return "no successful request streamed more than one reasoning token"
+		case "tpot_answer":
+			return "no successful request streamed more than one answer token"
 		}
 		return "no samples in this step"
 	}
@@ -349,6 +403,13 @@ func noData(path string, s, base *results.Step) string {
 		}
 	case "tokens.prompt.mean", "tokens.output.mean":
 		return noneOK()
+	case "tokens.reasoning.total", "tokens.reasoning.mean", "tokens.answer.total", "tokens.answer.mean":
+		if r := noneOK(); r != "" {
+			return r
+		}
+		if m.Tokens.Phases == nil {
+			return noReasoning
+		}
 	case "requests.rate", "requests.sent_rate", "tokens.output.rate", "tokens.total.rate":
 		if r := none(); r != "" {
 			return r

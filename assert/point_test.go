@@ -15,7 +15,10 @@ func pointOnly(reqs []results.Request, end time.Duration) results.Metrics {
 }
 
 func stripIntervals(m results.Metrics) results.Metrics {
-	for _, d := range []*results.Distribution{&m.TTFT, &m.TPOT, &m.ITL, &m.Latency, &m.Queue, &m.ClientLag} {
+	for _, d := range []*results.Distribution{&m.TTFT, &m.TPOT, &m.ITL, &m.Latency, &m.Queue, &m.ClientLag, m.TTFO, m.TPOTReasoning, m.TPOTAnswer} {
+		if d == nil {
+			continue
+		}
 		d.Confidence = 0
 		d.MeanCI, d.P50CI, d.P90CI, d.P95CI, d.P99CI, d.P999CI = results.Interval{}, results.Interval{}, results.Interval{}, results.Interval{}, results.Interval{}, results.Interval{}
 	}

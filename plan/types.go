@@ -200,6 +200,10 @@ type Sim struct {
 	DropRate *float64 `yaml:"drop_rate,omitempty" json:"drop_rate,omitempty"`
 	// MalformedRate is the fraction of streams that carry a malformed SSE line.
 	MalformedRate *float64 `yaml:"malformed_rate,omitempty" json:"malformed_rate,omitempty"`
+	// ReasoningTokens is how many tokens of each streamed chat answer are reasoning, streamed before the answer (within max_tokens).
+	ReasoningTokens *int `yaml:"reasoning_tokens,omitempty" json:"reasoning_tokens,omitempty"`
+	// ReasoningField is the delta field reasoning is streamed in: reasoning_content (default), reasoning or both.
+	ReasoningField *string `yaml:"reasoning_field,omitempty" json:"reasoning_field,omitempty" jsonschema:"enum=reasoning_content,enum=reasoning,enum=both"`
 }
 
 // Scenario is one named test: a load against a server, its data, limits,

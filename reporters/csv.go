@@ -133,6 +133,13 @@ type requestLine struct {
 	StatusCode    int              `json:"status_code,omitempty"`
 	Incomplete    bool             `json:"incomplete,omitempty"`
 	Excluded      bool             `json:"excluded,omitempty"`
+	// The reasoning phase, on the lines of answers that had one.
+	FirstAnswer       results.Duration `json:"first_answer_ms,omitempty"`
+	LastReasoning     results.Duration `json:"last_reasoning_ms,omitempty"`
+	TTFO              *float64         `json:"ttfo_ms,omitempty"`
+	ReasoningTokens   *int             `json:"reasoning_tokens,omitempty"`
+	AnswerTokens      *int             `json:"answer_tokens,omitempty"`
+	ReasoningReported bool             `json:"reasoning_reported,omitempty"`
 }
 
 // Requests writes requests.jsonl: one JSON object per line per request
@@ -194,6 +201,14 @@ func (rw *RequestsWriter) WriteStep(scenario string, st *results.Step) error {
 		}
 		if r.OK() {
 			l.Latency = ms(r.End - r.Sent)
+		}
+		if r.Reasoned() {
+			reasoning, answer := r.ReasoningTokens, r.AnswerTokens()
+			l.FirstAnswer, l.LastReasoning = results.Duration(r.FirstAnswer), results.Duration(r.LastReasoning)
+			l.ReasoningTokens, l.AnswerTokens, l.ReasoningReported = &reasoning, &answer, r.ReasoningReported
+			if r.FirstAnswer > 0 {
+				l.TTFO = ms(r.FirstAnswer - r.Sent)
+			}
 		}
 		if err := rw.enc.Encode(l); err != nil {
 			return err

@@ -24,6 +24,16 @@ type Metrics struct {
 	// was. On a schedule with no concurrency cap it equals Queue.
 	ClientLag Distribution `json:"client_lag"`
 
+	// TTFO, TPOTReasoning and TPOTAnswer are the phases of a step in which
+	// some answer had reasoning (nil otherwise, and absent from
+	// results.json): the time to the first answer (non-reasoning) token,
+	// and the time per token within the reasoning and within the answer.
+	// Over completed requests; an answer without reasoning counts in TTFO
+	// and TPOTAnswer with its ttft and tpot.
+	TTFO          *Distribution `json:"ttfo,omitempty"`
+	TPOTReasoning *Distribution `json:"tpot_reasoning,omitempty"`
+	TPOTAnswer    *Distribution `json:"tpot_answer,omitempty"`
+
 	Requests RequestCounts `json:"requests"`
 	Errors   ErrorCounts   `json:"errors"`
 	Tokens   TokenCounts   `json:"tokens"`
@@ -172,6 +182,22 @@ type TokenCounts struct {
 	TotalRateCI  *Interval `json:"total_rate_ci_per_sec,omitempty"`
 	// Source is "usage" when every count came from the server's usage, or
 	// "chunks" when some output counts are content-chunk counts.
+	Source string `json:"source"`
+	// Phases splits the output tokens into reasoning and answer in a step
+	// in which some answer had reasoning; nil otherwise.
+	Phases *PhaseTokens `json:"phases,omitempty"`
+}
+
+// PhaseTokens splits the output tokens of completed requests into
+// reasoning and answer (output - reasoning).
+type PhaseTokens struct {
+	ReasoningTotal int     `json:"reasoning_total"`
+	ReasoningMean  float64 `json:"reasoning_mean"`
+	AnswerTotal    int     `json:"answer_total"`
+	AnswerMean     float64 `json:"answer_mean"`
+	// Source is "usage" when every reasoning count came from the server's
+	// usage (completion_tokens_details.reasoning_tokens), or "chunks" when
+	// some are counts of reasoning chunks.
 	Source string `json:"source"`
 }
 
@@ -453,6 +479,9 @@ func (r *Request) TPOT() (tpot time.Duration, ok bool) {
 func ComputeWith(reqs []Request, w Window) Metrics {
 	var m Metrics
 	var ttft, tpot, itl, lat, queue, lag []time.Duration
+	var ttfo, tpotR, tpotA []time.Duration
+	reasoned, reasoningChunks := false, false
+	var phases PhaseTokens
 	var last time.Duration
 	conf := w.Confidence
 	if conf <= 0 || conf >= 1 {
@@ -512,6 +541,23 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 		if t, ok := r.TPOT(); ok {
 			tpot = append(tpot, t)
 		}
+		if r.FirstAnswer > 0 {
+			ttfo = append(ttfo, r.FirstAnswer-r.Sent)
+		}
+		if t, ok := r.TPOTReasoning(); ok {
+			tpotR = append(tpotR, t)
+		}
+		if t, ok := r.TPOTAnswer(); ok {
+			tpotA = append(tpotA, t)
+		}
+		if r.Reasoned() {
+			reasoned = true
+			if !r.ReasoningReported {
+				reasoningChunks = true
+			}
+		}
+		phases.ReasoningTotal += r.ReasoningTokens
+		phases.AnswerTotal += r.AnswerTokens()
 		itl = append(itl, r.ITLs...)
 		m.Tokens.PromptTotal += r.PromptTokens
 		m.Tokens.OutputTotal += r.OutputTokens
@@ -543,6 +589,9 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 	if m.Requests.Total > 0 {
 		// Before the distributions sort them: kept in the order sent.
 		m.Samples = keepSamples(ttft, tpot, itl, lat, queue)
+		if reasoned {
+			m.Samples.TTFO, m.Samples.TPOTReasoning, m.Samples.TPOTAnswer = m.Samples.keep(ttfo), m.Samples.keep(tpotR), m.Samples.keep(tpotA)
+		}
 	}
 	m.TTFT = NewDistributionAt(ttft, conf)
 	m.TPOT = NewDistributionAt(tpot, conf)
@@ -550,6 +599,19 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 	m.Latency = NewDistributionAt(lat, conf)
 	m.Queue = NewDistributionAt(queue, conf)
 	m.ClientLag = NewDistributionAt(lag, conf)
+	if reasoned {
+		d1, d2, d3 := NewDistributionAt(ttfo, conf), NewDistributionAt(tpotR, conf), NewDistributionAt(tpotA, conf)
+		m.TTFO, m.TPOTReasoning, m.TPOTAnswer = &d1, &d2, &d3
+		phases.Source = "usage"
+		if reasoningChunks {
+			phases.Source = "chunks"
+		}
+		if c := m.Requests.Completed; c > 0 {
+			phases.ReasoningMean = float64(phases.ReasoningTotal) / float64(c)
+			phases.AnswerMean = float64(phases.AnswerTotal) / float64(c)
+		}
+		m.Tokens.Phases = &phases
+	}
 	m.Errors.Count = m.Requests.Errored
 	done := m.Requests.Completed + m.Requests.Errored
 	if done > 0 {

@@ -1,7 +1,9 @@
 package results
 
 import (
+	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,4 +95,60 @@ func TestClientLagIsSentMinusReady(t *testing.T) {
 	m := ComputeWith([]Request{r}, Window{Stop: time.Second})
 	assert.Equal(t, m.Queue.P99, 5*msec+300*time.Microsecond)
 	assert.Equal(t, m.ClientLag.P99, 300*time.Microsecond)
+}
+
+// A step in which answers had reasoning reports its phases; a step
+// without reasoning has none (and its results.json is as before).
+func TestReasoningPhases(t *testing.T) {
+	t.Parallel()
+	ms := time.Millisecond
+	var reqs []Request
+	for i := range 4 {
+		at := time.Duration(i) * 100 * ms
+		r := Request{Index: i, Intended: at, Sent: at, FirstToken: at + 10*ms, PromptTokens: 5, OutputTokens: 8, UsageReported: true}
+		if i < 3 { // 5 reasoning tokens 2ms apart, then 3 answer tokens 4ms apart
+			r.ReasoningTokens, r.ReasoningReported = 5, true
+			r.LastReasoning = r.FirstToken + 8*ms
+			r.FirstAnswer = r.LastReasoning + 4*ms
+		} else { // no reasoning: 8 answer tokens 4ms apart
+			r.FirstAnswer = r.FirstToken
+		}
+		r.LastToken = r.FirstAnswer + 8*ms
+		if i == 3 {
+			r.LastToken = r.FirstAnswer + 28*ms
+		}
+		r.End = r.LastToken
+		reqs = append(reqs, r)
+	}
+	m := Compute(reqs, time.Second)
+	if m.TTFO == nil || m.TPOTReasoning == nil || m.TPOTAnswer == nil || m.Tokens.Phases == nil {
+		t.Fatalf("no phases: %+v", m)
+	}
+	if m.TTFO.Min != 10*ms || m.TTFO.Max != 22*ms || m.TTFO.Count != 4 {
+		t.Errorf("ttfo %+v: want 22ms for reasoning answers, the ttft (10ms) for the other", *m.TTFO)
+	}
+	if m.TPOTReasoning.Count != 3 || m.TPOTReasoning.P50 != 2*ms {
+		t.Errorf("tpot_reasoning %+v", *m.TPOTReasoning)
+	}
+	if m.TPOTAnswer.Count != 4 || m.TPOTAnswer.Min != 4*ms || m.TPOTAnswer.Max != 4*ms {
+		t.Errorf("tpot_answer %+v", *m.TPOTAnswer)
+	}
+	if p := *m.Tokens.Phases; p != (PhaseTokens{ReasoningTotal: 15, ReasoningMean: 3.75, AnswerTotal: 17, AnswerMean: 4.25, Source: "usage"}) {
+		t.Errorf("phases %+v", p)
+	}
+	rep := CombineRepeats([]Metrics{m, Compute(reqs, time.Second)}, 0.95)
+	if rep.TTFO == nil || rep.TTFO.Count != 8 || rep.Tokens.Phases.ReasoningTotal != 30 {
+		t.Errorf("repeats: %+v %+v", rep.TTFO, rep.Tokens.Phases)
+	}
+
+	plain := Compute(reqs[3:], time.Second)
+	if plain.TTFO != nil || plain.Tokens.Phases != nil || plain.Samples.TTFO != nil {
+		t.Errorf("phases without reasoning: %+v", plain)
+	}
+	b, _ := json.Marshal(plain)
+	for _, key := range []string{`"ttfo"`, `"tpot_reasoning"`, `"tpot_answer"`, `"phases"`, `"ttfo_ms"`} {
+		if strings.Contains(string(b), key) {
+			t.Errorf("results.json without reasoning has %s", key)
+		}
+	}
 }

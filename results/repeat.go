@@ -137,7 +137,53 @@ func CombineRepeats(runs []Metrics, confidence float64) Metrics {
 			widenToPooled(d(&out), out.Samples.Of([]string{"ttft", "tpot", "itl", "latency", "queue"}[i]), confidence)
 		}
 	}
+	combinePhases(&out, runs, confidence)
 	return out
+}
+
+// combinePhases combines the reasoning phases' figures of the runs that
+// had any, as the other distributions and token counts are combined.
+func combinePhases(out *Metrics, runs []Metrics, confidence float64) {
+	out.TTFO, out.TPOTReasoning, out.TPOTAnswer, out.Tokens.Phases = nil, nil, nil, nil
+	var ph PhaseTokens
+	completed, any := 0, false
+	for i := range runs {
+		completed += runs[i].Requests.Completed
+		if p := runs[i].Tokens.Phases; p != nil {
+			any = true
+			ph.ReasoningTotal += p.ReasoningTotal
+			ph.AnswerTotal += p.AnswerTotal
+			if ph.Source != "chunks" {
+				ph.Source = p.Source
+			}
+		} else {
+			ph.AnswerTotal += runs[i].Tokens.OutputTotal
+		}
+	}
+	if !any {
+		return
+	}
+	if completed > 0 {
+		ph.ReasoningMean = float64(ph.ReasoningTotal) / float64(completed)
+		ph.AnswerMean = float64(ph.AnswerTotal) / float64(completed)
+	}
+	out.Tokens.Phases = &ph
+	for i, f := range []func(m *Metrics) **Distribution{
+		func(m *Metrics) **Distribution { return &m.TTFO },
+		func(m *Metrics) **Distribution { return &m.TPOTReasoning },
+		func(m *Metrics) **Distribution { return &m.TPOTAnswer },
+	} {
+		d := combineDistributions(runs, func(m *Metrics) *Distribution {
+			if p := *f(m); p != nil {
+				return p
+			}
+			return &Distribution{}
+		}, confidence)
+		if out.Samples != nil {
+			widenToPooled(&d, out.Samples.Of([]string{"ttfo", "tpot_reasoning", "tpot_answer"}[i]), confidence)
+		}
+		*f(out) = &d
+	}
 }
 
 // pooledRatio widens an across-run interval of a proportion to the Wilson
@@ -158,6 +204,8 @@ func pooledSamples(runs []Metrics) *Samples {
 		func(s *Samples) *[]float64 { return &s.TTFT }, func(s *Samples) *[]float64 { return &s.TPOT },
 		func(s *Samples) *[]float64 { return &s.ITL }, func(s *Samples) *[]float64 { return &s.Latency },
 		func(s *Samples) *[]float64 { return &s.Queue },
+		func(s *Samples) *[]float64 { return &s.TTFO }, func(s *Samples) *[]float64 { return &s.TPOTReasoning },
+		func(s *Samples) *[]float64 { return &s.TPOTAnswer },
 	} {
 		var all []float64
 		for i := range runs {

@@ -234,6 +234,19 @@ type Request struct {
 	LastToken time.Duration `json:"last_token"`
 	// End is when the response was complete (or failed).
 	End time.Duration `json:"end"`
+	// FirstAnswer is when the first chunk carrying answer (delta.content,
+	// delta.tool_calls or text, not reasoning) arrived (0 if none). For an
+	// answer without reasoning it is FirstToken.
+	FirstAnswer time.Duration `json:"first_answer,omitempty"`
+	// LastReasoning is when the last chunk carrying reasoning
+	// (delta.reasoning_content or delta.reasoning) arrived: the reasoning
+	// phase's end (0 when the answer had none).
+	LastReasoning time.Duration `json:"last_reasoning,omitempty"`
+	// ReasoningTokens counts the reasoning tokens among OutputTokens:
+	// usage's completion_tokens_details.reasoning_tokens when
+	// ReasoningReported, otherwise the reasoning chunks.
+	ReasoningTokens   int  `json:"reasoning_tokens,omitempty"`
+	ReasoningReported bool `json:"reasoning_reported,omitempty"`
 	// ITLs are the gaps between consecutive content-bearing chunks.
 	ITLs []time.Duration `json:"-"`
 	// PromptTokens and OutputTokens come from the server's usage when
@@ -255,6 +268,34 @@ type Request struct {
 	// Excluded is true when the request fell in the warmup or cooldown:
 	// it counts in no figure but concurrency.
 	Excluded bool `json:"excluded,omitempty"`
+}
+
+// Reasoned reports whether the answer had a reasoning phase: reasoning
+// chunks, or reasoning tokens in the server's usage.
+func (r *Request) Reasoned() bool { return r.LastReasoning > 0 || r.ReasoningTokens > 0 }
+
+// AnswerTokens is the output tokens that are not reasoning.
+func (r *Request) AnswerTokens() int { return max(r.OutputTokens-r.ReasoningTokens, 0) }
+
+// TPOTReasoning is the time per reasoning token after the first:
+// (last reasoning token - first token) / (reasoning tokens - 1). ok is
+// false for fewer than two reasoning tokens.
+func (r *Request) TPOTReasoning() (time.Duration, bool) {
+	if r.ReasoningTokens < 2 || r.FirstToken == 0 || r.LastReasoning <= r.FirstToken {
+		return 0, false
+	}
+	return (r.LastReasoning - r.FirstToken) / time.Duration(r.ReasoningTokens-1), true
+}
+
+// TPOTAnswer is the time per answer token after the first answer token:
+// (last token - first answer token) / (answer tokens - 1). ok is false
+// for fewer than two answer tokens.
+func (r *Request) TPOTAnswer() (time.Duration, bool) {
+	n := r.AnswerTokens()
+	if n < 2 || r.FirstAnswer == 0 || r.LastToken <= r.FirstAnswer {
+		return 0, false
+	}
+	return (r.LastToken - r.FirstAnswer) / time.Duration(n-1), true
 }
 
 // OK reports whether the request completed successfully.

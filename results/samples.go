@@ -22,6 +22,11 @@ type Samples struct {
 	ITL     []float64 `json:"itl_ms,omitempty"`
 	Latency []float64 `json:"latency_ms,omitempty"`
 	Queue   []float64 `json:"queue_ms,omitempty"`
+	// TTFO, TPOTReasoning and TPOTAnswer are kept in a step in which some
+	// answer had reasoning.
+	TTFO          []float64 `json:"ttfo_ms,omitempty"`
+	TPOTReasoning []float64 `json:"tpot_reasoning_ms,omitempty"`
+	TPOTAnswer    []float64 `json:"tpot_answer_ms,omitempty"`
 	// Thinned is true when a distribution had more than MaxKeptSamples.
 	Thinned bool `json:"thinned,omitempty"`
 }
@@ -43,6 +48,12 @@ func (s *Samples) Of(name string) []float64 {
 		return s.Latency
 	case "queue":
 		return s.Queue
+	case "ttfo":
+		return s.TTFO
+	case "tpot_reasoning":
+		return s.TPOTReasoning
+	case "tpot_answer":
+		return s.TPOTAnswer
 	}
 	return nil
 }
@@ -50,23 +61,25 @@ func (s *Samples) Of(name string) []float64 {
 // keepSamples copies duration samples, in the order sent, into Samples.
 func keepSamples(ttft, tpot, itl, lat, queue []time.Duration) *Samples {
 	s := &Samples{}
-	keep := func(d []time.Duration) []float64 {
-		n := len(d)
-		if n == 0 {
-			return nil
-		}
-		k := min(n, MaxKeptSamples)
-		if k < n {
-			s.Thinned = true
-		}
-		out := make([]float64, k)
-		for i := range out {
-			out[i] = ms(d[i*n/k]) // every (n/k)-th, a fractional stride
-		}
-		return out
-	}
-	s.TTFT, s.TPOT, s.ITL, s.Latency, s.Queue = keep(ttft), keep(tpot), keep(itl), keep(lat), keep(queue)
+	s.TTFT, s.TPOT, s.ITL, s.Latency, s.Queue = s.keep(ttft), s.keep(tpot), s.keep(itl), s.keep(lat), s.keep(queue)
 	return s
+}
+
+// keep copies samples, thinned to MaxKeptSamples (setting Thinned).
+func (s *Samples) keep(d []time.Duration) []float64 {
+	n := len(d)
+	if n == 0 {
+		return nil
+	}
+	k := min(n, MaxKeptSamples)
+	if k < n {
+		s.Thinned = true
+	}
+	out := make([]float64, k)
+	for i := range out {
+		out[i] = ms(d[i*n/k]) // every (n/k)-th, a fractional stride
+	}
+	return out
 }
 
 // MarshalJSON writes an interval as [lo, hi], null for an open side.

@@ -135,7 +135,28 @@ type Config struct {
 	// (truncated JSON) data line mid-way; the stream then goes on normally
 	// (non-streaming requests get a truncated JSON body).
 	MalformedRate float64
+
+	// ReasoningTokens is how many of a streamed chat answer's tokens are
+	// reasoning, streamed before the answer in ReasoningField (within
+	// max_tokens, leaving at least one answer token; usage then carries
+	// completion_tokens_details.reasoning_tokens); zero: none.
+	ReasoningTokens int
+	// ReasoningField is the delta field reasoning is streamed in:
+	// ReasoningContent (the default when empty), ReasoningOpenAI or
+	// ReasoningBoth.
+	ReasoningField string
 }
+
+// Delta fields the simulator streams reasoning in (Config.ReasoningField).
+const (
+	// ReasoningContent is vLLM's reasoning_content (vLLM ≤ 0.9 with
+	// --reasoning-parser).
+	ReasoningContent = "reasoning_content"
+	// ReasoningOpenAI is reasoning, the field newer vLLM sends.
+	ReasoningOpenAI = "reasoning"
+	// ReasoningBoth sends both fields, with the same text, in each chunk.
+	ReasoningBoth = "both"
+)
 
 // EngineEnabled reports whether any engine knob is set, that is whether
 // the simulator runs the engine model rather than fixed latencies.
@@ -273,7 +294,7 @@ func (c *Config) Problems() []Problem {
 		{"max_num_seqs", c.MaxNumSeqs}, {"max_num_batched_tokens", c.MaxNumBatchedTokens},
 		{"kv_cache_tokens", c.KVCacheTokens}, {"kv_bytes_per_token", c.KVBytesPerToken},
 		{"block_size", c.BlockSize}, {"prefix_cache_tokens", c.PrefixCacheTokens},
-		{"max_concurrent_requests", c.MaxConcurrentRequests},
+		{"max_concurrent_requests", c.MaxConcurrentRequests}, {"reasoning_tokens", c.ReasoningTokens},
 	} {
 		if n.v < 0 {
 			add(n.knob, "must not be negative, got %d", n.v)
@@ -312,6 +333,11 @@ func (c *Config) Problems() []Problem {
 	case "", KVPaged, KVReserve:
 	default:
 		add("kv_policy", "must be %q or %q, got %q", KVPaged, KVReserve, c.KVPolicy)
+	}
+	switch c.ReasoningField {
+	case "", ReasoningContent, ReasoningOpenAI, ReasoningBoth:
+	default:
+		add("reasoning_field", "must be %q, %q or %q, got %q", ReasoningContent, ReasoningOpenAI, ReasoningBoth, c.ReasoningField)
 	}
 	sum := 0.0
 	for _, r := range []struct {
@@ -360,7 +386,7 @@ func (c *Config) sanitize() {
 		}
 	}
 	for _, n := range []*int{&c.MaxNumSeqs, &c.MaxNumBatchedTokens, &c.KVCacheTokens, &c.KVBytesPerToken,
-		&c.BlockSize, &c.PrefixCacheTokens, &c.MaxConcurrentRequests} {
+		&c.BlockSize, &c.PrefixCacheTokens, &c.MaxConcurrentRequests, &c.ReasoningTokens} {
 		if *n < 0 {
 			*n = 0
 		}
@@ -377,5 +403,8 @@ func (c *Config) sanitize() {
 	}
 	if c.KVPolicy != KVPaged && c.KVPolicy != KVReserve {
 		c.KVPolicy = ""
+	}
+	if c.ReasoningField != ReasoningOpenAI && c.ReasoningField != ReasoningBoth {
+		c.ReasoningField = ReasoningContent
 	}
 }

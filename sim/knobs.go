@@ -92,5 +92,10 @@ func Knobs() []Knob {
 			func(c *Config) any { return &c.DropRate }},
 		{"malformed_rate", "malformed-rate", "MalformedRate", "float", "fraction", "0", "fraction of streams with one malformed SSE data line",
 			func(c *Config) any { return &c.MalformedRate }},
+
+		{"reasoning_tokens", "reasoning-tokens", "ReasoningTokens", "int", "tokens", "0", "chat streams: reasoning tokens before the answer, within max_tokens (at least one answer token is left)",
+			func(c *Config) any { return &c.ReasoningTokens }},
+		{"reasoning_field", "reasoning-field", "ReasoningField", "string", "", ReasoningContent, "delta field of reasoning: reasoning_content (vLLM <= 0.9), reasoning (newer vLLM) or both",
+			func(c *Config) any { return &c.ReasoningField }},
 	}
 }

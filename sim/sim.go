@@ -415,6 +415,7 @@ type gen struct {
 	includeUsage bool
 	promptTokens int
 	outTokens    int
+	reasoning    int    // of outTokens, the first ones, streamed as reasoning (chat only)
 	finish       string // "length" or "stop"
 	wordStart    int
 	t0           time.Time
@@ -508,6 +509,9 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, k kind) {
 		finish:       finish,
 		wordStart:    int((h >> 40) % uint64(len(words))),
 		t0:           t0,
+	}
+	if chat && n >= 2 {
+		g.reasoning = min(s.cfg.ReasoningTokens, n-1)
 	}
 	if s.faults {
 		g.fault, g.faultAt = s.pickFault(n)
@@ -613,7 +617,33 @@ func (g *gen) appendUsage(b []byte) []byte {
 	b = strconv.AppendInt(b, int64(g.outTokens), 10)
 	b = append(b, `,"total_tokens":`...)
 	b = strconv.AppendInt(b, int64(g.promptTokens+g.outTokens), 10)
+	if g.reasoning > 0 {
+		b = append(b, `,"completion_tokens_details":{"reasoning_tokens":`...)
+		b = strconv.AppendInt(b, int64(g.reasoning), 10)
+		b = append(b, '}')
+	}
 	return append(b, '}')
+}
+
+// appendReasoningDelta opens a chunk's choice whose delta carries a
+// reasoning token (a quoted word) in the configured field(s), as vLLM's
+// reasoning parsers stream it: content is absent until the answer starts.
+func (s *Server) appendReasoningDelta(b, word []byte) []byte {
+	b = append(b, `{"index":0,"delta":{`...)
+	switch s.cfg.ReasoningField {
+	case ReasoningOpenAI:
+		b = append(b, `"reasoning":`...)
+		b = append(b, word...)
+	case ReasoningBoth:
+		b = append(b, `"reasoning_content":`...)
+		b = append(b, word...)
+		b = append(b, `,"reasoning":`...)
+		b = append(b, word...)
+	default:
+		b = append(b, `"reasoning_content":`...)
+		b = append(b, word...)
+	}
+	return b
 }
 
 // chunkEnd closes a stream chunk after its choices.
@@ -762,8 +792,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *reqState, g 
 		b = st.out
 		b = append(b, g.prefix...)
 		if g.chat {
-			b = append(b, `{"index":0,"delta":{"content":`...)
-			b = append(b, quotedWords[wi]...)
+			if k < g.reasoning {
+				b = s.appendReasoningDelta(b, quotedWords[wi])
+			} else {
+				b = append(b, `{"index":0,"delta":{"content":`...)
+				b = append(b, quotedWords[wi]...)
+			}
 			b = append(b, `},"logprobs":null,"finish_reason":`...)
 		} else {
 			b = append(b, `{"index":0,"text":`...)
@@ -819,13 +853,25 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, st *reqState, 
 	}
 	b := st.out[:0]
 	b = append(b, g.prefix...)
+	wi := g.wordStart
 	if g.chat {
-		b = append(b, `{"index":0,"message":{"role":"assistant","content":"`...)
+		b = append(b, `{"index":0,"message":{"role":"assistant",`...)
+		if g.reasoning > 0 {
+			b = append(b, `"reasoning_content":"`...)
+			for k := 0; k < g.reasoning; k++ {
+				b = append(b, ' ')
+				b = append(b, words[wi]...)
+				if wi++; wi == len(words) {
+					wi = 0
+				}
+			}
+			b = append(b, `",`...)
+		}
+		b = append(b, `"content":"`...)
 	} else {
 		b = append(b, `{"index":0,"text":"`...)
 	}
-	wi := g.wordStart
-	for k := 0; k < g.outTokens; k++ {
+	for k := g.reasoning; k < g.outTokens; k++ {
 		b = append(b, ' ')
 		b = append(b, words[wi]...)
 		if wi++; wi == len(words) {

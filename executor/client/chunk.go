@@ -12,10 +12,19 @@ type chunkInfo struct {
 	// delta.content, delta.reasoning_content, delta.reasoning or text, or
 	// a non-empty delta.tool_calls.
 	content bool
+	// reasoning is true when a choice carries a non-empty
+	// delta.reasoning_content or delta.reasoning; answer when one carries
+	// anything else of content's (the answer's text or tool calls). A
+	// chunk can carry both.
+	reasoning, answer bool
 	// usage is set when the chunk carries a usage object.
 	usage            bool
 	promptTokens     int
 	completionTokens int
+	// reasoningTokens is usage.completion_tokens_details.reasoning_tokens,
+	// when haveReasoningTokens.
+	reasoningTokens     int
+	haveReasoningTokens bool
 }
 
 // parseChunk reads a chunk's JSON. A scanner that looks only at the fields
@@ -38,11 +47,16 @@ func parseChunk(data []byte) (chunkInfo, error) {
 		}
 		return chunkInfo{}, &streamError{msg}
 	}
-	ci := chunkInfo{content: ch.hasContent()}
+	ci := chunkInfo{}
+	ci.reasoning, ci.answer = ch.hasContent()
+	ci.content = ci.reasoning || ci.answer
 	if ch.Usage != nil {
 		ci.usage = true
 		ci.promptTokens = ch.Usage.PromptTokens
 		ci.completionTokens = ch.Usage.CompletionTokens
+		if d := ch.Usage.CompletionTokensDetails; d != nil && d.ReasoningTokens != nil {
+			ci.reasoningTokens, ci.haveReasoningTokens = *d.ReasoningTokens, true
+		}
 	}
 	return ci, nil
 }
@@ -71,6 +85,12 @@ type chunk struct {
 	Usage *struct {
 		PromptTokens     int `json:"prompt_tokens"`
 		CompletionTokens int `json:"completion_tokens"`
+		// CompletionTokensDetails.ReasoningTokens counts the reasoning
+		// tokens among CompletionTokens (OpenAI's usage; vLLM's with a
+		// reasoning parser).
+		CompletionTokensDetails *struct {
+			ReasoningTokens *int `json:"reasoning_tokens"`
+		} `json:"completion_tokens_details"`
 	} `json:"usage"`
 	Error *chunkError `json:"error"`
 }
@@ -88,14 +108,16 @@ func (e *chunkError) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, (*plain)(e))
 }
 
-func (c *chunk) hasContent() bool {
+// hasContent reports whether a choice carries reasoning (a non-empty
+// delta.reasoning_content or delta.reasoning) and whether one carries
+// answer (delta.content, delta.tool_calls or text).
+func (c *chunk) hasContent() (reasoning, answer bool) {
 	for _, ch := range c.Choices {
 		d := &ch.Delta
-		if d.Content != "" || d.ReasoningContent != "" || d.Reasoning != "" || len(d.ToolCalls) > 0 || ch.Text != "" {
-			return true
-		}
+		reasoning = reasoning || d.ReasoningContent != "" || d.Reasoning != ""
+		answer = answer || d.Content != "" || len(d.ToolCalls) > 0 || ch.Text != ""
 	}
-	return false
+	return reasoning, answer
 }
 
 // scanner walks JSON text without building values.
@@ -368,7 +390,7 @@ func scanChunk(data []byte) (ci chunkInfo, ok bool) {
 							return err
 						}
 						has, err := s.nonEmptyString()
-						ci.content = ci.content || has
+						ci.answer = ci.answer || has
 						return err
 					case "delta":
 						if err := first(&inChoice, 2); err != nil {
@@ -404,7 +426,7 @@ func scanChunk(data []byte) (ci chunkInfo, ok bool) {
 								sub := scanner{b: data[start:s.i]}
 								sub.i = 1
 								if sub.peek() != ']' {
-									ci.content = true
+									ci.answer = true
 								}
 								return nil
 							default:
@@ -414,7 +436,11 @@ func scanChunk(data []byte) (ci chunkInfo, ok bool) {
 								return err
 							}
 							has, err := s.nonEmptyString()
-							ci.content = ci.content || has
+							if bit == 1 {
+								ci.answer = ci.answer || has
+							} else {
+								ci.reasoning = ci.reasoning || has
+							}
 							return err
 						})
 					}
@@ -443,8 +469,30 @@ func scanChunk(data []byte) (ci chunkInfo, ok bool) {
 						return err
 					}
 					ci.completionTokens, err = s.int()
+				case "completion_tokens_details":
+					if err := first(&inUsage, 4); err != nil {
+						return err
+					}
+					if s.null() {
+						return nil
+					}
+					var inDetails uint8
+					return s.object(func(key []byte) error {
+						if string(key) != "reasoning_tokens" {
+							return s.other(key, "reasoning_tokens")
+						}
+						if err := first(&inDetails, 1); err != nil {
+							return err
+						}
+						if s.null() {
+							return nil
+						}
+						n, err := s.int()
+						ci.reasoningTokens, ci.haveReasoningTokens = n, err == nil
+						return err
+					})
 				default:
-					err = s.other(key, "prompt_tokens", "completion_tokens")
+					err = s.other(key, "prompt_tokens", "completion_tokens", "completion_tokens_details")
 				}
 				return err
 			})
@@ -459,5 +507,6 @@ func scanChunk(data []byte) (ci chunkInfo, ok bool) {
 	if err != nil || s.peek() != 0 {
 		return chunkInfo{}, false
 	}
+	ci.content = ci.reasoning || ci.answer
 	return ci, true
 }

@@ -426,9 +426,10 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 		return c.fail(rec, origin, c.httpError(resp.status, msg), httpReason(resp.status))
 	}
 	var (
-		chunks  int
-		prev    time.Duration
-		gotDone bool
+		chunks    int
+		reasoning int // chunks carrying reasoning
+		prev      time.Duration
+		gotDone   bool
 	)
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(resp.body)
@@ -451,6 +452,14 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 			rec.PromptTokens = ci.promptTokens
 			rec.OutputTokens = ci.completionTokens
 			rec.UsageReported = true
+			if ci.haveReasoningTokens {
+				if !plausible(ci.reasoningTokens) {
+					return &limitError{reason: ReasonBadUsage, msg: fmt.Sprintf(
+						"implausible usage: %d reasoning tokens (must be 0 to %d)", ci.reasoningTokens, maxUsageTokens)}
+				}
+				rec.ReasoningTokens = ci.reasoningTokens
+				rec.ReasoningReported = true
+			}
 		}
 		if ci.content {
 			chunks++
@@ -461,6 +470,13 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 			}
 			prev = now
 			rec.LastToken = now
+			if ci.reasoning {
+				reasoning++
+				rec.LastReasoning = now
+			}
+			if ci.answer && rec.FirstAnswer == 0 {
+				rec.FirstAnswer = now
+			}
 		}
 		return nil
 	})
@@ -496,6 +512,9 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 	}
 	if !rec.UsageReported {
 		rec.OutputTokens = chunks
+	}
+	if !rec.ReasoningReported {
+		rec.ReasoningTokens = reasoning
 	}
 	return nil
 }

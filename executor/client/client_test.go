@@ -185,7 +185,10 @@ func TestScanChunkAgreesWithEncodingJSON(t *testing.T) {
 		assert.Assert(t, ok, "fast path refused %s", c)
 		var ch chunk
 		assert.NilError(t, json.Unmarshal([]byte(c), &ch))
-		assert.Equal(t, fast.content, ch.hasContent(), c)
+		reasoning, answer := ch.hasContent()
+		assert.Equal(t, fast.content, reasoning || answer, c)
+		assert.Equal(t, fast.reasoning, reasoning, c)
+		assert.Equal(t, fast.answer, answer, c)
 		assert.Equal(t, fast.usage, ch.Usage != nil, c)
 		if ch.Usage != nil {
 			assert.Equal(t, fast.promptTokens, ch.Usage.PromptTokens, c)

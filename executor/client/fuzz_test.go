@@ -63,6 +63,15 @@ var sseSeeds = []string{
 	// TGI's errors in the stream, a bare string and an object.
 	`data:{"error":"Input validation error: inputs tokens + max_new_tokens must be <= 4096","error_type":"validation"}` + "\n\n",
 	`data: {"error": {"object": "error", "message": "The model does not exist.", "type": "NotFoundError", "param": null, "code": 404}}` + "\n\n",
+	// vLLM with a reasoning parser: reasoning_content deltas (vLLM <= 0.9),
+	// then reasoning (newer vLLM, OpenAI-style), then the answer, usage
+	// with completion_tokens_details.reasoning_tokens.
+	`data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}` + "\n\n" +
+		`data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"reasoning_content":"The user"},"logprobs":null,"finish_reason":null}]}` + "\n\n" +
+		`data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"reasoning":" asks"},"logprobs":null,"finish_reason":null}]}` + "\n\n" +
+		`data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":"stop","stop_reason":null}]}` + "\n\n" +
+		`data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[],"usage":{"prompt_tokens":9,"total_tokens":13,"completion_tokens":4,"completion_tokens_details":{"reasoning_tokens":3}}}` + "\n\n" +
+		"data: [DONE]\n\n",
 	// Reasoning and tool calls.
 	`data: {"choices":[{"delta":{"reasoning_content":"Let me"}}]}` + "\n\n" +
 		`data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":"}}]}}]}` + "\n\n" +
@@ -381,6 +390,16 @@ var chunkSeeds = []string{
 	`{"error":null,"choices":[{"delta":{"content":"a"}}]}`,
 	`{"choices":[{"delta":{"reasoning_content":"Let me"}}]}`,
 	`{"choices":[{"delta":{"reasoning":"hmm","content":null}}]}`,
+	`{"choices":[{"delta":{"reasoning_content":"so","reasoning":"so"}}]}`,
+	`{"choices":[{"delta":{"reasoning_content":"so","content":"Yes"}}]}`,
+	`{"choices":[{"delta":{"reasoning_content":null,"content":"Yes"}}]}`,
+	`{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":40,"completion_tokens_details":{"reasoning_tokens":32}}}`,
+	`{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"prompt_tokens_details":null,"completion_tokens_details":null}}`,
+	`{"usage":{"completion_tokens_details":{"reasoning_tokens":null,"accepted_prediction_tokens":0}}}`,
+	`{"usage":{"completion_tokens_details":{"reasoning_tokens":3,"reasoning_tokens":4}}}`,
+	`{"usage":{"completion_tokens_details":{"Reasoning_Tokens":3}}}`,
+	`{"usage":{"completion_tokens_details":{"reasoning_tokens":2.5}}}`,
+	`{"usage":{"completion_tokens_details":[]}}`,
 	`{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\":"}}]}}]}`,
 	`{"choices":[{"delta":{"tool_calls":[ ]}}]}`,
 	`{"choices":[{"delta":{"tool_calls":null}}]}`,
@@ -436,11 +455,16 @@ func FuzzChunk(f *testing.F) {
 				t.Fatalf("encoding/json: server error %+v; parseChunk %+v, %v", *ch.Error, ci, err)
 			}
 		default:
-			want := chunkInfo{content: ch.hasContent()}
+			var want chunkInfo
+			want.reasoning, want.answer = ch.hasContent()
+			want.content = want.reasoning || want.answer
 			if ch.Usage != nil {
 				want.usage = true
 				want.promptTokens = ch.Usage.PromptTokens
 				want.completionTokens = ch.Usage.CompletionTokens
+				if d := ch.Usage.CompletionTokensDetails; d != nil && d.ReasoningTokens != nil {
+					want.reasoningTokens, want.haveReasoningTokens = *d.ReasoningTokens, true
+				}
 			}
 			if err != nil || ci != want {
 				t.Fatalf("encoding/json %+v; parseChunk %+v, %v (fast path: %v)", want, ci, err, ok)
