@@ -154,10 +154,14 @@ func measure(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, err
 		lastUse[sc.Server] = i
 	}
 	if ctx.Err() == nil {
-		_ = mgr.StartAll(ctx, used) // each scenario reads its server's failure from Get
+		// Each scenario reads its server's failure from Get. A signal does
+		// not wait for the starts to wind down (a start cut short stops its
+		// server with the whole grace period): StopAll waits for them.
+		awaitUnlessDone(ctx, func() { _ = mgr.StartAll(ctx, used) })
 	}
 
 	var firstErr error
+	cut := false                  // a scenario was not run, or cut short, by the interrupt
 	failed := map[string]string{} // server -> why its scenarios are not run
 	usedBy := map[string]bool{}   // servers an earlier scenario ran on
 	for i, sc := range p.Scenarios {
@@ -165,6 +169,7 @@ func measure(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, err
 		run.Scenarios = append(run.Scenarios, res)
 		if ctx.Err() != nil {
 			res.Error = "not run: interrupted"
+			cut = true
 			continue
 		}
 		if why, ok := failed[sc.Server]; ok {
@@ -176,11 +181,20 @@ func measure(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, err
 			get = mgr.Restart // a fresh server for this scenario
 		}
 		usedBy[sc.Server] = true
-		in, err := get(ctx, sc.Server)
-		if err != nil {
+		var (
+			in   *servers.Instance
+			gerr error
+		)
+		if !awaitUnlessDone(ctx, func() { in, gerr = get(ctx, sc.Server) }) {
+			res.Error = "not run: interrupted" // the start winds down under StopAll
+			cut = true
+			continue
+		}
+		if err := gerr; err != nil {
 			var se *servers.StartError
 			if !errors.As(err, &se) {
 				res.Error = "not run: interrupted"
+				cut = true
 				continue
 			}
 			res.Error = err.Error()
@@ -199,7 +213,11 @@ func measure(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, err
 		if res.Model == "" {
 			res.Error = fmt.Sprintf("server %q lists no model: set `model:` in the scenario", sc.Server)
 		} else {
-			if err := runScenario(ctx, p, sc, in, res, progress, opts, fds); err != nil {
+			err := runScenario(ctx, p, sc, in, res, progress, opts, fds)
+			if ctx.Err() != nil {
+				cut = true
+			}
+			if err != nil {
 				fmt.Fprintf(progress, "%s: %v\n", sc.Name, err)
 				how := "exited"
 				var ue *UnreachableError
@@ -213,29 +231,60 @@ func measure(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, err
 			}
 		}
 		if lastUse[sc.Server] == i && ctx.Err() == nil {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			if err := mgr.Stop(sctx, sc.Server); err != nil {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("server %q did not stop cleanly: %v", sc.Server, err))
+			// A signal does not wait for this stop either: StopAll ends it.
+			var stopErr error
+			stopped := awaitUnlessDone(ctx, func() {
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+				stopErr = mgr.Stop(sctx, sc.Server)
+				cancel()
+			})
+			if stopped && stopErr != nil {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("server %q did not stop cleanly: %v", sc.Server, stopErr))
 			}
-			cancel()
 		}
 	}
+	// A signal after the last measurement (while a server stopped) cut
+	// nothing: the run is complete.
+	interrupted := ctx.Err() != nil && cut
 	err = firstErr
 	switch {
 	case err != nil:
 		run.Error = err.Error()
-	case ctx.Err() != nil:
+	case interrupted:
 		err = ctx.Err()
 		run.Error = "interrupted"
 	}
-	if ctx.Err() != nil && opts.Interrupted != nil {
+	if interrupted && opts.Interrupted != nil {
 		// What was measured is handed out before the servers' stop, which
 		// may take their whole grace period.
 		run.FinishedAt = time.Now().UTC()
 		run.Environment.Servers = mgr.Env()
+		run.Environment.GPUs = telemetry.RunGPUs(run)
 		opts.Interrupted(finish(ctx, run, p, opts))
 	}
 	return run, err
+}
+
+// awaitUnlessDone runs f and waits for it, or for ctx to end, whichever is
+// first; false when ctx ended first (f goes on in the background, its
+// writes not to be read).
+func awaitUnlessDone(ctx context.Context, f func()) bool {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		select {
+		case <-done: // finished as well: its results stand
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 // killTimeout bounds a forced exit's removal of the run's containers.

@@ -45,7 +45,9 @@ func finish(ctx context.Context, run *results.Run, p *plan.Plan, opts Options) *
 		env.Commit = buildCommit()
 	}
 	markSimulated(env.Servers, p, opts.Declared)
-	if len(env.GPUs) == 0 && localServers(p) {
+	if len(env.GPUs) == 0 && localServers(p) && ctx.Err() == nil {
+		// (Not after a signal: nvidia-smi may block while the servers'
+		// GPU processes are torn down, and the results must be out first.)
 		// No step sampled the GPUs (telemetry off): name them once.
 		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		env.GPUs = telemetry.GPUNames(gctx)

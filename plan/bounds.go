@@ -190,7 +190,8 @@ func prescan(src []byte) *scanIssue {
 					}
 				}
 				i = j - 1
-			case c == ':' && (space(i+1) || flow > 0 && i+1 < len(s) && (s[i+1] == ',' || s[i+1] == ']' || s[i+1] == '}')):
+			case c == ':' && (space(i+1) || flow > 0 && i+1 < len(s) && (s[i+1] == ',' || s[i+1] == ']' || s[i+1] == '}') ||
+				flow > 0 && i > 0 && (s[i-1] == '"' || s[i-1] == '\'')): // JSON style: {"k":"v"}
 				if flow == 0 && !keyDone && tokStart >= 0 {
 					keyDone = true
 					owner = tokStart

@@ -223,3 +223,18 @@ func TestLineBreaksOfEveryKindAreCounted(t *testing.T) {
 	assert.Equal(t, len(es), 1, "%v", es)
 	assert.Assert(t, strings.Contains(es[0].Message, "in the value, this mapping has more than 1000 keys"), es[0].Message)
 }
+
+// JSON-style flow mappings ({"k":"v"}, no space after the colon) are read
+// as YAML reads them: a '#' or a bracket inside their quoted values is
+// text, not a comment or a nesting level.
+func TestJSONStyleFlowMappingsPassThePrescan(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("extra_body: {\"prefix\":\"Answer # 1\", \"n\":2}\nafter: [1, 2]\n")
+	for i := range 100 {
+		fmt.Fprintf(&b, "k%d: {\"re\":\"[a-z{\"}\n", i)
+	}
+	if issue := prescan([]byte(b.String())); issue != nil {
+		t.Fatalf("a valid plan was refused: %+v", issue)
+	}
+}

@@ -41,7 +41,7 @@ scenarios:
 	assert.Assert(t, is.Contains(r.stdout, "ttfo.min = "))
 	m := readRun(t, out).Scenarios[0].Steps[0].Metrics
 	assert.Assert(t, m.TTFO != nil && m.TPOTReasoning != nil && m.TPOTAnswer != nil)
-	assert.Assert(t, m.TTFO.P50 >= m.TTFT.P50+12*time.Millisecond, "ttfo %s, ttft %s: the answer starts 6 itls after the first token", m.TTFO.P50, m.TTFT.P50)
+	assert.Assert(t, m.TTFO.P50 >= m.TTFT.P50+10*time.Millisecond, "ttfo %s, ttft %s: the answer starts 6 itls (12ms) after the first token; one is slack for the first token's jitter", m.TTFO.P50, m.TTFT.P50)
 	assert.Equal(t, *m.Tokens.Phases, results.PhaseTokens{ReasoningTotal: 30, ReasoningMean: 6, AnswerTotal: 20, AnswerMean: 4, Source: "usage"})
 
 	b, err := os.ReadFile(filepath.Join(out, "requests.jsonl"))

@@ -22,7 +22,8 @@ import (
 //     forceTimeout. GitHub Actions sends SIGINT, then SIGTERM 7.5 s later,
 //     then SIGKILL 2.5 s after that: the SIGTERM forces, and the cleanup
 //     ends before the SIGKILL.
-//  4. A signal after the force exits at once.
+//  4. A signal after the force (beyond signalWindow of it: the forcing
+//     signal too may be delivered twice) exits at once.
 const (
 	signalWindow = 2 * time.Second
 	forceTimeout = 8 * time.Second
@@ -40,9 +41,10 @@ const (
 
 // signalState follows the signals of one process; pure, for tests.
 type signalState struct {
-	first  time.Time
-	n      int
-	forced bool
+	first    time.Time
+	n        int
+	forced   bool
+	forcedAt time.Time
 }
 
 // next says what a signal received at now asks for.
@@ -52,12 +54,14 @@ func (s *signalState) next(now time.Time) action {
 	case s.n == 1:
 		s.first = now
 		return actStop
+	case s.forced && now.Sub(s.forcedAt) < signalWindow:
+		return actIgnore // the forcing signal delivered again
 	case s.forced:
 		return actExit
 	case now.Sub(s.first) < signalWindow:
 		return actIgnore
 	}
-	s.forced = true
+	s.forced, s.forcedAt = true, now
 	return actForce
 }
 

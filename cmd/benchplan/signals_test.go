@@ -21,7 +21,8 @@ func TestSignalSequence(t *testing.T) {
 		{"timeout signals the child then its group", []time.Duration{0, time.Millisecond}, []action{actStop, actIgnore}},
 		{"repeats within the window are ignored", []time.Duration{0, 500 * time.Millisecond, signalWindow - time.Nanosecond}, []action{actStop, actIgnore, actIgnore}},
 		{"GitHub Actions: SIGINT, SIGTERM 7.5 s later", []time.Duration{0, 7500 * time.Millisecond}, []action{actStop, actForce}},
-		{"after the force, exit", []time.Duration{0, 3 * time.Second, 3*time.Second + time.Millisecond}, []action{actStop, actForce, actExit}},
+		{"the forcing signal delivered twice", []time.Duration{0, 3 * time.Second, 3*time.Second + time.Millisecond}, []action{actStop, actForce, actIgnore}},
+		{"after the force, exit", []time.Duration{0, 3 * time.Second, 3*time.Second + signalWindow}, []action{actStop, actForce, actExit}},
 		{"ignored repeat then a force", []time.Duration{0, time.Millisecond, signalWindow}, []action{actStop, actIgnore, actForce}},
 	}
 	for _, c := range cases {

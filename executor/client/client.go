@@ -726,6 +726,10 @@ func reason(ctx context.Context, err error) string {
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return "no local ports left"
 	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "dns error" // not the server's refusal: see server_unreachable
+	}
 	var ne *net.OpError
 	if errors.As(err, &ne) && ne.Op == "dial" {
 		return ReasonConnectionRefused
@@ -843,6 +847,9 @@ func (c *Client) Tokenize(ctx context.Context, req Request) (n int, templated bo
 	// TGI: {"inputs": text} and a list of tokens back.
 	text := req.Prompt
 	if text == "" && len(req.Messages) > 0 {
+		if status/100 == 2 {
+			return 0, false, fmt.Errorf("POST /tokenize: http %d: the answer is not a token count", status)
+		}
 		return 0, false, fmt.Errorf("POST /tokenize: %w", c.httpError(status, raw))
 	}
 	_, n2, counted2, _, err := c.post(ctx, "/tokenize", map[string]any{"inputs": text})

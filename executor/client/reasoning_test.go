@@ -118,12 +118,15 @@ func TestAgainstSimulatorReasoning(t *testing.T) {
 		assert.Assert(t, rec.ReasoningReported, field)
 		assert.Equal(t, rec.AnswerTokens(), 11, field)
 		assert.Equal(t, len(rec.ITLs), 15, "%s: one chunk a token, both fields in one chunk", field)
-		assert.Assert(t, rec.FirstAnswer-rec.FirstToken >= 5*itl, "%s: answer %s after the first token", field, rec.FirstAnswer-rec.FirstToken)
+		// Five gaps separate the first reasoning token from the answer's;
+		// the first token's own arrival may lag its schedule by a little,
+		// so one gap is left as slack (a loaded machine only widens gaps).
+		assert.Assert(t, rec.FirstAnswer-rec.FirstToken >= 4*itl, "%s: answer %s after the first token", field, rec.FirstAnswer-rec.FirstToken)
 		assert.Assert(t, rec.LastReasoning < rec.FirstAnswer, field)
 		tr, ok := rec.TPOTReasoning()
-		assert.Assert(t, ok && tr > itl/2, "%s: tpot_reasoning %s", field, tr)
+		assert.Assert(t, ok && tr > 0, "%s: tpot_reasoning %s", field, tr)
 		ta, ok := rec.TPOTAnswer()
-		assert.Assert(t, ok && ta > itl/2, "%s: tpot_answer %s", field, ta)
+		assert.Assert(t, ok && ta > 0, "%s: tpot_answer %s", field, ta)
 	}
 	// Completions have no reasoning; a one-token answer keeps its token.
 	url, _ := startSim(t, sim.Config{ReasoningTokens: 5})

@@ -23,6 +23,15 @@ func (m *Manager) Kill(ctx context.Context) error {
 			signalGroup(in.PID, sigKill)
 		}
 	}
+	// A process whose start is still in flight is in no entry yet, but its
+	// group was recorded as it was spawned.
+	if recs, err := processRecords(m.opts.Env); err == nil {
+		for _, r := range recs {
+			if r.Run == m.opts.RunID && r.PGID > 0 && r.stillOurs() {
+				signalGroup(r.PGID, sigKill)
+			}
+		}
+	}
 	if !docker {
 		return nil
 	}

@@ -89,7 +89,7 @@ func (s *serverSampler) sample(ctx context.Context, origin time.Time, rec *Recor
 		}
 		r.failures++
 		r.lastErr = err.Error()
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && time.Since(sent) >= s.timeout*9/10 {
 			// A stalled endpoint is not waited on again in this step (nor
 			// for the final sample): each wait would delay the step.
 			r.stalled = fmt.Sprintf("the server's Prometheus endpoint %s did not answer within %s: not scraped again in this scenario", redactURL(s.url), s.timeout)

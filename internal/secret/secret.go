@@ -119,10 +119,10 @@ func URLCredential(s string) string {
 	if err != nil || u.User == nil {
 		return ""
 	}
-	if pw, ok := u.User.Password(); ok {
+	if pw, ok := u.User.Password(); ok && pw != "" {
 		return pw
 	}
-	return u.User.Username()
+	return u.User.Username() // a token as the user name (user: or user@)
 }
 
 // RedactURL hides the credentials of a URL: the password
@@ -141,9 +141,9 @@ func RedactURL(s string) string {
 		return s
 	}
 	const mark = "REDACTEDCREDENTIAL"
-	if _, ok := u.User.Password(); ok {
+	if pw, ok := u.User.Password(); ok && pw != "" {
 		u.User = url.UserPassword(u.User.Username(), mark)
-	} else if u.User.Username() != "" {
+	} else if u.User.Username() != "" { // a token as the user name, with or without ":"
 		u.User = url.User(mark)
 	} else {
 		return s
@@ -166,7 +166,7 @@ func RedactURLs(text string) string {
 		sub := urlUserinfo.FindStringSubmatch(m)
 		scheme, user, pw := sub[1], sub[2], sub[3]
 		switch {
-		case pw != "":
+		case pw != "" && pw != ":":
 			return scheme + user + ":" + Redacted + "@"
 		case user != "":
 			return scheme + Redacted + "@"

@@ -39,6 +39,8 @@ func TestRedactURL(t *testing.T) {
 	assert.Equal(t, RedactURL("http://u:pw123@host:8000/v1"), "http://u:[redacted]@host:8000/v1")
 	assert.Equal(t, RedactURL("http://u:p@h/metrics"), "http://u:[redacted]@h/metrics")
 	assert.Equal(t, RedactURL("https://sk-live-123456@host/v1"), "https://[redacted]@host/v1")
+	assert.Equal(t, RedactURL("http://sk-abc123:@host:8000"), "http://[redacted]@host:8000", "a token as the user name, empty password")
+	assert.Equal(t, URLCredential("http://sk-abc123:@host:8000"), "sk-abc123")
 	assert.Equal(t, RedactURL("http://host:8000"), "http://host:8000")
 	assert.Equal(t, RedactURL("not a url"), "not a url")
 	assert.Equal(t, RedactURL("http://u:pw%zz@host"), "http://u:[redacted]@host", "an unparsable URL is redacted as text")
@@ -50,6 +52,7 @@ func TestRedactURLs(t *testing.T) {
 		"waiting for http://u:[redacted]@127.0.0.1:80/x and https://a:[redacted]@h now")
 	assert.Equal(t, RedactURLs("mail me at a@b.c, see http://h/"), "mail me at a@b.c, see http://h/")
 	assert.Equal(t, RedactURLs("GET https://tok12345@h/v1: 401"), "GET https://[redacted]@h/v1: 401")
+	assert.Equal(t, RedactURLs("GET https://tok12345:@h/v1: 401"), "GET https://[redacted]@h/v1: 401")
 	assert.Equal(t, RedactURLs("see http://h/?q=a@b"), "see http://h/?q=a@b", "an @ after the host is no user")
 	assert.Equal(t, RedactURLs(`=HYPERLINK("http://x")|<b>@octocat`), `=HYPERLINK("http://x")|<b>@octocat`, "quotes and tags are no userinfo")
 }
