@@ -1,7 +1,10 @@
 package executor
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,7 +17,9 @@ import (
 
 	"gotest.tools/v3/assert"
 
+	"github.com/benchplan/benchplan/executor/servers"
 	"github.com/benchplan/benchplan/plan"
+	"github.com/benchplan/benchplan/results"
 	"github.com/benchplan/benchplan/sim"
 )
 
@@ -158,3 +163,94 @@ func mustScenario(t *testing.T, text string) *plan.Scenario {
 	assert.NilError(t, err)
 	return p.Scenarios[0]
 }
+
+// A signal while a server is still starting (here one that never becomes
+// ready and ignores SIGTERM, so its start's clean-up takes the whole stop
+// grace) does not hold up the partial results: the Interrupted hook runs
+// at once, and the start winds down afterwards, under StopAll.
+func TestInterruptDoesNotWaitForAStartingServer(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.NilError(t, err)
+	addr := ln.Addr().String()
+	ln.Close() // nothing answers there: the server never becomes ready
+	dir := t.TempDir()
+	path := filepath.Join(dir, "plan.yaml")
+	spawned := filepath.Join(dir, "spawned")
+	assert.NilError(t, os.WriteFile(path, []byte(`version: 1
+name: starting
+servers:
+  slow:
+    command: ["sh", "-c", "trap '' TERM; touch `+filepath.Join(dir, "spawned")+`; while true; do sleep 0.1; done"]
+    url: http://`+addr+`
+    startup_timeout: 5m
+scenarios:
+  - name: waits
+    server: slow
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 8, output_tokens: 2 } }
+    limits: { max_requests: 3 }
+`), 0o644))
+	p, err := plan.Read(path, plan.Options{})
+	assert.NilError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu        sync.Mutex
+		cancelled time.Time
+	)
+	hooked := make(chan time.Duration, 1)
+	var partial *results.Run
+	opts := Options{
+		// As a signal would, once the server's process runs (it has
+		// written its file, and ignores SIGTERM from then on).
+		Progress: onLine("server slow: starting process", func() {
+			go func() {
+				for {
+					if _, err := os.Stat(spawned); err == nil {
+						break
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				mu.Lock()
+				cancelled = time.Now()
+				mu.Unlock()
+				cancel()
+			}()
+		}),
+		Interrupted: func(run *results.Run) {
+			partial = run
+			mu.Lock()
+			hooked <- time.Since(cancelled)
+			mu.Unlock()
+		},
+	}
+	run, err := Run(ctx, p, opts)
+	assert.ErrorIs(t, err, context.Canceled)
+	took := <-hooked
+	// The start's clean-up waits servers.DefaultStopGrace (10 s) on a
+	// server that ignores SIGTERM; the results must not.
+	assert.Assert(t, took < servers.DefaultStopGrace/2, "the partial results waited %s for the starting server", took)
+	assert.Equal(t, partial.Scenarios[0].Error, "not run: interrupted")
+	assert.Equal(t, partial.Error, "interrupted")
+	assert.Equal(t, run.Error, "interrupted")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Assert(t, time.Since(cancelled) >= servers.DefaultStopGrace*9/10, "the start's clean-up did not take its grace: the test shows nothing")
+}
+
+// onLine is a progress writer that calls f once, when a line containing
+// text is written.
+func onLine(text string, f func()) io.Writer {
+	var once sync.Once
+	return writerFunc(func(p []byte) (int, error) {
+		if strings.Contains(string(p), text) {
+			once.Do(f)
+		}
+		return len(p), nil
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (w writerFunc) Write(p []byte) (int, error) { return w(p) }
