@@ -65,7 +65,9 @@ scenarios:
 		assert.Equal(t, *l.Answer, 4, line)
 		assert.Assert(t, l.Reported, line)
 		assert.Assert(t, l.FirstToken < l.LastReasoning && l.LastReasoning < l.FirstAnswer, line)
-		assert.Assert(t, *l.TTFOms >= *l.TTFTms+12, line)
+		// Six 2ms gaps separate them; one is slack for the first token's
+		// own jitter (a loaded machine only widens the gaps).
+		assert.Assert(t, *l.TTFOms >= *l.TTFTms+10, line)
 	}
 }
 
