@@ -117,6 +117,11 @@ type requestLine struct {
 	Scenario      string           `json:"scenario"`
 	Step          int              `json:"step"`
 	Index         int              `json:"index"`
+	Model         string           `json:"model,omitempty"`
+	API           string           `json:"api,omitempty"`
+	Session       int              `json:"session,omitempty"`
+	Turn          int              `json:"turn,omitempty"`
+	Window        int              `json:"window,omitempty"`
 	Intended      results.Duration `json:"intended_ms"`
 	Ready         results.Duration `json:"ready_ms"`
 	Sent          results.Duration `json:"sent_ms"`
@@ -191,6 +196,7 @@ func (rw *RequestsWriter) WriteStep(scenario string, st *results.Step) error {
 	for i := range st.Requests {
 		r := &st.Requests[i]
 		l := requestLine{Scenario: scenario, Step: st.Index, Index: r.Index,
+			Model: r.Model, API: r.API, Session: r.Session, Turn: r.Turn, Window: r.Window,
 			Intended: results.Duration(r.Intended), Ready: results.Duration(r.Ready), Sent: results.Duration(r.Sent),
 			FirstToken: results.Duration(r.FirstToken), LastToken: results.Duration(r.LastToken), End: results.Duration(r.End),
 			PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens, UsageReported: r.UsageReported,

@@ -220,6 +220,18 @@ type Outcome struct {
 // step's start, so a record is meaningful without a wall clock.
 type Request struct {
 	Index int `json:"index"`
+	// Model is the model the request named; API the endpoint it went to
+	// (chat, completions, embeddings). Per-model figures group by Model.
+	Model string `json:"model,omitempty"`
+	API   string `json:"api,omitempty"`
+	// Session and Turn place the request in a multi-turn session, both
+	// counted from 1 (0 outside sessions); per-turn figures group by Turn.
+	Session int `json:"session,omitempty"`
+	Turn    int `json:"turn,omitempty"`
+	// Window is the window of a ramped load the request was intended in,
+	// counted from 1 (0 when the load has none); per-window figures group
+	// by Window.
+	Window int `json:"window,omitempty"`
 	// Intended is when the schedule wanted the request sent.
 	Intended time.Duration `json:"intended"`
 	// Ready is when the client could send it: Intended, or later when a
