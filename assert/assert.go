@@ -19,6 +19,8 @@
 //	gpu.*                             nvidia-smi: memory_used.max (bytes), utilization.mean,
 //	                                   power.max (W), count, ...
 //	baseline.NAME                     NAME at the same step of --baseline
+//	model["x"].NAME, turn[N].NAME,    NAME over one group of the step's requests
+//	window[N].NAME                     (results.Group; assert/groups.go)
 //	KiB, MiB, GiB                     byte constants (int)
 //
 // Duration literals (200ms, 1.5s, 1h30m, 500us, 10ns) are rewritten to
@@ -75,6 +77,8 @@ type Assertion struct {
 	// exact are the paths compared with == or !=: facts about the run,
 	// never varied over an interval.
 	exact map[string]bool
+	// groups are the group selectors the expression reads, by slot.
+	groups *selectors
 }
 
 // Scenario reports whether the assertion is evaluated once per scenario
@@ -162,19 +166,36 @@ func Compile(src string) (*Assertion, error) {
 	if scenario {
 		envValue = scenarioEnv{}
 	}
-	program, err := expr.Compile(rw.src, compileOptions(envValue)...)
+	// Group selectors (model["x"], turn[4]) become hidden roots, in this
+	// tree and in expr's own (the same walk gives the same slots).
+	groups := &selectors{}
+	if tree != nil {
+		ast.Walk(&tree.Node, groups)
+		if groups.err != "" {
+			return nil, &CompileError{Column: rw.origFromRune(groups.errPos), Message: groups.err, Source: src}
+		}
+		if scenario && len(groups.list) > 0 {
+			return nil, &CompileError{Column: rw.origFromRune(0), Message: "group selectors such as " + groups.list[0].label() +
+				" are read at each step: write them in an assertion of their own, not over steps or capacity", Source: src}
+		}
+	}
+	program, err := expr.Compile(rw.src, append([]expr.Option{expr.Patch(&selectors{})}, compileOptions(envValue)...)...)
 	if err != nil {
 		ce := diagnose(rw, tree, err)
 		if scenario {
 			ce = diagnoseScenario(rw, tree.Node, ce)
 		}
-		ce.Message = plainMessage(ce.Message)
+		ce.Message = groups.shown(plainMessage(ce.Message))
 		return nil, ce
 	}
 	if err := checkTyped(rw, program.Node()); err != nil {
+		var ce *CompileError
+		if errors.As(err, &ce) {
+			ce.Message = groups.shown(ce.Message)
+		}
 		return nil, err
 	}
-	a := &Assertion{Source: src, program: program, scenario: scenario}
+	a := &Assertion{Source: src, program: program, scenario: scenario, groups: groups}
 	if scenario {
 		a.stepPaths = closurePaths(tree.Node)
 		a.readsCapacity = readsIdent(tree.Node, "capacity")
@@ -315,6 +336,12 @@ func (a *Assertion) Evaluate(step *results.Step) results.Outcome {
 // read from base, the baseline run's matching step (nil: none, and an
 // assertion that reads baseline.* is an error).
 func (a *Assertion) EvaluateWithBaseline(step, base *results.Step) results.Outcome {
+	out := a.evaluate(step, base)
+	out.Observed, out.Message = a.groups.shown(out.Observed), a.groups.shown(out.Message)
+	return out
+}
+
+func (a *Assertion) evaluate(step, base *results.Step) results.Outcome {
 	out := results.Outcome{Expr: a.Source}
 	if a.scenario {
 		out.Verdict, out.Message = results.Error, "this assertion reads steps or capacity: it is evaluated once per scenario"
@@ -329,6 +356,7 @@ func (a *Assertion) EvaluateWithBaseline(step, base *results.Step) results.Outco
 		return out
 	}
 	e := newEnv(step, base)
+	a.fillGroups(&e, step)
 	missing := map[string]string{}
 	var reasons []string
 	byReason := map[string][]string{}
@@ -339,7 +367,7 @@ func (a *Assertion) EvaluateWithBaseline(step, base *results.Step) results.Outco
 		byReason[r] = append(byReason[r], p)
 	}
 	for _, p := range a.paths {
-		if r := noData(p, step, base); r != "" {
+		if r := a.groupNoData(p, step, base); r != "" {
 			missing[p] = r
 			note(p, r)
 		}

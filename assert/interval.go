@@ -236,7 +236,7 @@ func (a *Assertion) variedFigures(e *env, s, base *results.Step, confidence floa
 		if a.exact[p] {
 			continue
 		}
-		if v, ok := intervalFigure(p, s, base, confidence); ok {
+		if v, ok := a.intervalFigure(p, s, base, confidence); ok {
 			out = append(out, v)
 		}
 	}
@@ -248,7 +248,7 @@ func (a *Assertion) variedFigures(e *env, s, base *results.Step, confidence floa
 		}
 		var group *varied
 		for _, member := range ns.members(g) {
-			v, ok := intervalFigure(g+"."+member, s, base, confidence)
+			v, ok := a.intervalFigure(g+"."+member, s, base, confidence)
 			if !ok {
 				continue
 			}
@@ -270,8 +270,15 @@ func (a *Assertion) variedFigures(e *env, s, base *results.Step, confidence floa
 
 // intervalFigure is path varied over its interval; ok is false for a
 // figure without one.
-func intervalFigure(p string, s, base *results.Step, confidence float64) (varied, bool) {
-	iv, n, ok := figureInterval(p, s, base)
+func (a *Assertion) intervalFigure(p string, s, base *results.Step, confidence float64) (varied, bool) {
+	fs, fp, why := a.target(p, s)
+	if why != "" {
+		return varied{}, false
+	}
+	if fs != s {
+		base = nil // groups have no baseline
+	}
+	iv, n, ok := figureInterval(fp, fs, base)
 	if !ok {
 		return varied{}, false
 	}

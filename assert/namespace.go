@@ -2,6 +2,7 @@ package assert
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +14,16 @@ import (
 type env struct {
 	stepMetrics
 	Baseline stepMetrics `expr:"baseline"`
+	// G0 to G7 are the groups an assertion reads (assert/groups.go): the
+	// compiler rewrites model["x"], turn[4] and window[2] into them.
+	G0 stepMetrics `expr:"__g0"`
+	G1 stepMetrics `expr:"__g1"`
+	G2 stepMetrics `expr:"__g2"`
+	G3 stepMetrics `expr:"__g3"`
+	G4 stepMetrics `expr:"__g4"`
+	G5 stepMetrics `expr:"__g5"`
+	G6 stepMetrics `expr:"__g6"`
+	G7 stepMetrics `expr:"__g7"`
 }
 
 // stepMetrics are one step's metrics. Field tags are the names users
@@ -244,6 +255,9 @@ func buildNamespace() *namespace {
 		}
 	}
 	walk(reflect.TypeOf(env{}), "", nil)
+	// The hidden roots of group selectors are no names to suggest.
+	n.children[""] = slices.DeleteFunc(n.children[""], func(p string) bool { return strings.HasPrefix(p, slotPrefix) })
+	n.order = slices.DeleteFunc(n.order, func(p string) bool { return strings.HasPrefix(p, slotPrefix) })
 	return n
 }
 

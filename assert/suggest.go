@@ -12,7 +12,7 @@ import (
 func suggestRoot(unknown string) string {
 	// steps and capacity are read over a scenario's steps, beside the
 	// per-step roots.
-	roots := append(slices.Clone(ns.children[""]), "steps", "capacity")
+	roots := append(slices.Clone(ns.children[""]), "steps", "capacity", "model", "turn", "window")
 	if best := closest(unknown, roots); len(best) > 0 {
 		return "did you mean " + orList(best) + "?"
 	}

@@ -69,7 +69,12 @@ var (
 	tpotP50Column    = distColumn("tpot", "TPOT", "p50", func(m *results.Metrics) results.Distribution { return m.TPOT })
 	itlP95Column     = distColumn("itl", "ITL", "p95", func(m *results.Metrics) results.Distribution { return m.ITL })
 	latencyP95Column = distColumn("latency", "Latency", "p95", func(m *results.Metrics) results.Distribution { return m.Latency })
-	errorsColumn     = stepColumn{head: "errors", title: "Errors", value: func(st *results.Step) string {
+	// The reasoning phase's: shown where some step had reasoning (withPhases).
+	ttfoP95Column = withTip(distColumn("ttfo", "TTFO", "p95", func(m *results.Metrics) results.Distribution { return orEmpty(m.TTFO) }),
+		"time to the first answer token, after the reasoning")
+	tpotAnswerP50Column = withTip(distColumn("tpot ans", "TPOT answer", "p50", func(m *results.Metrics) results.Distribution { return orEmpty(m.TPOTAnswer) }),
+		"time per output token within the answer")
+	errorsColumn = stepColumn{head: "errors", title: "Errors", value: func(st *results.Step) string {
 		return formatErrors(st.Metrics.Errors)
 	}}
 	inFlightColumn = stepColumn{head: "in flight", title: "In flight", value: func(st *results.Step) string {
@@ -87,7 +92,15 @@ var (
 	stopColumn = stepColumn{head: "stop", title: "Stop", value: func(st *results.Step) string { return st.StopReason }}
 )
 
-func withTip(c stepColumn, tip string) stepColumn   { c.tip = tip; return c }
+func withTip(c stepColumn, tip string) stepColumn { c.tip = tip; return c }
+
+// orEmpty is *d, or a distribution without samples.
+func orEmpty(d *results.Distribution) results.Distribution {
+	if d == nil {
+		return results.Distribution{}
+	}
+	return *d
+}
 func withWide(c stepColumn, wide string) stepColumn { c.wide = wide; return c }
 
 // The columns each renderer shows. The console splits them in two tables
@@ -123,4 +136,77 @@ func stepRows(sts []*results.Step, cols []stepColumn, esc func(string) string) [
 		rows[i] = row
 	}
 	return rows
+}
+
+// groupColumns are the columns of the tables of a step's groups (per
+// model, turn or window) in every renderer.
+var groupColumns = []stepColumn{requestsColumn, doneColumn, ttftP50Column, ttftP95Column, tpotP50Column, latencyP95Column, errorsColumn}
+
+// consoleGroupColumns are groupColumns narrowed for a terminal.
+var consoleGroupColumns = []stepColumn{requestsColumn, ttftP50Column, ttftP95Column, tpotP50Column, latencyP95Column, errorsColumn}
+
+// withPhases returns cols with the reasoning phase's columns after TTFT
+// p95 and TPOT p50 when some step of sts had reasoning; cols otherwise.
+func withPhases(cols []stepColumn, sts []*results.Step) []stepColumn {
+	reasoned := false
+	for _, st := range sts {
+		reasoned = reasoned || st.Metrics.TTFO != nil
+		for _, g := range st.Metrics.Groups {
+			reasoned = reasoned || g.Metrics.TTFO != nil
+		}
+	}
+	if !reasoned {
+		return cols
+	}
+	out := make([]stepColumn, 0, len(cols)+2)
+	for _, c := range cols {
+		out = append(out, c)
+		switch c.head {
+		case ttftP95Column.head:
+			out = append(out, ttfoP95Column)
+		case tpotP50Column.head:
+			out = append(out, tpotAnswerP50Column)
+		}
+	}
+	return out
+}
+
+// groupTables are the tables of the steps' groups, one per tag (model,
+// turn, window) that some step has, in that order.
+type groupTable struct {
+	// by is the tag; title names the table ("By turn").
+	by, title string
+	// rows are a row a group: its label (after the step's when there are
+	// several steps) then each column's value.
+	rows [][]string
+	// of is the step (its index in sts) of each row.
+	of []int
+}
+
+// groupTables makes the group tables of a scenario's steps with cols,
+// every cell escaped by esc.
+func groupTables(sts []*results.Step, cols []stepColumn, esc func(string) string) []groupTable {
+	var out []groupTable
+	for _, by := range []string{results.ByModel, results.ByTurn, results.ByWindow} {
+		t := groupTable{by: by, title: "By " + by}
+		for i, st := range sts {
+			for _, g := range st.Metrics.GroupsBy(by) {
+				label := g.Label()
+				if len(sts) > 1 {
+					label = st.Label() + " " + label
+				}
+				gs := &results.Step{Index: st.Index, Load: st.Load, Metrics: g.Metrics}
+				row := []string{esc(label)}
+				for _, c := range cols {
+					row = append(row, esc(c.value(gs)))
+				}
+				t.rows = append(t.rows, row)
+				t.of = append(t.of, i)
+			}
+		}
+		if len(t.rows) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -234,6 +234,7 @@ func consoleScenario(c *consoleOut, sc *results.Scenario, notes []string) {
 	sts := steps(sc)
 	if len(sts) > 0 {
 		consoleStepTables(c, sts)
+		consoleGroupTables(c, sts)
 	} else if sc.Error == "" {
 		c.line("  (no steps)")
 	}
@@ -480,6 +481,7 @@ func consoleStepTables(c *consoleOut, sts []*results.Step) {
 		all[i] = i
 	}
 	for _, cols := range consoleColumns {
+		cols = withPhases(cols, sts)
 		head := []string{"step"}
 		for _, col := range cols {
 			head = append(head, col.head)
@@ -505,6 +507,35 @@ func consoleStepTables(c *consoleOut, sts []*results.Step) {
 		c.table(t.lines)
 		if len(t.left) > 0 {
 			c.line(fmt.Sprintf("  (left out to fit %d columns: %s; report.html shows them)", c.width, strings.Join(t.left, ", ")))
+		}
+	}
+}
+
+// consoleGroupTables writes the tables of the steps' groups (per model,
+// turn or window: groupColumns), each fitted to the width; one that cannot
+// be is left to report.html, said in a line.
+func consoleGroupTables(c *consoleOut, sts []*results.Step) {
+	cols := withPhases(consoleGroupColumns, sts)
+	for _, t := range groupTables(sts, cols, oneLine) {
+		head := []string{strings.TrimPrefix(t.title, "By ")}
+		for _, col := range cols {
+			head = append(head, col.head)
+		}
+		lines, left, ok := fitTable(head, t.rows, c.width-2)
+		if !ok {
+			// Stacked, as the steps are: a group a line, wrapped.
+			for _, row := range t.rows {
+				parts := []string{row[0]}
+				for i, cell := range row[1:] {
+					parts = append(parts, head[i+1]+": "+cell)
+				}
+				c.line("  " + strings.Join(parts, "  "))
+			}
+			continue
+		}
+		c.table(lines)
+		if len(left) > 0 {
+			c.line(fmt.Sprintf("  (left out to fit %d columns: %s; report.html shows them)", c.width, strings.Join(left, ", ")))
 		}
 	}
 }

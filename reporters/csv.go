@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,11 @@ import (
 // requests.rate), fractions in [0, 1]; an empty cell is a figure with no
 // samples. A scenario that could not be carried out has one row with its
 // error. dry_run is the step's server's dry-run label when the simulator
-// answered in its place (results.ServerEnv.DryRunLabel).
+// answered in its place (results.ServerEnv.DryRunLabel). A step with
+// groups (per model, turn or window: results.Group) is followed by a row a
+// group, its label in the last column, group (model["sql-lora"], turn[2]),
+// empty in a step's own row; a group row has no assertion counts or
+// verdict.
 //
 // Text cells (names, labels, errors) are folded onto one line with control
 // characters replaced (results.json keeps them as written), and one that
@@ -42,74 +47,91 @@ func CSV(w io.Writer, run *results.Run) error {
 			header = append(header, d.name+"_"+p+"_ms")
 		}
 	}
-	header = append(header, "assertions_passed", "assertions_failed", "assertions_warned", "assertions_inconclusive", "assertions_errored", "dry_run", "verdict", "error")
+	header = append(header, "assertions_passed", "assertions_failed", "assertions_warned", "assertions_inconclusive", "assertions_errored", "dry_run", "verdict", "error", "group")
 	if err := cw.Write(header); err != nil {
 		return err
 	}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-	f3 := func(v float64) string { return junitFloat(v) }
-	msf := func(d time.Duration) string { return junitMS(d) }
 	for _, sc := range scenarios(run) {
 		sts := steps(sc)
 		if len(sts) == 0 && sc.Error != "" {
 			row := make([]string, len(header))
 			row[0], row[1], row[2], row[3] = csvText(run.Plan), csvText(sc.Name), csvText(sc.Server), csvText(sc.Model)
-			row[len(row)-3], row[len(row)-2], row[len(row)-1] = csvText(scenarioDryRun(run, sc)), string(results.Error), csvText(sc.Error)
+			row[len(row)-4], row[len(row)-3], row[len(row)-2] = csvText(scenarioDryRun(run, sc)), string(results.Error), csvText(sc.Error)
 			if err := cw.Write(row); err != nil {
 				return err
 			}
 			continue
 		}
 		for _, st := range sts {
-			m := &st.Metrics
-			row := []string{csvText(run.Plan), csvText(sc.Name), csvText(sc.Server), csvText(sc.Model), strconv.Itoa(st.Index), csvText(st.Load),
-				f(st.TargetRatePerSec), strconv.Itoa(st.Streams), csvText(st.StopReason), strconv.FormatBool(st.Partial),
-				f3(time.Duration(m.Duration).Seconds()),
-				strconv.Itoa(m.Requests.Total), strconv.Itoa(m.Requests.Completed), strconv.Itoa(m.Requests.Errored),
-				strconv.Itoa(m.Requests.Incomplete), f3(m.Requests.SentRatePerSec), f3(m.Requests.RatePerSec), f3(m.Errors.Rate),
-				f3(m.Tokens.OutputRatePerSec), f3(m.Tokens.TotalRatePerSec), f3(m.Tokens.PromptMean), f3(m.Tokens.OutputMean),
-				f3(m.Concurrency.Mean), strconv.Itoa(m.Concurrency.Max)}
-			if g := m.Goodput; g != nil {
-				row = append(row, f3(g.RatePerSec), f3(g.Ratio))
-			} else {
-				row = append(row, "", "")
-			}
-			for _, d := range distributions(m) {
-				x := d.dist
-				for _, v := range []time.Duration{x.Mean, x.P50, x.P90, x.P95, x.P99, x.Max} {
-					if x.Count == 0 {
-						row = append(row, "")
-					} else {
-						row = append(row, msf(v))
-					}
-				}
-			}
-			// Counted by verdict: an undecided assertion the plan let pass
-			// counts as passed (results.json says it was undecided).
-			var pass, fail, warn, inconc, errd int
-			for _, o := range st.Assertions {
-				switch o.Verdict {
-				case results.Pass:
-					pass++
-				case results.Fail:
-					fail++
-				case results.Warn:
-					warn++
-				case results.Inconclusive:
-					inconc++
-				default:
-					errd++
-				}
-			}
-			row = append(row, strconv.Itoa(pass), strconv.Itoa(fail), strconv.Itoa(warn), strconv.Itoa(inconc), strconv.Itoa(errd),
-				csvText(scenarioDryRun(run, sc)), string(st.Verdict()), "")
+			id := []string{csvText(run.Plan), csvText(sc.Name), csvText(sc.Server), csvText(sc.Model), strconv.Itoa(st.Index), csvText(st.Load),
+				f(st.TargetRatePerSec), strconv.Itoa(st.Streams), csvText(st.StopReason), strconv.FormatBool(st.Partial)}
+			row := append(append(slices.Clone(id), figures(&st.Metrics)...), assertionCounts(st)...)
+			row = append(row, csvText(scenarioDryRun(run, sc)), string(st.Verdict()), "", "")
 			if err := cw.Write(row); err != nil {
 				return err
+			}
+			// A row a group (per model, turn or window), after its step's.
+			for _, g := range st.Metrics.Groups {
+				row := append(append(slices.Clone(id), figures(&g.Metrics)...), "", "", "", "", "")
+				row = append(row, csvText(scenarioDryRun(run, sc)), "", "", csvText(g.Label()))
+				if err := cw.Write(row); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// figures are a results.csv row's figures of m, from duration_s to the
+// distributions.
+func figures(m *results.Metrics) []string {
+	f3 := func(v float64) string { return junitFloat(v) }
+	row := []string{f3(time.Duration(m.Duration).Seconds()),
+		strconv.Itoa(m.Requests.Total), strconv.Itoa(m.Requests.Completed), strconv.Itoa(m.Requests.Errored),
+		strconv.Itoa(m.Requests.Incomplete), f3(m.Requests.SentRatePerSec), f3(m.Requests.RatePerSec), f3(m.Errors.Rate),
+		f3(m.Tokens.OutputRatePerSec), f3(m.Tokens.TotalRatePerSec), f3(m.Tokens.PromptMean), f3(m.Tokens.OutputMean),
+		f3(m.Concurrency.Mean), strconv.Itoa(m.Concurrency.Max)}
+	if g := m.Goodput; g != nil {
+		row = append(row, f3(g.RatePerSec), f3(g.Ratio))
+	} else {
+		row = append(row, "", "")
+	}
+	for _, d := range distributions(m) {
+		x := d.dist
+		for _, v := range []time.Duration{x.Mean, x.P50, x.P90, x.P95, x.P99, x.Max} {
+			if x.Count == 0 {
+				row = append(row, "")
+			} else {
+				row = append(row, junitMS(v))
+			}
+		}
+	}
+	return row
+}
+
+// assertionCounts are a step's assertions counted by verdict: an undecided
+// assertion the plan let pass counts as passed (results.json says it was
+// undecided).
+func assertionCounts(st *results.Step) []string {
+	var pass, fail, warn, inconc, errd int
+	for _, o := range st.Assertions {
+		switch o.Verdict {
+		case results.Pass:
+			pass++
+		case results.Fail:
+			fail++
+		case results.Warn:
+			warn++
+		case results.Inconclusive:
+			inconc++
+		default:
+			errd++
+		}
+	}
+	return []string{strconv.Itoa(pass), strconv.Itoa(fail), strconv.Itoa(warn), strconv.Itoa(inconc), strconv.Itoa(errd)}
 }
 
 // requestLine is one line of requests.jsonl.

@@ -366,8 +366,28 @@ func (h *htmlReport) scenario(i int, sc *results.Scenario) {
 // metricsTable is a scenario's steps with htmlColumns, a row a step,
 // marked with the step's verdict.
 func (h *htmlReport) metricsTable(sts []*results.Step) {
-	h.s("<div class=\"scroll\"><table class=\"num metrics\">\n<thead><tr><th>Step</th>")
-	for _, c := range htmlColumns {
+	cols := withPhases(htmlColumns, sts)
+	h.tableHead("Step", cols)
+	for i, row := range stepRows(sts, cols, h1) {
+		h.p("<tr class=\"%s\"><td>%s</td></tr>\n", verdictClass(sts[i].Verdict()), strings.Join(row, "</td><td>"))
+	}
+	h.s("</tbody>\n</table></div>\n")
+	gcols := withPhases(groupColumns, sts)
+	for _, t := range groupTables(sts, gcols, h1) {
+		h.p("<h4>%s</h4>\n", h1(t.title))
+		h.tableHead(strings.TrimPrefix(t.title, "By "), gcols)
+		for _, row := range t.rows {
+			h.p("<tr><td>%s</td></tr>\n", strings.Join(row, "</td><td>"))
+		}
+		h.s("</tbody>\n</table></div>\n")
+	}
+}
+
+// tableHead opens a metrics table with its header row: first, then each
+// column's title with its tip.
+func (h *htmlReport) tableHead(first string, cols []stepColumn) {
+	h.p("<div class=\"scroll\"><table class=\"num metrics\">\n<thead><tr><th>%s</th>", h1(first))
+	for _, c := range cols {
 		if c.tip != "" {
 			h.p("<th title=\"%s\">%s</th>", hx(c.tip), h1(c.htmlTitle()))
 		} else {
@@ -375,10 +395,6 @@ func (h *htmlReport) metricsTable(sts []*results.Step) {
 		}
 	}
 	h.s("</tr></thead>\n<tbody>\n")
-	for i, row := range stepRows(sts, htmlColumns, h1) {
-		h.p("<tr class=\"%s\"><td>%s</td></tr>\n", verdictClass(sts[i].Verdict()), strings.Join(row, "</td><td>"))
-	}
-	h.s("</tbody>\n</table></div>\n")
 }
 
 // figure is a chart with its caption.

@@ -233,18 +233,42 @@ func mdStepsBlock(sc *results.Scenario, sts []*results.Step) mdBlock {
 	if len(about) > 0 {
 		title += " (" + strings.Join(about, ", ") + ")"
 	}
+	cols := withPhases(markdownColumns, sts)
 	cells := []string{"Step"}
-	for _, c := range markdownColumns {
+	for _, c := range cols {
 		cells = append(cells, mdText(c.title))
 	}
 	b := mdBlock{head: append([]string{"", title, ""}, mdTableHead(cells)...)}
-	for _, r := range stepRows(sts, markdownColumns, mdText) {
+	for _, r := range stepRows(sts, cols, mdText) {
 		b.rows = append(b.rows, mdTableRow(r))
 	}
+	b.tail = mdGroupTables(sts)
 	if notes := mdStepNotes(sc, sts); len(notes) > 0 {
-		b.tail = append([]string{""}, notes...)
+		b.tail = append(b.tail, "")
+		b.tail = append(b.tail, notes...)
 	}
 	return b
+}
+
+// mdGroupTables are the tables of the steps' groups (per model, turn or
+// window: groupColumns), each folded in a <details> so a pull request
+// shows the steps first.
+func mdGroupTables(sts []*results.Step) []string {
+	cols := withPhases(groupColumns, sts)
+	var out []string
+	for _, t := range groupTables(sts, cols, mdText) {
+		cells := []string{strings.TrimPrefix(t.title, "By ")}
+		for _, c := range cols {
+			cells = append(cells, mdText(c.title))
+		}
+		out = append(out, "", fmt.Sprintf("<details><summary>%s (%d)</summary>", t.title, len(t.rows)), "")
+		out = append(out, mdTableHead(cells)...)
+		for _, r := range t.rows {
+			out = append(out, mdTableRow(r))
+		}
+		out = append(out, "", "</details>")
+	}
+	return out
 }
 
 // mdStepNotes are the notes under a scenario's metrics: its steps'

@@ -49,6 +49,12 @@ type Metrics struct {
 	// so that a later run can test a change for significance (compare,
 	// baseline.*); nil in a result written before they were kept.
 	Samples *Samples `json:"samples,omitempty"`
+	// Groups are the same figures over the requests to each model (when
+	// they name more than one), at each turn of multi-turn sessions and in
+	// each window of a ramp (see Group); nil when there are none.
+	Groups []Group `json:"groups,omitempty"`
+	// GroupsDropped counts groups past MaxGroups of one tag, not kept.
+	GroupsDropped int `json:"groups_dropped,omitempty"`
 }
 
 // Concurrency summarises requests in flight over the measured window. A
@@ -461,6 +467,11 @@ type Window struct {
 	// its sends. A closed loop or a burst sends as answers come or all at
 	// once, and its sent rate is over the measured window.
 	Paced bool
+	// Windows are the ends of a ramp's windows, as offsets from the
+	// step's start, in order: window n (from 1, Request.Window) spans
+	// [Windows[n-2], Windows[n-1]), the first from 0. The figures of
+	// window[n] are measured over that span; nil for a load without them.
+	Windows []time.Duration
 }
 
 // TPOT is the request's time per output token after the first:
@@ -477,6 +488,17 @@ func (r *Request) TPOT() (tpot time.Duration, ok bool) {
 // docs/metrics.md defines them. Excluded requests count in concurrency
 // only.
 func ComputeWith(reqs []Request, w Window) Metrics {
+	m := computeMetrics(reqs, w)
+	// Groups are measured over the step's window (a ramp's windows over
+	// their own part of it), not each over its own last request.
+	gw := w
+	gw.End = w.Start + time.Duration(m.Duration)
+	m.Groups, m.GroupsDropped = computeGroups(reqs, gw)
+	return m
+}
+
+// computeMetrics is ComputeWith without the groups.
+func computeMetrics(reqs []Request, w Window) Metrics {
 	var m Metrics
 	var ttft, tpot, itl, lat, queue, lag []time.Duration
 	var ttfo, tpotR, tpotA []time.Duration

@@ -138,7 +138,36 @@ func CombineRepeats(runs []Metrics, confidence float64) Metrics {
 		}
 	}
 	combinePhases(&out, runs, confidence)
+	out.Groups, out.GroupsDropped = combineGroups(runs, confidence)
 	return out
+}
+
+// combineGroups combines each group over the runs that had it, as the
+// step's own figures are combined.
+func combineGroups(runs []Metrics, confidence float64) ([]Group, int) {
+	var out []Group
+	dropped := 0
+	seen := map[[2]string]bool{}
+	for _, m := range runs {
+		dropped = max(dropped, m.GroupsDropped)
+		for _, g := range m.Groups {
+			id := [2]string{g.By, g.Key}
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			var each []Metrics
+			for _, r := range runs {
+				if h := r.Group(g.By, g.Key); h != nil {
+					each = append(each, h.Metrics)
+				}
+			}
+			c := CombineRepeats(each, confidence)
+			c.Samples = nil
+			out = append(out, Group{By: g.By, Key: g.Key, Metrics: c})
+		}
+	}
+	return out, dropped
 }
 
 // combinePhases combines the reasoning phases' figures of the runs that

@@ -1,0 +1,95 @@
+package results
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+// tagged makes n successful requests, one every 100ms, each 200ms long,
+// tagged by tag(i).
+func tagged(n int, tag func(i int, r *Request)) []Request {
+	rs := make([]Request, n)
+	for i := range rs {
+		at := time.Duration(i) * 100 * time.Millisecond
+		rs[i] = Request{Index: i, Intended: at, Ready: at, Sent: at, FirstToken: at + 50*time.Millisecond,
+			LastToken: at + 150*time.Millisecond, End: at + 200*time.Millisecond, PromptTokens: 10, OutputTokens: 5,
+			UsageReported: true}
+		tag(i, &rs[i])
+	}
+	return rs
+}
+
+func labels(gs []Group) []string {
+	var out []string
+	for _, g := range gs {
+		out = append(out, g.Label())
+	}
+	return out
+}
+
+func TestGroupsOnlyWhereTagged(t *testing.T) {
+	one := ComputeWith(tagged(10, func(i int, r *Request) { r.Model = "m" }), Window{Stop: time.Second})
+	assert.Check(t, is.Len(one.Groups, 0), "one model makes no per-model groups")
+
+	turns := ComputeWith(tagged(24, func(i int, r *Request) { r.Model = "m"; r.Turn = i%12 + 1 }), Window{Stop: 3 * time.Second})
+	assert.Check(t, is.DeepEqual(labels(turns.Groups), []string{"turn[1]", "turn[2]", "turn[3]", "turn[4]", "turn[5]",
+		"turn[6]", "turn[7]", "turn[8]", "turn[9]", "turn[10]", "turn[11]", "turn[12]"}), "turns in number order")
+	for _, g := range turns.Groups {
+		assert.Check(t, is.Equal(g.Metrics.Requests.Completed, 2), g.Label())
+		assert.Check(t, g.Metrics.Groups == nil && g.Metrics.Samples == nil, g.Label())
+	}
+}
+
+func TestGroupsAreCapped(t *testing.T) {
+	m := ComputeWith(tagged(MaxGroups+6, func(i int, r *Request) { r.Model = "m" + strconv.Itoa(1000+i) }), Window{Stop: 10 * time.Second})
+	assert.Check(t, is.Len(m.Groups, MaxGroups))
+	assert.Check(t, is.Equal(m.GroupsDropped, 6))
+	assert.Check(t, is.Equal(m.Groups[0].Key, "m1000"))
+}
+
+// TestRampWindowRates: 60 requests at 10/s over 6 s, in three windows of
+// 2 s; each window's rate is its own completions over its own span, not
+// over the step's window.
+func TestRampWindowRates(t *testing.T) {
+	rs := tagged(60, func(i int, r *Request) {
+		if i < 10 {
+			r.Window = 1 // the first second only: 10 requests in 2 s
+		} else {
+			r.Window = 2 + (i-10)/25
+		}
+	})
+	w := Window{Stop: 6 * time.Second, Windows: []time.Duration{2 * time.Second, 4 * time.Second, 6 * time.Second}}
+	m := ComputeWith(rs, w)
+	assert.Check(t, is.DeepEqual(labels(m.Groups), []string{"window[1]", "window[2]", "window[3]"}))
+	want := []float64{10.0 / 2, 25.0 / 2, 25.0 / 2}
+	for i, g := range m.Groups {
+		assert.Check(t, is.Equal(g.Metrics.Duration, Duration(2*time.Second)), g.Label())
+		assert.Check(t, is.Equal(g.Metrics.Requests.RatePerSec, want[i]), g.Label())
+	}
+	// Without the ramp's bounds a window is measured over the step's window.
+	m = ComputeWith(rs, Window{Stop: 6 * time.Second})
+	assert.Check(t, is.Equal(m.Groups[0].Metrics.Duration, m.Duration))
+}
+
+func TestGroupsCombineAcrossRepeats(t *testing.T) {
+	run := func(slow time.Duration) Metrics {
+		return ComputeWith(tagged(40, func(i int, r *Request) {
+			r.Model = []string{"a", "b"}[i%2]
+			if r.Model == "b" {
+				r.FirstToken += slow
+			}
+		}), Window{Stop: 5 * time.Second})
+	}
+	c := CombineRepeats([]Metrics{run(10 * time.Millisecond), run(30 * time.Millisecond)}, 0.95)
+	assert.Assert(t, is.Len(c.Groups, 2))
+	b := c.Group(ByModel, "b")
+	assert.Assert(t, b != nil)
+	assert.Check(t, is.Equal(b.Metrics.Requests.Completed, 40), "counts are summed over the runs")
+	// The mean of the runs' TTFT p50s: 50ms + (10ms + 30ms) / 2.
+	assert.Check(t, is.Equal(b.Metrics.TTFT.P50, 70*time.Millisecond))
+	assert.Check(t, is.Equal(c.Group(ByModel, "a").Metrics.TTFT.P50, 50*time.Millisecond))
+}
