@@ -166,6 +166,9 @@ var CompareMetrics = []CompareMetric{
 	distMetric("itl.p95", func(m *results.Metrics) results.Distribution { return m.ITL }, func(d results.Distribution) time.Duration { return d.P95 }),
 	distMetric("latency.p50", func(m *results.Metrics) results.Distribution { return m.Latency }, func(d results.Distribution) time.Duration { return d.P50 }),
 	distMetric("latency.p95", func(m *results.Metrics) results.Distribution { return m.Latency }, func(d results.Distribution) time.Duration { return d.P95 }),
+	// The reasoning phase's, where both runs' answers had reasoning.
+	distMetric("ttfo.p95", func(m *results.Metrics) results.Distribution { return orEmpty(m.TTFO) }, func(d results.Distribution) time.Duration { return d.P95 }),
+	distMetric("tpot_answer.p50", func(m *results.Metrics) results.Distribution { return orEmpty(m.TPOTAnswer) }, func(d results.Distribution) time.Duration { return d.P50 }),
 	{Key: "requests.rate", Better: Higher, unit: unitRate, get: func(m *results.Metrics) (float64, bool) {
 		return m.Requests.RatePerSec, m.Requests.Total > 0
 	}, test: rateTest(func(m *results.Metrics) (float64, *results.Interval) { return m.Requests.RatePerSec, m.Requests.RateCI })},

@@ -42,7 +42,7 @@ func CSV(w io.Writer, run *results.Run) error {
 		"requests_incomplete", "requests_sent_rate_per_sec", "requests_rate_per_sec", "errors_rate", "tokens_output_rate_per_sec",
 		"tokens_total_rate_per_sec", "tokens_prompt_mean", "tokens_output_mean", "concurrency_mean", "concurrency_max",
 		"goodput_rate_per_sec", "goodput_ratio"}
-	for _, d := range distributions(&results.Metrics{}) {
+	for _, d := range csvDistributions(&results.Metrics{}) {
 		for _, p := range []string{"mean", "p50", "p90", "p95", "p99", "max"} {
 			header = append(header, d.name+"_"+p+"_ms")
 		}
@@ -99,7 +99,7 @@ func figures(m *results.Metrics) []string {
 	} else {
 		row = append(row, "", "")
 	}
-	for _, d := range distributions(m) {
+	for _, d := range csvDistributions(m) {
 		x := d.dist
 		for _, v := range []time.Duration{x.Mean, x.P50, x.P90, x.P95, x.P99, x.Max} {
 			if x.Count == 0 {
@@ -110,6 +110,16 @@ func figures(m *results.Metrics) []string {
 		}
 	}
 	return row
+}
+
+// csvDistributions are the distributions results.csv has columns for:
+// every one, the reasoning phase's empty in a step without reasoning.
+func csvDistributions(m *results.Metrics) []namedDist {
+	out := distributions(m)
+	if m.TTFO == nil {
+		out = append(out, phaseDistributions(m)...)
+	}
+	return out
 }
 
 // assertionCounts are a step's assertions counted by verdict: an undecided

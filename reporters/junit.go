@@ -132,7 +132,8 @@ func junitScenario(run *results.Run, i int, sc *results.Scenario) junitSuite {
 		for _, d := range []struct {
 			name string
 			dist results.Distribution
-		}{{"ttft", m.TTFT}, {"tpot", m.TPOT}, {"itl", m.ITL}, {"latency", m.Latency}} {
+		}{{"ttft", m.TTFT}, {"tpot", m.TPOT}, {"itl", m.ITL}, {"latency", m.Latency},
+			{"ttfo", orEmpty(m.TTFO)}, {"tpot_reasoning", orEmpty(m.TPOTReasoning)}, {"tpot_answer", orEmpty(m.TPOTAnswer)}} {
 			if d.dist.Count == 0 {
 				continue
 			}

@@ -512,12 +512,26 @@ type namedDist struct {
 
 // distributions lists a step's duration distributions in report order.
 func distributions(m *results.Metrics) []namedDist {
-	return []namedDist{
+	out := []namedDist{
 		{"ttft", "TTFT", m.TTFT},
 		{"tpot", "TPOT", m.TPOT},
 		{"itl", "ITL", m.ITL},
 		{"latency", "Latency", m.Latency},
 		{"queue", "Queue", m.Queue},
+	}
+	if m.TTFO != nil {
+		out = append(out, phaseDistributions(m)...)
+	}
+	return out
+}
+
+// phaseDistributions are the reasoning phase's distributions (without
+// samples when the step had no reasoning).
+func phaseDistributions(m *results.Metrics) []namedDist {
+	return []namedDist{
+		{"ttfo", "TTFO", orEmpty(m.TTFO)},
+		{"tpot_reasoning", "TPOT reasoning", orEmpty(m.TPOTReasoning)},
+		{"tpot_answer", "TPOT answer", orEmpty(m.TPOTAnswer)},
 	}
 }
 

@@ -64,7 +64,9 @@ scenarios:
 		assert.Equal(t, *l.Reasoning, 6, line)
 		assert.Equal(t, *l.Answer, 4, line)
 		assert.Assert(t, l.Reported, line)
-		assert.Assert(t, l.FirstToken < l.LastReasoning && l.LastReasoning < l.FirstAnswer, line)
+		// The last reasoning chunk and the first answer chunk may arrive in
+		// one read on a loaded machine: then they share an instant.
+		assert.Assert(t, l.FirstToken < l.LastReasoning && l.LastReasoning <= l.FirstAnswer, line)
 		// Six 2ms gaps separate them; one is slack for the first token's
 		// own jitter (a loaded machine only widens the gaps).
 		assert.Assert(t, *l.TTFOms >= *l.TTFTms+10, line)
