@@ -133,6 +133,10 @@ var cases = []struct {
 	step string // empty for compile errors
 	want verdict
 }{
+	// requests still waiting for their first token when the step was cut
+	{`requests.waiting == 1 && waiting.count == 1 && waiting.max == 1.195s && waiting.min == waiting.max && waiting.mean == 1.195s && waiting.median == waiting.p50 && waiting.p90 == waiting.p95 && waiting.p99 == waiting.p999 && waiting.p50 == 1.195s && waiting.std == 0s`, "slow", pass},
+	{`requests.waiting == 0 && waiting.max == 0s`, "healthy", pass},
+	{`waiting.max < 1s`, "slow", fail},
 	// goodput and concurrency
 	{`goodput.ratio > 0.5 && goodput.ratio < 0.6`, "slo", pass},
 	{`goodput.rate >= 1`, "slo", pass},

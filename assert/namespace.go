@@ -37,6 +37,10 @@ type stepMetrics struct {
 	Queue   dist `expr:"queue"`
 	// TTFO, TPOTReasoning and TPOTAnswer have data only in a step in which
 	// some answer had reasoning.
+	// Waiting is how long the requests still waiting for their first
+	// token when the step was cut had waited (zero when none was): facts
+	// about the cut, without intervals.
+	Waiting       dist        `expr:"waiting"`
 	TTFO          dist        `expr:"ttfo"`
 	TPOTReasoning dist        `expr:"tpot_reasoning"`
 	TPOTAnswer    dist        `expr:"tpot_answer"`
@@ -75,6 +79,7 @@ type requestsEnv struct {
 	Completed  int     `expr:"completed"`
 	Errored    int     `expr:"errored"`
 	Incomplete int     `expr:"incomplete"`
+	Waiting    int     `expr:"waiting"`
 	Rate       float64 `expr:"rate"`
 	// SentRate is the offered rate: requests sent per second of the span
 	// over which they were sent.
@@ -182,12 +187,13 @@ func newMetrics(s *results.Step) stepMetrics {
 		ITL:           newDist(m.ITL),
 		Latency:       newDist(m.Latency),
 		Queue:         newDist(m.Queue),
+		Waiting:       newDistOf(m.Waiting),
 		TTFO:          newDistOf(m.TTFO),
 		TPOTReasoning: newDistOf(m.TPOTReasoning),
 		TPOTAnswer:    newDistOf(m.TPOTAnswer),
 		Requests: requestsEnv{
 			Total: m.Requests.Total, Completed: m.Requests.Completed, Errored: m.Requests.Errored,
-			Incomplete: m.Requests.Incomplete, Rate: m.Requests.RatePerSec, SentRate: m.Requests.SentRatePerSec,
+			Incomplete: m.Requests.Incomplete, Waiting: m.Requests.Waiting, Rate: m.Requests.RatePerSec, SentRate: m.Requests.SentRatePerSec,
 		},
 		Errors: errorsEnv{Count: m.Errors.Count, Rate: m.Errors.Rate},
 		Tokens: tokensEnv{

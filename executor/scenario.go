@@ -883,6 +883,9 @@ func warnings(st *results.Step, spec load.Spec, out load.Outcome, inFlight int) 
 	if n := m.Errors.Reasons["too many open files"]; n > 0 {
 		ws = append(ws, fmt.Sprintf("%d requests failed with \"too many open files\": raise the open-file limit (ulimit -n) or lower the load", n))
 	}
+	if w := waitingWarning(m); w != "" {
+		ws = append(ws, w)
+	}
 	switch out.StopReason {
 	case load.StopMaxErrors:
 		ws = append(ws, "stopped early: the number of failed requests reached max_errors")

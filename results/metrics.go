@@ -24,6 +24,16 @@ type Metrics struct {
 	// was. On a schedule with no concurrency cap it equals Queue.
 	ClientLag Distribution `json:"client_lag"`
 
+	// Waiting is, for the requests still waiting for their first token
+	// when the step was cut (by max_duration or an interrupt), how long
+	// each had waited: the step's stop - sent, a lower bound of a TTFT
+	// that ttft, over completed requests, leaves out. nil when none was.
+	Waiting *Distribution `json:"waiting,omitempty"`
+	// TTFTP95WithWaiting is the p95 of ttft with those requests counted at
+	// their wait so far: a lower bound of the p95 the step would have shown
+	// had it run until they answered. 0 when no request was waiting.
+	TTFTP95WithWaiting Duration `json:"ttft_p95_with_waiting_ms,omitempty"`
+
 	// TTFO, TPOTReasoning and TPOTAnswer are the phases of a step in which
 	// some answer had reasoning (nil otherwise, and absent from
 	// results.json): the time to the first answer (non-reasoning) token,
@@ -118,6 +128,9 @@ type RequestCounts struct {
 	Completed  int `json:"completed"`
 	Errored    int `json:"errored"`
 	Incomplete int `json:"incomplete"`
+	// Waiting counts the incomplete requests that had no first token when
+	// the step was cut (Metrics.Waiting).
+	Waiting int `json:"waiting,omitempty"`
 	// Excluded counts the requests of the warmup and cooldown, which are in
 	// none of the other counts.
 	Excluded int `json:"excluded,omitempty"`
@@ -501,7 +514,7 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 func computeMetrics(reqs []Request, w Window) Metrics {
 	var m Metrics
 	var ttft, tpot, itl, lat, queue, lag []time.Duration
-	var ttfo, tpotR, tpotA []time.Duration
+	var ttfo, tpotR, tpotA, waiting []time.Duration
 	reasoned, reasoningChunks := false, false
 	var phases PhaseTokens
 	var last time.Duration
@@ -539,6 +552,11 @@ func computeMetrics(reqs []Request, w Window) Metrics {
 		switch {
 		case r.Incomplete:
 			m.Requests.Incomplete++
+			if r.FirstToken == 0 && w.Stop > r.Sent {
+				// Still waiting for its first token when the step was cut:
+				// its wait so far is a lower bound of its TTFT.
+				waiting = append(waiting, w.Stop-r.Sent)
+			}
 			continue
 		case r.Error != "":
 			m.Requests.Errored++
@@ -621,6 +639,17 @@ func computeMetrics(reqs []Request, w Window) Metrics {
 	m.Latency = NewDistributionAt(lat, conf)
 	m.Queue = NewDistributionAt(queue, conf)
 	m.ClientLag = NewDistributionAt(lag, conf)
+	if len(waiting) > 0 {
+		// ttft's p95 with the waiting requests counted at their wait so
+		// far (ttft is sorted by now): the least an uncut step could show.
+		all := append(append(make([]time.Duration, 0, len(ttft)+len(waiting)), ttft...), waiting...)
+		slices.Sort(all)
+		m.TTFTP95WithWaiting = Duration(Percentile(all, 95))
+		d := NewDistribution(waiting)
+		d.Confidence = 0 // facts about this cut, not estimates: no intervals
+		m.Waiting = &d
+		m.Requests.Waiting = len(waiting)
+	}
 	if reasoned {
 		d1, d2, d3 := NewDistributionAt(ttfo, conf), NewDistributionAt(tpotR, conf), NewDistributionAt(tpotA, conf)
 		m.TTFO, m.TPOTReasoning, m.TPOTAnswer = &d1, &d2, &d3

@@ -40,6 +40,10 @@ func CombineRepeats(runs []Metrics, confidence float64) Metrics {
 		reqs.Completed += m.Requests.Completed
 		reqs.Errored += m.Requests.Errored
 		reqs.Incomplete += m.Requests.Incomplete
+		reqs.Waiting += m.Requests.Waiting
+		if m.Waiting != nil && (out.Waiting == nil || m.Waiting.Count > out.Waiting.Count) {
+			out.Waiting, out.TTFTP95WithWaiting = m.Waiting, m.TTFTP95WithWaiting // the run cut with the most requests waiting
+		}
 		reqs.Excluded += m.Requests.Excluded
 		errs.Count += m.Errors.Count
 		for k, v := range m.Errors.Reasons {
