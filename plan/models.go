@@ -70,3 +70,27 @@ func (p *Plan) checkModels(s *Scenario, es *Errors) {
 		}
 	}
 }
+
+// mixAdapters lists the models that the scenarios on server name draw
+// from (`models`) besides *model, the server's own, for --simulate: the
+// simulator serves them as LoRA adapters. When *model is empty, the first
+// model of the first mix becomes it.
+func (p *Plan) mixAdapters(server string, model *string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, sc := range p.Scenarios {
+		if sc == nil || sc.Server != server {
+			continue
+		}
+		for _, m := range sc.Models {
+			if *model == "" {
+				*model = m.Name
+			}
+			if m.Name != *model && !seen[m.Name] {
+				seen[m.Name] = true
+				out = append(out, m.Name)
+			}
+		}
+	}
+	return out
+}
