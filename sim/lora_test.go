@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -217,4 +218,47 @@ func TestLoraKnobsAreValidated(t *testing.T) {
 	// New clamps: the invalid and repeated names are dropped.
 	s := sim.New(c)
 	assert.DeepEqual(t, s.Config().LoraAdapters, []string{"a"})
+}
+
+// Many requests over four adapters and the base model with two slots, a
+// small paged cache that preempts, a quarter abandoned: every finished
+// request has its tokens, and the engine ends empty, no adapter running
+// or waiting.
+func TestLoraStress(t *testing.T) {
+	cfg := sim.Config{KVCacheTokens: 512, MaxNumSeqs: 8, MaxNumBatchedTokens: 256, DecodeBase: 200 * time.Microsecond,
+		LoraAdapters: []string{"a", "b", "c", "d"}, MaxLoras: 2, LoraLoadTime: time.Millisecond}
+	cl, url := simClient(t, cfg)
+	const n = 60
+	models := []string{"", "a", "b", "c", "d"}
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			max := 1 + (i*53)%40
+			ctx := context.Background()
+			if i%4 == 3 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, time.Duration(i)*time.Millisecond)
+				defer cancel()
+			}
+			var rec results.Request
+			err := cl.Do(ctx, client.Request{Prompt: words(1+(i*37)%100, strconv.Itoa(i)), MaxTokens: max, IgnoreEOS: true, Model: models[i%5]}, time.Now(), &rec)
+			switch {
+			case i%4 == 3:
+				errs <- nil
+			case err != nil:
+				errs <- fmt.Errorf("request %d (%q): %w", i, models[i%5], err)
+			case rec.OutputTokens != max:
+				errs <- fmt.Errorf("request %d: %d tokens, want %d", i, rec.OutputTokens, max)
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for range n {
+		assert.NilError(t, <-errs)
+	}
+	eventually(t, url, "vllm:num_requests_running", 0)
+	eventually(t, url, "vllm:num_requests_waiting", 0)
+	e := scrape(t, url)
+	assert.Equal(t, e.get(t, "vllm:lora_requests_info", `running_lora_adapters=""`, `waiting_lora_adapters=""`, `max_lora="2"`) > 0, true)
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +12,8 @@ import (
 	"time"
 
 	"gotest.tools/v3/assert"
+
+	"github.com/benchplan/benchplan/executor/client"
 )
 
 // requestLines reads requests.jsonl's model, api, scenario and error.
@@ -109,4 +114,21 @@ scenarios:
 		assert.Equal(t, l.Error, "http 404")
 		assert.Equal(t, l.Status, 404)
 	}
+}
+
+// `benchplan sim --lora-adapters a,b` serves the adapters (a process of
+// its own, as users start it); a repeated adapter is refused with the
+// flag's name.
+func TestSimServesLoraAdapters(t *testing.T) {
+	t.Parallel()
+	addr := startSim(t, "--model", "base", "--lora-adapters", "sql-lora, chat-lora", "--max-loras", "2")
+	models, err := client.Models(context.Background(), http.DefaultClient, "http://"+addr, "")
+	assert.NilError(t, err)
+	assert.DeepEqual(t, models, []string{"base", "sql-lora", "chat-lora"})
+
+	var stdout, stderr bytes.Buffer
+	code := runMain(context.Background(), &cliState{Stdout: &stdout, Stderr: &stderr, Env: testEnv()}, []string{"sim", "--lora-adapters", "a,a", "--max-loras", "-1"})
+	assert.Equal(t, code, exitInvalid)
+	assert.Assert(t, strings.Contains(stderr.String(), `benchplan sim: --lora-adapters adapter "a" is listed twice`), stderr.String())
+	assert.Assert(t, strings.Contains(stderr.String(), `benchplan sim: --max-loras must not be negative, got -1`), stderr.String())
 }
