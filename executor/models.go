@@ -25,11 +25,11 @@ func newModelMix(models []plan.ModelWeight, seed int64) *modelMix {
 	m := &modelMix{seed: uint64(seed)}
 	total := 0.0
 	for _, w := range models {
-		total += w.W()
+		total += w.WeightOr1()
 	}
 	sum := 0.0
 	for _, w := range models {
-		sum += w.W()
+		sum += w.WeightOr1()
 		m.names = append(m.names, w.Name)
 		m.cum = append(m.cum, sum/total)
 	}
@@ -67,7 +67,7 @@ func mixLabel(models []plan.ModelWeight) string {
 		if i > 0 {
 			s += ", "
 		}
-		s += m.Name + " ×" + strconv.FormatFloat(m.W(), 'g', -1, 64)
+		s += m.Name + " ×" + strconv.FormatFloat(m.WeightOr1(), 'g', -1, 64)
 	}
 	return s
 }

@@ -26,7 +26,7 @@ func TestModelMixProportions(t *testing.T) {
 			counts[mix.pick(i)]++
 		}
 		for _, m := range models {
-			p := m.W() / 5
+			p := m.WeightOr1() / 5
 			sd := math.Sqrt(n * p * (1 - p))
 			got := float64(counts[m.Name])
 			assert.Assert(t, math.Abs(got-n*p) <= 4.5*sd, "seed %d: %s drawn %v times of %d, want %v ± %.0f", seed, m.Name, got, n, n*p, 4.5*sd)

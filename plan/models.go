@@ -19,8 +19,8 @@ type ModelWeight struct {
 	Weight *float64 `yaml:"weight,omitempty" json:"weight,omitempty" jsonschema:"exclusiveMinimum=0,maximum=1000000"`
 }
 
-// W is the model's weight (1 when unset).
-func (m ModelWeight) W() float64 {
+// WeightOr1 is the model's weight, 1 when unset.
+func (m ModelWeight) WeightOr1() float64 {
 	if m.Weight == nil {
 		return 1
 	}
@@ -64,7 +64,7 @@ func (p *Plan) checkModels(s *Scenario, es *Errors) {
 				seen[m.Name] = i
 			}
 		}
-		if w := m.W(); !(w > 0) || w > maxModelWeight || math.IsInf(w, 0) {
+		if w := m.WeightOr1(); !(w > 0) || w > maxModelWeight || math.IsInf(w, 0) {
 			add(fmt.Sprintf("weight %v: a model's weight is its share of the requests, above 0 and at most %d", w, maxModelWeight),
 				at+el+".weight", "$.defaults"+el+".weight")
 		}

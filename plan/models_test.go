@@ -28,8 +28,8 @@ scenarios:
 	assert.Assert(t, es == nil, es)
 	mix := p.Scenarios[0]
 	assert.Equal(t, len(mix.Models), 2)
-	assert.Equal(t, mix.Models[0].W(), 1.0)
-	assert.Equal(t, mix.Models[1].W(), 2.5)
+	assert.Equal(t, mix.Models[0].WeightOr1(), 1.0)
+	assert.Equal(t, mix.Models[1].WeightOr1(), 2.5)
 	assert.Equal(t, *mix.Load.Seed, int64(7))
 	one := p.Scenarios[1]
 	assert.Equal(t, one.Model, "sim-model")
