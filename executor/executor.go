@@ -207,6 +207,9 @@ func measure(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, err
 		res.ServerURL = secret.RedactURL(in.URL)
 		res.Warnings = append(res.Warnings, in.Warnings...)
 		res.Model = sc.Model
+		if len(sc.Models) > 0 {
+			res.Model = mixLabel(sc.Models)
+		}
 		if res.Model == "" && len(in.Models) > 0 {
 			res.Model = in.Models[0]
 		}

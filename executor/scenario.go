@@ -96,8 +96,14 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 	}
 	transport := client.NewTransport(conns)
 	defer transport.CloseIdleConnections()
+	mix := newModelMix(sc.Models, loadSeed(sc.Load))
+	model := res.Model
+	var models []string
+	if mix != nil {
+		model, models = mix.names[0], mix.names
+	}
 	cl := client.New(client.Config{
-		BaseURL: in.URL, APIKey: in.APIKey, Headers: in.Headers, API: sc.API, Model: res.Model,
+		BaseURL: in.URL, APIKey: in.APIKey, Headers: in.Headers, API: sc.API, Model: model, Models: models,
 		ExtraBody: extraBody(sc), HTTP: &http.Client{Transport: transport}, MaxIdle: conns,
 		Redactor: servers.PlanRedactor(p, nil),
 	})
@@ -112,6 +118,9 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 	r.do = func(ctx context.Context, origin time.Time, rec *results.Request) error {
 		it := src.Item(rec.Index)
 		req := client.Request{Prompt: it.Prompt, Messages: it.Messages, MaxTokens: it.OutputTokens, IgnoreEOS: ignoreEOS}
+		if mix != nil {
+			req.Model = mix.pick(rec.Index)
+		}
 		return cl.Do(ctx, req, origin, rec)
 	}
 	r.lim = limits(sc)
@@ -349,11 +358,7 @@ func rateStep(sc *plan.Scenario, typ string, rate float64) (*results.Step, load.
 	st := &results.Step{Load: typ, TargetRatePerSec: rate, MaxConcurrency: maxConcurrency(l)}
 	var sched load.Schedule = load.Constant{RatePerSec: rate}
 	if typ == plan.Poisson {
-		seed := int64(1)
-		if l.Seed != nil {
-			seed = *l.Seed
-		}
-		sched = load.NewPoisson(rate, seed)
+		sched = load.NewPoisson(rate, loadSeed(l))
 	}
 	return st, load.Spec{Schedule: sched, MaxConcurrency: maxConcurrency(l)}
 }

@@ -119,6 +119,7 @@ func (p *Plan) check() Errors {
 		if s.API != "chat" && s.API != "completions" {
 			add(fmt.Sprintf("unknown api %q: use chat or completions", s.API), at+".api", "$.defaults.api")
 		}
+		p.checkModels(s, &es)
 		p.checkLoad(s, &es)
 		p.checkData(s, &es)
 		p.checkLimits(s, &es)
@@ -133,8 +134,8 @@ func (s *Scenario) merge(d *Scenario) {
 	if s.Server == "" {
 		s.Server = d.Server
 	}
-	if s.Model == "" {
-		s.Model = d.Model
+	if s.Model == "" && len(s.Models) == 0 {
+		s.Model, s.Models = d.Model, d.Models
 	}
 	if s.API == "" {
 		s.API = d.API
@@ -279,8 +280,8 @@ func (p *Plan) checkLoad(s *Scenario, es *Errors) {
 	if l.Type != Sweep {
 		no("steps", l.Steps != nil, "only sweep has steps")
 	}
-	if l.Type != Poisson {
-		no("seed", l.Seed != nil, "only poisson arrivals are random")
+	if l.Type != Poisson && len(s.Models) == 0 {
+		no("seed", l.Seed != nil, "only poisson arrivals and the draw of `models` are random")
 	}
 	if l.MaxConcurrency != nil && (*l.MaxConcurrency < 1 || *l.MaxConcurrency > MaxStreams) {
 		add(fmt.Sprintf("max_concurrency must be in 1..%d, got %d", MaxStreams, *l.MaxConcurrency), paths(s, ".load.max_concurrency")...)

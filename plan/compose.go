@@ -141,7 +141,8 @@ func (p *Plan) simulate() {
 				}
 			}
 		}
-		sm := &Sim{Profile: simProfileFor(model, s.Args)}
+		adapters := p.mixAdapters(name, &model)
+		sm := &Sim{Profile: simProfileFor(model, s.Args), LoraAdapters: adapters}
 		if model != "" {
 			sm.Model = &model
 		}

@@ -43,6 +43,10 @@ func (s *Sim) Config() (sim.Config, error) {
 		if !ok {
 			return cfg, fmt.Errorf("simulator knob %q has no field in the plan's sim: block", k.Name)
 		}
+		if f.Kind() == reflect.Slice && f.Len() > 0 {
+			reflect.ValueOf(k.Ptr(&cfg)).Elem().Set(f)
+			continue
+		}
 		if f.Kind() != reflect.Pointer || f.IsNil() {
 			continue
 		}

@@ -204,6 +204,12 @@ type Sim struct {
 	ReasoningTokens *int `yaml:"reasoning_tokens,omitempty" json:"reasoning_tokens,omitempty"`
 	// ReasoningField is the delta field reasoning is streamed in: reasoning_content (default), reasoning or both.
 	ReasoningField *string `yaml:"reasoning_field,omitempty" json:"reasoning_field,omitempty" jsonschema:"enum=reasoning_content,enum=reasoning,enum=both"`
+	// LoraAdapters are LoRA adapters served besides the model: listed in /v1/models, accepted as a request's model.
+	LoraAdapters []string `yaml:"lora_adapters,omitempty" json:"lora_adapters,omitempty" jsonschema:"maxItems=1000"`
+	// MaxLoras is how many adapters are resident on the GPU at once, and the most distinct adapters in one running batch (vLLM --max-loras; default 1; engine mode).
+	MaxLoras *int `yaml:"max_loras,omitempty" json:"max_loras,omitempty" jsonschema:"minimum=0"`
+	// LoraLoadTime is the cost of loading an adapter that is not resident, added to the prefill step that admits its request (engine mode).
+	LoraLoadTime *Duration `yaml:"lora_load_time,omitempty" json:"lora_load_time,omitempty"`
 }
 
 // Scenario is one named test: a load against a server, its data, limits,
@@ -216,6 +222,10 @@ type Scenario struct {
 	// Model is the model name sent in requests (default: the server's model,
 	// else the first one it lists).
 	Model string `yaml:"model,omitempty" json:"model,omitempty"`
+	// Models, instead of model, is a mix of models (a base model and LoRA
+	// adapters, say): each request draws one, with chances in proportion
+	// to their weights, reproducibly from the load's seed.
+	Models []ModelWeight `yaml:"models,omitempty" json:"models,omitempty" jsonschema:"minItems=1,maxItems=1000"`
 	// API is chat (default) or completions.
 	API string `yaml:"api,omitempty" json:"api,omitempty" jsonschema:"enum=chat,enum=completions"`
 	// Load is the load shape; it replaces the defaults' load as a whole.
@@ -277,7 +287,7 @@ type Load struct {
 	// Steps is the number of constant rates a sweep runs between its
 	// synchronous and throughput rates (default 5).
 	Steps *int `yaml:"steps,omitempty" json:"steps,omitempty" jsonschema:"minimum=1,maximum=100"`
-	// Seed makes poisson arrivals reproducible (default 1).
+	// Seed makes poisson arrivals and the draw of `models` reproducible (default 1).
 	Seed *int64 `yaml:"seed,omitempty" json:"seed,omitempty"`
 }
 

@@ -145,6 +145,19 @@ type Config struct {
 	// ReasoningContent (the default when empty), ReasoningOpenAI or
 	// ReasoningBoth.
 	ReasoningField string
+
+	// LoraAdapters are LoRA adapters served besides Model, as vLLM serves
+	// them with --enable-lora --lora-modules: listed in /v1/models,
+	// accepted as a request's model (see lora.go).
+	LoraAdapters []string
+	// MaxLoras is how many adapters fit on the GPU at once, and how many
+	// distinct adapters one running batch may hold (vLLM's --max-loras);
+	// zero means DefaultMaxLoras. Engine mode only.
+	MaxLoras int
+	// LoraLoadTime is the cost of loading an adapter that is not resident:
+	// it is added to the prefill step that admits its request, and the
+	// least recently used resident adapter is evicted. Engine mode only.
+	LoraLoadTime time.Duration
 }
 
 // Delta fields the simulator streams reasoning in (Config.ReasoningField).
@@ -339,6 +352,7 @@ func (c *Config) Problems() []Problem {
 	default:
 		add("reasoning_field", "must be %q, %q or %q, got %q", ReasoningContent, ReasoningOpenAI, ReasoningBoth, c.ReasoningField)
 	}
+	ps = append(ps, c.loraProblems()...)
 	sum := 0.0
 	for _, r := range []struct {
 		knob string
@@ -407,4 +421,5 @@ func (c *Config) sanitize() {
 	if c.ReasoningField != ReasoningOpenAI && c.ReasoningField != ReasoningBoth {
 		c.ReasoningField = ReasoningContent
 	}
+	c.sanitizeLora()
 }

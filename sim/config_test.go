@@ -111,7 +111,7 @@ func TestKnobs(t *testing.T) {
 		p := reflect.ValueOf(k.Ptr(&c))
 		assert.Equal(t, p.Type().Elem(), f.Type, k.Name)
 		assert.Equal(t, p.Pointer(), reflect.ValueOf(&c).Elem().FieldByName(k.Field).Addr().Pointer(), k.Name)
-		want := map[string]reflect.Kind{"string": reflect.String, "int": reflect.Int, "int64": reflect.Int64, "float": reflect.Float64, "bool": reflect.Bool, "duration": reflect.Int64}[k.Type]
+		want := map[string]reflect.Kind{"string": reflect.String, "int": reflect.Int, "int64": reflect.Int64, "float": reflect.Float64, "bool": reflect.Bool, "duration": reflect.Int64, "strings": reflect.Slice}[k.Type]
 		assert.Equal(t, f.Type.Kind(), want, k.Name)
 		assert.Assert(t, strings.Contains(string(doc), "`"+k.Name+"`"), "docs/simulator.md does not document %s", k.Name)
 		assert.Assert(t, strings.Contains(string(doc), "--"+k.Flag), "docs/simulator.md does not document --%s", k.Flag)

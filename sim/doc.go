@@ -21,7 +21,8 @@
 // # Endpoints
 //
 //   - GET  /health                returns 200 with an empty body.
-//   - GET  /v1/models             returns an OpenAI model list with the one served model.
+//   - GET  /v1/models             returns an OpenAI model list: the served model, then
+//     each LoRA adapter (Config.LoraAdapters) with vLLM's root and parent.
 //   - POST /tokenize              returns {"count":N,"max_model_len":8192,"tokens":[...]}
 //     for {"prompt":...} or {"messages":[...]}.
 //   - POST /v1/chat/completions   OpenAI chat completions, streaming or not.

@@ -16,6 +16,7 @@ type seq struct {
 	out     int      // tokens to generate
 	fin     int      // finStop or finLength
 	hashes  []uint64 // prefix-cache block hashes; nil without a prefix cache
+	lora    int      // 0: the served model; else a LoRA adapter's index + 1
 
 	generated atomic.Int32  // tokens generated so far, published by the engine
 	cancelled atomic.Bool   // set by the handler when it gives up
@@ -48,6 +49,7 @@ type engine struct {
 	totalBlocks int // 0: unlimited
 	watermark   int // blocks kept free at admission (paged policy)
 	pc          *prefixCache
+	lora        *loraSlots // nil without LoRA adapters
 
 	mu            sync.Mutex
 	incoming      []*seq
@@ -81,6 +83,9 @@ func newEngine(cfg *Config, m *metrics) *engine {
 	e.totalBlocks = cfg.KVCacheBudget() / e.block
 	if !e.reserve {
 		e.watermark = e.totalBlocks / 100 // vLLM's 1% watermark
+	}
+	if len(cfg.LoraAdapters) > 0 {
+		e.lora = newLoraSlots(cfg, m)
 	}
 	if cfg.PrefixCache {
 		capTokens := cfg.PrefixCacheTokens
@@ -163,6 +168,9 @@ func (e *engine) run() {
 // returns the number of prompt tokens to compute.
 func (e *engine) admit() (tokens int) {
 	adm := e.admitted[:0]
+	if e.lora != nil {
+		e.lora.begin(e.running)
+	}
 	for e.wHead < len(e.waiting) {
 		if len(e.running)+len(adm) >= e.maxSeqs {
 			break
@@ -172,6 +180,14 @@ func (e *engine) admit() (tokens int) {
 			e.waiting[e.wHead] = nil
 			e.wHead++
 			e.drop(s)
+			continue
+		}
+		if e.lora != nil && !e.lora.fits(s.lora) {
+			// vLLM's scheduler passes over it: later requests whose
+			// adapters fit the batch go first.
+			e.waiting[e.wHead] = nil
+			e.wHead++
+			e.lora.skipped = append(e.lora.skipped, s)
 			continue
 		}
 		ctx := s.prompt + s.gen // a preempted sequence recomputes its output too
@@ -203,7 +219,17 @@ func (e *engine) admit() (tokens int) {
 			e.m.pcQueries.Add(uint64(ctx))
 			e.m.pcHits.Add(uint64(cached))
 		}
+		if e.lora != nil {
+			e.lora.admit(s.lora)
+		}
 		adm = append(adm, s)
+	}
+	if e.lora != nil {
+		for i := len(e.lora.skipped) - 1; i >= 0; i-- {
+			e.pushFront(e.lora.skipped[i])
+		}
+		clear(e.lora.skipped)
+		e.lora.skipped = e.lora.skipped[:0]
 	}
 	e.admitted = adm
 	if e.wHead > 0 && e.wHead*2 >= len(e.waiting) {
@@ -223,6 +249,9 @@ func (e *engine) prefillStep(tokens int) {
 		}
 	}
 	d := e.cfg.TTFT + e.cfg.PrefillOverhead + time.Duration(tokens)*e.cfg.PrefillPerToken
+	if e.lora != nil {
+		d += e.lora.cost()
+	}
 	for _, s := range adm {
 		if s.scheduled.IsZero() {
 			s.scheduled = start
@@ -382,6 +411,13 @@ func (e *engine) publish(prefilling int) {
 	e.m.running.Store(int64(len(e.running) + prefilling))
 	e.m.waiting.Store(int64(len(e.waiting) - e.wHead))
 	e.m.kvUsed.Store(int64(e.usedBlocks))
+	if e.lora != nil {
+		var admitted []*seq
+		if prefilling > 0 {
+			admitted = e.admitted
+		}
+		e.lora.publish(e.running, admitted, e.waiting[e.wHead:])
+	}
 }
 
 // sleep waits until the engine clock's time. Timers fire late by a

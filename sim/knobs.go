@@ -9,7 +9,8 @@ type Knob struct {
 	Flag string
 	// Field is the Config field's name.
 	Field string
-	// Type is "string", "int", "int64", "float", "bool" or "duration".
+	// Type is "string", "strings", "int", "int64", "float", "bool" or
+	// "duration".
 	Type string
 	// Unit says what the number counts ("" when not a number).
 	Unit string
@@ -22,8 +23,8 @@ type Knob struct {
 	ptr func(*Config) any
 }
 
-// Ptr returns a pointer to the knob's field in c: *string, *int, *int64,
-// *float64, *bool or *time.Duration, following Type.
+// Ptr returns a pointer to the knob's field in c: *string, *[]string,
+// *int, *int64, *float64, *bool or *time.Duration, following Type.
 func (k Knob) Ptr(c *Config) any { return k.ptr(c) }
 
 // Knobs returns every Config field a user can set, in documentation order.
@@ -97,5 +98,12 @@ func Knobs() []Knob {
 			func(c *Config) any { return &c.ReasoningTokens }},
 		{"reasoning_field", "reasoning-field", "ReasoningField", "string", "", ReasoningContent, "delta field of reasoning: reasoning_content (vLLM <= 0.9), reasoning (newer vLLM) or both",
 			func(c *Config) any { return &c.ReasoningField }},
+
+		{"lora_adapters", "lora-adapters", "LoraAdapters", "strings", "", "", "LoRA adapters served besides the model (listed in /v1/models, accepted as a request's model); on the command line, comma-separated",
+			func(c *Config) any { return &c.LoraAdapters }},
+		{"max_loras", "max-loras", "MaxLoras", "int", "adapters", "1", "engine mode: adapters resident on the GPU at once, and the most distinct adapters in one running batch (vLLM --max-loras)",
+			func(c *Config) any { return &c.MaxLoras }},
+		{"lora_load_time", "lora-load-time", "LoraLoadTime", "duration", "", "0", "engine mode: cost of loading an adapter that is not resident, added to the prefill step that admits its request",
+			func(c *Config) any { return &c.LoraLoadTime }},
 	}
 }

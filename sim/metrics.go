@@ -138,6 +138,8 @@ type metrics struct {
 	stepDur                                                     [2]*histogram // prefill, decode
 
 	cacheInfo string // vllm:cache_config_info labels
+
+	loraMetrics
 }
 
 func newMetrics(cfg *Config, engine bool, kvTotalBlocks int) *metrics {
@@ -154,6 +156,7 @@ func newMetrics(cfg *Config, engine bool, kvTotalBlocks int) *metrics {
 		m.stepDur[1] = newHistogram(1e9, tgiDurationBuckets)
 		return m
 	}
+	m.initLora(cfg)
 	m.labels = `model_name=` + string(appendPromLabel(nil, cfg.Model))
 	m.ttft = newHistogram(1e9, vllmTTFTBuckets)
 	m.itl = newHistogram(1e9, vllmTPOTBuckets)
@@ -366,7 +369,7 @@ func (m *metrics) appendVLLM(b []byte) []byte {
 	p.histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.", m.promptLen)
 	p.histogram("vllm:request_generation_tokens", "Number of generation tokens processed.", m.genLen)
 	p.histogram("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.", m.iterTokens)
-	return p.b
+	return m.appendLoraInfo(p.b)
 }
 
 func (m *metrics) appendTGI(b []byte) []byte {

@@ -43,7 +43,8 @@ const maxBodyBytes = 64 << 20
 type Server struct {
 	cfg       Config
 	model     string
-	modelJSON []byte // model as a JSON string literal
+	modelJSON []byte         // model as a JSON string literal
+	loras     map[string]int // LoRA adapter names: index in cfg.LoraAdapters + 1
 	tgi       bool
 	idKey     uint64
 	idCtr     atomic.Uint64
@@ -74,6 +75,12 @@ func New(cfg Config) *Server {
 		idKey:     mix64(uint64(time.Now().UnixNano()) ^ uint64(cfg.Seed)),
 		faults:    cfg.faultsEnabled(),
 		faultKey:  mix64(uint64(cfg.Seed) ^ 0x5851f42d4c957f2d),
+	}
+	if len(cfg.LoraAdapters) > 0 {
+		s.loras = make(map[string]int, len(cfg.LoraAdapters))
+		for i, name := range cfg.LoraAdapters {
+			s.loras[name] = i + 1
+		}
 	}
 	s.pool.New = func() any { return &reqState{out: make([]byte, 0, 4096), body: make([]byte, 0, 1024)} }
 	if s.cfg.EngineEnabled() {
@@ -304,13 +311,16 @@ func (s *Server) models(w http.ResponseWriter) {
 	b := make([]byte, 0, 256)
 	b = append(b, `{"object":"list","data":[{"id":`...)
 	b = append(b, s.modelJSON...)
+	created := time.Now().Unix()
 	b = append(b, `,"object":"model","created":`...)
-	b = strconv.AppendInt(b, time.Now().Unix(), 10)
+	b = strconv.AppendInt(b, created, 10)
 	b = append(b, `,"owned_by":"`+OwnedBy+`","root":`...)
 	b = append(b, s.modelJSON...)
 	b = append(b, `,"parent":null,"max_model_len":`...)
 	b = strconv.AppendInt(b, MaxModelLen, 10)
-	b = append(b, `}]}`...)
+	b = append(b, '}')
+	b = s.appendLoraCards(b, created)
+	b = append(b, `]}`...)
 	w.Header()["Content-Type"] = hdrJSON
 	w.Write(b)
 }
@@ -321,6 +331,7 @@ type reqState struct {
 	body  []byte
 	parts []string
 	req   request
+	lora  int // the model the request named: 0 the served model, else an adapter's index + 1
 	timer *time.Timer
 }
 
@@ -333,6 +344,7 @@ func (s *Server) putState(st *reqState) {
 	clear(st.parts)
 	st.parts = st.parts[:0]
 	st.req = request{}
+	st.lora = 0
 	st.out = st.out[:0]
 	st.body = st.body[:0]
 	s.pool.Put(st)
@@ -370,9 +382,13 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, st *reqStat
 		s.writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
 		return false
 	}
-	if st.req.Model != "" && st.req.Model != s.model && !s.tgi {
-		s.writeError(w, http.StatusNotFound, "The model `"+st.req.Model+"` does not exist.")
-		return false
+	if !s.tgi {
+		lora, ok := s.loraIndex(st.req.Model)
+		if !ok {
+			s.writeError(w, http.StatusNotFound, "The model `"+st.req.Model+"` does not exist.")
+			return false
+		}
+		st.lora = lora
 	}
 	return true
 }
@@ -535,7 +551,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, k kind) {
 		}
 	}
 	if s.eng != nil {
-		sq := &seq{arrival: t0, prompt: promptTokens, maxOut: maxTok, out: n, notify: make(chan struct{}, 1)}
+		sq := &seq{arrival: t0, prompt: promptTokens, maxOut: maxTok, out: n, lora: st.lora, notify: make(chan struct{}, 1)}
 		if finish == "stop" {
 			sq.fin = finStop
 		} else {
@@ -549,6 +565,10 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, k kind) {
 		g.seq = sq
 	} else {
 		m.promptToks.Add(uint64(promptTokens))
+		if st.lora > 0 {
+			m.loraInflight[st.lora-1].Add(1)
+			defer m.loraInflight[st.lora-1].Add(-1)
+		}
 	}
 	var pre [160]byte
 	g.prefix = s.appendPrefix(pre[:0], &g, req.Stream)

@@ -34,6 +34,8 @@ func cmdSim(ctx context.Context, st *cliState, args []string) int {
 		switch p := k.Ptr(&set).(type) {
 		case *string:
 			fs.StringVar(p, k.Flag, *p, usage)
+		case *[]string:
+			fs.Func(k.Flag, usage, func(v string) error { *p = splitList(v); return nil })
 		case *int:
 			fs.IntVar(p, k.Flag, *p, usage)
 		case *int64:
@@ -89,6 +91,8 @@ func cmdSim(ctx context.Context, st *cliState, args []string) int {
 		switch dst := k.Ptr(&cfg).(type) {
 		case *string:
 			*dst = *k.Ptr(&set).(*string)
+		case *[]string:
+			*dst = *k.Ptr(&set).(*[]string)
 		case *int:
 			*dst = *k.Ptr(&set).(*int)
 		case *int64:
@@ -164,4 +168,15 @@ func describe(c *sim.Config, profile string) string {
 		parts = append(parts, "faults: "+strings.Join(faults, ", "))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// splitList reads a comma-separated list flag: "a, b" is [a b].
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -56,8 +56,12 @@ type Config struct {
 	Redactor *secret.Redactor
 	// API is Chat or Completions.
 	API string
-	// Model is the model name put in every request.
+	// Model is the model name put in requests that do not name one.
 	Model string
+	// Models are the other model names requests may name (Request.Model),
+	// a body head precomputed for each; a name not among them costs its
+	// request the making of its head.
+	Models []string
 	// ExtraBody is merged into every request body; its keys win over
 	// benchplan's own (as vLLM's bench does with extra_body).
 	ExtraBody map[string]any
@@ -82,6 +86,12 @@ type Client struct {
 	// head is the body's constant part: `{"model":...,"stream":true,...`
 	// with the extra body merged, without the closing brace.
 	head []byte
+	// heads are the heads of Config.Models, by name.
+	heads map[string][]byte
+	// api is the API requests are recorded with (Config.API, chat when
+	// empty); model the model requests name when they name none (the
+	// extra body's, when it sets one).
+	api, model string
 	// own are benchplan's keys that ExtraBody overrides.
 	own map[string]bool
 	hdr http.Header
@@ -166,7 +176,27 @@ func New(cfg Config) *Client {
 		}
 	}
 	c.redact = cfg.Redactor.With(known...)
-	c.head = c.buildHead()
+	for _, k := range ownKeys {
+		if _, ok := cfg.ExtraBody[k]; ok {
+			c.own[k] = true
+		}
+	}
+	c.api, c.model = cfg.API, cfg.Model
+	if c.api == "" {
+		c.api = Chat
+	}
+	if m, ok := cfg.ExtraBody["model"].(string); ok && c.own["model"] {
+		c.model = m
+	}
+	c.head = c.buildHead(cfg.Model)
+	for _, m := range cfg.Models {
+		if m != cfg.Model && !c.own["model"] {
+			if c.heads == nil {
+				c.heads = make(map[string][]byte, len(cfg.Models))
+			}
+			c.heads[m] = c.buildHead(m)
+		}
+	}
 	c.pool, c.poolErr = newPool(base, cfg.MaxIdle, cfg.TLS)
 	if c.pool != nil {
 		u, _ := url.Parse(ep)
@@ -257,17 +287,16 @@ type Request struct {
 	// IgnoreEOS asks vLLM-compatible servers to ignore end-of-sequence
 	// tokens. It is sent only with MaxTokens.
 	IgnoreEOS bool
+	// Model is the model to name (a LoRA adapter, say); empty means
+	// Config.Model. An extra body's model wins over it.
+	Model string
 }
 
 // ownKeys are the body keys benchplan writes.
 var ownKeys = []string{"model", "stream", "stream_options", "messages", "prompt", "max_tokens", "max_completion_tokens", "ignore_eos"}
 
-func (c *Client) buildHead() []byte {
-	for _, k := range ownKeys {
-		if _, ok := c.cfg.ExtraBody[k]; ok {
-			c.own[k] = true
-		}
-	}
+// buildHead makes the body's head for requests naming model.
+func (c *Client) buildHead(model string) []byte {
 	b := []byte{'{'}
 	first := true
 	field := func(k string, v []byte) {
@@ -280,7 +309,7 @@ func (c *Client) buildHead() []byte {
 		b = append(b, v...)
 	}
 	if !c.own["model"] {
-		field("model", appendString(nil, c.cfg.Model))
+		field("model", appendString(nil, model))
 	}
 	if !c.own["stream"] {
 		field("stream", []byte("true"))
@@ -308,8 +337,20 @@ func (c *Client) Body(req Request) ([]byte, error) {
 	return c.appendBody(make([]byte, 0, len(c.head)+len(req.Prompt)+len(req.Messages)+128), req)
 }
 
+// headFor returns the body's head for req and the model it names.
+func (c *Client) headFor(req Request) ([]byte, string) {
+	if req.Model == "" || req.Model == c.cfg.Model || c.own["model"] {
+		return c.head, c.model
+	}
+	if h, ok := c.heads[req.Model]; ok {
+		return h, req.Model
+	}
+	return c.buildHead(req.Model), req.Model
+}
+
 func (c *Client) appendBody(b []byte, req Request) ([]byte, error) {
-	b = append(b, c.head...)
+	head, _ := c.headFor(req)
+	b = append(b, head...)
 	comma := len(b) > 1
 	field := func(k string) {
 		if comma {
@@ -368,6 +409,12 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<
 // of each reason for an origin also gets rec.ErrorDetail, what the server
 // said. It returns the failure, or nil.
 func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *results.Request) error {
+	rec.API = c.api
+	if req.Model == "" || c.own["model"] {
+		rec.Model = c.model
+	} else {
+		rec.Model = req.Model
+	}
 	if c.poolErr != nil {
 		return c.fail(rec, origin, c.poolErr, "request")
 	}
