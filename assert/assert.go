@@ -79,6 +79,8 @@ type Assertion struct {
 	exact map[string]bool
 	// groups are the group selectors the expression reads, by slot.
 	groups *selectors
+	// rw maps positions in the rewritten text back to Source.
+	rw *rewritten
 }
 
 // Scenario reports whether the assertion is evaluated once per scenario
@@ -195,7 +197,7 @@ func Compile(src string) (*Assertion, error) {
 		}
 		return nil, err
 	}
-	a := &Assertion{Source: src, program: program, scenario: scenario, groups: groups}
+	a := &Assertion{Source: src, program: program, scenario: scenario, groups: groups, rw: &rw}
 	if scenario {
 		a.stepPaths = closurePaths(tree.Node)
 		a.readsCapacity = readsIdent(tree.Node, "capacity")

@@ -26,6 +26,15 @@ type Gate struct {
 // order they apply: the defaults' assertions first, then the scenario's own.
 type Gates map[string][]Gate
 
+// scenarioGroups is what sc says of its steps' groups.
+func scenarioGroups(sc *plan.Scenario) Scenario {
+	var g Scenario
+	for _, m := range sc.Models {
+		g.Models = append(g.Models, m.Name)
+	}
+	return g
+}
+
 // CompilePlan compiles every assertion of p. Mistakes come back as
 // plan.Errors, each pointing at the offending column of the plan file.
 func CompilePlan(p *plan.Plan) (Gates, error) {
@@ -49,6 +58,11 @@ func CompilePlan(p *plan.Plan) (Gates, error) {
 				path += ".expr"
 			}
 			a, err := Compile(as.Expr)
+			if err == nil {
+				if msg, col, ok := a.CheckGroups(scenarioGroups(sc)); !ok {
+					err = &CompileError{Column: col, Message: msg, Source: as.Expr}
+				}
+			}
 			if err == nil {
 				line, col, _ := p.Position(path)
 				gates[sc.Name] = append(gates[sc.Name], Gate{Assertion: a, Name: as.Name, Warn: as.Warn(), Inconclusive: sc.InconclusivePolicy(), Line: line, Column: col})

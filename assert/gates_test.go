@@ -104,3 +104,38 @@ func FuzzPlanAssertions(f *testing.F) {
 		}
 	})
 }
+
+// A selector of a model the scenario does not send to is an error before
+// anything runs, at the selector, with the mix's names.
+func TestModelSelectorsAreCheckedAgainstTheMix(t *testing.T) {
+	src := `version: 1
+name: mix
+servers:
+  sim: { sim: {} }
+defaults:
+  limits: { max_requests: 5 }
+  data: { emulated: { prompt_tokens: 8, output_tokens: 4 } }
+scenarios:
+  - name: mixed
+    models: [{ name: base }, { name: sql-lora, weight: 2 }]
+    load: { type: synchronous }
+    assert:
+      - model["sql-lora"].ttft.p95 < 1s
+      - ttft.p95 < 1s && model["sql-lroa"].ttft.p95 < 1s
+  - name: one
+    load: { type: synchronous }
+    assert:
+      - model["base"].ttft.p95 < 1s
+`
+	p, err := plan.Parse("mix.yaml", []byte(src), plan.Options{})
+	assert.NilError(t, err)
+	_, err = CompilePlan(p)
+	var es plan.Errors
+	assert.Assert(t, errors.As(err, &es), "%v", err)
+	assert.Equal(t, len(es), 2, "%v", err)
+	assert.Equal(t, es[0].Line, 14)
+	assert.Equal(t, es[0].Column, len(`      - ttft.p95 < 1s && `)+1)
+	assert.Assert(t, strings.Contains(es[0].Error(), `unknown model "sql-lroa": the scenario's models are "base", "sql-lora"; did you mean `+"`sql-lora`"+`?`), es[0].Error())
+	assert.Equal(t, es[1].Line, 18)
+	assert.Assert(t, strings.Contains(es[1].Error(), `model["base"] reads per-model figures, made when a scenario's requests name more than one model (models:); this scenario names one`), es[1].Error())
+}

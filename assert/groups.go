@@ -2,6 +2,7 @@ package assert
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,6 +44,9 @@ func slotName(i int) string { return slotPrefix + strconv.Itoa(i) }
 // Walking the same source twice gives the same slots.
 type selectors struct {
 	list []selector
+	// at is where each selector is first written (a rune offset into the
+	// rewritten text).
+	at []int
 	// err is the first misuse found, at its node.
 	err    string
 	errPos int
@@ -103,6 +107,7 @@ func (v *selectors) Visit(node *ast.Node) {
 		}
 		slot = len(v.list)
 		v.list = append(v.list, sel)
+		v.at = append(v.at, nodeStart(m))
 	}
 	repl := &ast.IdentifierNode{Value: slotName(slot)}
 	repl.SetLocation(m.Location())
@@ -202,4 +207,60 @@ func (a *Assertion) fillGroups(e *env, s *results.Step) {
 // slot returns hidden root i of e.
 func (e *env) slot(i int) *stepMetrics {
 	return [...]*stepMetrics{&e.G0, &e.G1, &e.G2, &e.G3, &e.G4, &e.G5, &e.G6, &e.G7}[i]
+}
+
+// Scenario is what a scenario says of the groups its steps will have, for
+// checking an assertion's selectors before anything runs.
+type Scenario struct {
+	// Models are the names of its models mix (empty: one model).
+	Models []string
+}
+
+// CheckGroups reports a selector of the assertion that names a group the
+// scenario can never have (a model outside its mix, per-model figures of a
+// scenario with one model): the message and its column (0-based, in
+// Source). ok is true when every selector can have data.
+func (a *Assertion) CheckGroups(sc Scenario) (msg string, column int, ok bool) {
+	if a.groups == nil {
+		return "", 0, true
+	}
+	for i, sel := range a.groups.list {
+		if sel.by != results.ByModel {
+			continue
+		}
+		if len(sc.Models) == 0 {
+			return fmt.Sprintf("%s reads per-model figures, made when a scenario's requests name more than one model (models:); this scenario names one", sel.label()),
+				a.column(i), false
+		}
+		if slices.Contains(sc.Models, sel.key) {
+			continue
+		}
+		hint := ""
+		if best := closest(sel.key, sc.Models); len(best) > 0 {
+			hint = "; did you mean " + orList(best) + "?"
+		}
+		return fmt.Sprintf("unknown model %q: the scenario's models are %s%s", sel.key, quotedList(sc.Models), hint), a.column(i), false
+	}
+	return "", 0, true
+}
+
+// column is where selector i is written in Source.
+func (a *Assertion) column(i int) int {
+	if a.rw == nil || i >= len(a.groups.at) {
+		return 0
+	}
+	return a.rw.origFromRune(a.groups.at[i])
+}
+
+// quotedList writes names quoted, comma-separated, the first 10.
+func quotedList(names []string) string {
+	var q []string
+	for i, n := range names {
+		if i == 10 {
+			q = append(q, fmt.Sprintf("… (%d in all)", len(names)))
+			break
+		}
+		q = append(q, strconv.Quote(n))
+	}
+	return strings.Join(q, ", ")
 }
