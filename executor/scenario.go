@@ -112,7 +112,9 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 	r.do = func(ctx context.Context, origin time.Time, rec *results.Request) error {
 		it := src.Item(rec.Index)
 		req := client.Request{Prompt: it.Prompt, Messages: it.Messages, MaxTokens: it.OutputTokens, IgnoreEOS: ignoreEOS}
-		return cl.Do(ctx, req, origin, rec)
+		err := cl.Do(ctx, req, origin, rec)
+		recordImages(rec, it)
+		return err
 	}
 	r.lim = limits(sc)
 	r.lim.MaxInFlight = r.inFlight
@@ -259,6 +261,9 @@ func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client)
 	r.res.Data = info
 	if cal.Note != "" {
 		r.res.Warnings = append(r.res.Warnings, "prompt lengths are approximate: "+cal.Note)
+	}
+	if e.Images != nil {
+		return withImages(em, e.Images, cal.Exact)
 	}
 	return em, nil
 }

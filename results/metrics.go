@@ -49,6 +49,9 @@ type Metrics struct {
 	// so that a later run can test a change for significance (compare,
 	// baseline.*); nil in a result written before they were kept.
 	Samples *Samples `json:"samples,omitempty"`
+	// Images counts the images requests carried and their tokens; nil
+	// when no completed request carried one.
+	Images *ImageCounts `json:"images,omitempty"`
 }
 
 // Concurrency summarises requests in flight over the measured window. A
@@ -662,6 +665,7 @@ func ComputeWith(reqs []Request, w Window) Metrics {
 		m.Goodput = g
 	}
 	m.Concurrency = concurrency(reqs, start, end, w.Stop)
+	m.Images = imageCounts(reqs)
 	return m
 }
 

@@ -138,6 +138,7 @@ func CombineRepeats(runs []Metrics, confidence float64) Metrics {
 		}
 	}
 	combinePhases(&out, runs, confidence)
+	out.Images = combineImages(runs)
 	return out
 }
 

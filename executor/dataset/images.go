@@ -293,17 +293,23 @@ func (g *Images) AppendMessages(dst []byte, i int, prompt string) []byte {
 type WithImages struct {
 	*Emulated
 	Images *Images
+	// Exact says the prompts' lengths are exact in the server's tokens
+	// (Calibration.Exact): only then is an Item's TextTokens set.
+	Exact bool
 }
 
-// Item returns request i's prompt, its messages with the images, and the
-// prompt's length in tokens without the images.
+// Item returns request i's prompt, its messages with the images, and, when
+// exact, the prompt's length in tokens without the images.
 func (w WithImages) Item(i int) Item {
 	p := w.Prompt(i)
-	return Item{
+	it := Item{
 		Prompt:       p,
 		Messages:     w.Images.AppendMessages(make([]byte, 0, len(p)+w.Images.Config().Count*w.Images.urlSize()+256), i, p),
 		OutputTokens: w.OutputLength(i),
 		Images:       w.Images.Config().Count,
-		TextTokens:   w.PromptLength(i),
 	}
+	if w.Exact {
+		it.TextTokens = w.PromptLength(i)
+	}
+	return it
 }

@@ -90,7 +90,7 @@ func TestWithImagesMessages(t *testing.T) {
 	e := NewEmulated(EmulatedConfig{PromptTokens: 40, OutputTokens: 8})
 	g, err := NewImages(ImageConfig{Count: 3, Width: 56, Height: 56, Format: JPEG, Unique: true})
 	assert.NilError(t, err)
-	it := WithImages{Emulated: e, Images: g}.Item(5)
+	it := WithImages{Emulated: e, Images: g, Exact: true}.Item(5)
 	assert.Equal(t, it.Images, 3)
 	assert.Equal(t, it.TextTokens, 40)
 	assert.Equal(t, it.OutputTokens, 8)
@@ -114,6 +114,8 @@ func TestWithImagesMessages(t *testing.T) {
 		assert.Equal(t, p.Type, "image_url")
 		assert.Equal(t, p.ImageURL.URL, g.URL(5, k))
 	}
+	// Without exact lengths, image tokens cannot be told from text tokens.
+	assert.Equal(t, WithImages{Emulated: e, Images: g}.Item(5).TextTokens, 0)
 }
 
 func TestNewImagesRefusesBadConfigs(t *testing.T) {
