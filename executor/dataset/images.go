@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -35,12 +36,15 @@ type ImageConfig struct {
 
 // Images makes the images of emulated chat requests, as base64 data URLs:
 // a synthetic texture (gradients and noise, compressing about as a
-// photograph does) with a stamp of 8 bytes, made from the request's index
-// and the image's position, so that images differ in their pixels (a
-// server caches images by a hash of their pixels). Making one costs little
-// beside copying its bytes: a PNG is the texture compressed once, then
-// its last row, stamped, as a stored (uncompressed) deflate block; a JPEG
-// is encoded whole from the stamped texture. Nothing is kept per request.
+// photograph does) with a stamp made from the image's number, so that
+// images differ in their pixels (a server caches images by a hash of their
+// pixels). Making one costs little beside copying its bytes: the texture
+// is compressed once, and each image re-encodes only the part that holds
+// its stamp. A PNG's stamp is 8 bytes in its last row, which follows the
+// compressed rows as a stored (uncompressed) deflate block; a JPEG's is
+// in its last whole row of 16×16 blocks, encoded apart and put between
+// the constant rows (restart markers make the rows independent). Nothing
+// is kept per request.
 type Images struct {
 	cfg    ImageConfig
 	prefix string // the data URL's constant start: "data:image/...;base64," and, for PNG, the constant bytes' base64
@@ -51,9 +55,14 @@ type Images struct {
 	pngLastRow []byte
 	pngAdler   uint32 // adler32 of the image data before the last row
 
-	// JPEG: the texture.
-	texture *image.RGBA
-	rgba    sync.Pool // *image.RGBA copies to stamp
+	// JPEG: the constant bytes before the stamped row of blocks, as base64
+	// in prefix but the last (fewer than 3) in jpegRest; the constant
+	// bytes after it; the texture's stamped strip, and where it starts.
+	jpegRest  []byte
+	jpegAfter []byte
+	strip     *image.RGBA
+	stripY    int
+	strips    sync.Pool // *image.RGBA copies of strip to stamp
 
 	// same holds the data URLs when images are not unique.
 	same []string
@@ -78,10 +87,8 @@ func NewImages(cfg ImageConfig) (*Images, error) {
 			return nil, err
 		}
 	case JPEG:
-		g.prefix = "data:image/jpeg;base64,"
-		g.texture = texture(cfg.Width, cfg.Height)
-		g.rgba.New = func() any {
-			return image.NewRGBA(g.texture.Rect)
+		if err := g.prepareJPEG(); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, fmt.Errorf("images: unknown format %q: use png or jpeg", cfg.Format)
@@ -213,8 +220,8 @@ func (g *Images) appendURL(dst []byte, i, k int) []byte {
 	}
 	st := g.stamp(i, k)
 	dst = append(dst, g.prefix...)
-	if g.texture != nil {
-		return g.appendJPEG(dst, st)
+	if g.strip != nil {
+		return g.appendJPEG(dst, i, k)
 	}
 	// The rest of the PNG: a second IDAT chunk with the last row, stamped,
 	// as the final stored deflate block, and the zlib checksum; then IEND.
@@ -235,28 +242,130 @@ func (g *Images) appendURL(dst []byte, i, k int) []byte {
 	return base64.StdEncoding.AppendEncode(dst, tail)
 }
 
-// appendJPEG appends the base64 of a JPEG of the texture stamped with st:
-// one 8×8 block per byte of st, of that grey level, in raster order of
-// blocks (a JPEG keeps a block's mean, so the stamp survives compression).
-func (g *Images) appendJPEG(dst []byte, st [8]byte) []byte {
-	img := g.rgba.Get().(*image.RGBA)
-	defer g.rgba.Put(img)
-	copy(img.Pix, g.texture.Pix)
+// jpegRow is the height of a JPEG's row of blocks (MCUs of 16×16 pixels:
+// Go's encoder subsamples colour 4:2:0).
+const jpegRow = 16
+
+// prepareJPEG encodes the texture once as a baseline JPEG with a restart
+// marker after every row of blocks, so that each row's entropy-coded data
+// stands alone (no DC prediction or bit buffer carries across a restart):
+// the row with the stamp is then encoded alone for each request and put
+// between the constant rows before and after it. Go's encoder writes no
+// restart markers, so each row is encoded as a JPEG of its own and its
+// scan data taken out; the header is the first row's, with the whole
+// height and a DRI segment (restart interval: one row of blocks).
+func (g *Images) prepareJPEG() error {
+	w, h := g.cfg.Width, g.cfg.Height
+	tex := texture(w, h)
+	rows := (h + jpegRow - 1) / jpegRow
+	g.stripY = (h/jpegRow - 1) * jpegRow // the last whole row of blocks
+	var header []byte
+	segs := make([][]byte, rows)
+	for r := range rows {
+		y0, y1 := r*jpegRow, min(r*jpegRow+jpegRow, h)
+		strip := image.NewRGBA(image.Rect(0, 0, w, y1-y0))
+		copy(strip.Pix, tex.Pix[y0*tex.Stride:y1*tex.Stride])
+		if y0 == g.stripY {
+			g.strip = strip
+		}
+		hd, scan, err := jpegScan(strip)
+		if err != nil {
+			return err
+		}
+		if r == 0 {
+			header = hd
+		}
+		segs[r] = scan
+	}
+	// The header: SOI, DQT, SOF0 (height patched), DHT, DRI, SOS.
+	var b []byte
+	for i := 2; i < len(header); {
+		n := int(binary.BigEndian.Uint16(header[i+2:]))
+		seg := header[i : i+2+n]
+		switch header[i+1] {
+		case 0xc0: // SOF0: length, precision, then height
+			seg = bytes.Clone(seg)
+			binary.BigEndian.PutUint16(seg[5:], uint16(h))
+		case 0xda: // SOS: a restart interval first
+			b = append(b, 0xff, 0xdd, 0, 4)
+			b = binary.BigEndian.AppendUint16(b, uint16((w+jpegRow-1)/jpegRow))
+		}
+		b = append(b, seg...)
+		i += 2 + n
+	}
+	b = append([]byte{0xff, 0xd8}, b...)
+	rst := func(b []byte, r int) []byte { return append(b, 0xff, 0xd0+byte(r%8)) }
+	s := g.stripY / jpegRow
+	for r := range s {
+		b = rst(append(b, segs[r]...), r)
+	}
+	var after []byte
+	for r := s + 1; r < rows; r++ {
+		after = append(rst(after, r-1), segs[r]...)
+	}
+	g.jpegAfter = append(after, 0xff, 0xd9)
+	whole := len(b) / 3 * 3
+	g.prefix = "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(b[:whole])
+	g.jpegRest = bytes.Clone(b[whole:])
+	g.strips.New = func() any { return image.NewRGBA(g.strip.Rect) }
+	return nil
+}
+
+// jpegScan encodes img as a JPEG and returns its header (SOI to the SOS
+// segment, included) and its entropy-coded data (between SOS and EOI).
+func jpegScan(img image.Image) (header, scan []byte, err error) {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: jpegQuality}); err != nil {
+		return nil, nil, fmt.Errorf("images: %w", err)
+	}
+	b := buf.Bytes()
+	for i := 2; i+4 <= len(b) && b[i] == 0xff; {
+		n := int(binary.BigEndian.Uint16(b[i+2:]))
+		if b[i+1] == 0xda && i+2+n <= len(b)-2 && bytes.HasSuffix(b, []byte{0xff, 0xd9}) {
+			return b[:i+2+n], b[i+2+n : len(b)-2], nil
+		}
+		i += 2 + n
+	}
+	return nil, nil, errors.New("images: the JPEG encoder wrote an unexpected layout")
+}
+
+// appendJPEG appends the base64 of the rest of image k of request i's
+// JPEG: the stamped row of blocks, encoded now, and the constant rows
+// after it. The stamp is the image's number (i × count + k, or k when
+// images are not unique), a byte per 8×8 block of that grey level, least
+// significant first, in as many blocks as the row has, up to 8: a JPEG
+// keeps each block's mean, so distinct numbers stay distinct pixels (6
+// blocks, on the narrowest images, number 2^48 images).
+func (g *Images) appendJPEG(dst []byte, i, k int) []byte {
+	v := uint64(k)
+	if g.cfg.Unique {
+		v += uint64(i) * uint64(g.cfg.Count)
+	}
+	img := g.strips.Get().(*image.RGBA)
+	defer g.strips.Put(img)
+	copy(img.Pix, g.strip.Pix)
 	perRow := g.cfg.Width / 8
-	for k, v := range st {
-		bx, by := k%perRow*8, k/perRow*8
-		for y := by; y < by+8 && y < g.cfg.Height; y++ {
-			row := img.Pix[y*img.Stride+4*bx : y*img.Stride+4*(bx+8)]
+	for b := 0; b < 8 && b < 2*perRow; b++ {
+		x0, y0 := b%perRow*8, b/perRow*8
+		level := byte(v >> (8 * b))
+		for y := y0; y < y0+8; y++ {
+			row := img.Pix[y*img.Stride+4*x0 : y*img.Stride+4*(x0+8)]
 			for x := 0; x < len(row); x += 4 {
-				row[x], row[x+1], row[x+2] = v, v, v
+				row[x], row[x+1], row[x+2] = level, level, level
 			}
 		}
 	}
-	var buf bytes.Buffer
-	buf.Grow(g.cfg.Width * g.cfg.Height)
-	// Encoding into a bytes.Buffer does not fail.
-	_ = jpeg.Encode(&buf, img, &jpeg.Options{Quality: jpegQuality})
-	return base64.StdEncoding.AppendEncode(dst, buf.Bytes())
+	_, scan, err := jpegScan(img)
+	if err != nil {
+		// Encoding into memory does not fail; should it, the image is
+		// the texture's own row.
+		_, scan, _ = jpegScan(g.strip)
+	}
+	tail := make([]byte, 0, len(g.jpegRest)+len(scan)+len(g.jpegAfter))
+	tail = append(tail, g.jpegRest...)
+	tail = append(tail, scan...)
+	tail = append(tail, g.jpegAfter...)
+	return base64.StdEncoding.AppendEncode(dst, tail)
 }
 
 // urlSize is about the size of a data URL: exact for PNG, a guess
@@ -265,8 +374,8 @@ func (g *Images) urlSize() int {
 	if len(g.same) > 0 {
 		return len(g.same[0])
 	}
-	if g.texture != nil {
-		return len(g.prefix) + g.cfg.Width*g.cfg.Height
+	if g.strip != nil {
+		return len(g.prefix) + (len(g.jpegRest)+len(g.jpegAfter)+g.cfg.Width*jpegRow+2)/3*4
 	}
 	return len(g.prefix) + (len(g.pngRest)+len(g.pngLastRow)+40+2)/3*4 + 8
 }

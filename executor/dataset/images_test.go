@@ -66,6 +66,41 @@ func TestImagesDecodeAtTheirSizeAndDiffer(t *testing.T) {
 	}
 }
 
+// The images are the texture, but for the stamp: a PNG exactly, and a JPEG
+// spliced from rows of blocks encoded apart decodes to exactly what the
+// texture encoded whole does (blocks are coded independently; only their
+// DC prediction, which is lossless, runs across them).
+func TestImagesShowTheTexture(t *testing.T) {
+	for _, format := range []string{PNG, JPEG} {
+		for _, size := range [][2]int{{512, 512}, {28, 29}, {333, 77}, {64, 48}} {
+			w, h := size[0], size[1]
+			g, err := NewImages(ImageConfig{Count: 1, Width: w, Height: h, Format: format, Unique: true})
+			assert.NilError(t, err)
+			got := pixels(decodeURL(t, g.URL(12345, 0), format))
+			var want []byte
+			stampRows := [2]int{h - 1, h} // PNG: the stamp is in the last row
+			if format == PNG {
+				want = pixels(texture(w, h))
+			} else {
+				var b bytes.Buffer
+				assert.NilError(t, jpeg.Encode(&b, texture(w, h), &jpeg.Options{Quality: jpegQuality}))
+				whole, err := jpeg.Decode(&b)
+				assert.NilError(t, err)
+				want = pixels(whole)
+				stampRows = [2]int{g.stripY, g.stripY + jpegRow}
+			}
+			for y := range h {
+				if y >= stampRows[0] && y < stampRows[1] {
+					continue
+				}
+				if !bytes.Equal(got[3*y*w:3*(y+1)*w], want[3*y*w:3*(y+1)*w]) {
+					t.Fatalf("%s %dx%d: row %d differs from the texture's", format, w, h, y)
+				}
+			}
+		}
+	}
+}
+
 func TestImagesNotUniqueRepeat(t *testing.T) {
 	for _, format := range []string{PNG, JPEG} {
 		g, err := NewImages(ImageConfig{Count: 2, Width: 64, Height: 64, Format: format})
