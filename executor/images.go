@@ -8,6 +8,10 @@ import (
 	"github.com/benchplan/benchplan/results"
 )
 
+// imageTokensUnknown is the warning of a scenario with images whose text
+// prompt lengths are not exact.
+const imageTokensUnknown = "image tokens are unknown (tokens.image has no data): they are usage's prompt tokens less the text prompt's, and the text prompt's length is not exact on this server"
+
 // withImages makes em's chat requests carry the plan's images. exact says
 // em's prompt lengths are exact in the server's tokens, so that a
 // request's image tokens can be told from its text tokens.

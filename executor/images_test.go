@@ -1,6 +1,9 @@
 package executor
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -83,5 +86,39 @@ func TestRecordImages(t *testing.T) {
 	} {
 		recordImages(&c.rec, c.it)
 		assert.Assert(t, !c.rec.ImageTokensKnown && c.rec.ImageTokens == 0, "%+v", c.rec)
+	}
+}
+
+// Against a server without /tokenize, text lengths are estimates: the
+// images are counted, their tokens are not guessed, and the scenario says
+// so.
+func TestImageTokensUnknownWithoutTokenizer(t *testing.T) {
+	s := sim.New(sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/tokenize" {
+			http.NotFound(w, r)
+			return
+		}
+		s.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	run, err := runPlan(t, `version: 1
+name: images
+servers:
+  plain: { url: "`+srv.URL+`" }
+scenarios:
+  - name: png
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 16, output_tokens: 2, images: { count: 1, width: 64, height: 64 } } }
+    limits: { max_requests: 2 }
+`, nil)
+	assert.NilError(t, err)
+	sc := scenario(t, run, "png")
+	assert.Equal(t, sc.Data.PromptLengths, "approximate")
+	assert.Assert(t, slices.Contains(sc.Warnings, imageTokensUnknown), "%v", sc.Warnings)
+	m := sc.Steps[0].Metrics
+	assert.DeepEqual(t, *m.Images, results.ImageCounts{Total: 2, Mean: 1})
+	for _, r := range sc.Steps[0].Requests {
+		assert.Assert(t, r.UsageReported && !r.ImageTokensKnown && r.ImageTokens == 0, "%+v", r)
 	}
 }

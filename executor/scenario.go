@@ -263,6 +263,9 @@ func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client)
 		r.res.Warnings = append(r.res.Warnings, "prompt lengths are approximate: "+cal.Note)
 	}
 	if e.Images != nil {
+		if !cal.Exact {
+			r.res.Warnings = append(r.res.Warnings, imageTokensUnknown)
+		}
 		return withImages(em, e.Images, cal.Exact)
 	}
 	return em, nil
