@@ -401,12 +401,12 @@ func TestNoDataIsNeverAPass(t *testing.T) {
 		// queued, and 0 req/s and an error rate of 1 are real.
 		{"failed", func(p string) bool {
 			g, m, _ := strings.Cut(p, ".")
-			return distributions[g] && g != "queue" && m != "count" || contains(means, p) || g == "goodput" || phase(p)
+			return distributions[g] && g != "queue" && m != "count" || contains(means, p) || g == "goodput" || phase(p) || imageFigure(p)
 		}},
 		// Nothing was sent: nothing but counts, the window and the step.
 		{"empty", func(p string) bool {
 			g, m, _ := strings.Cut(p, ".")
-			return distributions[g] && m != "count" || contains(means, p) || contains(rates, p) || g == "goodput" || phase(p)
+			return distributions[g] && m != "count" || contains(means, p) || contains(rates, p) || g == "goodput" || phase(p) || imageFigure(p)
 		}},
 	} {
 		step := steps[c.step]

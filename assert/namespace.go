@@ -47,6 +47,8 @@ type stepMetrics struct {
 	Requests      requestsEnv `expr:"requests"`
 	Errors        errorsEnv   `expr:"errors"`
 	Tokens        tokensEnv   `expr:"tokens"`
+	// Images has data only in a step whose requests carried images.
+	Images imagesEnv `expr:"images"`
 	// Goodput has data only when the scenario has an slo.
 	Goodput     goodputEnv     `expr:"goodput"`
 	Concurrency concurrencyEnv `expr:"concurrency"`
@@ -99,6 +101,14 @@ type tokensEnv struct {
 	// step in which some answer had reasoning.
 	Reasoning tokenCounts `expr:"reasoning"`
 	Answer    tokenCounts `expr:"answer"`
+	// Image is the prompt tokens images took; it has data only in a step
+	// whose requests carried images and whose image tokens are known.
+	Image tokenCounts `expr:"image"`
+}
+
+type imagesEnv struct {
+	Total int     `expr:"total"`
+	Mean  float64 `expr:"mean"`
 }
 
 type tokenCounts struct {
@@ -202,7 +212,9 @@ func newMetrics(s *results.Step) stepMetrics {
 			Total:     tokenRate{Rate: m.Tokens.TotalRatePerSec},
 			Reasoning: phaseCounts(m.Tokens.Phases, true),
 			Answer:    phaseCounts(m.Tokens.Phases, false),
+			Image:     imageTokenCounts(m.Images),
 		},
+		Images:      imageCountsOf(m.Images),
 		Concurrency: concurrencyEnv{Mean: m.Concurrency.Mean, Max: m.Concurrency.Max},
 		Duration:    time.Duration(m.Duration),
 		Step:        stepEnv{Index: s.Index, Rate: s.TargetRatePerSec, Streams: s.Streams},
@@ -430,6 +442,11 @@ func noData(path string, s, base *results.Step) string {
 		if m.Tokens.Phases == nil {
 			return noReasoning
 		}
+	case "images.total", "images.mean", "tokens.image.total", "tokens.image.mean":
+		if r := noneOK(); r != "" {
+			return r
+		}
+		return imagesNoData(path, m.Images)
 	case "requests.rate", "requests.sent_rate", "tokens.output.rate", "tokens.total.rate":
 		if r := none(); r != "" {
 			return r

@@ -121,7 +121,9 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 		if mix != nil {
 			req.Model = mix.pick(rec.Index)
 		}
-		return cl.Do(ctx, req, origin, rec)
+		err := cl.Do(ctx, req, origin, rec)
+		recordImages(rec, it)
+		return err
 	}
 	r.lim = limits(sc)
 	r.lim.MaxInFlight = r.inFlight
@@ -268,6 +270,12 @@ func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client)
 	r.res.Data = info
 	if cal.Note != "" {
 		r.res.Warnings = append(r.res.Warnings, "prompt lengths are approximate: "+cal.Note)
+	}
+	if e.Images != nil {
+		if !cal.Exact {
+			r.res.Warnings = append(r.res.Warnings, imageTokensUnknown)
+		}
+		return withImages(em, e.Images, cal.Exact)
 	}
 	return em, nil
 }

@@ -336,6 +336,9 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 		if e.SharedPrefixTokens < 0 || e.SharedPrefixTokens >= e.PromptTokens && e.SharedPrefixTokens > 0 {
 			add(fmt.Sprintf("shared_prefix_tokens must be between 0 and prompt_tokens-1 (%d), got %d", e.PromptTokens-1, e.SharedPrefixTokens), pos("shared_prefix_tokens")...)
 		}
+		if e.Images != nil {
+			p.checkImages(s, es)
+		}
 	}
 	if f := s.Data.File; f != nil {
 		pos := func(field string) []string { return paths(s, ".data.file."+field, ".data.file") }

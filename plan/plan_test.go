@@ -71,7 +71,7 @@ func TestEveryErrorAtOnce(t *testing.T) {
 		`expected a whole number, got "many"`,
 		`duration 5 has no unit: write a number with a unit, like 200ms, 1.5s or 20m`,
 		`expected a rate in requests per second, got "fast"`,
-		`unknown field "extra" (fields here: output_max, output_min, output_stdev, output_tokens, prompt_max, prompt_min, prompt_stdev, prompt_tokens, seed, shared_prefix_tokens)`,
+		`unknown field "extra" (fields here: images, output_max, output_min, output_stdev, output_tokens, prompt_max, prompt_min, prompt_stdev, prompt_tokens, seed, shared_prefix_tokens)`,
 	})
 	assert.Equal(t, es[0].Line, 10)
 	assert.Equal(t, es[0].Column, 5)

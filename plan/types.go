@@ -315,6 +315,8 @@ type Emulated struct {
 	SharedPrefixTokens int `yaml:"shared_prefix_tokens,omitempty" json:"shared_prefix_tokens,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	// Seed makes drawn lengths reproducible (default 1).
 	Seed *int64 `yaml:"seed,omitempty" json:"seed,omitempty"`
+	// Images attaches generated images to every request (chat API only).
+	Images *Images `yaml:"images,omitempty" json:"images,omitempty"`
 }
 
 // File reads prompts from a file, relative to the plan file.

@@ -177,6 +177,9 @@ type requestLine struct {
 	ReasoningTokens   *int             `json:"reasoning_tokens,omitempty"`
 	AnswerTokens      *int             `json:"answer_tokens,omitempty"`
 	ReasoningReported bool             `json:"reasoning_reported,omitempty"`
+	// The images a request carried, and their tokens when known.
+	Images      int  `json:"images,omitempty"`
+	ImageTokens *int `json:"image_tokens,omitempty"`
 }
 
 // Requests writes requests.jsonl: one JSON object per line per request
@@ -247,6 +250,10 @@ func (rw *RequestsWriter) WriteStep(scenario string, st *results.Step) error {
 			if r.FirstAnswer > 0 {
 				l.TTFO = ms(r.FirstAnswer - r.Sent)
 			}
+		}
+		if l.Images = r.Images; r.ImageTokensKnown {
+			n := r.ImageTokens
+			l.ImageTokens = &n
 		}
 		if err := rw.enc.Encode(l); err != nil {
 			return err

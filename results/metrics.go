@@ -65,6 +65,9 @@ type Metrics struct {
 	Groups []Group `json:"groups,omitempty"`
 	// GroupsDropped counts groups past MaxGroups of one tag, not kept.
 	GroupsDropped int `json:"groups_dropped,omitempty"`
+	// Images counts the images requests carried and their tokens; nil
+	// when no completed request carried one.
+	Images *ImageCounts `json:"images,omitempty"`
 }
 
 // Concurrency summarises requests in flight over the measured window. A
@@ -713,6 +716,7 @@ func computeMetrics(reqs []Request, w Window) Metrics {
 		m.Goodput = g
 	}
 	m.Concurrency = concurrency(reqs, start, end, w.Stop)
+	m.Images = imageCounts(reqs)
 	return m
 }
 

@@ -143,6 +143,7 @@ func CombineRepeats(runs []Metrics, confidence float64) Metrics {
 	}
 	combinePhases(&out, runs, confidence)
 	out.Groups, out.GroupsDropped = combineGroups(runs, confidence)
+	out.Images = combineImages(runs)
 	return out
 }
 

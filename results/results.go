@@ -280,6 +280,14 @@ type Request struct {
 	// Excluded is true when the request fell in the warmup or cooldown:
 	// it counts in no figure but concurrency.
 	Excluded bool `json:"excluded,omitempty"`
+	// Images is the number of images the request carried.
+	Images int `json:"images,omitempty"`
+	// ImageTokens are the prompt tokens the images took: usage's
+	// prompt_tokens less the text prompt's exact length, when
+	// ImageTokensKnown (the server reported usage and the text's length
+	// is exact).
+	ImageTokens      int  `json:"image_tokens,omitempty"`
+	ImageTokensKnown bool `json:"image_tokens_known,omitempty"`
 }
 
 // Reasoned reports whether the answer had a reasoning phase: reasoning

@@ -48,7 +48,8 @@
 // whitespace-separated word, as split by [strings.Fields] (see
 // [CountTokens]). The prompt of a chat request is the contents of all its
 // messages (a content given as an array of parts is the text of its "text"
-// parts joined by "\n"); the prompt of a completions request is the prompt
+// parts joined by "\n", and its "image_url" parts, base64 data URLs, add
+// [ImageTokens] each to the prompt tokens); the prompt of a completions request is the prompt
 // string, or the array elements joined by "\n" (an array of integer token
 // ids counts one token per id). Every generated token is a single word from
 // a fixed lower-case word list preceded by one space (for example " lorem"),

@@ -105,10 +105,10 @@ func TestFaultStall(t *testing.T) {
 			assert.Assert(t, err != nil)
 			assert.Equal(t, rec.Error, "timeout")
 			assert.Assert(t, rec.FirstToken > 0, "no token before the stall")
-			// Twenty tokens 1ms apart would all have come long before the
-			// timeout; the stall stopped them (well before it, on a busy
-			// machine too).
-			assert.Assert(t, rec.LastToken < 200*time.Millisecond, "tokens kept coming until %v", rec.LastToken)
+			// The stall stopped the tokens part-way: fewer than the twenty
+			// asked for came (counted, not timed: a busy machine may
+			// deliver the ones before the stall late).
+			assert.Assert(t, len(rec.ITLs)+1 < 20, "all %d tokens came: no stall", len(rec.ITLs)+1)
 			select {
 			case <-returned:
 			case <-time.After(2 * time.Second):

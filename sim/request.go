@@ -34,25 +34,32 @@ type message struct {
 }
 
 // content is a chat message content: a string, null, or an array of parts of
-// which the "text" parts are used (joined by "\n").
-type content string
+// which the "text" parts are used (joined by "\n") and the "image_url"
+// parts counted as images (sim/images.go).
+type content struct {
+	text   string
+	images int // image_url parts
+	// imageTokens are the images' tokens (ImageTokens).
+	imageTokens int
+}
 
 type contentPart struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type     string    `json:"type"`
+	Text     string    `json:"text"`
+	ImageURL *imageURL `json:"image_url"`
 }
 
 func (c *content) UnmarshalJSON(b []byte) error {
 	switch b[0] {
 	case 'n':
-		*c = ""
+		*c = content{}
 		return nil
 	case '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		*c = content(s)
+		*c = content{text: s}
 		return nil
 	case '[':
 		var parts []contentPart
@@ -61,7 +68,21 @@ func (c *content) UnmarshalJSON(b []byte) error {
 		}
 		var sb strings.Builder
 		n := 0
-		for _, p := range parts {
+		*c = content{}
+		for i := range parts {
+			p := &parts[i]
+			if p.Type == "image_url" {
+				c.images++
+				if c.images > MaxImagesPerRequest {
+					return &imageError{"a request may carry at most " + strconv.Itoa(MaxImagesPerRequest) + " images"}
+				}
+				t, err := imageOf(p.ImageURL)
+				if err != nil {
+					return err
+				}
+				c.imageTokens += t
+				continue
+			}
 			if p.Type != "text" {
 				continue
 			}
@@ -71,7 +92,7 @@ func (c *content) UnmarshalJSON(b []byte) error {
 			sb.WriteString(p.Text)
 			n++
 		}
-		*c = content(sb.String())
+		c.text = sb.String()
 		return nil
 	}
 	return errors.New("message content must be a string or an array of content parts")
@@ -132,7 +153,8 @@ func (r *request) maxTokens(chat bool) (int, error) {
 }
 
 // promptParts returns the pieces of the prompt text (joined by "\n" they
-// form the prompt text) and the number of prompt tokens. Chat requests use
+// form the prompt text) and the number of prompt tokens, the messages'
+// image tokens included. Chat requests use
 // messages, completions use prompt, and tokenize requests use messages when
 // present and prompt otherwise.
 func (r *request) promptParts(k kind, parts []string) ([]string, int, error) {
@@ -140,11 +162,15 @@ func (r *request) promptParts(k kind, parts []string) ([]string, int, error) {
 		if len(r.Messages) == 0 {
 			return nil, 0, errors.New("messages must be a non-empty array")
 		}
-		n := 0
+		n, images := 0, 0
 		for i := range r.Messages {
-			c := string(r.Messages[i].Content)
-			parts = append(parts, c)
-			n += CountTokens(c)
+			c := &r.Messages[i].Content
+			parts = append(parts, c.text)
+			n += CountTokens(c.text) + c.imageTokens
+			images += c.images
+		}
+		if images > MaxImagesPerRequest {
+			return nil, 0, &imageError{"a request may carry at most " + strconv.Itoa(MaxImagesPerRequest) + " images, got " + strconv.Itoa(images)}
 		}
 		return parts, n, nil
 	}
@@ -190,4 +216,13 @@ func (r *request) promptParts(k kind, parts []string) ([]string, int, error) {
 		}
 	}
 	return nil, 0, errors.New("prompt must be a string, an array of strings or an array of token ids")
+}
+
+// imageTokens is the image tokens of a request's messages.
+func (r *request) imageTokens() int {
+	n := 0
+	for i := range r.Messages {
+		n += r.Messages[i].Content.imageTokens
+	}
+	return n
 }

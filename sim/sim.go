@@ -379,6 +379,10 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, st *reqStat
 	}
 	st.body = body
 	if err := json.Unmarshal(body, &st.req); err != nil {
+		if ie := (*imageError)(nil); errors.As(err, &ie) {
+			s.writeError(w, http.StatusBadRequest, ie.msg)
+			return false
+		}
 		s.writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
 		return false
 	}
@@ -418,6 +422,13 @@ func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) {
 	first := true
 	for _, p := range parts {
 		b, first = appendTokenIDs(b, p, first)
+	}
+	for range st.req.imageTokens() {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = strconv.AppendInt(b, imageTokenID, 10)
 	}
 	b = append(b, `],"token_strs":null}`...)
 	st.out = b

@@ -410,13 +410,13 @@ func TestCompletionsNonStreaming(t *testing.T) {
 func TestContentParts(t *testing.T) {
 	ts := newServer(t, sim.Config{})
 	resp := post(t, ts.URL+"/v1/chat/completions", `{"messages":[
-		{"role":"user","content":[{"type":"text","text":"one two"},{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"three"}]},
+		{"role":"user","content":[{"type":"text","text":"one two"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAABwAAAAcCAIAAAD9b0jDAAAAIklEQVR42mNooAFgGDV01NBRQ0cNHTV01NBRQ0cNHRmGAgDZoZg95hjqugAAAABJRU5ErkJggg=="}},{"type":"text","text":"three"}]},
 		{"role":"assistant","content":null},
 		{"role":"user","content":"four"}],"max_tokens":2}`)
 	assert.Equal(t, resp.StatusCode, http.StatusOK)
 	var r response
 	decode(t, resp, &r)
-	assert.Equal(t, r.Usage.PromptTokens, 4)
+	assert.Equal(t, r.Usage.PromptTokens, 4+4, "four words and a 28×28 image's 4 tokens")
 }
 
 func TestErrors(t *testing.T) {

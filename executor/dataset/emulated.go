@@ -21,6 +21,11 @@ type Item struct {
 	Messages json.RawMessage
 	// OutputTokens is the output length asked for; 0 leaves it to the server.
 	OutputTokens int
+	// Images is the number of images Messages carries (WithImages).
+	Images int
+	// TextTokens is, for a request with images, the prompt's length in
+	// tokens without them (emulated data: PromptLength).
+	TextTokens int
 }
 
 // Source gives request i its data. Item is a pure function of i and safe for
