@@ -60,19 +60,19 @@ func TestPublishedMeasurements(t *testing.T) {
 			where("neither NumPrompts nor DurationS is positive")
 		}
 		switch m.Scenario {
-		case scenarioLatency:
+		case publishedLatency:
 			if m.BatchSize <= 0 || m.Concurrency != 0 || m.RequestRatePerS != 0 {
 				where("latency needs a positive BatchSize and no concurrency or rate")
 			}
-		case scenarioOffline:
+		case publishedOffline:
 			if m.NumPrompts <= 0 || m.BatchSize != 0 || m.Concurrency != 0 || m.RequestRatePerS != 0 {
 				where("offline needs positive NumPrompts and no batch size, concurrency or rate")
 			}
-		case scenarioPoisson:
+		case publishedPoisson:
 			if m.RequestRatePerS <= 0 || m.BatchSize != 0 || m.Concurrency != 0 {
 				where("poisson needs a positive RequestRatePerS and no batch size or concurrency")
 			}
-		case scenarioConcurrency:
+		case publishedConcurrency:
 			if m.Concurrency <= 0 || m.BatchSize != 0 || m.RequestRatePerS != 0 {
 				where("concurrency needs a positive Concurrency and no batch size or rate")
 			}
