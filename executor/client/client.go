@@ -257,6 +257,8 @@ type Request struct {
 	// IgnoreEOS asks vLLM-compatible servers to ignore end-of-sequence
 	// tokens. It is sent only with MaxTokens.
 	IgnoreEOS bool
+	// Answer, when set, collects the answer's text (a session's turn).
+	Answer *Answer
 }
 
 // ownKeys are the body keys benchplan writes.
@@ -476,6 +478,11 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 			}
 			if ci.answer && rec.FirstAnswer == 0 {
 				rec.FirstAnswer = now
+			}
+			if ci.answer && req.Answer != nil {
+				if err := req.Answer.add(data); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
