@@ -49,6 +49,9 @@ func (s *step) sessions(spec Spec, do Do) {
 		started atomic.Int64
 	)
 	record := func(rs results.Session) {
+		if rs.Sent == 0 {
+			return // the step's limits came before its first turn
+		}
 		mu.Lock()
 		s.sessionRecs = append(s.sessionRecs, rs)
 		mu.Unlock()
