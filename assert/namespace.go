@@ -33,7 +33,9 @@ type stepMetrics struct {
 	Errors        errorsEnv   `expr:"errors"`
 	Tokens        tokensEnv   `expr:"tokens"`
 	// Goodput has data only when the scenario has an slo.
-	Goodput     goodputEnv     `expr:"goodput"`
+	Goodput goodputEnv `expr:"goodput"`
+	// Sessions has data only in a step of multi-turn sessions.
+	Sessions    sessionsEnv    `expr:"sessions"`
 	Concurrency concurrencyEnv `expr:"concurrency"`
 	Duration    time.Duration  `expr:"duration"`
 	Step        stepEnv        `expr:"step"`
@@ -166,6 +168,7 @@ func newMetrics(s *results.Step) stepMetrics {
 	}
 	return stepMetrics{
 		Goodput:       good,
+		Sessions:      newSessionsEnv(m.Sessions),
 		TTFT:          newDist(m.TTFT),
 		TPOT:          newDist(m.TPOT),
 		ITL:           newDist(m.ITL),
@@ -304,6 +307,9 @@ func noData(path string, s, base *results.Step) string {
 		return ""
 	}
 	if r, ok := telemetryNoData(path, s); ok {
+		return r
+	}
+	if r, ok := sessionsNoData(path, s); ok {
 		return r
 	}
 	m := &s.Metrics
