@@ -89,10 +89,10 @@ func (p *Plan) checkSessions(s *Scenario, es *Errors) {
 			add(fmt.Sprintf("%s %d is above the cap of %d", c.name, c.v, c.cap), pos(c.name)...)
 		}
 	}
-	if e.UserTokens < 1 {
+	if e.UserTokens == 0 {
 		add(fmt.Sprintf("user_tokens must be at least 1, got %d", e.UserTokens), pos("user_tokens")...)
 	}
-	if e.OutputTokens < 1 {
+	if e.OutputTokens == 0 {
 		add(fmt.Sprintf("output_tokens must be at least 1, got %d", e.OutputTokens), pos("output_tokens")...)
 	}
 	for _, c := range []struct {
