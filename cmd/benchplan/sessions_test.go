@@ -87,3 +87,48 @@ scenarios:
 		}
 	}
 }
+
+// A failed turn ends its session: no later turn of it is sent, the
+// session counts as failed with its reason, and a new session takes its
+// stream.
+func TestSessionsAFailedTurnEndsItsSession(t *testing.T) {
+	t.Parallel()
+	plan := writePlan(t, `version: 1
+name: sessions-failing
+servers:
+  sim: { sim: { ttft: 1ms, itl: 100us, error_rate_500: 0.25, seed: 3 } }
+scenarios:
+  - name: chat
+    load: { type: concurrent, streams: 2 }
+    data: { sessions: { turns: 3, user_tokens: 8, output_tokens: 4 } }
+    limits: { max_requests: 60 }
+    assert:
+      - sessions.failed > 0
+`)
+	out := t.TempDir()
+	r := benchplan(t, time.Minute, "run", plan, "--out", out, "--requests")
+	assert.Equal(t, r.code, 0, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	m := readRun(t, out).Scenarios[0].Steps[0].Metrics
+	assert.Equal(t, m.Sessions.Reasons["failed: http 500"], m.Sessions.Failed)
+	assert.Equal(t, m.Sessions.Failed, m.Requests.Errored, "each failed turn ended its own session")
+
+	b, err := os.ReadFile(filepath.Join(out, "requests.jsonl"))
+	assert.NilError(t, err)
+	failedAt := map[int]int{}
+	turns := map[int][]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var l struct {
+			Session, Turn int
+			Error         string `json:"error"`
+		}
+		assert.NilError(t, json.Unmarshal([]byte(line), &l))
+		turns[l.Session] = append(turns[l.Session], l.Turn)
+		if l.Error != "" {
+			failedAt[l.Session] = l.Turn
+		}
+	}
+	assert.Assert(t, len(failedAt) > 0)
+	for k, n := range failedAt {
+		assert.Equal(t, len(turns[k]), n, "session %d failed at turn %d and sent no turn after it: %v", k, n, turns[k])
+	}
+}
