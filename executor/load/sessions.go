@@ -76,6 +76,14 @@ func (s *step) sessions(spec Spec, do Do) {
 		s.wg.Wait()
 		return
 	}
+	// The client's ceiling on requests in flight bounds the sessions
+	// going at once (each has at most one turn in flight): a session due
+	// while all are taken waits for one to end, and the step says the
+	// client was saturated.
+	var live chan struct{}
+	if s.lim.MaxInFlight > 0 {
+		live = make(chan struct{}, s.lim.MaxInFlight)
+	}
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	s.start()
@@ -92,9 +100,26 @@ func (s *step) sessions(spec Spec, do Do) {
 		if !s.wait(t, nil, at) {
 			break
 		}
+		if live != nil {
+			select {
+			case live <- struct{}{}:
+			default:
+				s.satur.Store(true)
+				select {
+				case live <- struct{}{}:
+				case <-s.ctx.Done():
+				}
+			}
+			if s.stopped() {
+				break
+			}
+		}
 		s.wg.Add(1)
 		go func(k int) {
 			defer s.wg.Done()
+			if live != nil {
+				defer func() { <-live }()
+			}
 			tt := time.NewTimer(time.Hour)
 			defer tt.Stop()
 			record(s.session(spec.Sessions, k, at, &next, do, tt))

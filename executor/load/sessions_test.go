@@ -165,3 +165,19 @@ func TestSessionsMaxDurationCutsThem(t *testing.T) {
 		assert.Equal(t, s.Done, 0)
 	}
 }
+
+func TestSessionsOpenWithinTheClientsCeiling(t *testing.T) {
+	// 1000 sessions/s of 2 turns against a server that takes 20ms, with
+	// room for 3 requests in flight: never more than 3 sessions go at once,
+	// the late ones wait (their turns leave after their intended times),
+	// and the step says the client was saturated.
+	d := &sessionDo{s: &sleeper{d: 20 * time.Millisecond}}
+	spec := Spec{Schedule: Constant{RatePerSec: 1000}, Sessions: &Sessions{Turns: func(int) int { return 2 }, Think: func(int, int) time.Duration { return 0 }}}
+	out := Run(context.Background(), spec, Limits{MaxRequests: 12, MaxInFlight: 3}, d.do)
+	assert.Equal(t, len(out.Requests), 12)
+	assert.Assert(t, d.s.top.Load() <= 3, "%d in flight", d.s.top.Load())
+	assert.Assert(t, out.Saturated)
+	for _, r := range out.Requests {
+		assert.Assert(t, r.OK(), "request %d: %q", r.Index, r.Error)
+	}
+}
