@@ -43,6 +43,7 @@ scenarios:
 	r := benchplan(t, time.Minute, "run", plan, "--out", out, "--requests")
 	assert.Equal(t, r.code, 0, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	assert.Assert(t, is.Contains(r.stdout, "sessions.completed = 4"))
+	assert.Assert(t, is.Contains(r.stdout, "  sessions: 4 started, 4 completed, 0 failed, 4.0 turns each; duration p50 "))
 	m := readRun(t, out).Scenarios[0].Steps[0].Metrics
 	assert.Assert(t, m.Sessions != nil)
 	assert.Equal(t, m.Sessions.Reasons[results.SessionCompleted], 4)
