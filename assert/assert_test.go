@@ -114,6 +114,7 @@ var steps = map[string]*results.Step{
 	"failed":    {Index: 1, Load: "constant", TargetRatePerSec: 5, Metrics: pointOnly(failedRequests(), time.Second)},
 	"empty":     {Index: 0, Load: "synchronous", Streams: 1, Metrics: pointOnly(nil, 10*time.Second)},
 	"onetoken":  {Index: 0, Load: "synchronous", Streams: 1, Metrics: pointOnly(oneTokenRequests(), 2*time.Second)},
+	"sessions":  sessionsStep(),
 	// healthy with `slo: { ttft: 150ms }`: 11 of 20 requests within it.
 	"slo": {Index: 0, Load: "constant", TargetRatePerSec: 4, Metrics: stripIntervals(results.ComputeWith(healthyRequests(),
 		results.Window{Stop: 6 * time.Second, SLO: &results.SLO{TTFT: results.Duration(150 * ms)}}))},
@@ -137,6 +138,14 @@ var cases = []struct {
 	{`requests.waiting == 1 && waiting.count == 1 && waiting.max == 1.195s && waiting.min == waiting.max && waiting.mean == 1.195s && waiting.median == waiting.p50 && waiting.p90 == waiting.p95 && waiting.p99 == waiting.p999 && waiting.p50 == 1.195s && waiting.std == 0s`, "slow", pass},
 	{`requests.waiting == 0 && waiting.max == 0s`, "healthy", pass},
 	{`waiting.max < 1s`, "slow", fail},
+	// sessions (sessionsStep: 10 sessions of 4 turns, 2 failed at turn 3)
+	{`sessions.started == 10 && sessions.completed == 8 && sessions.failed == 2`, "sessions", pass},
+	{`sessions.turns.mean >= 3.6`, "sessions", pass},
+	{`sessions.duration.count == 8 && sessions.duration.mean < 2s && sessions.duration.std < 1s`, "sessions", pass},
+	{`sessions.duration.min >= 1s && sessions.duration.max < 2s && sessions.duration.median < 2s`, "sessions", pass},
+	{`sessions.duration.p50 < 2s && sessions.duration.p90 < 2s && sessions.duration.p95 < 2s`, "sessions", pass},
+	{`sessions.duration.p99 < 1s || sessions.duration.p999 < 1s`, "sessions", fail},
+	{`sessions.completed > 0`, "healthy", errored},
 	// goodput and concurrency
 	{`goodput.ratio > 0.5 && goodput.ratio < 0.6`, "slo", pass},
 	{`goodput.rate >= 1`, "slo", pass},
@@ -401,12 +410,12 @@ func TestNoDataIsNeverAPass(t *testing.T) {
 		// queued, and 0 req/s and an error rate of 1 are real.
 		{"failed", func(p string) bool {
 			g, m, _ := strings.Cut(p, ".")
-			return distributions[g] && g != "queue" && m != "count" || contains(means, p) || g == "goodput" || phase(p) || imageFigure(p)
+			return distributions[g] && g != "queue" && m != "count" || contains(means, p) || g == "goodput" || g == "sessions" || phase(p) || imageFigure(p)
 		}},
 		// Nothing was sent: nothing but counts, the window and the step.
 		{"empty", func(p string) bool {
 			g, m, _ := strings.Cut(p, ".")
-			return distributions[g] && m != "count" || contains(means, p) || contains(rates, p) || g == "goodput" || phase(p) || imageFigure(p)
+			return distributions[g] && m != "count" || contains(means, p) || contains(rates, p) || g == "goodput" || g == "sessions" || phase(p) || imageFigure(p)
 		}},
 	} {
 		step := steps[c.step]
@@ -542,4 +551,22 @@ func FuzzCompile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sessionsStep is healthy's requests as 10 sessions of 4 turns (intervals
+// stripped): sessions 3 and 7 failed at their third turn.
+func sessionsStep() *results.Step {
+	st := &results.Step{Index: 0, Load: "concurrent", Streams: 2, Metrics: pointOnly(healthyRequests(), 6*time.Second)}
+	var recs []results.Session
+	for k := 1; k <= 10; k++ {
+		s := results.Session{ID: k, Turns: 4, Sent: 4, Done: 4, Start: time.Duration(k) * 100 * time.Millisecond, Ended: results.SessionCompleted}
+		s.End = s.Start + time.Second + time.Duration(k)*50*time.Millisecond
+		if k%4 == 3 {
+			s.Sent, s.Done, s.Ended = 3, 2, "failed: http 500"
+		}
+		recs = append(recs, s)
+	}
+	st.Metrics.Sessions = results.ComputeSessions(recs, results.Window{}, 0.95)
+	st.Metrics.Sessions.Duration.Confidence = 0 // point values, like pointOnly's
+	return st
 }

@@ -72,6 +72,9 @@ func figureInterval(path string, s, base *results.Step) (iv results.Interval, n 
 		return figureInterval(rest, base, nil)
 	}
 	m := &s.Metrics
+	if strings.HasPrefix(path, "sessions.") {
+		return sessionsInterval(path, m)
+	}
 	group, member, _ := strings.Cut(path, ".")
 	if distributions[group] {
 		d := distOf(m, group)

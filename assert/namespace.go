@@ -50,7 +50,9 @@ type stepMetrics struct {
 	// Images has data only in a step whose requests carried images.
 	Images imagesEnv `expr:"images"`
 	// Goodput has data only when the scenario has an slo.
-	Goodput     goodputEnv     `expr:"goodput"`
+	Goodput goodputEnv `expr:"goodput"`
+	// Sessions has data only in a step of multi-turn sessions.
+	Sessions    sessionsEnv    `expr:"sessions"`
 	Concurrency concurrencyEnv `expr:"concurrency"`
 	Duration    time.Duration  `expr:"duration"`
 	Step        stepEnv        `expr:"step"`
@@ -192,6 +194,7 @@ func newMetrics(s *results.Step) stepMetrics {
 	}
 	return stepMetrics{
 		Goodput:       good,
+		Sessions:      newSessionsEnv(m.Sessions),
 		TTFT:          newDist(m.TTFT),
 		TPOT:          newDist(m.TPOT),
 		ITL:           newDist(m.ITL),
@@ -336,6 +339,9 @@ func noData(path string, s, base *results.Step) string {
 		return ""
 	}
 	if r, ok := telemetryNoData(path, s); ok {
+		return r
+	}
+	if r, ok := sessionsNoData(path, s); ok {
 		return r
 	}
 	m := &s.Metrics

@@ -109,21 +109,29 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 	})
 	defer cl.Close()
 	r.cl = cl
-	src, err := r.data(ctx, p, cl)
-	if err != nil {
-		res.Error = err.Error()
-		return nil
-	}
 	ignoreEOS := sc.Request == nil || sc.Request.IgnoreEOS == nil || *sc.Request.IgnoreEOS
-	r.do = func(ctx context.Context, origin time.Time, rec *results.Request) error {
-		it := src.Item(rec.Index)
-		req := client.Request{Prompt: it.Prompt, Messages: it.Messages, MaxTokens: it.OutputTokens, IgnoreEOS: ignoreEOS}
-		if mix != nil {
-			req.Model = mix.pick(rec.Index)
+	var sessions *load.Sessions
+	if d := sc.Data.Sessions; d != nil {
+		var src *dataset.Sessions
+		src, sessions = sessionsData(d)
+		res.Data = &results.DataInfo{Source: "sessions", PromptLengths: "approximate", Tokenizer: "built-in approximation"}
+		r.do = sessionTurn(cl, src, ignoreEOS, mix)
+	} else {
+		src, err := r.data(ctx, p, cl)
+		if err != nil {
+			res.Error = err.Error()
+			return nil
 		}
-		err := cl.Do(ctx, req, origin, rec)
-		recordImages(rec, it)
-		return err
+		r.do = func(ctx context.Context, origin time.Time, rec *results.Request) error {
+			it := src.Item(rec.Index)
+			req := client.Request{Prompt: it.Prompt, Messages: it.Messages, MaxTokens: it.OutputTokens, IgnoreEOS: ignoreEOS}
+			if mix != nil {
+				req.Model = mix.pick(rec.Index)
+			}
+			err := cl.Do(ctx, req, origin, rec)
+			recordImages(rec, it)
+			return err
+		}
 	}
 	r.lim = limits(sc)
 	r.lim.MaxInFlight = r.inFlight
@@ -135,6 +143,7 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 	}
 	all := plannedSteps(sc)
 	for _, s := range all {
+		s.spec.Sessions = sessions
 		if ctx.Err() != nil || r.died != nil {
 			break
 		}
@@ -483,9 +492,12 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 	st.Unsent = out.Unsent
 	w := r.windowOf(s, out)
 	st.Metrics = results.ComputeWith(out.Requests, w)
+	st.Metrics.Sessions = results.ComputeSessions(out.Sessions, w, w.Confidence)
 	if len(earlier) > 0 {
 		st.Repeats = len(earlier) + 1
+		sm := st.Metrics.Sessions // the last run's
 		st.Metrics = results.CombineRepeats(append(earlier, st.Metrics), w.Confidence)
+		st.Metrics.Sessions = sm
 	}
 	st.Series = results.ComputeSeries(out.Requests, out.End)
 	st.Histograms = results.ComputeHistograms(out.Requests)
@@ -618,8 +630,23 @@ func appendOutcome(a, b load.Outcome) load.Outcome {
 			q.LastToken += off
 		}
 	}
+	ns := len(a.Sessions)
+	for i := range b.Sessions {
+		q := &b.Sessions[i]
+		q.ID += ns
+		q.Start += off
+		q.End += off
+	}
+	for i := range b.Requests {
+		if b.Requests[i].Session > 0 {
+			b.Requests[i].Session += ns
+		}
+	}
 	out := b
 	out.Requests = append(a.Requests, b.Requests...)
+	if a.Sessions != nil || b.Sessions != nil {
+		out.Sessions = append(a.Sessions, b.Sessions...)
+	}
 	out.End = off + b.End
 	out.LastSent = off + b.LastSent
 	out.Unsent = a.Unsent + b.Unsent

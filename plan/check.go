@@ -290,12 +290,20 @@ func (p *Plan) checkLoad(s *Scenario, es *Errors) {
 
 func (p *Plan) checkData(s *Scenario, es *Errors) {
 	add := func(msg string, ps ...string) { *es = append(*es, p.ErrorAt(0, msg, ps...)) }
-	if s.Data == nil || (s.Data.Emulated == nil && s.Data.File == nil) {
-		add("scenario has no data: set `data: { emulated: { prompt_tokens: 512, output_tokens: 128 } }` or `data: { file: { path: prompts.txt } }`", paths(s, ".data")...)
+	if s.Data == nil || (s.Data.Emulated == nil && s.Data.File == nil && s.Data.Sessions == nil) {
+		add("scenario has no data: set `data: { emulated: { prompt_tokens: 512, output_tokens: 128 } }`, `data: { file: { path: prompts.txt } }` or `data: { sessions: { turns: 4, user_tokens: 128, output_tokens: 128 } }`", paths(s, ".data")...)
 		return
 	}
 	if s.Data.Emulated != nil && s.Data.File != nil {
 		add("data has both emulated and file: choose one", paths(s, ".data.file", ".data")...)
+		return
+	}
+	if s.Data.Sessions != nil {
+		if s.Data.Emulated != nil || s.Data.File != nil {
+			add("data has sessions and emulated or file: choose one", paths(s, ".data.sessions", ".data")...)
+			return
+		}
+		p.checkSessions(s, es)
 		return
 	}
 	if e := s.Data.Emulated; e != nil {

@@ -291,10 +291,13 @@ type Load struct {
 	Seed *int64 `yaml:"seed,omitempty" json:"seed,omitempty"`
 }
 
-// Data says what prompts to send: exactly one of emulated or file.
+// Data says what prompts to send: exactly one of emulated, file or sessions.
 type Data struct {
 	Emulated *Emulated `yaml:"emulated,omitempty" json:"emulated,omitempty"`
 	File     *File     `yaml:"file,omitempty" json:"file,omitempty"`
+	// Sessions sends multi-turn conversations (chat only): each turn
+	// carries the whole history, the server's own answers included.
+	Sessions *Sessions `yaml:"sessions,omitempty" json:"sessions,omitempty"`
 }
 
 // Emulated makes synthetic prompts of given lengths in tokens.

@@ -249,6 +249,13 @@ func consoleScenario(c *consoleOut, sc *results.Scenario, notes []string) {
 			}
 		}
 	}
+	for _, st := range sts {
+		if l := sessionsLine(st); l != "" && len(sts) > 1 {
+			c.line("  [" + st.Label() + "] " + l)
+		} else if l != "" {
+			c.line("  " + l)
+		}
+	}
 	if sc.Capacity > 0 {
 		c.line(fmt.Sprintf("  capacity: %s req/s sustained (the highest of a step that passed every assertion: offered rate of a rate step, completed rate of a closed loop)", formatRate(sc.Capacity)))
 	}

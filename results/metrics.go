@@ -53,6 +53,8 @@ type Metrics struct {
 	// Goodput counts the requests that met every bound of the scenario's
 	// slo; nil when the scenario has none.
 	Goodput *Goodput `json:"goodput,omitempty"`
+	// Sessions summarise the step's multi-turn sessions (nil without).
+	Sessions *SessionMetrics `json:"sessions,omitempty"`
 	// Confidence is the confidence of every interval in these metrics.
 	Confidence float64 `json:"confidence,omitempty"`
 	// Samples are the per-request samples behind the distributions, kept

@@ -15,8 +15,11 @@ type seq struct {
 	maxOut  int      // the request's max_tokens (reserve policy)
 	out     int      // tokens to generate
 	fin     int      // finStop or finLength
-	hashes  []uint64 // prefix-cache block hashes; nil without a prefix cache
+	hashes  []uint64 // prefix-cache block hashes of the prompt; nil without a prefix cache
 	lora    int      // 0: the served model; else a LoRA adapter's index + 1
+	// seqHashes are the block hashes of the prompt and the generated
+	// tokens, cached when the sequence finishes.
+	seqHashes []uint64
 
 	generated atomic.Int32  // tokens generated so far, published by the engine
 	cancelled atomic.Bool   // set by the handler when it gives up
@@ -368,10 +371,13 @@ func (e *engine) emit(s *seq) {
 func (e *engine) release(s *seq) {
 	e.usedBlocks -= s.held
 	s.held = 0
-	s.hashes = nil
+	s.hashes, s.seqHashes = nil, nil
 }
 
 func (e *engine) finish(s *seq) {
+	if e.pc != nil {
+		e.pc.insert(s.seqHashes)
+	}
 	e.release(s)
 	e.m.request(s.fin, s.prompt, s.gen, s.scheduled.Sub(s.arrival), s.first.Sub(s.arrival), s.last.Sub(s.arrival))
 }

@@ -11,51 +11,78 @@ import (
 // prompts share block i's hash only when their first (i+1)×blockSize words
 // are the same (up to hash collisions).
 func appendBlockHashes(dst []uint64, parts []string, blockSize int) []uint64 {
-	chain := uint64(0x6a09e667f3bcc908)
-	acc := uint64(fnvOffset)
-	n := 0
-	inWord := false
-	endWord := func() {
-		n++
-		acc = (acc ^ ' ') * fnvPrime
-		if n == blockSize {
-			chain = mix64(chain ^ mix64(acc))
-			dst = append(dst, chain)
-			acc, n = fnvOffset, 0
-		}
-	}
+	h := newBlockHasher(dst, blockSize)
 	for _, s := range parts {
-		for i := 0; i < len(s); {
-			c := s[i]
-			var space bool
-			size := 1
-			if c < utf8.RuneSelf {
-				space = asciiSpace[c]
-			} else {
-				var r rune
-				r, size = utf8.DecodeRuneInString(s[i:])
-				space = unicode.IsSpace(r)
-			}
-			if space {
-				if inWord {
-					endWord()
-				}
-				inWord = false
-			} else {
-				inWord = true
-				for j := i; j < i+size; j++ {
-					acc = (acc ^ uint64(s[j])) * fnvPrime
-				}
-			}
-			i += size
-		}
-		// Parts are joined by "\n": a part boundary ends a word.
-		if inWord {
-			endWord()
-		}
-		inWord = false
+		h.part(s)
 	}
-	return dst
+	return h.dst
+}
+
+// blockHasher hashes words into a chain of block hashes (see
+// appendBlockHashes).
+type blockHasher struct {
+	dst        []uint64
+	chain, acc uint64
+	n, block   int
+}
+
+func newBlockHasher(dst []uint64, blockSize int) *blockHasher {
+	return &blockHasher{dst: dst, chain: 0x6a09e667f3bcc908, acc: fnvOffset, block: blockSize}
+}
+
+func (h *blockHasher) endWord() {
+	h.n++
+	h.acc = (h.acc ^ ' ') * fnvPrime
+	if h.n == h.block {
+		h.chain = mix64(h.chain ^ mix64(h.acc))
+		h.dst = append(h.dst, h.chain)
+		h.acc, h.n = fnvOffset, 0
+	}
+}
+
+// part hashes the words of one part of a prompt; a part's end ends a word.
+func (h *blockHasher) part(s string) {
+	inWord := false
+	for i := 0; i < len(s); {
+		c := s[i]
+		var space bool
+		size := 1
+		if c < utf8.RuneSelf {
+			space = asciiSpace[c]
+		} else {
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			space = unicode.IsSpace(r)
+		}
+		if space {
+			if inWord {
+				h.endWord()
+			}
+			inWord = false
+		} else {
+			inWord = true
+			for j := i; j < i+size; j++ {
+				h.acc = (h.acc ^ uint64(s[j])) * fnvPrime
+			}
+		}
+		i += size
+	}
+	if inWord {
+		h.endWord()
+	}
+}
+
+// generated hashes n generated tokens, the words the simulator streams
+// from words[start] on: the same words, sent back as a part of a later
+// prompt (a multi-turn session's history), hash the same.
+func (h *blockHasher) generated(start, n int) {
+	for k := range n {
+		w := words[(start+k)%len(words)]
+		for j := 0; j < len(w); j++ {
+			h.acc = (h.acc ^ uint64(w[j])) * fnvPrime
+		}
+		h.endWord()
+	}
 }
 
 // prefixCache remembers block hashes, least recently used first out. It is

@@ -569,7 +569,17 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, k kind) {
 			sq.fin = finLength
 		}
 		if s.eng.pc != nil {
-			sq.hashes = appendBlockHashes(make([]uint64, 0, promptTokens/s.eng.block), parts, s.eng.block)
+			// The blocks of the whole sequence, prompt and generated
+			// tokens: the prompt's are looked up at admission, and every
+			// full block is cached, as vLLM does, so that a later turn of
+			// a conversation, which sends this answer back, finds it.
+			bh := newBlockHasher(make([]uint64, 0, (promptTokens+n)/s.eng.block), s.eng.block)
+			for _, p := range parts {
+				bh.part(p)
+			}
+			sq.hashes = bh.dst
+			bh.generated(g.wordStart, n)
+			sq.seqHashes = bh.dst
 		}
 		s.eng.submit(sq)
 		defer s.eng.cancel(sq)

@@ -290,6 +290,8 @@ type Request struct {
 	// Model is the model to name (a LoRA adapter, say); empty means
 	// Config.Model. An extra body's model wins over it.
 	Model string
+	// Answer, when set, collects the answer's text (a session's turn).
+	Answer *Answer
 }
 
 // ownKeys are the body keys benchplan writes.
@@ -523,6 +525,11 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 			}
 			if ci.answer && rec.FirstAnswer == 0 {
 				rec.FirstAnswer = now
+			}
+			if ci.answer && req.Answer != nil {
+				if err := req.Answer.add(data); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

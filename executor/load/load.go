@@ -74,6 +74,9 @@ type Spec struct {
 	// A request waiting for a slot is sent late by design: its queue time
 	// shows it, its client lag does not.
 	MaxConcurrency int
+	// Sessions, when set, makes the load multi-turn sessions (see
+	// Sessions): the schedule starts sessions, the streams are sessions.
+	Sessions *Sessions
 }
 
 // Outcome is what a step's dispatcher measured.
@@ -94,6 +97,9 @@ type Outcome struct {
 	Unsent int
 	// Saturated is true when requests waited for the client's MaxInFlight.
 	Saturated bool
+	// Sessions holds a record per session started, by ID (nil without
+	// sessions).
+	Sessions []results.Session
 }
 
 // Run carries out one step: it sends requests as spec says until a limit
@@ -103,6 +109,12 @@ type Outcome struct {
 func Run(ctx context.Context, spec Spec, lim Limits, do Do) Outcome {
 	s := newStep(ctx, lim)
 	defer s.cancel(nil)
+	if spec.Sessions != nil {
+		s.sessions(spec, do)
+		out := s.outcome()
+		out.Sessions = sortSessions(append([]results.Session{}, s.sessionRecs...))
+		return out
+	}
 	if spec.Schedule != nil {
 		s.open(spec, do)
 	} else {
@@ -145,6 +157,8 @@ type step struct {
 	unsent  int
 	satur   atomic.Bool
 	skipped atomic.Int64
+	// sessionRecs are the sessions' records (Spec.Sessions).
+	sessionRecs []results.Session
 }
 
 var errStepEnded = errors.New("step ended")
