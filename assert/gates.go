@@ -32,6 +32,13 @@ func scenarioGroups(sc *plan.Scenario) Scenario {
 	for _, m := range sc.Models {
 		g.Models = append(g.Models, m.Name)
 	}
+	if sc.Data != nil && sc.Data.Sessions != nil {
+		s := sc.Data.Sessions
+		g.Sessions, g.MaxTurns = true, s.Turns
+		if s.TurnsStdev > 0 {
+			g.MaxTurns = s.TurnsMax // 0 when unbounded
+		}
+	}
 	return g
 }
 

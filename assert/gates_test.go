@@ -126,16 +126,26 @@ scenarios:
     load: { type: synchronous }
     assert:
       - model["base"].ttft.p95 < 1s
+      - turn[1].ttft.p95 < 1s
+  - name: chat
+    data: { sessions: { turns: 4, user_tokens: 8, output_tokens: 4 } }
+    load: { type: concurrent, streams: 2 }
+    assert:
+      - turn[4].ttft.p95 < turn[1].ttft.p95 * 2
+      - turn[5].ttft.p95 < 1s
 `
 	p, err := plan.Parse("mix.yaml", []byte(src), plan.Options{})
 	assert.NilError(t, err)
 	_, err = CompilePlan(p)
 	var es plan.Errors
 	assert.Assert(t, errors.As(err, &es), "%v", err)
-	assert.Equal(t, len(es), 2, "%v", err)
+	assert.Equal(t, len(es), 4, "%v", err)
 	assert.Equal(t, es[0].Line, 14)
 	assert.Equal(t, es[0].Column, len(`      - ttft.p95 < 1s && `)+1)
 	assert.Assert(t, strings.Contains(es[0].Error(), `unknown model "sql-lroa": the scenario's models are "base", "sql-lora"; did you mean `+"`sql-lora`"+`?`), es[0].Error())
 	assert.Equal(t, es[1].Line, 18)
 	assert.Assert(t, strings.Contains(es[1].Error(), `model["base"] reads per-model figures, made when a scenario's requests name more than one model (models:); this scenario names one`), es[1].Error())
+	assert.Assert(t, strings.Contains(es[2].Error(), `turn[1] reads per-turn figures, made for multi-turn sessions (data.sessions); this scenario has none`), es[2].Error())
+	assert.Equal(t, es[3].Line, 25)
+	assert.Assert(t, strings.Contains(es[3].Error(), `turn[5]: the scenario's sessions have at most 4 turns`), es[3].Error())
 }

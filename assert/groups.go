@@ -214,6 +214,10 @@ func (e *env) slot(i int) *stepMetrics {
 type Scenario struct {
 	// Models are the names of its models mix (empty: one model).
 	Models []string
+	// Sessions is true when it runs multi-turn sessions; MaxTurns is then
+	// the most turns a session can have (0: no bound known).
+	Sessions bool
+	MaxTurns int
 }
 
 // CheckGroups reports a selector of the assertion that names a group the
@@ -225,6 +229,17 @@ func (a *Assertion) CheckGroups(sc Scenario) (msg string, column int, ok bool) {
 		return "", 0, true
 	}
 	for i, sel := range a.groups.list {
+		if sel.by == results.ByTurn {
+			n, _ := strconv.Atoi(sel.key)
+			switch {
+			case !sc.Sessions:
+				return fmt.Sprintf("%s reads per-turn figures, made for multi-turn sessions (data.sessions); this scenario has none", sel.label()),
+					a.column(i), false
+			case sc.MaxTurns > 0 && n > sc.MaxTurns:
+				return fmt.Sprintf("%s: the scenario's sessions have at most %d turns", sel.label(), sc.MaxTurns), a.column(i), false
+			}
+			continue
+		}
 		if sel.by != results.ByModel {
 			continue
 		}
