@@ -109,9 +109,12 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 		return nil
 	}
 	ignoreEOS := sc.Request == nil || sc.Request.IgnoreEOS == nil || *sc.Request.IgnoreEOS
+	if sc.API == plan.APIEmbeddings {
+		src = dataset.Batch{Src: src, PerRequest: sc.InputsPerRequest()}
+	}
 	r.do = func(ctx context.Context, origin time.Time, rec *results.Request) error {
 		it := src.Item(rec.Index)
-		req := client.Request{Prompt: it.Prompt, Messages: it.Messages, MaxTokens: it.OutputTokens, IgnoreEOS: ignoreEOS}
+		req := client.Request{Prompt: it.Prompt, Messages: it.Messages, MaxTokens: it.OutputTokens, IgnoreEOS: ignoreEOS, Inputs: it.Inputs}
 		return cl.Do(ctx, req, origin, rec)
 	}
 	r.lim = limits(sc)
@@ -220,7 +223,7 @@ func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client)
 	if f := d.File; f != nil {
 		path := p.DataPath(f.Path)
 		file, err := dataset.Load(ctx, dataset.FileConfig{
-			Path: path, Format: f.Format, Column: f.Column, OutputTokens: f.OutputTokens, Chat: r.sc.API != client.Completions,
+			Path: path, Format: f.Format, Column: f.Column, OutputTokens: f.OutputTokens, Chat: r.sc.API == client.Chat,
 		})
 		if err != nil {
 			return nil, err
@@ -249,7 +252,7 @@ func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client)
 	defer cancel()
 	n := 0
 	if r.sc.Limits.MaxRequests != nil {
-		n = *r.sc.Limits.MaxRequests
+		n = *r.sc.Limits.MaxRequests * r.sc.InputsPerRequest() // embeddings: prompts, not requests
 	}
 	cal := em.Calibrate(cctx, count, n)
 	info := &results.DataInfo{Source: "emulated", Tokenizer: cal.Tokenizer, PromptLengths: "approximate"}

@@ -116,8 +116,12 @@ func (p *Plan) check() Errors {
 		if s.API == "" {
 			s.API = "chat"
 		}
-		if s.API != "chat" && s.API != "completions" {
-			add(fmt.Sprintf("unknown api %q: use chat or completions", s.API), at+".api", "$.defaults.api")
+		if !slices.Contains(APIs, s.API) {
+			msg := fmt.Sprintf("unknown api %q: use chat, completions or embeddings", s.API)
+			if sg := suggest(s.API, APIs); sg != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", sg)
+			}
+			add(msg, at+".api", "$.defaults.api")
 		}
 		p.checkLoad(s, &es)
 		p.checkData(s, &es)
@@ -297,12 +301,22 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 		add("data has both emulated and file: choose one", paths(s, ".data.file", ".data")...)
 		return
 	}
+	p.checkInputs(s, es)
 	if e := s.Data.Emulated; e != nil {
 		pos := func(field string) []string { return paths(s, ".data.emulated."+field, ".data.emulated") }
 		if e.PromptTokens < 1 {
 			add(fmt.Sprintf("prompt_tokens must be at least 1, got %d", e.PromptTokens), pos("prompt_tokens")...)
 		}
-		if e.OutputTokens < 1 {
+		if s.API == APIEmbeddings {
+			for _, c := range []struct {
+				name string
+				v    int
+			}{{"output_tokens", e.OutputTokens}, {"output_stdev", e.OutputStdev}, {"output_min", e.OutputMin}, {"output_max", e.OutputMax}} {
+				if c.v != 0 {
+					add(c.name+" does not apply to api: embeddings (an embeddings request generates nothing): remove it", pos(c.name)...)
+				}
+			}
+		} else if e.OutputTokens < 1 {
 			add(fmt.Sprintf("output_tokens must be at least 1, got %d", e.OutputTokens), pos("output_tokens")...)
 		}
 		for _, c := range []struct {
@@ -375,6 +389,8 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 		if f.OutputTokens < 0 || f.OutputTokens > MaxTokens {
 			add(fmt.Sprintf("output_tokens must be in 0..%d, got %d", MaxTokens, f.OutputTokens), pos("output_tokens")...)
 			fileOK = false
+		} else if f.OutputTokens != 0 && s.API == APIEmbeddings {
+			add("output_tokens does not apply to api: embeddings (an embeddings request generates nothing): remove it", pos("output_tokens")...)
 		}
 		switch f.Format {
 		case "text", "jsonl", "csv":
@@ -391,7 +407,7 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 			}
 			err, done := p.dataChecked[key]
 			if !done {
-				err = p.dataFile(p.DataPath(f.Path), f, s.API != "completions")
+				err = p.dataFile(p.DataPath(f.Path), f, s.API == APIChat)
 				p.dataChecked[key] = err
 			}
 			if err != nil {

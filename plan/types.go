@@ -204,6 +204,10 @@ type Sim struct {
 	ReasoningTokens *int `yaml:"reasoning_tokens,omitempty" json:"reasoning_tokens,omitempty"`
 	// ReasoningField is the delta field reasoning is streamed in: reasoning_content (default), reasoning or both.
 	ReasoningField *string `yaml:"reasoning_field,omitempty" json:"reasoning_field,omitempty" jsonschema:"enum=reasoning_content,enum=reasoning,enum=both"`
+	// EmbeddingDim is the length of the vectors /v1/embeddings returns (default 384, at most 65536).
+	EmbeddingDim *int `yaml:"embedding_dim,omitempty" json:"embedding_dim,omitempty"`
+	// EmbeddingPerToken is, in fixed mode, the cost of each input token of an embeddings request after ttft (default 0; engine mode uses prefill_per_token).
+	EmbeddingPerToken *Duration `yaml:"embedding_per_token,omitempty" json:"embedding_per_token,omitempty"`
 }
 
 // Scenario is one named test: a load against a server, its data, limits,
@@ -216,8 +220,9 @@ type Scenario struct {
 	// Model is the model name sent in requests (default: the server's model,
 	// else the first one it lists).
 	Model string `yaml:"model,omitempty" json:"model,omitempty"`
-	// API is chat (default) or completions.
-	API string `yaml:"api,omitempty" json:"api,omitempty" jsonschema:"enum=chat,enum=completions"`
+	// API is chat (default), completions or embeddings (POST
+	// /v1/embeddings: not streamed, no output; see data.inputs_per_request).
+	API string `yaml:"api,omitempty" json:"api,omitempty" jsonschema:"enum=chat,enum=completions,enum=embeddings"`
 	// Load is the load shape; it replaces the defaults' load as a whole.
 	Load *Load `yaml:"load,omitempty" json:"load,omitempty"`
 	// Data says what to send; it replaces the defaults' data as a whole.
@@ -285,6 +290,10 @@ type Load struct {
 type Data struct {
 	Emulated *Emulated `yaml:"emulated,omitempty" json:"emulated,omitempty"`
 	File     *File     `yaml:"file,omitempty" json:"file,omitempty"`
+	// InputsPerRequest is, for api: embeddings, how many prompts each
+	// request carries in its input array (1 to 2048, default 1); each is
+	// a prompt of its own, of the emulated length.
+	InputsPerRequest int `yaml:"inputs_per_request,omitempty" json:"inputs_per_request,omitempty" jsonschema:"minimum=1,maximum=2048"`
 }
 
 // Emulated makes synthetic prompts of given lengths in tokens.
@@ -295,8 +304,10 @@ type Emulated struct {
 	PromptStdev int `yaml:"prompt_stdev,omitempty" json:"prompt_stdev,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	PromptMin   int `yaml:"prompt_min,omitempty" json:"prompt_min,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	PromptMax   int `yaml:"prompt_max,omitempty" json:"prompt_max,omitempty" jsonschema:"minimum=0,maximum=1048576"`
-	// OutputTokens is the output length requested (max_tokens, with ignore_eos).
-	OutputTokens int `yaml:"output_tokens" json:"output_tokens" jsonschema:"required,minimum=1,maximum=1048576"`
+	// OutputTokens is the output length requested (max_tokens, with
+	// ignore_eos); required for chat and completions, not allowed for
+	// embeddings (which generate nothing).
+	OutputTokens int `yaml:"output_tokens,omitempty" json:"output_tokens,omitempty" jsonschema:"minimum=1,maximum=1048576"`
 	OutputStdev  int `yaml:"output_stdev,omitempty" json:"output_stdev,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	OutputMin    int `yaml:"output_min,omitempty" json:"output_min,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	OutputMax    int `yaml:"output_max,omitempty" json:"output_max,omitempty" jsonschema:"minimum=0,maximum=1048576"`

@@ -97,5 +97,10 @@ func Knobs() []Knob {
 			func(c *Config) any { return &c.ReasoningTokens }},
 		{"reasoning_field", "reasoning-field", "ReasoningField", "string", "", ReasoningContent, "delta field of reasoning: reasoning_content (vLLM <= 0.9), reasoning (newer vLLM) or both",
 			func(c *Config) any { return &c.ReasoningField }},
+
+		{"embedding_dim", "embedding-dim", "EmbeddingDim", "int", "floats", "384", "length of the vectors /v1/embeddings returns (at most 65536)",
+			func(c *Config) any { return &c.EmbeddingDim }},
+		{"embedding_per_token", "embedding-per-token", "EmbeddingPerToken", "duration", "per input token", "0", "fixed mode: cost of each input token of an embeddings request, after ttft (engine mode: prefill_per_token)",
+			func(c *Config) any { return &c.EmbeddingPerToken }},
 	}
 }

@@ -22,6 +22,9 @@ type request struct {
 	StreamOptions       *streamOptions  `json:"stream_options"`
 	IgnoreEOS           bool            `json:"ignore_eos"`
 	Inputs              *string         `json:"inputs"` // TGI's /tokenize
+	// Input and EncodingFormat are /v1/embeddings' (sim/embeddings.go).
+	Input          json.RawMessage `json:"input"`
+	EncodingFormat string          `json:"encoding_format"`
 }
 
 type streamOptions struct {

@@ -54,7 +54,7 @@ type Config struct {
 	// its own (APIKey, the values of Headers whose name looks secret, the
 	// URL's credentials). nil: those alone.
 	Redactor *secret.Redactor
-	// API is Chat or Completions.
+	// API is Chat, Completions or Embeddings.
 	API string
 	// Model is the model name put in every request.
 	Model string
@@ -132,11 +132,17 @@ func New(cfg Config) *Client {
 	}
 	base, user := splitUserinfo(strings.TrimRight(cfg.BaseURL, "/"))
 	ep := base + "/v1/chat/completions"
-	if cfg.API == Completions {
+	switch cfg.API {
+	case Completions:
 		ep = base + "/v1/completions"
+	case Embeddings:
+		ep = base + "/v1/embeddings"
 	}
 	c := &Client{cfg: cfg, http: hc, endpoint: ep, base: base, own: map[string]bool{}}
 	c.hdr = http.Header{"Content-Type": {"application/json"}, "Accept": {"text/event-stream"}}
+	if cfg.API == Embeddings {
+		c.hdr.Set("Accept", "application/json")
+	}
 	for k, v := range cfg.Headers {
 		c.hdr.Set(k, v)
 	}
@@ -257,10 +263,14 @@ type Request struct {
 	// IgnoreEOS asks vLLM-compatible servers to ignore end-of-sequence
 	// tokens. It is sent only with MaxTokens.
 	IgnoreEOS bool
+	// Inputs are an embeddings request's inputs, sent as its input array
+	// (without them, Prompt is sent as the one input string).
+	Inputs []string
 }
 
 // ownKeys are the body keys benchplan writes.
-var ownKeys = []string{"model", "stream", "stream_options", "messages", "prompt", "max_tokens", "max_completion_tokens", "ignore_eos"}
+var ownKeys = []string{"model", "stream", "stream_options", "messages", "prompt", "max_tokens", "max_completion_tokens", "ignore_eos",
+	"input", "encoding_format"}
 
 func (c *Client) buildHead() []byte {
 	for _, k := range ownKeys {
@@ -282,11 +292,17 @@ func (c *Client) buildHead() []byte {
 	if !c.own["model"] {
 		field("model", appendString(nil, c.cfg.Model))
 	}
-	if !c.own["stream"] {
-		field("stream", []byte("true"))
-	}
-	if !c.own["stream_options"] {
-		field("stream_options", []byte(`{"include_usage":true}`))
+	if c.cfg.API == Embeddings {
+		if !c.own["encoding_format"] {
+			field("encoding_format", []byte(`"float"`))
+		}
+	} else {
+		if !c.own["stream"] {
+			field("stream", []byte("true"))
+		}
+		if !c.own["stream_options"] {
+			field("stream_options", []byte(`{"include_usage":true}`))
+		}
 	}
 	keys := make([]string, 0, len(c.cfg.ExtraBody))
 	for k := range c.cfg.ExtraBody {
@@ -319,6 +335,16 @@ func (c *Client) appendBody(b []byte, req Request) ([]byte, error) {
 		b = append(b, '"')
 		b = append(b, k...)
 		b = append(b, '"', ':')
+	}
+	if c.cfg.API == Embeddings {
+		if len(req.Messages) > 0 {
+			return nil, errors.New("the embeddings API takes inputs, not messages")
+		}
+		if !c.own["input"] {
+			field("input")
+			b = appendInputs(b, req)
+		}
+		return append(b, '}'), nil
 	}
 	if c.cfg.API == Completions {
 		if len(req.Messages) > 0 {
@@ -368,6 +394,9 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<
 // of each reason for an origin also gets rec.ErrorDetail, what the server
 // said. It returns the failure, or nil.
 func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *results.Request) error {
+	if c.cfg.API == Embeddings {
+		rec.API, rec.Inputs = Embeddings, max(len(req.Inputs), 1)
+	}
 	if c.poolErr != nil {
 		return c.fail(rec, origin, c.poolErr, "request")
 	}
@@ -424,6 +453,10 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 		rec.End = time.Since(origin)
 		keep = drained(resp)
 		return c.fail(rec, origin, c.httpError(resp.status, msg), httpReason(resp.status))
+	}
+	if c.cfg.API == Embeddings {
+		keep, err = c.embeddingsAnswer(ctx, resp, max(len(req.Inputs), 1), origin, rec)
+		return err
 	}
 	var (
 		chunks    int
@@ -824,7 +857,7 @@ var ErrNoTokenizer = errors.New("the server has no /tokenize endpoint")
 func (c *Client) Tokenize(ctx context.Context, req Request) (n int, templated bool, err error) {
 	body := map[string]any{"model": c.cfg.Model}
 	templated = true
-	if c.cfg.API == Completions {
+	if c.cfg.API == Completions || c.cfg.API == Embeddings {
 		body["prompt"] = req.Prompt
 	} else if len(req.Messages) > 0 {
 		body["messages"] = req.Messages
@@ -857,7 +890,7 @@ func (c *Client) Tokenize(ctx context.Context, req Request) (n int, templated bo
 		return 0, false, err
 	}
 	if counted2 {
-		return n2, c.cfg.API == Completions, nil
+		return n2, c.cfg.API == Completions || c.cfg.API == Embeddings, nil
 	}
 	if status/100 == 2 {
 		return 0, false, fmt.Errorf("POST /tokenize: http %d: the answer is not a token count", status)

@@ -21,6 +21,8 @@ type Item struct {
 	Messages json.RawMessage
 	// OutputTokens is the output length asked for; 0 leaves it to the server.
 	OutputTokens int
+	// Inputs are an embeddings request's inputs (see Batch); nil otherwise.
+	Inputs []string
 }
 
 // Source gives request i its data. Item is a pure function of i and safe for
