@@ -32,7 +32,7 @@ func parseBytes(b []byte, want int) (embeddingsInfo, error) {
 // in testdata/embeddings, read as encoding/json reads them.
 func TestEmbeddingsCaptures(t *testing.T) {
 	for _, c := range []struct {
-		file                string
+		file                 string
 		vectors, dims, usage int
 	}{
 		{"vllm-float.json", 2, 16, 23},
