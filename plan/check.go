@@ -316,7 +316,9 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 					add(c.name+" does not apply to api: embeddings (an embeddings request generates nothing): remove it", pos(c.name)...)
 				}
 			}
-		} else if e.OutputTokens < 1 {
+		} else if e.OutputTokens == 0 && slices.Contains(APIs, s.API) {
+			add(fmt.Sprintf("output_tokens is required for api: %s (the output length in tokens; only api: embeddings generates none)", s.API), pos("output_tokens")...)
+		} else if e.OutputTokens < 0 {
 			add(fmt.Sprintf("output_tokens must be at least 1, got %d", e.OutputTokens), pos("output_tokens")...)
 		}
 		for _, c := range []struct {

@@ -30,8 +30,8 @@ type embedAnswer struct {
 		Embedding json.RawMessage `json:"embedding"`
 	} `json:"data"`
 	Usage struct {
-		PromptTokens     int  `json:"prompt_tokens"`
-		TotalTokens      int  `json:"total_tokens"`
+		PromptTokens        int             `json:"prompt_tokens"`
+		TotalTokens         int             `json:"total_tokens"`
 		CompletionTokens    *int            `json:"completion_tokens"`
 		PromptTokensDetails json.RawMessage `json:"prompt_tokens_details"`
 	} `json:"usage"`
