@@ -42,6 +42,7 @@ func CSV(w io.Writer, run *results.Run) error {
 			header = append(header, d.name+"_"+p+"_ms")
 		}
 	}
+	header = append(header, "tokens_prompt_rate_per_sec", "inputs_total", "inputs_mean", "inputs_rate_per_sec") // embeddings
 	header = append(header, "assertions_passed", "assertions_failed", "assertions_warned", "assertions_inconclusive", "assertions_errored", "dry_run", "verdict", "error")
 	if err := cw.Write(header); err != nil {
 		return err
@@ -84,6 +85,12 @@ func CSV(w io.Writer, run *results.Run) error {
 					}
 				}
 			}
+			row = append(row, f3(m.Tokens.PromptRatePerSec))
+			if in := m.Inputs; in != nil {
+				row = append(row, strconv.Itoa(in.Total), f3(in.Mean), f3(in.RatePerSec))
+			} else {
+				row = append(row, "", "", "")
+			}
 			// Counted by verdict: an undecided assertion the plan let pass
 			// counts as passed (results.json says it was undecided).
 			var pass, fail, warn, inconc, errd int
@@ -119,6 +126,7 @@ type requestLine struct {
 	Index         int              `json:"index"`
 	Model         string           `json:"model,omitempty"`
 	API           string           `json:"api,omitempty"`
+	Inputs        int              `json:"inputs,omitempty"`
 	Session       int              `json:"session,omitempty"`
 	Turn          int              `json:"turn,omitempty"`
 	Window        int              `json:"window,omitempty"`
@@ -196,7 +204,7 @@ func (rw *RequestsWriter) WriteStep(scenario string, st *results.Step) error {
 	for i := range st.Requests {
 		r := &st.Requests[i]
 		l := requestLine{Scenario: scenario, Step: st.Index, Index: r.Index,
-			Model: r.Model, API: r.API, Session: r.Session, Turn: r.Turn, Window: r.Window,
+			Model: r.Model, API: r.API, Inputs: r.Inputs, Session: r.Session, Turn: r.Turn, Window: r.Window,
 			Intended: results.Duration(r.Intended), Ready: results.Duration(r.Ready), Sent: results.Duration(r.Sent),
 			FirstToken: results.Duration(r.FirstToken), LastToken: results.Duration(r.LastToken), End: results.Duration(r.End),
 			PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens, UsageReported: r.UsageReported,
