@@ -138,12 +138,20 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	// The context: max_model_len, or less when the KV cache holds less
+	// (an input the cache can never hold would wait for ever).
+	lim, why := MaxModelLen, ""
+	if s.eng != nil {
+		if kv := s.eng.maxTokens(); kv > 0 && kv-1 < lim {
+			lim, why = kv-1, " (the KV cache's capacity)"
+		}
+	}
 	total := 0
 	for _, in := range inputs {
-		if in.tokens > MaxModelLen {
+		if in.tokens > lim {
 			m.fail(failValidation)
-			s.writeError(w, http.StatusBadRequest, "This model's maximum context length is "+strconv.Itoa(MaxModelLen)+
-				" tokens. However, you requested "+strconv.Itoa(in.tokens)+" tokens in the input for embedding generation. Please reduce the length of the input.")
+			s.writeError(w, http.StatusBadRequest, "This model's maximum context length is "+strconv.Itoa(lim)+
+				" tokens"+why+". However, you requested "+strconv.Itoa(in.tokens)+" tokens in the input for embedding generation. Please reduce the length of the input.")
 			return
 		}
 		total += in.tokens

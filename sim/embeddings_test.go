@@ -142,9 +142,15 @@ func TestEmbeddingsRefuses(t *testing.T) {
 	assert.NilError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, resp.StatusCode, http.StatusOK)
+	// An input the engine's KV cache can never hold is refused, not queued
+	// for ever.
+	small := newServer(t, sim.Config{KVCacheTokens: 64})
+	status, _, body := embed(t, small.URL, `{"input":"`+words(70, "k")+`"}`)
+	assert.Equal(t, status, http.StatusBadRequest, body)
+	assert.Check(t, is.Contains(body, "the KV cache's capacity"))
 	// TGI serves no embeddings.
 	tgi := newServer(t, sim.Config{Flavor: sim.FlavorTGI})
-	status, _, _ := embed(t, tgi.URL, `{"input":"x"}`)
+	status, _, _ = embed(t, tgi.URL, `{"input":"x"}`)
 	assert.Equal(t, status, http.StatusNotFound)
 }
 
