@@ -546,6 +546,7 @@ func (p *Plan) checkSLO(s *Scenario, es *Errors) {
 			*es = append(*es, p.ErrorAt(0, fmt.Sprintf("slo.%s must be positive", f.name), paths(s, ".slo."+f.name, ".slo")...))
 		}
 	}
+	p.checkEmbeddingsSLO(s, es)
 }
 
 // controlChar finds the first character of a name that a terminal, a file

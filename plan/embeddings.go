@@ -42,3 +42,20 @@ func (p *Plan) checkInputs(s *Scenario, es *Errors) {
 		*es = append(*es, p.ErrorAt(0, fmt.Sprintf("inputs_per_request must be in 1..%d, got %d", MaxInputsPerRequest, n), at...))
 	}
 }
+
+// checkEmbeddingsSLO refuses slo bounds an embeddings request cannot meet
+// or miss: it streams no token, so it has no ttft or tpot.
+func (p *Plan) checkEmbeddingsSLO(s *Scenario, es *Errors) {
+	if s.API != APIEmbeddings {
+		return
+	}
+	for _, f := range []struct {
+		name string
+		d    *Duration
+	}{{"ttft", s.SLO.TTFT}, {"tpot", s.SLO.TPOT}} {
+		if f.d != nil {
+			*es = append(*es, p.ErrorAt(0, fmt.Sprintf("slo.%s does not apply to api: embeddings (no token is streamed): bound slo.latency instead", f.name),
+				paths(s, ".slo."+f.name, ".slo")...))
+		}
+	}
+}
