@@ -117,7 +117,7 @@ func TestEmbeddingsAgainstSimulator(t *testing.T) {
 		{"engine", sim.Config{PrefillPerToken: 100 * time.Microsecond, MaxNumBatchedTokens: 64}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
-			url, _ := startSim(t, mode.cfg)
+			url, conns := startSim(t, mode.cfg)
 			cl := New(Config{BaseURL: url, API: Embeddings, Model: sim.DefaultModel})
 			defer cl.Close()
 			inputs := []string{"a b c d e f g h i j", "k l m n o p q r s t", "u v w x y z a b c d"}
@@ -134,6 +134,13 @@ func TestEmbeddingsAgainstSimulator(t *testing.T) {
 			// 30 tokens at 100µs each: 3ms at least, whatever the mode
 			// (the engine prefills at most 64 tokens a step: one step).
 			assert.Assert(t, rec.End-rec.Sent >= 3*time.Millisecond, "latency %v", rec.End-rec.Sent)
+			// The connection serves again: a read answer leaves it at its end.
+			for range 3 {
+				var again results.Request
+				assert.NilError(t, cl.Do(context.Background(), Request{Inputs: inputs[:1]}, origin, &again))
+				assert.Equal(t, again.PromptTokens, 10)
+			}
+			assert.Equal(t, conns.Load(), int64(1))
 			n, templated, err := cl.Tokenize(context.Background(), Request{Prompt: inputs[0]})
 			assert.NilError(t, err)
 			assert.Assert(t, templated)
@@ -243,4 +250,35 @@ func TestLargeEmbeddingsAnswer(t *testing.T) {
 	info, err := parseBytes([]byte(body), 64)
 	assert.NilError(t, err)
 	assert.Equal(t, info.dims, 8192)
+}
+
+// BenchmarkParseEmbeddings reads an answer of 64 vectors of 8,192 floats
+// (11 MB): the parser's speed bounds how much reading a large answer adds
+// to a request's measured end.
+func BenchmarkParseEmbeddings(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"data":[`)
+	for i := range 64 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"index":%d,"object":"embedding","embedding":[`, i)
+		for k := range 8192 {
+			if k > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("-0.012345678918063641")
+		}
+		sb.WriteString("]}")
+	}
+	sb.WriteString(`],"usage":{"prompt_tokens":64,"total_tokens":64}}`)
+	body := []byte(sb.String())
+	br := bufio.NewReaderSize(nil, 32<<10)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		br.Reset(bytes.NewReader(body))
+		if _, err := parseEmbeddings(br, 64); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
