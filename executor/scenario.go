@@ -109,8 +109,8 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 		return nil
 	}
 	ignoreEOS := sc.Request == nil || sc.Request.IgnoreEOS == nil || *sc.Request.IgnoreEOS
-	if sc.API == plan.APIEmbeddings {
-		src = dataset.Batch{Src: src, PerRequest: sc.InputsPerRequest()}
+	if plan.Pooling(sc.API) {
+		src = dataset.Batch{Src: src, PerRequest: sc.InputsPerRequest(), Query: sc.API == plan.APIRerank}
 	}
 	r.do = func(ctx context.Context, origin time.Time, rec *results.Request) error {
 		it := src.Item(rec.Index)
@@ -252,7 +252,7 @@ func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client)
 	defer cancel()
 	n := 0
 	if r.sc.Limits.MaxRequests != nil {
-		n = *r.sc.Limits.MaxRequests * r.sc.InputsPerRequest() // embeddings: prompts, not requests
+		n = *r.sc.Limits.MaxRequests * (r.sc.InputsPerRequest() + 1) // embeddings, rerank: prompts, not requests
 	}
 	cal := em.Calibrate(cctx, count, n)
 	info := &results.DataInfo{Source: "emulated", Tokenizer: cal.Tokenizer, PromptLengths: "approximate"}

@@ -117,7 +117,7 @@ func (p *Plan) check() Errors {
 			s.API = "chat"
 		}
 		if !slices.Contains(APIs, s.API) {
-			msg := fmt.Sprintf("unknown api %q: use chat, completions or embeddings", s.API)
+			msg := fmt.Sprintf("unknown api %q: use chat, completions, embeddings or rerank", s.API)
 			if sg := suggest(s.API, APIs); sg != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", sg)
 			}
@@ -307,17 +307,17 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 		if e.PromptTokens < 1 {
 			add(fmt.Sprintf("prompt_tokens must be at least 1, got %d", e.PromptTokens), pos("prompt_tokens")...)
 		}
-		if s.API == APIEmbeddings {
+		if Pooling(s.API) {
 			for _, c := range []struct {
 				name string
 				v    int
 			}{{"output_tokens", e.OutputTokens}, {"output_stdev", e.OutputStdev}, {"output_min", e.OutputMin}, {"output_max", e.OutputMax}} {
 				if c.v != 0 {
-					add(c.name+" does not apply to api: embeddings (an embeddings request generates nothing): remove it", pos(c.name)...)
+					add(c.name+" does not apply to api: "+s.API+" (it generates nothing): remove it", pos(c.name)...)
 				}
 			}
 		} else if e.OutputTokens == 0 && slices.Contains(APIs, s.API) {
-			add(fmt.Sprintf("output_tokens is required for api: %s (the output length in tokens; only api: embeddings generates none)", s.API), pos("output_tokens")...)
+			add(fmt.Sprintf("output_tokens is required for api: %s (the output length in tokens; only api: embeddings and rerank generate none)", s.API), pos("output_tokens")...)
 		} else if e.OutputTokens < 0 {
 			add(fmt.Sprintf("output_tokens must be at least 1, got %d", e.OutputTokens), pos("output_tokens")...)
 		}
@@ -391,8 +391,8 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 		if f.OutputTokens < 0 || f.OutputTokens > MaxTokens {
 			add(fmt.Sprintf("output_tokens must be in 0..%d, got %d", MaxTokens, f.OutputTokens), pos("output_tokens")...)
 			fileOK = false
-		} else if f.OutputTokens != 0 && s.API == APIEmbeddings {
-			add("output_tokens does not apply to api: embeddings (an embeddings request generates nothing): remove it", pos("output_tokens")...)
+		} else if f.OutputTokens != 0 && Pooling(s.API) {
+			add("output_tokens does not apply to api: "+s.API+" (it generates nothing): remove it", pos("output_tokens")...)
 		}
 		switch f.Format {
 		case "text", "jsonl", "csv":

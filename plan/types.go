@@ -220,9 +220,10 @@ type Scenario struct {
 	// Model is the model name sent in requests (default: the server's model,
 	// else the first one it lists).
 	Model string `yaml:"model,omitempty" json:"model,omitempty"`
-	// API is chat (default), completions or embeddings (POST
-	// /v1/embeddings: not streamed, no output; see data.inputs_per_request).
-	API string `yaml:"api,omitempty" json:"api,omitempty" jsonschema:"enum=chat,enum=completions,enum=embeddings"`
+	// API is chat (default), completions, embeddings (POST /v1/embeddings)
+	// or rerank (POST /v1/rerank): the last two are not streamed and
+	// generate nothing; see data.inputs_per_request.
+	API string `yaml:"api,omitempty" json:"api,omitempty" jsonschema:"enum=chat,enum=completions,enum=embeddings,enum=rerank"`
 	// Load is the load shape; it replaces the defaults' load as a whole.
 	Load *Load `yaml:"load,omitempty" json:"load,omitempty"`
 	// Data says what to send; it replaces the defaults' data as a whole.
@@ -291,8 +292,9 @@ type Data struct {
 	Emulated *Emulated `yaml:"emulated,omitempty" json:"emulated,omitempty"`
 	File     *File     `yaml:"file,omitempty" json:"file,omitempty"`
 	// InputsPerRequest is, for api: embeddings, how many prompts each
-	// request carries in its input array (1 to 2048, default 1); each is
-	// a prompt of its own, of the emulated length.
+	// request carries in its input array, and for api: rerank, how many
+	// documents come with its query (1 to 2048, default 1); each is a
+	// prompt of its own, of the emulated length.
 	InputsPerRequest int `yaml:"inputs_per_request,omitempty" json:"inputs_per_request,omitempty" jsonschema:"minimum=1,maximum=2048"`
 }
 
@@ -306,7 +308,7 @@ type Emulated struct {
 	PromptMax   int `yaml:"prompt_max,omitempty" json:"prompt_max,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	// OutputTokens is the output length requested (max_tokens, with
 	// ignore_eos); required for chat and completions, not allowed for
-	// embeddings (which generate nothing).
+	// embeddings and rerank (which generate nothing).
 	OutputTokens int `yaml:"output_tokens,omitempty" json:"output_tokens,omitempty" jsonschema:"minimum=1,maximum=1048576"`
 	OutputStdev  int `yaml:"output_stdev,omitempty" json:"output_stdev,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	OutputMin    int `yaml:"output_min,omitempty" json:"output_min,omitempty" jsonschema:"minimum=0,maximum=1048576"`

@@ -54,7 +54,7 @@ type Config struct {
 	// its own (APIKey, the values of Headers whose name looks secret, the
 	// URL's credentials). nil: those alone.
 	Redactor *secret.Redactor
-	// API is Chat, Completions or Embeddings.
+	// API is Chat, Completions, Embeddings or Rerank.
 	API string
 	// Model is the model name put in every request.
 	Model string
@@ -137,10 +137,12 @@ func New(cfg Config) *Client {
 		ep = base + "/v1/completions"
 	case Embeddings:
 		ep = base + "/v1/embeddings"
+	case Rerank:
+		ep = base + "/v1/rerank"
 	}
 	c := &Client{cfg: cfg, http: hc, endpoint: ep, base: base, own: map[string]bool{}}
 	c.hdr = http.Header{"Content-Type": {"application/json"}, "Accept": {"text/event-stream"}}
-	if cfg.API == Embeddings {
+	if pooling(cfg.API) {
 		c.hdr.Set("Accept", "application/json")
 	}
 	for k, v := range cfg.Headers {
@@ -270,7 +272,7 @@ type Request struct {
 
 // ownKeys are the body keys benchplan writes.
 var ownKeys = []string{"model", "stream", "stream_options", "messages", "prompt", "max_tokens", "max_completion_tokens", "ignore_eos",
-	"input", "encoding_format"}
+	"input", "encoding_format", "query", "documents"}
 
 func (c *Client) buildHead() []byte {
 	for _, k := range ownKeys {
@@ -292,11 +294,13 @@ func (c *Client) buildHead() []byte {
 	if !c.own["model"] {
 		field("model", appendString(nil, c.cfg.Model))
 	}
-	if c.cfg.API == Embeddings {
+	switch {
+	case c.cfg.API == Embeddings:
 		if !c.own["encoding_format"] {
 			field("encoding_format", []byte(`"float"`))
 		}
-	} else {
+	case c.cfg.API == Rerank:
+	default:
 		if !c.own["stream"] {
 			field("stream", []byte("true"))
 		}
@@ -343,6 +347,20 @@ func (c *Client) appendBody(b []byte, req Request) ([]byte, error) {
 		if !c.own["input"] {
 			field("input")
 			b = appendInputs(b, req)
+		}
+		return append(b, '}'), nil
+	}
+	if c.cfg.API == Rerank {
+		if len(req.Messages) > 0 {
+			return nil, errors.New("the rerank API takes a query and documents, not messages")
+		}
+		if !c.own["query"] {
+			field("query")
+			b = appendString(b, req.Prompt)
+		}
+		if !c.own["documents"] {
+			field("documents")
+			b = appendStrings(b, req.Inputs)
 		}
 		return append(b, '}'), nil
 	}
@@ -394,8 +412,8 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<
 // of each reason for an origin also gets rec.ErrorDetail, what the server
 // said. It returns the failure, or nil.
 func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *results.Request) error {
-	if c.cfg.API == Embeddings {
-		rec.API, rec.Inputs = Embeddings, max(len(req.Inputs), 1)
+	if pooling(c.cfg.API) {
+		rec.API, rec.Inputs = c.cfg.API, max(len(req.Inputs), 1)
 	}
 	if c.poolErr != nil {
 		return c.fail(rec, origin, c.poolErr, "request")
@@ -454,7 +472,7 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 		keep = drained(resp)
 		return c.fail(rec, origin, c.httpError(resp.status, msg), httpReason(resp.status))
 	}
-	if c.cfg.API == Embeddings {
+	if pooling(c.cfg.API) {
 		keep, err = c.embeddingsAnswer(ctx, resp, max(len(req.Inputs), 1), origin, rec)
 		return err
 	}
@@ -857,7 +875,7 @@ var ErrNoTokenizer = errors.New("the server has no /tokenize endpoint")
 func (c *Client) Tokenize(ctx context.Context, req Request) (n int, templated bool, err error) {
 	body := map[string]any{"model": c.cfg.Model}
 	templated = true
-	if c.cfg.API == Completions || c.cfg.API == Embeddings {
+	if c.cfg.API == Completions || pooling(c.cfg.API) {
 		body["prompt"] = req.Prompt
 	} else if len(req.Messages) > 0 {
 		body["messages"] = req.Messages
@@ -890,7 +908,7 @@ func (c *Client) Tokenize(ctx context.Context, req Request) (n int, templated bo
 		return 0, false, err
 	}
 	if counted2 {
-		return n2, c.cfg.API == Completions || c.cfg.API == Embeddings, nil
+		return n2, c.cfg.API == Completions || pooling(c.cfg.API), nil
 	}
 	if status/100 == 2 {
 		return 0, false, fmt.Errorf("POST /tokenize: http %d: the answer is not a token count", status)

@@ -18,6 +18,24 @@ import (
 // keeps.
 const Embeddings = "embeddings"
 
+// Rerank is the API of POST /v1/rerank (vLLM's, Jina's and Cohere's shape):
+// a query and documents, one JSON answer with a relevance score for each
+// document.
+const Rerank = "rerank"
+
+// pooling reports whether api answers with one JSON of vectors or scores.
+func pooling(api string) bool { return api == Embeddings || api == Rerank }
+
+// answerShape is where an answer lists its items and what each carries.
+type answerShape struct {
+	list, item string
+}
+
+var (
+	embeddingsShape = answerShape{list: "data", item: "embedding"}
+	rerankShape     = answerShape{list: "results", item: "relevance_score"}
+)
+
 // Bounds of an embeddings answer.
 const (
 	// MaxEmbeddingsBytes bounds an embeddings answer's body: vectors are
@@ -69,7 +87,11 @@ func (c *Client) embeddingsAnswer(ctx context.Context, resp *response, want int,
 	lr := &io.LimitedReader{R: resp.body, N: MaxEmbeddingsBytes + 1}
 	br := embedReaderPool.Get().(*bufio.Reader)
 	br.Reset(lr)
-	info, err := parseEmbeddings(br, want)
+	shape := embeddingsShape
+	if c.cfg.API == Rerank {
+		shape = rerankShape
+	}
+	info, err := parseAnswer(br, want, shape)
 	rec.End = time.Since(origin)
 	br.Reset(nil)
 	embedReaderPool.Put(br)
@@ -120,8 +142,15 @@ func (c *Client) embeddingsAnswer(ctx context.Context, resp *response, want int,
 // Other members are skipped; a repeated member counts once, the last (as
 // encoding/json reads it). want is the number of inputs sent, to check the
 // indexes. The JSON grammar is checked but loosely where it reads nothing:
-// a vector's numbers are runs of number characters.
+// a vector's numbers are runs of number characters. usage.total_tokens
+// stands for prompt_tokens where that is absent (vLLM's rerank usage).
 func parseEmbeddings(br *bufio.Reader, want int) (embeddingsInfo, error) {
+	return parseAnswer(br, want, embeddingsShape)
+}
+
+// parseAnswer is parseEmbeddings for an answer of shape: vLLM's rerank
+// answer lists {"index","document","relevance_score"} under "results".
+func parseAnswer(br *bufio.Reader, want int, shape answerShape) (embeddingsInfo, error) {
 	var info embeddingsInfo
 	p := &jparser{br: br}
 	c, err := p.ws()
@@ -133,9 +162,9 @@ func parseEmbeddings(br *bufio.Reader, want int) (embeddingsInfo, error) {
 	}
 	err = p.object(func(key []byte) error {
 		switch string(key) {
-		case "data":
+		case shape.list:
 			info.vectors, info.dims, info.mixed, info.badIndex = 0, 0, false, false
-			return p.data(&info, want)
+			return p.data(&info, want, shape.item)
 		case "usage":
 			info.usage, info.promptTokens, info.totalTokens = false, 0, 0
 			return p.usage(&info)
@@ -415,7 +444,8 @@ func (p *jparser) integer(what string) (n int, present bool, err error) {
 	return int(v), true, nil
 }
 
-// usage reads usage's prompt_tokens and total_tokens.
+// usage reads usage's prompt_tokens and total_tokens (which stands for
+// prompt_tokens where that is absent).
 func (p *jparser) usage(info *embeddingsInfo) error {
 	c, err := p.ws()
 	if err != nil {
@@ -424,29 +454,50 @@ func (p *jparser) usage(info *embeddingsInfo) error {
 	if c != '{' {
 		return p.skip() // null: no usage
 	}
-	return p.object(func(key []byte) error {
+	havePrompt, haveTotal := false, false
+	err = p.object(func(key []byte) error {
 		switch string(key) {
 		case "prompt_tokens":
 			n, ok, err := p.integer("usage.prompt_tokens")
-			info.promptTokens, info.usage = n, ok
+			info.promptTokens, havePrompt = n, ok
 			return err
 		case "total_tokens":
-			n, _, err := p.integer("usage.total_tokens")
-			info.totalTokens = n
+			n, ok, err := p.integer("usage.total_tokens")
+			info.totalTokens, haveTotal = n, ok
 			return err
 		}
 		return p.skip()
 	})
+	if !havePrompt && haveTotal {
+		info.promptTokens, havePrompt = info.totalTokens, true
+	}
+	info.usage = havePrompt
+	return err
 }
 
-// data reads the data array, counting its vectors.
-func (p *jparser) data(info *embeddingsInfo, want int) error {
+// data reads the list of items (embeddings: data), counting those that
+// carry item (embedding; rerank: relevance_score).
+func (p *jparser) data(info *embeddingsInfo, want int, item string) error {
 	seen := make([]bool, max(want, 0))
 	return p.array(func() error {
 		have, index, haveIndex := false, 0, false
 		err := p.object(func(key []byte) error {
-			switch string(key) {
-			case "embedding":
+			switch k := string(key); {
+			case k == item && item != "embedding":
+				c, err := p.ws()
+				if err != nil {
+					return p.eof(err)
+				}
+				if c == '{' || c == '[' || c == '"' {
+					return malformed("%s is not a number", item)
+				}
+				lit, err := p.literal()
+				if err == nil && string(lit) == "null" {
+					return malformed("%s is null", item)
+				}
+				have = true
+				return err
+			case k == item:
 				dims, err := p.vector()
 				if err != nil {
 					return err
@@ -458,8 +509,8 @@ func (p *jparser) data(info *embeddingsInfo, want int) error {
 				}
 				have = true
 				return nil
-			case "index":
-				n, ok, err := p.integer("an embedding's index")
+			case k == "index":
+				n, ok, err := p.integer("an item's index")
 				index, haveIndex = n, ok
 				return err
 			}
@@ -469,7 +520,7 @@ func (p *jparser) data(info *embeddingsInfo, want int) error {
 			return err
 		}
 		if !have {
-			return malformed("data[%d] of the embeddings answer has no embedding", info.vectors)
+			return malformed("item %d of the answer has no %s", info.vectors, item)
 		}
 		if haveIndex {
 			if index < 0 || index >= len(seen) || seen[index] {
@@ -545,12 +596,17 @@ func appendInputs(b []byte, req Request) []byte {
 	if len(req.Inputs) == 0 {
 		return appendString(b, req.Prompt)
 	}
+	return appendStrings(b, req.Inputs)
+}
+
+// appendStrings appends a JSON array of strings.
+func appendStrings(b []byte, ss []string) []byte {
 	b = append(b, '[')
-	for i, in := range req.Inputs {
+	for i, v := range ss {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, in)
+		b = appendString(b, v)
 	}
 	return append(b, ']')
 }
