@@ -105,6 +105,26 @@ func idsInput(ids []int64) embedInput {
 }
 
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
+	s.pooled(w, r, "embedding generation", func(req *request) ([]embedInput, error) {
+		inputs, err := embedInputs(req.Input)
+		if err == nil {
+			switch req.EncodingFormat {
+			case "", "float", "base64":
+			default:
+				err = errors.New(`encoding_format must be "float" or "base64", got "` + req.EncodingFormat + `"`)
+			}
+		}
+		return inputs, err
+	}, func(b []byte, req *request, inputs []embedInput, total int) []byte {
+		return s.appendEmbeddings(b, inputs, total, req.EncodingFormat == "base64")
+	})
+}
+
+// pooled serves a request that is prefilled and generates nothing
+// (embeddings, rerank): parse reads its inputs (each a sequence of its
+// own), answer writes the body once every input was processed.
+func (s *Server) pooled(w http.ResponseWriter, r *http.Request, what string,
+	parse func(req *request) ([]embedInput, error), answer func(b []byte, req *request, inputs []embedInput, total int) []byte) {
 	if s.tgi {
 		s.notFound(w)
 		return
@@ -125,14 +145,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		m.fail(failValidation)
 		return
 	}
-	inputs, err := embedInputs(st.req.Input)
-	if err == nil {
-		switch st.req.EncodingFormat {
-		case "", "float", "base64":
-		default:
-			err = errors.New(`encoding_format must be "float" or "base64", got "` + st.req.EncodingFormat + `"`)
-		}
-	}
+	inputs, err := parse(&st.req)
 	if err != nil {
 		m.fail(failValidation)
 		s.writeError(w, http.StatusBadRequest, err.Error())
@@ -151,7 +164,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		if in.tokens > lim {
 			m.fail(failValidation)
 			s.writeError(w, http.StatusBadRequest, "This model's maximum context length is "+strconv.Itoa(lim)+
-				" tokens"+why+". However, you requested "+strconv.Itoa(in.tokens)+" tokens in the input for embedding generation. Please reduce the length of the input.")
+				" tokens"+why+". However, you requested "+strconv.Itoa(in.tokens)+" tokens in the input for "+what+". Please reduce the length of the input.")
 			return
 		}
 		total += in.tokens
@@ -202,7 +215,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 			m.request(finStop, in.tokens, 0, 0, d, d)
 		}
 	}
-	b := s.appendEmbeddings(st.out[:0], inputs, total, st.req.EncodingFormat == "base64")
+	b := answer(st.out[:0], &st.req, inputs, total)
 	if flt == faultMalformed {
 		b = b[:len(b)/2]
 	}

@@ -94,3 +94,28 @@ scenarios:
 	a := readRun(t, out).Scenarios[0].Steps[0].Assertions
 	assert.Equal(t, string(a[0].Verdict), "pass", a[0].Observed)
 }
+
+// A rerank scenario: a query and 3 documents a request, usage the pairs'
+// tokens (the query counted once per document), inputs the documents.
+func TestRerankScenario(t *testing.T) {
+	t.Parallel()
+	plan := writePlan(t, `version: 1
+name: rerank
+servers:
+  sim: { sim: { ttft: 2ms } }
+scenarios:
+  - name: rerank
+    api: rerank
+    load: { type: synchronous }
+    data: { emulated: { prompt_tokens: 10 }, inputs_per_request: 3 }
+    limits: { max_requests: 4 }
+    assert:
+      - inputs.mean == 3 && inputs.total == 12
+      - tokens.prompt.mean == 60
+      - latency.max < 5s
+`)
+	out := t.TempDir()
+	r := benchplan(t, time.Minute, "run", plan, "--out", out)
+	assert.Equal(t, r.code, 0, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Equal(t, readRun(t, out).Scenarios[0].Data.PromptLengths, "exact")
+}

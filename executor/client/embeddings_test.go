@@ -282,3 +282,37 @@ func BenchmarkParseEmbeddings(b *testing.B) {
 		}
 	}
 }
+
+// vLLM's rerank answer (the documented example's shape): its results are
+// counted, total_tokens is its usage; against the simulator, usage is the
+// query's tokens once per document plus the documents'.
+func TestRerank(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "embeddings", "vllm-rerank.json"))
+	assert.NilError(t, err)
+	info, err := parseAnswer(bufio.NewReader(bytes.NewReader(b)), 2, rerankShape)
+	assert.NilError(t, err)
+	assert.Equal(t, info, embeddingsInfo{vectors: 2, usage: true, promptTokens: 56, totalTokens: 56})
+	_, err = parseAnswer(bufio.NewReader(strings.NewReader(`{"results":[{"index":0,"relevance_score":"high"}]}`)), 1, rerankShape)
+	assert.ErrorContains(t, err, "not a number")
+
+	c := New(Config{BaseURL: "http://127.0.0.1:1", API: Rerank, Model: "r"})
+	body, err := c.Body(Request{Prompt: "q?", Inputs: []string{"a", "b"}})
+	assert.NilError(t, err)
+	assert.Equal(t, string(body), `{"model":"r","query":"q?","documents":["a","b"]}`)
+
+	url, _ := startSim(t, sim.Config{TTFT: time.Millisecond})
+	cl := New(Config{BaseURL: url, API: Rerank, Model: sim.DefaultModel})
+	defer cl.Close()
+	var rec results.Request
+	assert.NilError(t, cl.Do(context.Background(), Request{Prompt: "what is it", Inputs: []string{"a b", "c d e", "f"}}, time.Now(), &rec))
+	assert.Equal(t, rec.PromptTokens, 3*3+2+3+1)
+	assert.Equal(t, rec.Inputs, 3)
+	assert.Equal(t, rec.API, Rerank)
+	// Too few results for the documents sent is an error.
+	ts := rawServer(t, http.StatusOK, string(b))
+	cl = New(Config{BaseURL: ts.URL, API: Rerank, Model: "r"})
+	defer cl.Close()
+	rec = results.Request{}
+	assert.Assert(t, cl.Do(context.Background(), Request{Prompt: "q", Inputs: []string{"a", "b", "c"}}, time.Now(), &rec) != nil)
+	assert.Equal(t, rec.Error, ReasonEmbeddingCount)
+}
