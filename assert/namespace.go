@@ -310,7 +310,7 @@ var phased = map[string]bool{"ttfo": true, "tpot_reasoning": true, "tpot_answer"
 const noReasoning = "no answer in this step had reasoning (reasoning_content or reasoning deltas, or reasoning tokens in usage)"
 
 // noInputs says why an inputs figure has no data.
-const noInputs = "no successful request of this step carried embeddings inputs (inputs.* are figures of api: embeddings)"
+const noInputs = "no successful request of this step carried embeddings inputs or rerank documents (inputs.* are figures of api: embeddings and rerank)"
 
 // noData says why path has no value in step s ("" when it has one). A
 // figure with no samples behind it must not pass a gate by reading as 0.
@@ -382,7 +382,7 @@ func noData(path string, s, base *results.Step) string {
 			return r
 		}
 		if m.Inputs != nil && group != "latency" {
-			return "embeddings are not streamed: " + group + " has no samples (gate on latency)"
+			return "embeddings and rerank answers are not streamed: " + group + " has no samples (gate on latency)"
 		}
 		switch group {
 		case "ttft":

@@ -206,7 +206,7 @@ type Sim struct {
 	ReasoningField *string `yaml:"reasoning_field,omitempty" json:"reasoning_field,omitempty" jsonschema:"enum=reasoning_content,enum=reasoning,enum=both"`
 	// EmbeddingDim is the length of the vectors /v1/embeddings returns (default 384, at most 65536).
 	EmbeddingDim *int `yaml:"embedding_dim,omitempty" json:"embedding_dim,omitempty"`
-	// EmbeddingPerToken is, in fixed mode, the cost of each input token of an embeddings request after ttft (default 0; engine mode uses prefill_per_token).
+	// EmbeddingPerToken is, in fixed mode, the cost of each input token of an embeddings or rerank request after ttft (default 0; engine mode uses prefill_per_token).
 	EmbeddingPerToken *Duration `yaml:"embedding_per_token,omitempty" json:"embedding_per_token,omitempty"`
 }
 

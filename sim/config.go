@@ -150,8 +150,8 @@ type Config struct {
 	// (DefaultEmbeddingDim when zero; at most MaxEmbeddingDim).
 	EmbeddingDim int
 	// EmbeddingPerToken is, in fixed mode, the cost of each input token of
-	// an embeddings request, on top of TTFT (engine mode prefills the
-	// inputs at PrefillPerToken instead).
+	// an embeddings or rerank request, on top of TTFT (engine mode
+	// prefills the inputs at PrefillPerToken instead).
 	EmbeddingPerToken time.Duration
 }
 

@@ -100,7 +100,7 @@ func Knobs() []Knob {
 
 		{"embedding_dim", "embedding-dim", "EmbeddingDim", "int", "floats", "384", "length of the vectors /v1/embeddings returns (at most 65536)",
 			func(c *Config) any { return &c.EmbeddingDim }},
-		{"embedding_per_token", "embedding-per-token", "EmbeddingPerToken", "duration", "per input token", "0", "fixed mode: cost of each input token of an embeddings request, after ttft (engine mode: prefill_per_token)",
+		{"embedding_per_token", "embedding-per-token", "EmbeddingPerToken", "duration", "per input token", "0", "fixed mode: cost of each input token of an embeddings or rerank request, after ttft (engine mode: prefill_per_token)",
 			func(c *Config) any { return &c.EmbeddingPerToken }},
 	}
 }

@@ -90,7 +90,7 @@ scenarios:
 	out := t.TempDir()
 	r := benchplan(t, time.Minute, "run", plan, "--out", out)
 	assert.Equal(t, r.code, 3, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
-	assert.Assert(t, is.Contains(r.stdout+r.stderr, "embeddings are not streamed: ttft has no samples"))
+	assert.Assert(t, is.Contains(r.stdout+r.stderr, "embeddings and rerank answers are not streamed: ttft has no samples"))
 	a := readRun(t, out).Scenarios[0].Steps[0].Assertions
 	assert.Equal(t, string(a[0].Verdict), "pass", a[0].Observed)
 }
