@@ -90,9 +90,11 @@ scenarios:
 	out := t.TempDir()
 	r := benchplan(t, time.Minute, "run", plan, "--out", out)
 	assert.Equal(t, r.code, 3, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
-	assert.Assert(t, is.Contains(r.stdout+r.stderr, "embeddings and rerank answers are not streamed: ttft has no samples"))
+	assert.Assert(t, is.Contains(r.stdout, "ttft.p95 = no data"))
 	a := readRun(t, out).Scenarios[0].Steps[0].Assertions
 	assert.Equal(t, string(a[0].Verdict), "pass", a[0].Observed)
+	assert.Equal(t, string(a[1].Verdict), "error")
+	assert.Assert(t, is.Contains(a[1].Message, "embeddings and rerank answers are not streamed: ttft has no samples"))
 }
 
 // A rerank scenario: a query and 3 documents a request, usage the pairs'
