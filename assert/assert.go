@@ -9,8 +9,9 @@
 //	requests                          total, completed, errored, incomplete (int); rate (completed
 //	                                   per s), sent_rate (offered per s)
 //	errors                            count (int); rate (fraction 0..1)
-//	tokens                            prompt.total, prompt.mean, output.total, output.mean,
-//	                                   output.rate (per s), total.rate (per s)
+//	tokens                            prompt.total, prompt.mean, prompt.rate (per s), output.total,
+//	                                   output.mean, output.rate (per s), total.rate (per s)
+//	inputs                            total (int), mean (per request), rate (per s): embeddings only
 //	duration                          the measured window (a duration)
 //	step                              index (int), rate (target per s), streams (int)
 //	concurrency, goodput              mean, max; rate (per s), ratio (fraction)

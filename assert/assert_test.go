@@ -107,14 +107,27 @@ func reasoningRequests() []results.Request {
 	return rs
 }
 
+// embeddingsRequests: 20 embeddings requests of 8 inputs of 64 tokens
+// each, 250ms apart, each answered in 40ms, not streamed.
+func embeddingsRequests() []results.Request {
+	var rs []results.Request
+	for i := range 20 {
+		at := time.Duration(i) * 250 * ms
+		rs = append(rs, results.Request{Index: i, API: "embeddings", Inputs: 8, Intended: at, Sent: at,
+			End: at + 40*ms, PromptTokens: 512, UsageReported: true})
+	}
+	return rs
+}
+
 var steps = map[string]*results.Step{
-	"reasoning": {Index: 0, Load: "constant", TargetRatePerSec: 4, Metrics: pointOnly(reasoningRequests(), 6*time.Second)},
-	"healthy":   {Index: 0, Load: "constant", TargetRatePerSec: 4, Metrics: pointOnly(healthyRequests(), 6*time.Second)},
-	"slow":      {Index: 2, Load: "concurrent", Streams: 8, Metrics: pointOnly(slowRequests(), 3*time.Second)},
-	"failed":    {Index: 1, Load: "constant", TargetRatePerSec: 5, Metrics: pointOnly(failedRequests(), time.Second)},
-	"empty":     {Index: 0, Load: "synchronous", Streams: 1, Metrics: pointOnly(nil, 10*time.Second)},
-	"onetoken":  {Index: 0, Load: "synchronous", Streams: 1, Metrics: pointOnly(oneTokenRequests(), 2*time.Second)},
-	"sessions":  sessionsStep(),
+	"reasoning":  {Index: 0, Load: "constant", TargetRatePerSec: 4, Metrics: pointOnly(reasoningRequests(), 6*time.Second)},
+	"healthy":    {Index: 0, Load: "constant", TargetRatePerSec: 4, Metrics: pointOnly(healthyRequests(), 6*time.Second)},
+	"slow":       {Index: 2, Load: "concurrent", Streams: 8, Metrics: pointOnly(slowRequests(), 3*time.Second)},
+	"failed":     {Index: 1, Load: "constant", TargetRatePerSec: 5, Metrics: pointOnly(failedRequests(), time.Second)},
+	"empty":      {Index: 0, Load: "synchronous", Streams: 1, Metrics: pointOnly(nil, 10*time.Second)},
+	"onetoken":   {Index: 0, Load: "synchronous", Streams: 1, Metrics: pointOnly(oneTokenRequests(), 2*time.Second)},
+	"sessions":   sessionsStep(),
+	"embeddings": {Index: 0, Load: "constant", TargetRatePerSec: 4, Metrics: pointOnly(embeddingsRequests(), 5*time.Second)},
 	// healthy with `slo: { ttft: 150ms }`: 11 of 20 requests within it.
 	"slo": {Index: 0, Load: "constant", TargetRatePerSec: 4, Metrics: stripIntervals(results.ComputeWith(healthyRequests(),
 		results.Window{Stop: 6 * time.Second, SLO: &results.SLO{TTFT: results.Duration(150 * ms)}}))},
@@ -178,6 +191,12 @@ var cases = []struct {
 	{`ttfo.p95 < 200ms`, "reasoning", fail},
 	{`ttfo.p95 < 1s`, "healthy", errored},
 	{`tokens.reasoning.mean < 100`, "healthy", errored},
+	// embeddings: 20 requests of 8 inputs, 512 tokens, over 4.79s
+	{`inputs.total == 160 && inputs.mean == 8 && inputs.rate > 30 && inputs.rate < 37`, "embeddings", pass},
+	{`tokens.prompt.rate > 2000 && tokens.prompt.rate < 2300 && tokens.prompt.total == 10240 && latency.p95 == 40ms`, "embeddings", pass},
+	{`inputs.rate > 40`, "embeddings", fail},
+	{`ttft.p95 < 1s`, "embeddings", errored},
+	{`inputs.mean >= 1`, "healthy", errored},
 	// tpot, itl
 	{`tpot.p90 < 50ms`, "healthy", pass},
 	{`tpot.count == 20 && tpot.min <= tpot.median && tpot.p50 <= tpot.p99 && tpot.p999 <= tpot.max && tpot.std < 1ms`, "healthy", pass},
@@ -401,7 +420,7 @@ func TestDurationArithmetic(t *testing.T) {
 
 func TestNoDataIsNeverAPass(t *testing.T) {
 	means := []string{"tokens.prompt.mean", "tokens.output.mean"}
-	rates := []string{"requests.rate", "requests.sent_rate", "tokens.output.rate", "tokens.total.rate", "errors.rate"}
+	rates := []string{"requests.rate", "requests.sent_rate", "tokens.output.rate", "tokens.total.rate", "tokens.prompt.rate", "errors.rate"}
 	for _, c := range []struct {
 		step   string
 		noData func(p string) bool
@@ -410,12 +429,12 @@ func TestNoDataIsNeverAPass(t *testing.T) {
 		// queued, and 0 req/s and an error rate of 1 are real.
 		{"failed", func(p string) bool {
 			g, m, _ := strings.Cut(p, ".")
-			return distributions[g] && g != "queue" && m != "count" || contains(means, p) || g == "goodput" || g == "sessions" || phase(p) || imageFigure(p)
+			return distributions[g] && g != "queue" && m != "count" || contains(means, p) || g == "goodput" || g == "sessions" || g == "inputs" || phase(p) || imageFigure(p)
 		}},
 		// Nothing was sent: nothing but counts, the window and the step.
 		{"empty", func(p string) bool {
 			g, m, _ := strings.Cut(p, ".")
-			return distributions[g] && m != "count" || contains(means, p) || contains(rates, p) || g == "goodput" || g == "sessions" || phase(p) || imageFigure(p)
+			return distributions[g] && m != "count" || contains(means, p) || contains(rates, p) || g == "goodput" || g == "sessions" || g == "inputs" || phase(p) || imageFigure(p)
 		}},
 	} {
 		step := steps[c.step]

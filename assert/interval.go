@@ -97,6 +97,12 @@ func figureInterval(path string, s, base *results.Step) (iv results.Interval, n 
 		return ptr(m.Tokens.OutputRateCI)
 	case "tokens.total.rate":
 		return ptr(m.Tokens.TotalRateCI)
+	case "tokens.prompt.rate":
+		return ptr(m.Tokens.PromptRateCI)
+	case "inputs.rate":
+		if m.Inputs != nil {
+			return ptr(m.Inputs.RateCI)
+		}
 	case "errors.rate":
 		return ptr(m.Errors.RateCI)
 	case "goodput.rate":

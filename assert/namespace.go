@@ -49,6 +49,8 @@ type stepMetrics struct {
 	Tokens        tokensEnv   `expr:"tokens"`
 	// Images has data only in a step whose requests carried images.
 	Images imagesEnv `expr:"images"`
+	// Inputs has data only in a step of embeddings requests.
+	Inputs inputsEnv `expr:"inputs"`
 	// Goodput has data only when the scenario has an slo.
 	Goodput goodputEnv `expr:"goodput"`
 	// Sessions has data only in a step of multi-turn sessions.
@@ -96,9 +98,9 @@ type errorsEnv struct {
 }
 
 type tokensEnv struct {
-	Prompt tokenCounts `expr:"prompt"`
-	Output outputCount `expr:"output"`
-	Total  tokenRate   `expr:"total"`
+	Prompt countRate `expr:"prompt"`
+	Output countRate `expr:"output"`
+	Total  tokenRate `expr:"total"`
 	// Reasoning and Answer split the output; they have data only in a
 	// step in which some answer had reasoning.
 	Reasoning tokenCounts `expr:"reasoning"`
@@ -118,7 +120,15 @@ type tokenCounts struct {
 	Mean  float64 `expr:"mean"`
 }
 
-type outputCount struct {
+type countRate struct {
+	Total int     `expr:"total"`
+	Mean  float64 `expr:"mean"`
+	Rate  float64 `expr:"rate"`
+}
+
+// inputsEnv are the inputs of embeddings requests: total, per request, per
+// second.
+type inputsEnv struct {
 	Total int     `expr:"total"`
 	Mean  float64 `expr:"mean"`
 	Rate  float64 `expr:"rate"`
@@ -176,6 +186,13 @@ func phaseCounts(p *results.PhaseTokens, reasoning bool) tokenCounts {
 	return tokenCounts{Total: p.AnswerTotal, Mean: p.AnswerMean}
 }
 
+func newInputsEnv(c *results.InputCounts) inputsEnv {
+	if c == nil {
+		return inputsEnv{}
+	}
+	return inputsEnv{Total: c.Total, Mean: c.Mean, Rate: c.RatePerSec}
+}
+
 // newEnv builds the namespace of one step and its baseline (nil: none).
 func newEnv(s, base *results.Step) env {
 	e := env{stepMetrics: newMetrics(s)}
@@ -210,14 +227,15 @@ func newMetrics(s *results.Step) stepMetrics {
 		},
 		Errors: errorsEnv{Count: m.Errors.Count, Rate: m.Errors.Rate},
 		Tokens: tokensEnv{
-			Prompt:    tokenCounts{Total: m.Tokens.PromptTotal, Mean: m.Tokens.PromptMean},
-			Output:    outputCount{Total: m.Tokens.OutputTotal, Mean: m.Tokens.OutputMean, Rate: m.Tokens.OutputRatePerSec},
+			Prompt:    countRate{Total: m.Tokens.PromptTotal, Mean: m.Tokens.PromptMean, Rate: m.Tokens.PromptRatePerSec},
+			Output:    countRate{Total: m.Tokens.OutputTotal, Mean: m.Tokens.OutputMean, Rate: m.Tokens.OutputRatePerSec},
 			Total:     tokenRate{Rate: m.Tokens.TotalRatePerSec},
 			Reasoning: phaseCounts(m.Tokens.Phases, true),
 			Answer:    phaseCounts(m.Tokens.Phases, false),
 			Image:     imageTokenCounts(m.Images),
 		},
 		Images:      imageCountsOf(m.Images),
+		Inputs:      newInputsEnv(m.Inputs),
 		Concurrency: concurrencyEnv{Mean: m.Concurrency.Mean, Max: m.Concurrency.Max},
 		Duration:    time.Duration(m.Duration),
 		Step:        stepEnv{Index: s.Index, Rate: s.TargetRatePerSec, Streams: s.Streams},
@@ -326,6 +344,9 @@ var phased = map[string]bool{"ttfo": true, "tpot_reasoning": true, "tpot_answer"
 // noReasoning says why a reasoning figure has no data.
 const noReasoning = "no answer in this step had reasoning (reasoning_content or reasoning deltas, or reasoning tokens in usage)"
 
+// noInputs says why an inputs figure has no data.
+const noInputs = "no successful request of this step carried embeddings inputs or rerank documents (inputs.* are figures of api: embeddings and rerank)"
+
 // noData says why path has no value in step s ("" when it has one). A
 // figure with no samples behind it must not pass a gate by reading as 0.
 func noData(path string, s, base *results.Step) string {
@@ -398,6 +419,9 @@ func noData(path string, s, base *results.Step) string {
 		if r := noneOK(); r != "" {
 			return r
 		}
+		if m.Inputs != nil && group != "latency" {
+			return "embeddings and rerank answers are not streamed: " + group + " has no samples (gate on latency)"
+		}
 		switch group {
 		case "ttft":
 			return "no successful request streamed a content token"
@@ -453,7 +477,17 @@ func noData(path string, s, base *results.Step) string {
 			return r
 		}
 		return imagesNoData(path, m.Images)
-	case "requests.rate", "requests.sent_rate", "tokens.output.rate", "tokens.total.rate":
+	case "inputs.total", "inputs.mean", "inputs.rate":
+		if r := noneOK(); r != "" {
+			return r
+		}
+		if m.Inputs == nil {
+			return noInputs
+		}
+		if path == "inputs.rate" && m.Duration <= 0 {
+			return "the step has no measured window"
+		}
+	case "requests.rate", "requests.sent_rate", "tokens.output.rate", "tokens.total.rate", "tokens.prompt.rate":
 		if r := none(); r != "" {
 			return r
 		}

@@ -122,9 +122,12 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 			res.Error = err.Error()
 			return nil
 		}
+		if plan.Pooling(sc.API) {
+			src = dataset.Batch{Src: src, PerRequest: sc.InputsPerRequest(), Query: sc.API == plan.APIRerank}
+		}
 		r.do = func(ctx context.Context, origin time.Time, rec *results.Request) error {
 			it := src.Item(rec.Index)
-			req := client.Request{Prompt: it.Prompt, Messages: it.Messages, MaxTokens: it.OutputTokens, IgnoreEOS: ignoreEOS}
+			req := client.Request{Prompt: it.Prompt, Messages: it.Messages, MaxTokens: it.OutputTokens, IgnoreEOS: ignoreEOS, Inputs: it.Inputs}
 			if mix != nil {
 				req.Model = mix.pick(rec.Index)
 			}
@@ -240,7 +243,7 @@ func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client)
 	if f := d.File; f != nil {
 		path := p.DataPath(f.Path)
 		file, err := dataset.Load(ctx, dataset.FileConfig{
-			Path: path, Format: f.Format, Column: f.Column, OutputTokens: f.OutputTokens, Chat: r.sc.API != client.Completions,
+			Path: path, Format: f.Format, Column: f.Column, OutputTokens: f.OutputTokens, Chat: r.sc.API == client.Chat,
 		})
 		if err != nil {
 			return nil, err
@@ -269,7 +272,7 @@ func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client)
 	defer cancel()
 	n := 0
 	if r.sc.Limits.MaxRequests != nil {
-		n = *r.sc.Limits.MaxRequests
+		n = *r.sc.Limits.MaxRequests * (r.sc.InputsPerRequest() + 1) // embeddings, rerank: prompts, not requests
 	}
 	cal := em.Calibrate(cctx, count, n)
 	info := &results.DataInfo{Source: "emulated", Tokenizer: cal.Tokenizer, PromptLengths: "approximate"}

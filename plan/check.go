@@ -116,8 +116,12 @@ func (p *Plan) check() Errors {
 		if s.API == "" {
 			s.API = "chat"
 		}
-		if s.API != "chat" && s.API != "completions" {
-			add(fmt.Sprintf("unknown api %q: use chat or completions", s.API), at+".api", "$.defaults.api")
+		if !slices.Contains(APIs, s.API) {
+			msg := fmt.Sprintf("unknown api %q: use chat, completions, embeddings or rerank", s.API)
+			if sg := suggest(s.API, APIs); sg != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", sg)
+			}
+			add(msg, at+".api", "$.defaults.api")
 		}
 		p.checkModels(s, &es)
 		p.checkLoad(s, &es)
@@ -298,6 +302,7 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 		add("data has both emulated and file: choose one", paths(s, ".data.file", ".data")...)
 		return
 	}
+	p.checkInputs(s, es)
 	if s.Data.Sessions != nil {
 		if s.Data.Emulated != nil || s.Data.File != nil {
 			add("data has sessions and emulated or file: choose one", paths(s, ".data.sessions", ".data")...)
@@ -311,7 +316,18 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 		if e.PromptTokens < 1 {
 			add(fmt.Sprintf("prompt_tokens must be at least 1, got %d", e.PromptTokens), pos("prompt_tokens")...)
 		}
-		if e.OutputTokens < 1 {
+		if Pooling(s.API) {
+			for _, c := range []struct {
+				name string
+				v    int
+			}{{"output_tokens", e.OutputTokens}, {"output_stdev", e.OutputStdev}, {"output_min", e.OutputMin}, {"output_max", e.OutputMax}} {
+				if c.v != 0 {
+					add(c.name+" does not apply to api: "+s.API+" (it generates nothing): remove it", pos(c.name)...)
+				}
+			}
+		} else if e.OutputTokens == 0 && slices.Contains(APIs, s.API) {
+			add(fmt.Sprintf("output_tokens is required for api: %s (the output length in tokens; only api: embeddings and rerank generate none)", s.API), pos("output_tokens")...)
+		} else if e.OutputTokens < 0 {
 			add(fmt.Sprintf("output_tokens must be at least 1, got %d", e.OutputTokens), pos("output_tokens")...)
 		}
 		for _, c := range []struct {
@@ -387,6 +403,8 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 		if f.OutputTokens < 0 || f.OutputTokens > MaxTokens {
 			add(fmt.Sprintf("output_tokens must be in 0..%d, got %d", MaxTokens, f.OutputTokens), pos("output_tokens")...)
 			fileOK = false
+		} else if f.OutputTokens != 0 && Pooling(s.API) {
+			add("output_tokens does not apply to api: "+s.API+" (it generates nothing): remove it", pos("output_tokens")...)
 		}
 		switch f.Format {
 		case "text", "jsonl", "csv":
@@ -403,7 +421,7 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 			}
 			err, done := p.dataChecked[key]
 			if !done {
-				err = p.dataFile(p.DataPath(f.Path), f, s.API != "completions")
+				err = p.dataFile(p.DataPath(f.Path), f, s.API == APIChat)
 				p.dataChecked[key] = err
 			}
 			if err != nil {
@@ -540,6 +558,7 @@ func (p *Plan) checkSLO(s *Scenario, es *Errors) {
 			*es = append(*es, p.ErrorAt(0, fmt.Sprintf("slo.%s must be positive", f.name), paths(s, ".slo."+f.name, ".slo")...))
 		}
 	}
+	p.checkEmbeddingsSLO(s, es)
 }
 
 // controlChar finds the first character of a name that a terminal, a file

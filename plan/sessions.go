@@ -58,8 +58,8 @@ func (p *Plan) checkSessions(s *Scenario, es *Errors) {
 	add := func(msg string, ps ...string) { *es = append(*es, p.ErrorAt(0, msg, ps...)) }
 	e := s.Data.Sessions
 	pos := func(field string) []string { return paths(s, ".data.sessions."+field, ".data.sessions") }
-	if s.API == "completions" {
-		add("data.sessions needs api chat: a session's turns are chat messages", paths(s, ".api", ".data.sessions")...)
+	if s.API != "" && s.API != APIChat {
+		add(fmt.Sprintf("data.sessions needs api chat (this scenario's api is %s): a session's turns are chat messages", s.API), paths(s, ".api", ".data.sessions")...)
 	}
 	if l := s.Load; l != nil {
 		switch {

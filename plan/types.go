@@ -210,6 +210,10 @@ type Sim struct {
 	MaxLoras *int `yaml:"max_loras,omitempty" json:"max_loras,omitempty" jsonschema:"minimum=0"`
 	// LoraLoadTime is the cost of loading an adapter that is not resident, added to the prefill step that admits its request (engine mode).
 	LoraLoadTime *Duration `yaml:"lora_load_time,omitempty" json:"lora_load_time,omitempty"`
+	// EmbeddingDim is the length of the vectors /v1/embeddings returns (default 384, at most 65536).
+	EmbeddingDim *int `yaml:"embedding_dim,omitempty" json:"embedding_dim,omitempty"`
+	// EmbeddingPerToken is, in fixed mode, the cost of each input token of an embeddings or rerank request after ttft (default 0; engine mode uses prefill_per_token).
+	EmbeddingPerToken *Duration `yaml:"embedding_per_token,omitempty" json:"embedding_per_token,omitempty"`
 }
 
 // Scenario is one named test: a load against a server, its data, limits,
@@ -226,8 +230,10 @@ type Scenario struct {
 	// adapters, say): each request draws one, with chances in proportion
 	// to their weights, reproducibly from the load's seed.
 	Models []ModelWeight `yaml:"models,omitempty" json:"models,omitempty" jsonschema:"minItems=1,maxItems=1000"`
-	// API is chat (default) or completions.
-	API string `yaml:"api,omitempty" json:"api,omitempty" jsonschema:"enum=chat,enum=completions"`
+	// API is chat (default), completions, embeddings (POST /v1/embeddings)
+	// or rerank (POST /v1/rerank): the last two are not streamed and
+	// generate nothing; see data.inputs_per_request.
+	API string `yaml:"api,omitempty" json:"api,omitempty" jsonschema:"enum=chat,enum=completions,enum=embeddings,enum=rerank"`
 	// Load is the load shape; it replaces the defaults' load as a whole.
 	Load *Load `yaml:"load,omitempty" json:"load,omitempty"`
 	// Data says what to send; it replaces the defaults' data as a whole.
@@ -298,6 +304,11 @@ type Data struct {
 	// Sessions sends multi-turn conversations (chat only): each turn
 	// carries the whole history, the server's own answers included.
 	Sessions *Sessions `yaml:"sessions,omitempty" json:"sessions,omitempty"`
+	// InputsPerRequest is, for api: embeddings, how many prompts each
+	// request carries in its input array, and for api: rerank, how many
+	// documents come with its query (1 to 2048, default 1); each is a
+	// prompt of its own, of the emulated length.
+	InputsPerRequest int `yaml:"inputs_per_request,omitempty" json:"inputs_per_request,omitempty" jsonschema:"minimum=1,maximum=2048"`
 }
 
 // Emulated makes synthetic prompts of given lengths in tokens.
@@ -308,8 +319,10 @@ type Emulated struct {
 	PromptStdev int `yaml:"prompt_stdev,omitempty" json:"prompt_stdev,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	PromptMin   int `yaml:"prompt_min,omitempty" json:"prompt_min,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	PromptMax   int `yaml:"prompt_max,omitempty" json:"prompt_max,omitempty" jsonschema:"minimum=0,maximum=1048576"`
-	// OutputTokens is the output length requested (max_tokens, with ignore_eos).
-	OutputTokens int `yaml:"output_tokens" json:"output_tokens" jsonschema:"required,minimum=1,maximum=1048576"`
+	// OutputTokens is the output length requested (max_tokens, with
+	// ignore_eos); required for chat and completions, not allowed for
+	// embeddings and rerank (which generate nothing).
+	OutputTokens int `yaml:"output_tokens,omitempty" json:"output_tokens,omitempty" jsonschema:"minimum=1,maximum=1048576"`
 	OutputStdev  int `yaml:"output_stdev,omitempty" json:"output_stdev,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	OutputMin    int `yaml:"output_min,omitempty" json:"output_min,omitempty" jsonschema:"minimum=0,maximum=1048576"`
 	OutputMax    int `yaml:"output_max,omitempty" json:"output_max,omitempty" jsonschema:"minimum=0,maximum=1048576"`

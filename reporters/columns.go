@@ -62,8 +62,12 @@ var (
 		"requests sent per second: the load offered to the server")
 	doneColumn = withTip(rateColumn("done/s", "Completed req/s", func(m *results.Metrics) float64 { return m.Requests.RatePerSec }),
 		"requests completed per second of the measured window")
-	outTokensColumn = withWide(rateColumn("out tok/s", "Out tok/s", func(m *results.Metrics) float64 { return m.Tokens.OutputRatePerSec }),
-		"Output tok/s")
+	outTokensColumn = withWide(stepColumn{head: "out tok/s", title: "Out tok/s", value: func(st *results.Step) string {
+		if m := &st.Metrics; m.Inputs != nil && m.Tokens.OutputTotal == 0 {
+			return "-" // embeddings generate nothing: no output rate, not a rate of 0
+		}
+		return formatRate(st.Metrics.Tokens.OutputRatePerSec)
+	}}, "Output tok/s")
 	ttftP50Column    = distColumn("ttft", "TTFT", "p50", func(m *results.Metrics) results.Distribution { return m.TTFT })
 	ttftP95Column    = distColumn("ttft", "TTFT", "p95", func(m *results.Metrics) results.Distribution { return m.TTFT })
 	tpotP50Column    = distColumn("tpot", "TPOT", "p50", func(m *results.Metrics) results.Distribution { return m.TPOT })

@@ -47,6 +47,7 @@ func CSV(w io.Writer, run *results.Run) error {
 			header = append(header, d.name+"_"+p+"_ms")
 		}
 	}
+	header = append(header, "tokens_prompt_rate_per_sec", "inputs_total", "inputs_mean", "inputs_rate_per_sec") // embeddings
 	header = append(header, "assertions_passed", "assertions_failed", "assertions_warned", "assertions_inconclusive", "assertions_errored", "dry_run", "verdict", "error", "group")
 	if err := cw.Write(header); err != nil {
 		return err
@@ -109,6 +110,12 @@ func figures(m *results.Metrics) []string {
 			}
 		}
 	}
+	row = append(row, f3(m.Tokens.PromptRatePerSec))
+	if in := m.Inputs; in != nil {
+		row = append(row, strconv.Itoa(in.Total), f3(in.Mean), f3(in.RatePerSec))
+	} else {
+		row = append(row, "", "", "")
+	}
 	return row
 }
 
@@ -151,6 +158,7 @@ type requestLine struct {
 	Index         int              `json:"index"`
 	Model         string           `json:"model,omitempty"`
 	API           string           `json:"api,omitempty"`
+	Inputs        int              `json:"inputs,omitempty"`
 	Session       int              `json:"session,omitempty"`
 	Turn          int              `json:"turn,omitempty"`
 	Window        int              `json:"window,omitempty"`
@@ -231,7 +239,7 @@ func (rw *RequestsWriter) WriteStep(scenario string, st *results.Step) error {
 	for i := range st.Requests {
 		r := &st.Requests[i]
 		l := requestLine{Scenario: scenario, Step: st.Index, Index: r.Index,
-			Model: r.Model, API: r.API, Session: r.Session, Turn: r.Turn, Window: r.Window,
+			Model: r.Model, API: r.API, Inputs: r.Inputs, Session: r.Session, Turn: r.Turn, Window: r.Window,
 			Intended: results.Duration(r.Intended), Ready: results.Duration(r.Ready), Sent: results.Duration(r.Sent),
 			FirstToken: results.Duration(r.FirstToken), LastToken: results.Duration(r.LastToken), End: results.Duration(r.End),
 			PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens, UsageReported: r.UsageReported,

@@ -50,6 +50,9 @@ type Metrics struct {
 	// Concurrency is the number of requests in flight, time-weighted over
 	// the measured window.
 	Concurrency Concurrency `json:"concurrency"`
+	// Inputs counts the inputs of embeddings requests; nil in a step that
+	// sent none (results/inputs.go).
+	Inputs *InputCounts `json:"inputs,omitempty"`
 	// Goodput counts the requests that met every bound of the scenario's
 	// slo; nil when the scenario has none.
 	Goodput *Goodput `json:"goodput,omitempty"`
@@ -198,6 +201,10 @@ type TokenCounts struct {
 	OutputMean  float64 `json:"output_mean"`
 	// OutputRatePerSec is output tokens per second of the measured window.
 	OutputRatePerSec float64 `json:"output_rate_per_sec"`
+	// PromptRatePerSec is prompt (input) tokens per second of the measured
+	// window, with its interval (batch means, see batchRates).
+	PromptRatePerSec float64   `json:"prompt_rate_per_sec"`
+	PromptRateCI     *Interval `json:"prompt_rate_ci_per_sec,omitempty"`
 	// TotalRatePerSec is prompt + output tokens per second of the window.
 	TotalRatePerSec float64 `json:"total_rate_per_sec"`
 	// OutputRateCI and TotalRateCI are the rates' intervals (batch means,
@@ -522,6 +529,7 @@ func computeMetrics(reqs []Request, w Window) Metrics {
 	var ttfo, tpotR, tpotA, waiting []time.Duration
 	reasoned, reasoningChunks := false, false
 	var phases PhaseTokens
+	var inputs inputTally
 	var last time.Duration
 	conf := w.Confidence
 	if conf <= 0 || conf >= 1 {
@@ -609,7 +617,10 @@ func computeMetrics(reqs []Request, w Window) Metrics {
 		if !r.UsageReported {
 			chunks = true
 		}
-		ev := rateEvent{at: r.End, out: r.OutputTokens, all: r.OutputTokens + r.PromptTokens}
+		ev := rateEvent{at: r.End, out: r.OutputTokens, all: r.OutputTokens + r.PromptTokens, in: r.PromptTokens, inputs: r.Inputs}
+		if r.Inputs > 0 {
+			inputs.add(r.Inputs)
+		}
 		if w.SLO != nil && w.SLO.Meets(r) {
 			good++
 			ev.good = true
@@ -687,13 +698,14 @@ func computeMetrics(reqs []Request, w Window) Metrics {
 		}
 		m.Tokens.OutputRatePerSec = float64(m.Tokens.OutputTotal) / sec
 		m.Tokens.TotalRatePerSec = float64(m.Tokens.OutputTotal+m.Tokens.PromptTotal) / sec
+		m.Tokens.PromptRatePerSec = float64(m.Tokens.PromptTotal) / sec
 		rates = batchRates(ends, start, end, conf)
 		if !w.Paced {
 			rates = littleRates(m, rates)
 		}
 		m.Requests.RateCI = rates.requests
 		if m.Requests.Completed > 0 {
-			m.Tokens.OutputRateCI, m.Tokens.TotalRateCI = rates.output, rates.all
+			m.Tokens.OutputRateCI, m.Tokens.TotalRateCI, m.Tokens.PromptRateCI = rates.output, rates.all, rates.prompt
 		}
 	}
 	if lo, hi, ok := WilsonInterval(m.Requests.Errored, done, conf); ok {
@@ -717,6 +729,7 @@ func computeMetrics(reqs []Request, w Window) Metrics {
 		}
 		m.Goodput = g
 	}
+	m.Inputs = inputs.counts(m.Requests.Completed, sec, rates)
 	m.Concurrency = concurrency(reqs, start, end, w.Stop)
 	m.Images = imageCounts(reqs)
 	return m
@@ -787,14 +800,16 @@ func (e ErrorCounts) ReasonKeys() []string { return sortedKeys(e.Reasons) }
 type rateEvent struct {
 	at       time.Duration
 	out, all int
-	good     bool
+	// in is the prompt tokens, inputs the embeddings inputs.
+	in, inputs int
+	good       bool
 }
 
 // RateBatches is how many equal batches of the measured window the
 // batch-means interval of a rate uses.
 const RateBatches = 10
 
-type rateIntervals struct{ requests, output, all, good *Interval }
+type rateIntervals struct{ requests, output, all, good, prompt, inputs *Interval }
 
 // batchRates bounds the rates of a window by the method of batch means
 // (Law, Simulation Modeling and Analysis, 5th ed., §9.5.3). The batches
@@ -837,10 +852,12 @@ func batchRates(ends []rateEvent, start, end time.Duration, conf float64) rateIn
 		out.output = per(func(e rateEvent) float64 { return float64(e.out) })
 		out.all = per(func(e rateEvent) float64 { return float64(e.all) })
 		out.good = per(func(e rateEvent) float64 { return b2f(e.good) })
+		out.prompt = per(func(e rateEvent) float64 { return float64(e.in) })
+		out.inputs = per(func(e rateEvent) float64 { return float64(e.inputs) })
 		return out
 	}
 	width := float64(end-first) / RateBatches
-	var req, o, a, g [RateBatches]float64
+	var req, o, a, g, in, inp [RateBatches]float64
 	for _, e := range ends {
 		i := int(float64(e.at-first) / width)
 		i = min(max(i, 0), RateBatches-1)
@@ -848,6 +865,8 @@ func batchRates(ends []rateEvent, start, end time.Duration, conf float64) rateIn
 		o[i] += float64(e.out)
 		a[i] += float64(e.all)
 		g[i] += b2f(e.good)
+		in[i] += float64(e.in)
+		inp[i] += float64(e.inputs)
 	}
 	iv := func(x [RateBatches]float64) *Interval {
 		var mean, sq float64
@@ -868,7 +887,7 @@ func batchRates(ends []rateEvent, start, end time.Duration, conf float64) rateIn
 		res := 1 / float64(n)
 		return &Interval{Lo: math.Max(math.Min(lo/mean, 1-res), 0) * total, Hi: math.Max(hi/mean, 1+res) * total}
 	}
-	return rateIntervals{iv(req), iv(o), iv(a), iv(g)}
+	return rateIntervals{iv(req), iv(o), iv(a), iv(g), iv(in), iv(inp)}
 }
 
 // littleRates bounds the rates of a closed loop (synchronous, concurrent,
@@ -892,6 +911,8 @@ func littleRates(m Metrics, rates rateIntervals) rateIntervals {
 	rates.requests = scale(m.Requests.RatePerSec)
 	rates.output = scale(m.Tokens.OutputRatePerSec)
 	rates.all = scale(m.Tokens.TotalRatePerSec)
+	rates.prompt = scale(m.Tokens.PromptRatePerSec)
+	rates.inputs = nil // made from requests' by InputCounts
 	return rates
 }
 

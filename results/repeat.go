@@ -111,6 +111,9 @@ func CombineRepeats(runs []Metrics, confidence float64) Metrics {
 	toks.OutputRateCI = within(toks.OutputRatePerSec, toks.OutputRateCI, func(m *Metrics) *Interval { return m.Tokens.OutputRateCI })
 	toks.TotalRatePerSec, toks.TotalRateCI = across(func(m *Metrics) float64 { return m.Tokens.TotalRatePerSec })
 	toks.TotalRateCI = within(toks.TotalRatePerSec, toks.TotalRateCI, func(m *Metrics) *Interval { return m.Tokens.TotalRateCI })
+	toks.PromptRatePerSec, toks.PromptRateCI = across(func(m *Metrics) float64 { return m.Tokens.PromptRatePerSec })
+	toks.PromptRateCI = within(toks.PromptRatePerSec, toks.PromptRateCI, func(m *Metrics) *Interval { return m.Tokens.PromptRateCI })
+	out.Inputs = combineInputs(runs, reqs.Completed, across, within)
 	conc.Mean, _ = across(func(m *Metrics) float64 { return m.Concurrency.Mean })
 	out.Requests, out.Errors.Count, out.Errors.Rate, out.Errors.RateCI = reqs, errs.Count, errs.Rate, errs.RateCI
 	out.Tokens, out.Concurrency = toks, conc

@@ -232,6 +232,9 @@ type Request struct {
 	// counted from 1 (0 when the load has none); per-window figures group
 	// by Window.
 	Window int `json:"window,omitempty"`
+	// Inputs is how many inputs an embeddings request carried (0 for
+	// other APIs).
+	Inputs int `json:"inputs,omitempty"`
 	// Intended is when the schedule wanted the request sent.
 	Intended time.Duration `json:"intended"`
 	// Ready is when the client could send it: Intended, or later when a

@@ -158,6 +158,13 @@ type Config struct {
 	// it is added to the prefill step that admits its request, and the
 	// least recently used resident adapter is evicted. Engine mode only.
 	LoraLoadTime time.Duration
+	// EmbeddingDim is the length of the vectors /v1/embeddings returns
+	// (DefaultEmbeddingDim when zero; at most MaxEmbeddingDim).
+	EmbeddingDim int
+	// EmbeddingPerToken is, in fixed mode, the cost of each input token of
+	// an embeddings or rerank request, on top of TTFT (engine mode
+	// prefills the inputs at PrefillPerToken instead).
+	EmbeddingPerToken time.Duration
 }
 
 // Delta fields the simulator streams reasoning in (Config.ReasoningField).
@@ -286,7 +293,7 @@ func (c *Config) Problems() []Problem {
 		knob string
 		v    time.Duration
 	}{
-		{"ttft", c.TTFT}, {"itl", c.ITL},
+		{"ttft", c.TTFT}, {"itl", c.ITL}, {"embedding_per_token", c.EmbeddingPerToken},
 		{"prefill_overhead", c.PrefillOverhead}, {"prefill_per_token", c.PrefillPerToken},
 		{"decode_base", c.DecodeBase}, {"decode_per_seq", c.DecodePerSeq}, {"decode_per_kv_token", c.DecodePerKVToken},
 		{"startup_delay", c.StartupDelay},
@@ -308,6 +315,7 @@ func (c *Config) Problems() []Problem {
 		{"kv_cache_tokens", c.KVCacheTokens}, {"kv_bytes_per_token", c.KVBytesPerToken},
 		{"block_size", c.BlockSize}, {"prefix_cache_tokens", c.PrefixCacheTokens},
 		{"max_concurrent_requests", c.MaxConcurrentRequests}, {"reasoning_tokens", c.ReasoningTokens},
+		{"embedding_dim", c.EmbeddingDim},
 	} {
 		if n.v < 0 {
 			add(n.knob, "must not be negative, got %d", n.v)
@@ -346,6 +354,9 @@ func (c *Config) Problems() []Problem {
 	case "", KVPaged, KVReserve:
 	default:
 		add("kv_policy", "must be %q or %q, got %q", KVPaged, KVReserve, c.KVPolicy)
+	}
+	if c.EmbeddingDim > MaxEmbeddingDim {
+		add("embedding_dim", "must be at most %d, got %d", MaxEmbeddingDim, c.EmbeddingDim)
 	}
 	switch c.ReasoningField {
 	case "", ReasoningContent, ReasoningOpenAI, ReasoningBoth:
@@ -394,13 +405,13 @@ func (c *Config) sanitize() {
 		c.Model = DefaultModel
 	}
 	for _, d := range []*time.Duration{&c.TTFT, &c.ITL, &c.PrefillOverhead, &c.PrefillPerToken,
-		&c.DecodeBase, &c.DecodePerSeq, &c.DecodePerKVToken, &c.StartupDelay} {
+		&c.DecodeBase, &c.DecodePerSeq, &c.DecodePerKVToken, &c.StartupDelay, &c.EmbeddingPerToken} {
 		if *d < 0 {
 			*d = 0
 		}
 	}
 	for _, n := range []*int{&c.MaxNumSeqs, &c.MaxNumBatchedTokens, &c.KVCacheTokens, &c.KVBytesPerToken,
-		&c.BlockSize, &c.PrefixCacheTokens, &c.MaxConcurrentRequests, &c.ReasoningTokens} {
+		&c.BlockSize, &c.PrefixCacheTokens, &c.MaxConcurrentRequests, &c.ReasoningTokens, &c.EmbeddingDim} {
 		if *n < 0 {
 			*n = 0
 		}

@@ -27,6 +27,11 @@
 //     for {"prompt":...} or {"messages":[...]}.
 //   - POST /v1/chat/completions   OpenAI chat completions, streaming or not.
 //   - POST /v1/completions        OpenAI (legacy) text completions, streaming or not.
+//   - POST /v1/embeddings         vLLM's embeddings: deterministic unit vectors of
+//     Config.EmbeddingDim floats (or base64), usage the inputs' tokens (vllm
+//     flavour only; see embeddings.go).
+//   - POST /v1/rerank             vLLM's rerank: a deterministic relevance score per
+//     document, best first (vllm flavour only; see rerank.go).
 //   - GET  /metrics               Prometheus text with vLLM's metric names (TGI's for
 //     the tgi flavour).
 //   - GET  /info                  TGI's info object (tgi flavour only).

@@ -20,6 +20,9 @@ type seq struct {
 	// seqHashes are the block hashes of the prompt and the generated
 	// tokens, cached when the sequence finishes.
 	seqHashes []uint64
+	// pooling marks an embeddings input: it is prefilled and then done,
+	// with no token generated (generated reads 1 once it is).
+	pooling bool
 
 	generated atomic.Int32  // tokens generated so far, published by the engine
 	cancelled atomic.Bool   // set by the handler when it gives up
@@ -264,10 +267,16 @@ func (e *engine) prefillStep(tokens int) {
 	e.publish(len(adm))
 	e.sleep()
 	e.m.step(false, d, len(adm), tokens)
+	generated := 0
 	for _, s := range adm {
 		if e.pc != nil {
 			e.pc.insert(s.hashes)
 		}
+		if s.pooling {
+			e.pooled(s)
+			continue
+		}
+		generated++
 		e.emit(s)
 		if s.gen >= s.out {
 			e.finish(s)
@@ -275,7 +284,7 @@ func (e *engine) prefillStep(tokens int) {
 			e.running = append(e.running, s)
 		}
 	}
-	e.m.genToks.Add(uint64(len(adm)))
+	e.m.genToks.Add(uint64(generated))
 	clear(adm)
 	e.admitted = adm[:0]
 }
@@ -362,6 +371,19 @@ func (e *engine) emit(s *seq) {
 	}
 	s.last = e.vnow
 	s.generated.Store(int32(s.gen))
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// pooled ends an embeddings input once its prefill step is over.
+func (e *engine) pooled(s *seq) {
+	s.gen = 1
+	s.first, s.last = e.vnow, e.vnow
+	e.release(s)
+	e.m.request(finStop, s.prompt, 0, s.scheduled.Sub(s.arrival), s.first.Sub(s.arrival), s.last.Sub(s.arrival))
+	s.generated.Store(1)
 	select {
 	case s.notify <- struct{}{}:
 	default:

@@ -105,5 +105,9 @@ func Knobs() []Knob {
 			func(c *Config) any { return &c.MaxLoras }},
 		{"lora_load_time", "lora-load-time", "LoraLoadTime", "duration", "", "0", "engine mode: cost of loading an adapter that is not resident, added to the prefill step that admits its request",
 			func(c *Config) any { return &c.LoraLoadTime }},
+		{"embedding_dim", "embedding-dim", "EmbeddingDim", "int", "floats", "384", "length of the vectors /v1/embeddings returns (at most 65536)",
+			func(c *Config) any { return &c.EmbeddingDim }},
+		{"embedding_per_token", "embedding-per-token", "EmbeddingPerToken", "duration", "per input token", "0", "fixed mode: cost of each input token of an embeddings or rerank request, after ttft (engine mode: prefill_per_token)",
+			func(c *Config) any { return &c.EmbeddingPerToken }},
 	}
 }

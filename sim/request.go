@@ -22,6 +22,13 @@ type request struct {
 	StreamOptions       *streamOptions  `json:"stream_options"`
 	IgnoreEOS           bool            `json:"ignore_eos"`
 	Inputs              *string         `json:"inputs"` // TGI's /tokenize
+	// Input and EncodingFormat are /v1/embeddings' (sim/embeddings.go).
+	Input          json.RawMessage `json:"input"`
+	EncodingFormat string          `json:"encoding_format"`
+	// Query, Documents and TopN are /v1/rerank's (sim/rerank.go).
+	Query     *string  `json:"query"`
+	Documents []string `json:"documents"`
+	TopN      int      `json:"top_n"`
 }
 
 type streamOptions struct {

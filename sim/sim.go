@@ -177,12 +177,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.ready.Load() && !s.Ready() {
 		switch path {
-		case "/health", "/v1/models", "/v1/chat/completions", "/v1/completions", "/tokenize", "/info":
+		case "/health", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/rerank", "/rerank", "/tokenize", "/info":
 			if path == "/health" && s.tgi {
 				writeRaw(w, http.StatusServiceUnavailable, `{"error":"unhealthy","error_type":"healthcheck"}`)
 				return
 			}
-			if path == "/v1/chat/completions" || path == "/v1/completions" {
+			if path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings" || path == "/v1/rerank" || path == "/rerank" {
 				s.m.requests.Add(1)
 				s.m.fail(failUnhealthy)
 			}
@@ -198,6 +198,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/v1/completions":
 		if s.allow(w, r, http.MethodPost) {
 			s.generate(w, r, kindCompletion)
+		}
+	case "/v1/embeddings":
+		if s.allow(w, r, http.MethodPost) {
+			s.embeddings(w, r)
+		}
+	case "/v1/rerank", "/rerank":
+		if s.allow(w, r, http.MethodPost) {
+			s.rerank(w, r)
 		}
 	case "/tokenize":
 		if s.allow(w, r, http.MethodPost) {

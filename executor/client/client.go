@@ -54,7 +54,7 @@ type Config struct {
 	// its own (APIKey, the values of Headers whose name looks secret, the
 	// URL's credentials). nil: those alone.
 	Redactor *secret.Redactor
-	// API is Chat or Completions.
+	// API is Chat, Completions, Embeddings or Rerank.
 	API string
 	// Model is the model name put in requests that do not name one.
 	Model string
@@ -142,11 +142,19 @@ func New(cfg Config) *Client {
 	}
 	base, user := splitUserinfo(strings.TrimRight(cfg.BaseURL, "/"))
 	ep := base + "/v1/chat/completions"
-	if cfg.API == Completions {
+	switch cfg.API {
+	case Completions:
 		ep = base + "/v1/completions"
+	case Embeddings:
+		ep = base + "/v1/embeddings"
+	case Rerank:
+		ep = base + "/v1/rerank"
 	}
 	c := &Client{cfg: cfg, http: hc, endpoint: ep, base: base, own: map[string]bool{}}
 	c.hdr = http.Header{"Content-Type": {"application/json"}, "Accept": {"text/event-stream"}}
+	if pooling(cfg.API) {
+		c.hdr.Set("Accept", "application/json")
+	}
 	for k, v := range cfg.Headers {
 		c.hdr.Set(k, v)
 	}
@@ -292,10 +300,14 @@ type Request struct {
 	Model string
 	// Answer, when set, collects the answer's text (a session's turn).
 	Answer *Answer
+	// Inputs are an embeddings request's inputs, sent as its input array
+	// (without them, Prompt is sent as the one input string).
+	Inputs []string
 }
 
 // ownKeys are the body keys benchplan writes.
-var ownKeys = []string{"model", "stream", "stream_options", "messages", "prompt", "max_tokens", "max_completion_tokens", "ignore_eos"}
+var ownKeys = []string{"model", "stream", "stream_options", "messages", "prompt", "max_tokens", "max_completion_tokens", "ignore_eos",
+	"input", "encoding_format", "query", "documents"}
 
 // buildHead makes the body's head for requests naming model.
 func (c *Client) buildHead(model string) []byte {
@@ -313,11 +325,19 @@ func (c *Client) buildHead(model string) []byte {
 	if !c.own["model"] {
 		field("model", appendString(nil, model))
 	}
-	if !c.own["stream"] {
-		field("stream", []byte("true"))
-	}
-	if !c.own["stream_options"] {
-		field("stream_options", []byte(`{"include_usage":true}`))
+	switch {
+	case c.cfg.API == Embeddings:
+		if !c.own["encoding_format"] {
+			field("encoding_format", []byte(`"float"`))
+		}
+	case c.cfg.API == Rerank:
+	default:
+		if !c.own["stream"] {
+			field("stream", []byte("true"))
+		}
+		if !c.own["stream_options"] {
+			field("stream_options", []byte(`{"include_usage":true}`))
+		}
 	}
 	keys := make([]string, 0, len(c.cfg.ExtraBody))
 	for k := range c.cfg.ExtraBody {
@@ -362,6 +382,30 @@ func (c *Client) appendBody(b []byte, req Request) ([]byte, error) {
 		b = append(b, '"')
 		b = append(b, k...)
 		b = append(b, '"', ':')
+	}
+	if c.cfg.API == Embeddings {
+		if len(req.Messages) > 0 {
+			return nil, errors.New("the embeddings API takes inputs, not messages")
+		}
+		if !c.own["input"] {
+			field("input")
+			b = appendInputs(b, req)
+		}
+		return append(b, '}'), nil
+	}
+	if c.cfg.API == Rerank {
+		if len(req.Messages) > 0 {
+			return nil, errors.New("the rerank API takes a query and documents, not messages")
+		}
+		if !c.own["query"] {
+			field("query")
+			b = appendString(b, req.Prompt)
+		}
+		if !c.own["documents"] {
+			field("documents")
+			b = appendStrings(b, req.Inputs)
+		}
+		return append(b, '}'), nil
 	}
 	if c.cfg.API == Completions {
 		if len(req.Messages) > 0 {
@@ -416,6 +460,9 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 		rec.Model = c.model
 	} else {
 		rec.Model = req.Model
+	}
+	if pooling(c.cfg.API) {
+		rec.Inputs = max(len(req.Inputs), 1)
 	}
 	if c.poolErr != nil {
 		return c.fail(rec, origin, c.poolErr, "request")
@@ -473,6 +520,10 @@ func (c *Client) Do(ctx context.Context, req Request, origin time.Time, rec *res
 		rec.End = time.Since(origin)
 		keep = drained(resp)
 		return c.fail(rec, origin, c.httpError(resp.status, msg), httpReason(resp.status))
+	}
+	if pooling(c.cfg.API) {
+		keep, err = c.embeddingsAnswer(ctx, resp, max(len(req.Inputs), 1), origin, rec)
+		return err
 	}
 	var (
 		chunks    int
@@ -878,7 +929,7 @@ var ErrNoTokenizer = errors.New("the server has no /tokenize endpoint")
 func (c *Client) Tokenize(ctx context.Context, req Request) (n int, templated bool, err error) {
 	body := map[string]any{"model": c.cfg.Model}
 	templated = true
-	if c.cfg.API == Completions {
+	if c.cfg.API == Completions || pooling(c.cfg.API) {
 		body["prompt"] = req.Prompt
 	} else if len(req.Messages) > 0 {
 		body["messages"] = req.Messages
@@ -911,7 +962,7 @@ func (c *Client) Tokenize(ctx context.Context, req Request) (n int, templated bo
 		return 0, false, err
 	}
 	if counted2 {
-		return n2, c.cfg.API == Completions, nil
+		return n2, c.cfg.API == Completions || pooling(c.cfg.API), nil
 	}
 	if status/100 == 2 {
 		return 0, false, fmt.Errorf("POST /tokenize: http %d: the answer is not a token count", status)

@@ -26,6 +26,8 @@ type Item struct {
 	// TextTokens is, for a request with images, the prompt's length in
 	// tokens without them (emulated data: PromptLength).
 	TextTokens int
+	// Inputs are an embeddings request's inputs (see Batch); nil otherwise.
+	Inputs []string
 }
 
 // Source gives request i its data. Item is a pure function of i and safe for
