@@ -114,7 +114,7 @@ func blocksText(ids []int64, i, w int) string {
 		} else {
 			// A block of its own: keyed by the request and block, in
 			// another space than the ids'.
-			h = mix64(^(uint64(i)<<20 ^ uint64(b)) * 0x94d049bb133111eb ^ uint64(j)*0xd6e8feb86659fd93)
+			h = mix64(^(uint64(i)<<20^uint64(b))*0x94d049bb133111eb ^ uint64(j)*0xd6e8feb86659fd93)
 		}
 		if n > 0 {
 			sb.WriteByte(' ')
