@@ -259,6 +259,7 @@ func (p *Plan) checkLoad(s *Scenario, es *Errors) {
 	case Constant, Poisson:
 		no("streams", len(l.Streams) > 0, "it is driven by rate")
 		rates(true)
+	case LoadRamp, LoadTrace:
 	case Sweep:
 		no("streams", len(l.Streams) > 0, "it measures its own rates")
 		rates(false)
@@ -282,6 +283,7 @@ func (p *Plan) checkLoad(s *Scenario, es *Errors) {
 	if l.Type != Poisson {
 		no("seed", l.Seed != nil, "only poisson arrivals are random")
 	}
+	p.checkShape(s, es)
 	if l.MaxConcurrency != nil && (*l.MaxConcurrency < 1 || *l.MaxConcurrency > MaxStreams) {
 		add(fmt.Sprintf("max_concurrency must be in 1..%d, got %d", MaxStreams, *l.MaxConcurrency), paths(s, ".load.max_concurrency")...)
 	}
@@ -289,6 +291,9 @@ func (p *Plan) checkLoad(s *Scenario, es *Errors) {
 
 func (p *Plan) checkData(s *Scenario, es *Errors) {
 	add := func(msg string, ps ...string) { *es = append(*es, p.ErrorAt(0, msg, ps...)) }
+	if s.Data == nil && s.Load != nil && s.Load.Type == LoadTrace {
+		return // the trace gives the prompts
+	}
 	if s.Data == nil || (s.Data.Emulated == nil && s.Data.File == nil) {
 		add("scenario has no data: set `data: { emulated: { prompt_tokens: 512, output_tokens: 128 } }` or `data: { file: { path: prompts.txt } }`", paths(s, ".data")...)
 		return
@@ -425,6 +430,12 @@ func (p *Plan) DataPath(path string) string {
 func (p *Plan) checkLimits(s *Scenario, es *Errors) {
 	add := func(msg string, ps ...string) { *es = append(*es, p.ErrorAt(0, msg, ps...)) }
 	l := s.Limits
+	if (l == nil || (l.MaxDuration == nil && l.MaxRequests == nil)) && s.Load != nil && s.Load.Type == LoadTrace {
+		if l == nil {
+			s.Limits = &Limits{}
+		}
+		return // the trace ends by itself
+	}
 	if l == nil || (l.MaxDuration == nil && l.MaxRequests == nil) {
 		add("scenario has no limits: set `limits: { max_requests: N }` or `max_duration`, here or in defaults", ScenarioPath(s.index))
 		return
