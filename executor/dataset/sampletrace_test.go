@@ -20,7 +20,7 @@ const sampleTracePath = "../../plans/data/sample-trace.jsonl"
 // sampleTrace makes a Mooncake-format trace of n requests over about
 // spanMs milliseconds: bursty arrivals (a quiet rate with bursts 6× as
 // fast), and prompts that share prefixes the way production ones do:
-// eight system prompts of 1 to 3 blocks, and conversations whose next
+// eight system prompts of 1 or 2 blocks, and conversations whose next
 // turn repeats the blocks of the turn before. Deterministic: a hash of
 // the request's index draws every choice.
 func sampleTrace(n int, spanMs float64) []byte {
@@ -42,7 +42,7 @@ func sampleTrace(n int, spanMs float64) []byte {
 	}
 	systems := make([][]int64, 8)
 	for s := range systems {
-		systems[s] = fresh(1 + s%3)
+		systems[s] = fresh(1 + s%2)
 	}
 	var convs []*conv
 	// Mean gap: a burst (every 8th second of trace time) runs 6× faster.
@@ -65,19 +65,19 @@ func sampleTrace(n int, spanMs float64) []byte {
 			c := convs[k]
 			ids = append(append([]int64(nil), c.ids...), fresh(1)...)
 			c.ids, c.left = ids, c.left-1
-			if c.left == 0 || len(ids) > 7 {
+			if c.left == 0 || len(ids) > 4 {
 				convs = append(convs[:k], convs[k+1:]...)
 			}
 		default: // a system prompt, then the user's own blocks
 			sys := systems[int(u(i, 4)*float64(len(systems)))]
-			ids = append(append([]int64(nil), sys...), fresh(1+int(u(i, 5)*2))...)
+			ids = append(append([]int64(nil), sys...), fresh(1)...)
 			if r < 0.6 {
 				convs = append(convs, &conv{ids: ids, left: 1 + int(u(i, 6)*3)})
 			}
 		}
 		// The last block is partly filled.
 		in = (len(ids)-1)*BlockTokens + 1 + int(u(i, 7)*float64(BlockTokens-1))
-		out := 16 + int(u(i, 8)*u(i, 9)*240)
+		out := 8 + int(u(i, 8)*u(i, 9)*160)
 		fmt.Fprintf(&buf, `{"timestamp": %d, "input_length": %d, "output_length": %d, "hash_ids": [`, int64(t), in, out)
 		for j, id := range ids {
 			if j > 0 {
