@@ -68,6 +68,8 @@ func warmConnections(spec load.Spec, inFlight int) int {
 		n = int(sched.RatePerSec*0.02) + 8
 	case *load.Poisson:
 		n = int(sched.RatePerSec()*0.02) + 8
+	case interface{ MeanRatePerSec() float64 }: // ramps, traces
+		n = int(sched.MeanRatePerSec()*0.02) + 8
 	default:
 		n = 8
 	}
