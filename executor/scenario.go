@@ -537,7 +537,7 @@ func (r *scenarioRun) windowOf(s stepRun, out load.Outcome) results.Window {
 	w.SLO = r.slo
 	w.Confidence = r.sc.LookConfidence()
 	switch s.spec.Schedule.(type) {
-	case load.Constant, *load.Poisson, load.Linear, load.Staged, load.Trace:
+	case load.Constant, *load.Poisson, load.Linear, load.Staged, load.Trace, rampedConstant:
 		w.Paced = true
 	}
 	return w

@@ -43,8 +43,16 @@ func (r *scenarioRun) shapeSteps() []stepRun {
 // rampUp is the schedule of a constant rate reached by a linear ramp from
 // 0 over the load's ramp_up.
 func rampUp(l *plan.Load, rate float64) load.Schedule {
-	return load.Linear{FromPerSec: 0, ToPerSec: rate, Duration: l.RampUp.D()}
+	return rampedConstant{load.Linear{FromPerSec: 0, ToPerSec: rate, Duration: l.RampUp.D()}}
 }
+
+// rampedConstant is a constant rate after a ramp-up. Its measured part is
+// the constant rate, so that is its mean rate (for the client-lag limit
+// and the connections warmed), not the mean over the ramp.
+type rampedConstant struct{ load.Linear }
+
+// MeanRatePerSec is the constant rate.
+func (r rampedConstant) MeanRatePerSec() float64 { return r.ToPerSec }
 
 // excludeRampUp leaves the requests due during a constant load's ramp_up
 // out of the figures, as a warmup is: the measured window starts at its

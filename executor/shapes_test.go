@@ -12,6 +12,7 @@ import (
 	"gotest.tools/v3/assert"
 
 	"github.com/benchplan/benchplan/executor/load"
+	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/results"
 )
 
@@ -128,4 +129,16 @@ scenarios:
 	for _, r := range sc.Steps[0].Requests {
 		assert.Equal(t, r.Error, "")
 	}
+}
+
+// A ramped-up constant rate is judged by its constant rate: its client-lag
+// limit and warmed connections use the gap after the ramp-up.
+func TestRampedConstantMeanGap(t *testing.T) {
+	l := &plan.Load{Type: plan.Constant, Rate: plan.Rates{40}}
+	d := plan.Duration(time.Second)
+	l.RampUp = &d
+	s := rampUp(l, 40)
+	assert.Equal(t, load.MeanGap(s), 25*time.Millisecond)
+	assert.Equal(t, s.At(20), time.Second, "N(1s) = 20 at the ramp-up's end")
+	assert.Equal(t, s.At(21), time.Second+25*time.Millisecond)
 }
