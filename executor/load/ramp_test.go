@@ -1,6 +1,7 @@
 package load
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"gotest.tools/v3/assert"
+
+	"github.com/benchplan/benchplan/results"
 )
 
 // near asserts that got is within 1 ns of want seconds (the schedules round
@@ -122,4 +125,23 @@ func TestCountDueStopsAtATracesEnd(t *testing.T) {
 	tr := Trace{Offsets: []time.Duration{0, time.Millisecond, 2 * time.Millisecond}}
 	assert.Equal(t, countDue(tr, 1, Limits{MaxRequests: 3}, time.Hour), 2)
 	assert.Equal(t, countDue(tr, 0, Limits{}, time.Hour), 3)
+}
+
+// The dispatcher sends a trace's requests at their offsets and ends with
+// the trace, whatever the limits: it does not wait out max_duration.
+func TestRunEndsWithTheTrace(t *testing.T) {
+	offsets := []time.Duration{0, 0, time.Millisecond, 3 * time.Millisecond}
+	do := func(_ context.Context, origin time.Time, rec *results.Request) error {
+		rec.Sent = time.Since(origin)
+		rec.End = rec.Sent
+		return nil
+	}
+	out := Run(context.Background(), Spec{Schedule: Trace{Offsets: offsets}}, Limits{MaxDuration: time.Hour}, do)
+	assert.Equal(t, len(out.Requests), 4)
+	for _, r := range out.Requests {
+		assert.Equal(t, r.Intended, offsets[r.Index])
+		assert.Assert(t, r.Sent >= r.Intended)
+	}
+	assert.Assert(t, out.End < time.Hour, "ended at %v", out.End)
+	assert.Equal(t, out.Unsent, 0)
 }
