@@ -122,7 +122,7 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 	}
 	r.lim = limits(sc)
 	r.lim.MaxInFlight = r.inFlight
-	r.traceLimits()
+	r.shapeLimits()
 	r.slo = slo(sc)
 
 	if sc.Load.Type == plan.Sweep {

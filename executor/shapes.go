@@ -115,13 +115,20 @@ func (r *scenarioRun) counter(cl *client.Client) dataset.Counter {
 	}
 }
 
-// traceLimits ends a trace load's step with its last request: it sends
-// at most the trace's window.
-func (r *scenarioRun) traceLimits() {
-	if r.trace == nil {
-		return
+// shapeLimits ends a trace or ramp load's step once its last request has
+// finished: a trace's window, or every request due before a ramp's end
+// (drained, not cut, so that the last window's figures count them all).
+func (r *scenarioRun) shapeLimits() {
+	n := -1
+	switch {
+	case r.trace != nil:
+		n = len(r.trace.Offsets)
+	case r.sc.Load.Type == plan.LoadRamp:
+		for _, s := range r.shapeSteps() {
+			n = load.DueBefore(s.spec.Schedule, r.sc.Load.Ramp.Duration.D())
+		}
 	}
-	if n := len(r.trace.Offsets); r.lim.MaxRequests == 0 || r.lim.MaxRequests > n {
-		r.lim.MaxRequests = n
+	if n >= 0 && (r.lim.MaxRequests == 0 || r.lim.MaxRequests > n) {
+		r.lim.MaxRequests = max(n, 1)
 	}
 }

@@ -430,11 +430,11 @@ func (p *Plan) DataPath(path string) string {
 func (p *Plan) checkLimits(s *Scenario, es *Errors) {
 	add := func(msg string, ps ...string) { *es = append(*es, p.ErrorAt(0, msg, ps...)) }
 	l := s.Limits
-	if (l == nil || (l.MaxDuration == nil && l.MaxRequests == nil)) && s.Load != nil && s.Load.Type == LoadTrace {
+	if (l == nil || (l.MaxDuration == nil && l.MaxRequests == nil)) && s.Load != nil && (s.Load.Type == LoadTrace || s.Load.Type == LoadRamp) {
 		if l == nil {
 			s.Limits = &Limits{}
 		}
-		return // the trace ends by itself
+		return // the trace or the ramp ends by itself
 	}
 	if l == nil || (l.MaxDuration == nil && l.MaxRequests == nil) {
 		add("scenario has no limits: set `limits: { max_requests: N }` or `max_duration`, here or in defaults", ScenarioPath(s.index))

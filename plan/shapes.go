@@ -165,16 +165,6 @@ func (p *Plan) checkRamp(s *Scenario, add func(string, ...string)) {
 	if r.Windows != nil && (*r.Windows < 1 || *r.Windows > 100) {
 		add(fmt.Sprintf("ramp.windows must be in 1..100, got %d", *r.Windows), pos("windows")...)
 	}
-	if r.Duration != nil && r.Duration.D() > 0 {
-		// The step is the ramp: it ends with it, or earlier at max_duration.
-		if s.Limits == nil {
-			s.Limits = &Limits{}
-		}
-		if s.Limits.MaxDuration == nil || s.Limits.MaxDuration.D() > r.Duration.D() {
-			d := *r.Duration
-			s.Limits.MaxDuration = &d
-		}
-	}
 }
 
 func (p *Plan) checkTrace(s *Scenario, add func(string, ...string)) {

@@ -77,7 +77,7 @@ func sampleTrace(n int, spanMs float64) []byte {
 		}
 		// The last block is partly filled.
 		in = (len(ids)-1)*BlockTokens + 1 + int(u(i, 7)*float64(BlockTokens-1))
-		out := 8 + int(u(i, 8)*u(i, 9)*160)
+		out := 8 + int(u(i, 8)*u(i, 9)*96)
 		fmt.Fprintf(&buf, `{"timestamp": %d, "input_length": %d, "output_length": %d, "hash_ids": [`, int64(t), in, out)
 		for j, id := range ids {
 			if j > 0 {

@@ -136,3 +136,28 @@ func seconds(s float64) time.Duration {
 	}
 	return time.Duration(ns)
 }
+
+// DueBefore counts the requests a schedule has due before offset d: the
+// least i with At(i) >= d, found by bisection (At never decreases).
+func DueBefore(s Schedule, d time.Duration) int {
+	if s.At(0) >= d {
+		return 0
+	}
+	hi := 1
+	for s.At(hi) < d {
+		if hi > math.MaxInt32 {
+			return hi
+		}
+		hi *= 2
+	}
+	lo := hi / 2 // At(lo) < d <= At(hi)
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if s.At(mid) < d {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}

@@ -145,3 +145,15 @@ func TestRunEndsWithTheTrace(t *testing.T) {
 	assert.Assert(t, out.End < time.Hour, "ended at %v", out.End)
 	assert.Equal(t, out.Unsent, 0)
 }
+
+func TestDueBefore(t *testing.T) {
+	// N(2s) = 100 for 20 → 80 req/s in 4 stages: requests 0..99 are due before 2 s.
+	assert.Equal(t, DueBefore(Staged{FromPerSec: 20, ToPerSec: 80, Duration: 2 * time.Second, Stages: 4}, 2*time.Second), 100)
+	// N(10s) = 100 for 0 → 20 linearly; N(5s) = 25.
+	l := Linear{FromPerSec: 0, ToPerSec: 20, Duration: 10 * time.Second}
+	assert.Equal(t, DueBefore(l, 10*time.Second), 100)
+	assert.Equal(t, DueBefore(l, 5*time.Second), 25)
+	assert.Equal(t, DueBefore(Constant{RatePerSec: 3}, time.Second), 3)
+	assert.Equal(t, DueBefore(Constant{RatePerSec: 3}, 0), 0)
+	assert.Equal(t, DueBefore(Trace{Offsets: []time.Duration{0, 1, 2}}, time.Hour), 3)
+}
