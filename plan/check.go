@@ -292,7 +292,8 @@ func (p *Plan) checkLoad(s *Scenario, es *Errors) {
 func (p *Plan) checkData(s *Scenario, es *Errors) {
 	add := func(msg string, ps ...string) { *es = append(*es, p.ErrorAt(0, msg, ps...)) }
 	if s.Data == nil && s.Load != nil && s.Load.Type == LoadTrace {
-		return // the trace gives the prompts
+		s.Data = &Data{} // the trace gives the prompts
+		return
 	}
 	if s.Data == nil || (s.Data.Emulated == nil && s.Data.File == nil) {
 		add("scenario has no data: set `data: { emulated: { prompt_tokens: 512, output_tokens: 128 } }` or `data: { file: { path: prompts.txt } }`", paths(s, ".data")...)
