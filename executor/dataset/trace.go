@@ -31,11 +31,11 @@ const (
 	MaxTraceTimestamp = 30 * 24 * 3600 * 1000
 )
 
-// Trace formats.
+// Trace formats (the plan's).
 const (
-	TraceMooncake = "mooncake"
-	TraceJSONL    = "jsonl"
-	TraceCSV      = "csv"
+	TraceMooncake = plan.TraceMooncake
+	TraceJSONL    = plan.TraceJSONL
+	TraceCSV      = plan.TraceCSV
 )
 
 // TraceConfig says how to read a trace and which part of it to replay.
@@ -179,17 +179,23 @@ func (t *Trace) Calibrate(ctx context.Context, count Counter) Calibration {
 
 // LoadTrace reads the requests of cfg's window from a trace file.
 func LoadTrace(ctx context.Context, cfg TraceConfig) (*Trace, error) {
+	return loadTrace(ctx, cfg, MaxTraceRequests)
+}
+
+// loadTrace is LoadTrace with bound as the most requests a window may
+// hold.
+func loadTrace(ctx context.Context, cfg TraceConfig, bound int) (*Trace, error) {
 	t := &Trace{}
 	limit := cfg.MaxRequests
-	if limit <= 0 || limit > MaxTraceRequests {
-		limit = MaxTraceRequests
+	if limit <= 0 || limit > bound {
+		limit = bound
 	}
 	err := ScanTrace(ctx, cfg, func(line int, r TraceRequest) error {
 		if len(t.reqs) >= limit {
-			if cfg.MaxRequests > 0 && cfg.MaxRequests <= MaxTraceRequests {
+			if cfg.MaxRequests > 0 && cfg.MaxRequests <= bound {
 				return errStop
 			}
-			return errAt(line, "the replay's window holds more than %d requests, the most one step replays: narrow it with `duration`", MaxTraceRequests)
+			return errAt(line, "the replay's window holds more than %d requests, the most one step replays: narrow it with `duration`", bound)
 		}
 		t.reqs = append(t.reqs, r)
 		return nil

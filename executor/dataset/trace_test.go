@@ -129,3 +129,15 @@ func TestTraceLineIsBounded(t *testing.T) {
 	_, err := CheckTrace(context.Background(), TraceConfig{Path: path, Format: TraceJSONL})
 	assert.ErrorContains(t, err, ":1: the line is longer than the limit")
 }
+
+// A window with more requests than a step replays is refused, naming the
+// line where it overflows; a max_requests below the bound just stops
+// the read.
+func TestTraceWindowIsBounded(t *testing.T) {
+	path := writeTrace(t, "t.jsonl", mooncake)
+	_, err := loadTrace(context.Background(), TraceConfig{Path: path, Format: TraceMooncake}, 3)
+	assert.ErrorContains(t, err, path+":4: the replay's window holds more than 3 requests, the most one step replays: narrow it with `duration`")
+	tr, err := loadTrace(context.Background(), TraceConfig{Path: path, Format: TraceMooncake, MaxRequests: 3}, 3)
+	assert.NilError(t, err)
+	assert.Equal(t, tr.Len(), 3)
+}
