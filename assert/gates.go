@@ -32,6 +32,9 @@ func scenarioGroups(sc *plan.Scenario) Scenario {
 	for _, m := range sc.Models {
 		g.Models = append(g.Models, m.Name)
 	}
+	if l := sc.Load; l != nil && l.Type == plan.LoadRamp && l.Ramp != nil {
+		g.Windows = l.Ramp.WindowCount()
+	}
 	if sc.Data != nil && sc.Data.Sessions != nil {
 		s := sc.Data.Sessions
 		g.Sessions, g.MaxTurns = true, s.Turns

@@ -133,13 +133,19 @@ scenarios:
     assert:
       - turn[4].ttft.p95 < turn[1].ttft.p95 * 2
       - turn[5].ttft.p95 < 1s
+      - window[1].ttft.p95 < 1s
+  - name: ramp
+    load: { type: ramp, ramp: { from: 1, to: 4, duration: 4s, stages: 4 } }
+    assert:
+      - window[4].ttft.p95 < window[1].ttft.p95 * 3
+      - window[5].ttft.p95 < 1s
 `
 	p, err := plan.Parse("mix.yaml", []byte(src), plan.Options{})
 	assert.NilError(t, err)
 	_, err = CompilePlan(p)
 	var es plan.Errors
 	assert.Assert(t, errors.As(err, &es), "%v", err)
-	assert.Equal(t, len(es), 4, "%v", err)
+	assert.Equal(t, len(es), 6, "%v", err)
 	assert.Equal(t, es[0].Line, 14)
 	assert.Equal(t, es[0].Column, len(`      - ttft.p95 < 1s && `)+1)
 	assert.Assert(t, strings.Contains(es[0].Error(), `unknown model "sql-lroa": the scenario's models are "base", "sql-lora"; did you mean `+"`sql-lora`"+`?`), es[0].Error())
@@ -148,4 +154,6 @@ scenarios:
 	assert.Assert(t, strings.Contains(es[2].Error(), `turn[1] reads per-turn figures, made for multi-turn sessions (data.sessions); this scenario has none`), es[2].Error())
 	assert.Equal(t, es[3].Line, 25)
 	assert.Assert(t, strings.Contains(es[3].Error(), `turn[5]: the scenario's sessions have at most 4 turns`), es[3].Error())
+	assert.Assert(t, strings.Contains(es[4].Error(), `window[1] reads per-window figures, made for a ramp (load.type: ramp); this scenario's load is not one`), es[4].Error())
+	assert.Assert(t, strings.Contains(es[5].Error(), `window[5]: the scenario's ramp has 4 windows`), es[5].Error())
 }

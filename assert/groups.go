@@ -218,6 +218,8 @@ type Scenario struct {
 	// the most turns a session can have (0: no bound known).
 	Sessions bool
 	MaxTurns int
+	// Windows is the number of windows of its ramp (0: not a ramp).
+	Windows int
 }
 
 // CheckGroups reports a selector of the assertion that names a group the
@@ -237,6 +239,17 @@ func (a *Assertion) CheckGroups(sc Scenario) (msg string, column int, ok bool) {
 					a.column(i), false
 			case sc.MaxTurns > 0 && n > sc.MaxTurns:
 				return fmt.Sprintf("%s: the scenario's sessions have at most %d turns", sel.label(), sc.MaxTurns), a.column(i), false
+			}
+			continue
+		}
+		if sel.by == results.ByWindow {
+			n, _ := strconv.Atoi(sel.key)
+			switch {
+			case sc.Windows == 0:
+				return fmt.Sprintf("%s reads per-window figures, made for a ramp (load.type: ramp); this scenario's load is not one", sel.label()),
+					a.column(i), false
+			case n > sc.Windows:
+				return fmt.Sprintf("%s: the scenario's ramp has %d windows", sel.label(), sc.Windows), a.column(i), false
 			}
 			continue
 		}

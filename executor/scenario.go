@@ -27,6 +27,8 @@ import (
 type stepRun struct {
 	st   *results.Step
 	spec load.Spec
+	// tag, when set, tags each request as it is sent (a ramp's window).
+	tag func(*results.Request)
 }
 
 // scenarioRun holds what every step of a scenario shares.
@@ -51,6 +53,8 @@ type scenarioRun struct {
 	died error
 	// stopStep ends the running step with a cause (see watchServer).
 	stopStep context.CancelCauseFunc
+	// trace is a trace load's schedule, once its file is read.
+	trace *load.Trace
 }
 
 // warmConnections is how many connections to open before a step: its
@@ -64,6 +68,8 @@ func warmConnections(spec load.Spec, inFlight int) int {
 		n = int(sched.RatePerSec*0.02) + 8
 	case *load.Poisson:
 		n = int(sched.RatePerSec()*0.02) + 8
+	case interface{ MeanRatePerSec() float64 }: // ramps, traces
+		n = int(sched.MeanRatePerSec()*0.02) + 8
 	default:
 		n = 8
 	}
@@ -138,13 +144,14 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 	}
 	r.lim = limits(sc)
 	r.lim.MaxInFlight = r.inFlight
+	r.shapeLimits()
 	r.slo = slo(sc)
 
 	if sc.Load.Type == plan.Sweep {
 		r.sweep(ctx)
 		return r.died
 	}
-	all := plannedSteps(sc)
+	all := append(plannedSteps(sc), r.shapeSteps()...)
 	for _, s := range all {
 		s.spec.Sessions = sessions
 		if ctx.Err() != nil || r.died != nil {
@@ -239,6 +246,9 @@ func connectionsNeeded(sc *plan.Scenario) (int, string) {
 
 // data makes the scenario's prompts and records how.
 func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client) (dataset.Source, error) {
+	if r.sc.Load.Type == plan.LoadTrace {
+		return r.traceData(ctx, p, cl)
+	}
 	d := r.sc.Data
 	if f := d.File; f != nil {
 		path := p.DataPath(f.Path)
@@ -261,13 +271,7 @@ func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client)
 		cfg.Seed = *e.Seed
 	}
 	em := dataset.NewEmulated(cfg)
-	count := func(ctx context.Context, prompt string) (int, bool, error) {
-		n, templated, err := cl.Tokenize(ctx, client.Request{Prompt: prompt})
-		if errors.Is(err, client.ErrNoTokenizer) {
-			err = dataset.ErrNoTokenizer
-		}
-		return n, templated, err
-	}
+	count := r.counter(cl)
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	n := 0
@@ -344,7 +348,7 @@ func plannedSteps(sc *plan.Scenario) []stepRun {
 	var out []stepRun
 	add := func(st *results.Step, spec load.Spec) {
 		st.Index = len(out)
-		out = append(out, stepRun{st, spec})
+		out = append(out, stepRun{st: st, spec: spec})
 	}
 	switch l.Type {
 	case plan.Synchronous:
@@ -380,6 +384,9 @@ func rateStep(sc *plan.Scenario, typ string, rate float64) (*results.Step, load.
 	if typ == plan.Poisson {
 		sched = load.NewPoisson(rate, loadSeed(l))
 	}
+	if l.RampUp != nil && typ == plan.Constant {
+		sched = rampUp(l, rate)
+	}
 	return st, load.Spec{Schedule: sched, MaxConcurrency: maxConcurrency(l)}
 }
 
@@ -397,7 +404,7 @@ func (r *scenarioRun) sweep(ctx context.Context) {
 		total = 2 + len(l.Rate)
 	}
 	sync := &results.Step{Index: 0, Load: plan.Synchronous, Streams: 1}
-	if !r.step(ctx, stepRun{sync, load.Spec{Streams: 1}}, total) {
+	if !r.step(ctx, stepRun{st: sync, spec: load.Spec{Streams: 1}}, total) {
 		return
 	}
 	limit := maxConcurrency(l)
@@ -406,7 +413,7 @@ func (r *scenarioRun) sweep(ctx context.Context) {
 	}
 	tp, spec := throughputStep(sc, limit)
 	tp.Index = 1
-	if !r.step(ctx, stepRun{tp, spec}, total) {
+	if !r.step(ctx, stepRun{st: tp, spec: spec}, total) {
 		return
 	}
 	rates := []float64(l.Rate)
@@ -430,7 +437,7 @@ func (r *scenarioRun) sweep(ctx context.Context) {
 		st.Index = 2 + k
 		st.MaxConcurrency = 0
 		spec.MaxConcurrency = 0
-		r.step(ctx, stepRun{st, spec}, total)
+		r.step(ctx, stepRun{st: st, spec: spec}, total)
 	}
 }
 
@@ -469,6 +476,13 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 			err := r.do(ctx, origin, req)
 			r.rep.RequestDone(req)
 			return err
+		}
+	}
+	if s.tag != nil {
+		inner := do
+		do = func(ctx context.Context, origin time.Time, req *results.Request) error {
+			s.tag(req)
+			return inner(ctx, origin, req)
 		}
 	}
 	sctx, stopWatch := r.watchServer(ctx)
@@ -547,10 +561,15 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 // metrics need: the SLO, the confidence of each look, whether it is paced.
 func (r *scenarioRun) windowOf(s stepRun, out load.Outcome) results.Window {
 	w := window(r.sc, out)
+	excludeRampUp(r.sc, &w, out.Requests)
+	if l := r.sc.Load; l != nil && l.Type == plan.LoadRamp && l.Ramp != nil {
+		// Each window's figures are measured over its own span.
+		w.Windows = load.WindowEnds(l.Ramp.Duration.D(), l.Ramp.WindowCount())
+	}
 	w.SLO = r.slo
 	w.Confidence = r.sc.LookConfidence()
 	switch s.spec.Schedule.(type) {
-	case load.Constant, *load.Poisson:
+	case load.Constant, *load.Poisson, load.Linear, load.Staged, load.Trace, rampedConstant:
 		w.Paced = true
 	}
 	return w

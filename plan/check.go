@@ -264,6 +264,7 @@ func (p *Plan) checkLoad(s *Scenario, es *Errors) {
 	case Constant, Poisson:
 		no("streams", len(l.Streams) > 0, "it is driven by rate")
 		rates(true)
+	case LoadRamp, LoadTrace:
 	case Sweep:
 		no("streams", len(l.Streams) > 0, "it measures its own rates")
 		rates(false)
@@ -287,6 +288,7 @@ func (p *Plan) checkLoad(s *Scenario, es *Errors) {
 	if l.Type != Poisson && len(s.Models) == 0 {
 		no("seed", l.Seed != nil, "only poisson arrivals and the draw of `models` are random")
 	}
+	p.checkShape(s, es)
 	if l.MaxConcurrency != nil && (*l.MaxConcurrency < 1 || *l.MaxConcurrency > MaxStreams) {
 		add(fmt.Sprintf("max_concurrency must be in 1..%d, got %d", MaxStreams, *l.MaxConcurrency), paths(s, ".load.max_concurrency")...)
 	}
@@ -294,6 +296,10 @@ func (p *Plan) checkLoad(s *Scenario, es *Errors) {
 
 func (p *Plan) checkData(s *Scenario, es *Errors) {
 	add := func(msg string, ps ...string) { *es = append(*es, p.ErrorAt(0, msg, ps...)) }
+	if s.Data == nil && s.Load != nil && s.Load.Type == LoadTrace {
+		s.Data = &Data{} // the trace gives the prompts
+		return
+	}
 	if s.Data == nil || (s.Data.Emulated == nil && s.Data.File == nil && s.Data.Sessions == nil) {
 		add("scenario has no data: set `data: { emulated: { prompt_tokens: 512, output_tokens: 128 } }`, `data: { file: { path: prompts.txt } }` or `data: { sessions: { turns: 4, user_tokens: 128, output_tokens: 128 } }`", paths(s, ".data")...)
 		return
@@ -455,6 +461,12 @@ func (p *Plan) DataPath(path string) string {
 func (p *Plan) checkLimits(s *Scenario, es *Errors) {
 	add := func(msg string, ps ...string) { *es = append(*es, p.ErrorAt(0, msg, ps...)) }
 	l := s.Limits
+	if (l == nil || (l.MaxDuration == nil && l.MaxRequests == nil)) && s.Load != nil && (s.Load.Type == LoadTrace || s.Load.Type == LoadRamp) {
+		if l == nil {
+			s.Limits = &Limits{}
+		}
+		return // the trace or the ramp ends by itself
+	}
 	if l == nil || (l.MaxDuration == nil && l.MaxRequests == nil) {
 		add("scenario has no limits: set `limits: { max_requests: N }` or `max_duration`, here or in defaults", ScenarioPath(s.index))
 		return

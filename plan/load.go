@@ -52,6 +52,9 @@ type Options struct {
 	// already known to exist, to be a regular file and to be within
 	// MaxDataFileBytes.
 	DataFile func(path string, f *File, chat bool) error
+	// TraceFile, when set, reads a trace load's file (its path resolved
+	// against the plan's directory) as DataFile reads data files.
+	TraceFile func(path string, t *Trace) error
 }
 
 // Read loads the plan file at path: environment interpolation, --set
@@ -83,7 +86,7 @@ func readBounded(path, what string) ([]byte, error) {
 // Parse loads a plan from its text; file names it in errors and anchors
 // relative data paths.
 func Parse(file string, src []byte, opts Options) (*Plan, error) {
-	p := &Plan{File: file, Source: src, dataFile: opts.DataFile}
+	p := &Plan{File: file, Source: src, dataFile: opts.DataFile, traceFile: opts.TraceFile}
 	if len(src) > MaxPlanBytes {
 		return nil, Errors{{File: file, Line: 1, Column: 1, Message: fmt.Sprintf("the plan is %s; the limit is %s: a plan needs a few kilobytes", regular.Size(int64(len(src))), regular.Size(MaxPlanBytes))}}
 	}

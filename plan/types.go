@@ -51,6 +51,7 @@ type Plan struct {
 
 	// dataFile is Options.DataFile; dataChecked holds what it found, by file.
 	dataFile    func(path string, f *File, chat bool) error
+	traceFile   func(path string, t *Trace) error
 	dataChecked map[string]error
 }
 
@@ -275,12 +276,13 @@ const (
 )
 
 // LoadTypes lists the load types.
-var LoadTypes = []string{Synchronous, Concurrent, Throughput, Constant, Poisson, Sweep}
+var LoadTypes = []string{Synchronous, Concurrent, Throughput, Constant, Poisson, Sweep, LoadRamp, LoadTrace}
 
 // Load is a scenario's load shape.
 type Load struct {
-	// Type is synchronous, concurrent, throughput, constant, poisson or sweep.
-	Type string `yaml:"type" json:"type" jsonschema:"required,enum=synchronous,enum=concurrent,enum=throughput,enum=constant,enum=poisson,enum=sweep"`
+	// Type is synchronous, concurrent, throughput, constant, poisson,
+	// sweep, ramp or trace.
+	Type string `yaml:"type" json:"type" jsonschema:"required,enum=synchronous,enum=concurrent,enum=throughput,enum=constant,enum=poisson,enum=sweep,enum=ramp,enum=trace"`
 	// Rate is requests per second (constant, poisson; explicit rates for
 	// sweep); a list makes one step per rate.
 	Rate Rates `yaml:"rate,omitempty" json:"rate,omitempty"`
@@ -295,6 +297,14 @@ type Load struct {
 	Steps *int `yaml:"steps,omitempty" json:"steps,omitempty" jsonschema:"minimum=1,maximum=100"`
 	// Seed makes poisson arrivals and the draw of `models` reproducible (default 1).
 	Seed *int64 `yaml:"seed,omitempty" json:"seed,omitempty"`
+	// RampUp (constant) raises the rate linearly from 0 to its rate over
+	// this long at each step's start; requests due in it are excluded
+	// from the figures, like a warmup.
+	RampUp *Duration `yaml:"ramp_up,omitempty" json:"ramp_up,omitempty"`
+	// Ramp is a ramp load's rates, duration, stages and windows.
+	Ramp *Ramp `yaml:"ramp,omitempty" json:"ramp,omitempty"`
+	// Trace is the file a trace load replays, and how.
+	Trace *Trace `yaml:"trace,omitempty" json:"trace,omitempty"`
 }
 
 // Data says what prompts to send: exactly one of emulated, file or sessions.

@@ -73,11 +73,12 @@ type Scenario struct {
 
 // DataInfo describes a scenario's prompts.
 type DataInfo struct {
-	// Source is "emulated" or "file".
+	// Source is "emulated", "file" or "trace" (a trace load's prompts).
 	Source string `json:"source"`
-	// File is the data file (file source only).
+	// File is the data or trace file (file and trace sources only).
 	File string `json:"file,omitempty"`
-	// Prompts is the number of distinct prompts in a file.
+	// Prompts is the number of distinct prompts in a file (for a trace:
+	// the requests of its window).
 	Prompts int `json:"prompts,omitempty"`
 	// PromptLengths says how emulated prompt lengths were made: "exact"
 	// (measured with the server's /tokenize and adjusted until exact) or

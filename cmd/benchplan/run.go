@@ -86,6 +86,11 @@ func load(ctx context.Context, path string, opts plan.Options) (*plan.Plan, asse
 		_, err := dataset.Check(ctx, dataset.FileConfig{Path: path, Format: f.Format, Column: f.Column, OutputTokens: f.OutputTokens, Chat: chat})
 		return err
 	}
+	opts.TraceFile = func(path string, t *plan.Trace) error {
+		start, length := t.TraceWindow()
+		_, err := dataset.CheckTrace(ctx, dataset.TraceConfig{Path: path, Format: t.Format, Start: start, Duration: length})
+		return err
+	}
 	p, err := plan.Read(path, opts)
 	if err != nil {
 		return nil, nil, err

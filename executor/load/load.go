@@ -357,9 +357,14 @@ func (s *step) open(spec Spec, do Do) {
 	}
 	s.start()
 	i := 0
+	ended := false
 loop:
 	for ; more(i); i++ {
 		at := spec.Schedule.At(i)
+		if at == never {
+			ended = true // the schedule has no request i: a trace's end
+			break
+		}
 		if s.lim.MaxDuration > 0 && at >= s.lim.MaxDuration {
 			break
 		}
@@ -400,7 +405,7 @@ loop:
 	if spec.MaxConcurrency == 0 {
 		s.unsent = countDue(spec.Schedule, i, s.lim, time.Since(s.origin))
 	}
-	if !s.stopped() && more(i) && s.lim.MaxDuration > 0 {
+	if !s.stopped() && more(i) && !ended && s.lim.MaxDuration > 0 {
 		// The schedule reached the duration limit: in-flight requests
 		// run until it cuts them.
 		<-s.ctx.Done()

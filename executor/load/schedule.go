@@ -105,6 +105,8 @@ func MeanGap(s Schedule) time.Duration {
 		rate = s.RatePerSec
 	case *Poisson:
 		rate = s.RatePerSec()
+	case interface{ MeanRatePerSec() float64 }: // ramps, traces
+		rate = s.MeanRatePerSec()
 	}
 	if !(rate > 0) || math.IsInf(rate, 0) {
 		return 0
