@@ -13,7 +13,8 @@ import (
 )
 
 // allocated is the memory f allocates, in bytes (every allocation counted,
-// whatever the collector freed since).
+// whatever the collector freed since). It reads the process-wide count, so
+// only tests that are not parallel call it: they run before any parallel one.
 func allocated(f func()) uint64 {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -79,7 +80,7 @@ func TestDeepNestingIsRefusedBeforeParsing(t *testing.T) {
 		"indentation": {deepBlock(100), 73, 69},
 	} {
 		t.Run(name, func(t *testing.T) {
-			t.Parallel()
+			// Not parallel: allocated reads the process-wide TotalAlloc.
 			var es Errors
 			n := allocated(func() { _, es = parse(t, tc.src, Options{}) })
 			assert.Assert(t, n < memBound, "allocated %d MiB", n>>20)
@@ -105,7 +106,7 @@ func TestDeepNestingIsRefusedBeforeParsing(t *testing.T) {
 }
 
 func TestWideMappingIsRefusedBeforeParsing(t *testing.T) {
-	t.Parallel()
+	// Not parallel: allocated reads the process-wide TotalAlloc.
 	// The parser's cost grows with the square of a block mapping's keys:
 	// 50,000 keys (490 KB) allocated 9.8 GB.
 	var b strings.Builder
@@ -123,7 +124,7 @@ func TestWideMappingIsRefusedBeforeParsing(t *testing.T) {
 }
 
 func TestTooManyValuesAreRefusedBeforeParsing(t *testing.T) {
-	t.Parallel()
+	// Not parallel: allocated reads the process-wide TotalAlloc.
 	src := base + "  - name: a\n    load: { type: synchronous }\n    request: { extra_body: { x: [" + strings.Repeat("1,", 200_000) + "1] } }\n"
 	var es Errors
 	n := allocated(func() { _, es = parse(t, src, Options{}) })
@@ -134,7 +135,7 @@ func TestTooManyValuesAreRefusedBeforeParsing(t *testing.T) {
 }
 
 func TestPlanFilesAreBoundedBeforeTheyAreRead(t *testing.T) {
-	t.Parallel()
+	// Not parallel: allocated reads the process-wide TotalAlloc.
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.yaml")
 	f, err := os.Create(big)
@@ -199,7 +200,7 @@ func TestInterpolationIsBounded(t *testing.T) {
 }
 
 func TestLineBreaksOfEveryKindAreCounted(t *testing.T) {
-	t.Parallel()
+	// Not parallel: allocated reads the process-wide TotalAlloc.
 	// Lines ended by a lone CR: 50,000 keys the YAML library would read
 	// as lines, at 9.8 GB.
 	var b strings.Builder
