@@ -108,9 +108,17 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 		res.Error = err.Error()
 		return nil
 	}
+	if c, ok := src.(io.Closer); ok {
+		defer c.Close()
+	}
 	ignoreEOS := sc.Request == nil || sc.Request.IgnoreEOS == nil || *sc.Request.IgnoreEOS
 	r.do = func(ctx context.Context, origin time.Time, rec *results.Request) error {
 		it := src.Item(rec.Index)
+		if it.Err != nil { // a data file changed during the run
+			rec.Sent = time.Since(origin)
+			rec.End, rec.Error = rec.Sent, "data"
+			return it.Err
+		}
 		req := client.Request{Prompt: it.Prompt, Messages: it.Messages, MaxTokens: it.OutputTokens, IgnoreEOS: ignoreEOS}
 		return cl.Do(ctx, req, origin, rec)
 	}
@@ -219,9 +227,7 @@ func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client)
 	d := r.sc.Data
 	if f := d.File; f != nil {
 		path := p.DataPath(f.Path)
-		file, err := dataset.Load(ctx, dataset.FileConfig{
-			Path: path, Format: f.Format, Column: f.Column, OutputTokens: f.OutputTokens, Chat: r.sc.API != client.Completions,
-		})
+		file, err := dataset.Load(ctx, dataset.ConfigFor(path, f, r.sc.API != client.Completions))
 		if err != nil {
 			return nil, err
 		}

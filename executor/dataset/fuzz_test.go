@@ -4,18 +4,22 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/benchplan/benchplan/plan"
 )
 
 // fuzzScan reads src in a format and checks what every reader promises:
-// no panic, a mistake names a line of the input, and every prompt read is
-// one a request can send.
+// no panic, a mistake names a line of the input, every prompt read is one
+// a request can send, and every record read back from where the scan
+// found it (as File.Item does) is the item the scan gave.
 func fuzzScan(t *testing.T, src []byte, cfg FileConfig) []Item {
 	var items []Item
-	n, err := scan(context.Background(), bytes.NewReader(src), cfg, func(it Item) error {
-		items = append(items, it)
+	var recs []record
+	n, err := scan(context.Background(), bytes.NewReader(src), int64(len(src)), cfg, func(r record) error {
+		items = append(items, r.item)
+		recs = append(recs, r)
 		return nil
 	})
 	if err != nil {
@@ -31,12 +35,36 @@ func fuzzScan(t *testing.T, src []byte, cfg FileConfig) []Item {
 	if n != len(items) {
 		t.Fatalf("counted %d prompts, gave %d", n, len(items))
 	}
-	for _, it := range items {
+	p, err := newParser(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Format == "csv" && len(recs) > 0 {
+		head, err := newCSVReader(bytes.NewReader(src)).Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.header(head); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, it := range items {
 		if it.Prompt == "" && len(it.Messages) == 0 && cfg.Format != "jsonl" {
 			t.Fatalf("an empty prompt: %+v", it)
 		}
 		if it.OutputTokens < 0 || it.OutputTokens > plan.MaxTokens {
 			t.Fatalf("output_tokens %d out of bounds", it.OutputTokens)
+		}
+		r := recs[k]
+		if r.start < 0 || r.end > int64(len(src)) || r.start > r.end {
+			t.Fatalf("record %d at %d..%d outside the input", k, r.start, r.end)
+		}
+		back, err := p.at(src[r.start:r.end])
+		if err != nil {
+			t.Fatalf("record %d (%q) not read back: %v", k, src[r.start:r.end], err)
+		}
+		if !reflect.DeepEqual(back, it) {
+			t.Fatalf("record %d read back as %+v, scanned as %+v", k, back, it)
 		}
 	}
 	return items
