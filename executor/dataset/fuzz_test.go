@@ -3,6 +3,7 @@ package dataset
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -118,5 +119,64 @@ func FuzzCSV(f *testing.F) {
 	f.Add([]byte("prompt,output_tokens\na,0\n"), "prompt")
 	f.Fuzz(func(t *testing.T, src []byte, column string) {
 		fuzzScan(t, src, FileConfig{Format: "csv", Column: column})
+	})
+}
+
+func FuzzShareGPT(f *testing.F) {
+	f.Add([]byte(`[{"id":"a","conversations":[{"from":"human","value":"hi"},{"from":"gpt","value":"hello there"}]},
+ {"conversations":[{"from":"system","value":"s"},{"from":"human","value":"q1"},{"from":"gpt","value":"a1"},{"from":"human","value":"q2"}]}]`), false, 0)
+	f.Add([]byte(`[{"conversations":[{"from":"gpt","value":"x"}]}, {"conversations":[]}]`), true, 5)
+	f.Add([]byte("\xef\xbb\xbf[]"), false, 0)
+	f.Add([]byte(`[{"conversations":"x"}]`), false, 0)
+	f.Add([]byte(`[{"conversations":[{"from":"human","value":tru}]}]`), true, 0)
+	f.Add([]byte(`{"conversations":[]}`), false, 0)
+	f.Add([]byte(`[{"conversations":[{"from":"bot","value":"x"}]}] ,`), false, 0)
+	f.Fuzz(func(t *testing.T, src []byte, multi bool, out int) {
+		cfg := FileConfig{Format: "sharegpt", Chat: true, MultiTurn: multi, OutputTokens: max(0, min(out, plan.MaxTokens))}
+		for _, it := range fuzzScan(t, src, cfg) {
+			if multi != (len(it.Messages) > 0) || len(it.Turns) == 0 {
+				t.Fatalf("multi_turn %v gave %+v", multi, it)
+			}
+		}
+	})
+}
+
+func FuzzOpenAI(f *testing.F) {
+	f.Add([]byte(`{"messages":[{"role":"user","content":"a"}],"max_tokens":3}
+{"messages":[{"role":"user","content":[{"type":"text","text":"b"}]}],"max_completion_tokens":9,"model":"m"}
+`))
+	f.Add([]byte(`{"messages":[]}`))
+	f.Add([]byte(`{"prompt":"a"}`))
+	f.Add([]byte(`{"messages":[{"from":"human","value":"x"}],"max_tokens":-1}`))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		for _, it := range fuzzScan(t, src, FileConfig{Format: "openai", Chat: true}) {
+			if len(it.Messages) == 0 || !json.Valid(it.Messages) {
+				t.Fatalf("messages %q", it.Messages)
+			}
+		}
+	})
+}
+
+func FuzzColumns(f *testing.F) {
+	f.Add([]byte(`{"q":"why?","a":"because","n":4}
+{"q":null}
+{"conv":[{"from":"human","value":"x"}]}
+`), "q", "", "n", "a")
+	f.Add([]byte(`{"conv":[{"from":"human","value":"x"},{"role":"user","content":"y"}]}`), "", "conv", "", "")
+	f.Add([]byte(`{"q":"x","n":"12"}`), "q", "", "n", "")
+	f.Add([]byte(`{"q":"x","n":1e3}`), "q", "", "n", "")
+	f.Fuzz(func(t *testing.T, src []byte, prompt, messages, out, answer string) {
+		if (prompt == "") == (messages == "") {
+			return
+		}
+		c := &plan.Columns{Prompt: prompt, Messages: messages, OutputTokens: out, Answer: answer}
+		for _, it := range fuzzScan(t, src, FileConfig{Format: "jsonl", Chat: true, Columns: c}) {
+			if messages != "" && !json.Valid(it.Messages) {
+				t.Fatalf("messages %q", it.Messages)
+			}
+		}
+		if messages == "" {
+			fuzzScan(t, src, FileConfig{Format: "csv", Columns: c})
+		}
 	})
 }

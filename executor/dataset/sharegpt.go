@@ -98,6 +98,9 @@ func readShareGPT(ctx context.Context, ra io.ReaderAt, size int64, p *parser, ea
 			if errors.As(err, &te) {
 				return at(elem, "conversation %d: %s", k+1, typeProblem(te))
 			}
+			if off, msg, ok := elementSyntax(ra, elem, size, err); ok {
+				return at(off, "not valid JSON: %s", msg)
+			}
 			return syntax(err, elem)
 		}
 		end := dec.InputOffset()
@@ -128,6 +131,26 @@ func readShareGPT(ctx context.Context, ra io.ReaderAt, size int64, p *parser, ea
 		return at(off, "text after the array's closing ]")
 	}
 	return nil
+}
+
+// elementSyntax finds the byte in the file of a syntax error met while
+// decoding the element at elem, and its message: the decoder's offsets count from
+// where its scan of the value began, so the element is checked again
+// alone (read bounded, on this mistake's path only).
+func elementSyntax(ra io.ReaderAt, elem, size int64, err error) (off int64, msg string, ok bool) {
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		return 0, "", false
+	}
+	buf := make([]byte, min(size-elem, MaxLineBytes+64<<10))
+	n, _ := ra.ReadAt(buf, elem)
+	var v any
+	uerr := json.Unmarshal(buf[:n], &v)
+	var again *json.SyntaxError
+	if errors.As(uerr, &again) && again.Offset > 0 {
+		return elem + again.Offset - 1, again.Error(), true
+	}
+	return 0, "", false
 }
 
 // typeProblem says what a JSON value of the wrong type was.
