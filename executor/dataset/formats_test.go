@@ -155,10 +155,10 @@ func TestShareGPTConversationsAreBounded(t *testing.T) {
 func TestEstimateTokens(t *testing.T) {
 	t.Parallel()
 	for text, want := range map[string]int{
-		"":                        0,
-		"  \n":                    0,
-		"one":                     2, // ceil(4/3); a quarter of 3 characters is 1
-		"one two three":           4,
+		"":              0,
+		"  \n":          0,
+		"one":           2, // ceil(4/3); a quarter of 3 characters is 1
+		"one two three": 4,
 		"東京は日本の首都です。東京は大きい": 5, // no spaces: a quarter of 17 characters
 	} {
 		assert.Equal(t, EstimateTokens(text), want, text)
