@@ -129,6 +129,10 @@ func TestDataFileMistakesArePositioned(t *testing.T) {
 			`:2: no field "question" in the record (fields: id, q)`},
 		{"num.jsonl", "{\"question\": \"a\", \"n\": 1.5}\n", FileConfig{Format: "jsonl", Columns: &plan.Columns{Prompt: "question", OutputTokens: "n"}},
 			`:1: field "n" must be a whole number, got 1.5`},
+		{"typo.jsonl", "{\"question\": \"a\", \"id\": 1}\n", FileConfig{Format: "jsonl", Columns: &plan.Columns{Prompt: "questoin"}},
+			`:1: no field "questoin" in the record (did you mean "question"?)`},
+		{"typo.csv", "id,question\n1,a\n", FileConfig{Format: "csv", Column: "Question"},
+			`:1: no column "Question" in the header (did you mean "question"?)`},
 		{"col.csv", "id,question\n1,a\n", FileConfig{Format: "csv", Columns: &plan.Columns{Prompt: "question", Answer: "response"}},
 			`:1: no column "response" in the header (columns: id, question)`},
 	} {

@@ -214,6 +214,13 @@ func (p *parser) mapped(line []byte) (Item, bool, error) {
 	field := func(name string) (json.RawMessage, error) {
 		v, ok := rec[name]
 		if !ok {
+			names := make([]string, 0, len(rec))
+			for k := range rec {
+				names = append(names, k)
+			}
+			if s := closest(name, names); s != "" {
+				return nil, fmt.Errorf("no field %q in the record (did you mean %q?)", clip(name), clip(s))
+			}
 			return nil, fmt.Errorf("no field %q in the record (fields: %s)", clip(name), fieldList(rec))
 		}
 		return v, nil
@@ -331,6 +338,9 @@ func (p *parser) header(head []string) error {
 		}
 	}
 	missing := func(name string) error {
+		if s := closest(name, names); s != "" {
+			return fmt.Errorf("no column %q in the header (did you mean %q?)", clip(name), clip(s))
+		}
 		for k := range names {
 			names[k] = clip(names[k])
 		}
@@ -393,4 +403,22 @@ func EstimateTokens(text string) int {
 	byWords := math.Ceil(float64(words) * 4 / 3)
 	byChars := math.Ceil(float64(utf8.RuneCountInString(text)) / 4)
 	return int(min(max(byWords, byChars, 1), plan.MaxTokens))
+}
+
+// closest is the name nearest to name, if near enough to be a typo (as
+// the plan's own suggestions).
+func closest(name string, names []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range names {
+		if len(c) > 256 {
+			continue // the distance costs len(name)*len(c)
+		}
+		if d := plan.EditDistance(name, c); d < bestD || d == bestD && c < best {
+			best, bestD = c, d
+		}
+	}
+	if best != "" && bestD <= max(1, min(len(name), len(best))/3) {
+		return best
+	}
+	return ""
 }
