@@ -26,8 +26,18 @@ TOPICS = ["a sorting algorithm", "the French revolution", "a sourdough recipe", 
           "Kubernetes readiness probes", "the water cycle", "a limerick about a cat"]
 
 
+_POOL = []
+
+
 def text(rng, n):
-    return " ".join(rng.choice(WORDS) for _ in range(n))
+    """About n words: a slice of a pool of random words (fast enough for GBs)."""
+    if not _POOL:
+        prng = random.Random(0)
+        _POOL.append(" ".join(prng.choice(WORDS) for _ in range(200000)))
+    pool = _POOL[0]
+    start = pool.find(" ", rng.randrange(len(pool) - 8 * n - 16)) + 1
+    end = pool.rfind(" ", start, start + 5 * n + 1)
+    return pool[start:end if end > start else start + 5 * n]
 
 
 def conversation(rng, i, answer_words):
