@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -167,4 +168,21 @@ func TestEstimateTokens(t *testing.T) {
 	} {
 		assert.Equal(t, EstimateTokens(text), want, text)
 	}
+}
+
+func TestAFileChangedDuringTheRunFailsItsRequestsNotTheRun(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "c.json")
+	src, err := os.ReadFile("testdata/sharegpt.json")
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(path, src, 0o644))
+	f, err := Load(context.Background(), FileConfig{Path: path, Format: "sharegpt", Chat: true})
+	assert.NilError(t, err)
+	defer f.Close()
+	assert.NilError(t, f.Item(0).Err)
+	// Shorter, then rewritten with other text at the same offsets.
+	assert.NilError(t, os.Truncate(path, 40))
+	assert.ErrorContains(t, f.Item(1).Err, "reading record 2: EOF")
+	assert.NilError(t, os.WriteFile(path, bytes.Repeat([]byte("x"), len(src)), 0o644))
+	assert.ErrorContains(t, f.Item(0).Err, path+" changed since it was read: record 1 at byte 4: invalid character 'x'")
 }
