@@ -118,6 +118,8 @@ func TestDataFileMistakesArePositioned(t *testing.T) {
 			`:1:2: conversation 1: conversations[0] has from "narrator": not a role (human, gpt or system)`},
 		{"sep.json", "[{\"conversations\": []}\n x]", FileConfig{Format: "sharegpt"},
 			":2:2: not valid JSON: invalid character 'x' looking for beginning of value"},
+		{"bom.json", "\xef\xbb\xbf[\n {\"conversations\": 1}]", FileConfig{Format: "sharegpt"},
+			":2:2: conversation 1: conversations must be an array of {from, value}, not a JSON number"},
 		{"cut.json", "[\n {\"conversations\": [{\"from\": \"human\", \"value\": \"a\"}]},\n", FileConfig{Format: "sharegpt"},
 			":3:1: the file ends inside the array (is it cut short?)"},
 		{"tail.json", `[{"conversations": [{"from": "human", "value": "a"}]}] []`, FileConfig{Format: "sharegpt"},

@@ -49,8 +49,16 @@ type shareGPTEntry struct {
 // readShareGPT reads a ShareGPT file: one JSON array of conversations,
 // streamed an element at a time (never the whole array in memory).
 func readShareGPT(ctx context.Context, ra io.ReaderAt, size int64, p *parser, each func(record) error) error {
-	lim := &recordLimiter{r: io.NewSectionReader(ra, 0, size)}
+	// A UTF-8 byte order mark at the start is skipped; offsets stay the
+	// file's.
+	var head [3]byte
+	base := int64(0)
+	if n, _ := ra.ReadAt(head[:], 0); n == 3 && bytes.Equal(head[:], bom) {
+		base = 3
+	}
+	lim := &recordLimiter{r: io.NewSectionReader(ra, base, size-base)}
 	dec := json.NewDecoder(lim)
+	offset := func() int64 { return base + dec.InputOffset() }
 	// at places a mistake at the line and column of byte offset off.
 	at := func(off int64, format string, args ...any) error {
 		line, col := position(ra, off)
@@ -62,13 +70,13 @@ func readShareGPT(ctx context.Context, ra io.ReaderAt, size int64, p *parser, ea
 		case errors.Is(err, errRecordTooLong):
 			return at(off, "a conversation longer than the limit of %s", regular.Size(MaxLineBytes))
 		case errors.As(err, &se):
-			return at(max(se.Offset-1, 0), "not valid JSON: %v", err)
+			return at(base+max(se.Offset-1, 0), "not valid JSON: %v", err)
 		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 			return at(size, "the file ends inside the array (is it cut short?)")
 		}
 		return err
 	}
-	start := skipSpace(ra, 0, size)
+	start := skipSpace(ra, base, size)
 	tok, err := dec.Token()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -85,12 +93,12 @@ func readShareGPT(ctx context.Context, ra io.ReaderAt, size int64, p *parser, ea
 				return err
 			}
 		}
-		lim.start = dec.InputOffset()
+		lim.start = dec.InputOffset() // in the section
 		more := dec.More()
 		if !more {
 			break
 		}
-		begin := dec.InputOffset()
+		begin := offset()
 		var e shareGPTEntry
 		if err := dec.Decode(&e); err != nil {
 			elem := skipSeparators(ra, begin, size)
@@ -103,7 +111,7 @@ func readShareGPT(ctx context.Context, ra io.ReaderAt, size int64, p *parser, ea
 			}
 			return syntax(err, elem)
 		}
-		end := dec.InputOffset()
+		end := offset()
 		elem := skipSeparators(ra, begin, end)
 		it, skip, err := p.entry(&e)
 		if err != nil {
@@ -124,10 +132,10 @@ func readShareGPT(ctx context.Context, ra io.ReaderAt, size int64, p *parser, ea
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing ]
-		return syntax(err, dec.InputOffset())
+		return syntax(err, offset())
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		off := skipSpace(ra, dec.InputOffset(), size)
+		off := skipSpace(ra, offset(), size)
 		return at(off, "text after the array's closing ]")
 	}
 	return nil
