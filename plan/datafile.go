@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 )
 
@@ -41,10 +42,17 @@ func checkFileFormat(f *File, chat bool, add func(string, ...string), pos func(s
 		add(msg, pos(field)...)
 		ok = false
 	}
+	formatAt := "format"
 	if f.Format == "" {
-		f.Format = FormatFromExt(f.Path)
+		f.Format, formatAt = FormatFromExt(f.Path), "path"
+		if f.Format == "" && strings.EqualFold(filepath.Ext(f.Path), ".parquet") {
+			f.Format = "parquet"
+		}
 	}
 	switch f.Format {
+	case "parquet":
+		bad("Parquet files are not read yet: export the dataset to jsonl (pandas: read_parquet(...).to_json(\"data.jsonl\", orient=\"records\", lines=True); datasets: Dataset.to_json) and map its fields with columns:", formatAt)
+		return false
 	case "":
 		bad(fmt.Sprintf("cannot tell the format of %s from its extension: set `format:` to %s", f.Path, orList(DataFormats)), "path")
 		return false

@@ -12,7 +12,7 @@ import (
 func TestDataFileFormatsAndColumnsAreChecked(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	for _, name := range []string{"c.json", "h.jsonl", "q.csv"} {
+	for _, name := range []string{"c.json", "h.jsonl", "q.csv", "d.parquet"} {
 		assert.NilError(t, os.WriteFile(filepath.Join(dir, name), []byte("x\n"), 0o644))
 	}
 	plan := filepath.Join(dir, "plan.yaml")
@@ -51,6 +51,9 @@ func TestDataFileFormatsAndColumnsAreChecked(t *testing.T) {
   - name: k
     load: { type: synchronous }
     data: { file: { path: c.json, format: sharegpt, multi_turn: true, output_tokens: 64 } }
+  - name: l
+    load: { type: synchronous }
+    data: { file: { path: d.parquet } }
 `), 0o644))
 	var checked []string
 	_, err := Read(plan, Options{DataFile: func(path string, f *File, chat bool) error {
@@ -71,6 +74,7 @@ func TestDataFileFormatsAndColumnsAreChecked(t *testing.T) {
 		`36:27 cannot tell the format of c.json from its extension: set ` + "`format:`" + ` to text, jsonl, csv, sharegpt or openai`,
 		`40:44 format openai sends each line's messages, which needs the chat API; the scenario uses completions`,
 		`40:64 multi_turn applies to sharegpt files, not openai`,
+		`46:27 Parquet files are not read yet: export the dataset to jsonl (pandas: read_parquet(...).to_json("data.jsonl", orient="records", lines=True); datasets: Dataset.to_json) and map its fields with columns:`,
 	})
 	// Only the files declared well are read; the last one is.
 	assert.DeepEqual(t, checked, []string{"c.json sharegpt"})
