@@ -395,6 +395,8 @@ func FormatFromExt(path string) string {
 		return "jsonl"
 	case ".csv":
 		return "csv"
+	case ".parquet":
+		return "parquet"
 	}
 	return ""
 }

@@ -2,12 +2,11 @@ package plan
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 )
 
 // DataFormats are the formats a data file may have.
-var DataFormats = []string{"text", "jsonl", "csv", "sharegpt", "openai"}
+var DataFormats = []string{"text", "jsonl", "csv", "sharegpt", "openai", "parquet"}
 
 // remotePrefixes mark a data path that is not a local file.
 var remotePrefixes = []string{"http://", "https://", "hf://", "s3://", "gs://", "gcs://", "az://", "ftp://"}
@@ -42,21 +41,14 @@ func checkFileFormat(f *File, chat bool, add func(string, ...string), pos func(s
 		add(msg, pos(field)...)
 		ok = false
 	}
-	formatAt := "format"
 	if f.Format == "" {
-		f.Format, formatAt = FormatFromExt(f.Path), "path"
-		if f.Format == "" && strings.EqualFold(filepath.Ext(f.Path), ".parquet") {
-			f.Format = "parquet"
-		}
+		f.Format = FormatFromExt(f.Path)
 	}
 	switch f.Format {
-	case "parquet":
-		bad("Parquet files are not read yet: export the dataset to jsonl (pandas: read_parquet(...).to_json(\"data.jsonl\", orient=\"records\", lines=True); datasets: Dataset.to_json) and map its fields with columns:", formatAt)
-		return false
 	case "":
 		bad(fmt.Sprintf("cannot tell the format of %s from its extension: set `format:` to %s", f.Path, orList(DataFormats)), "path")
 		return false
-	case "text", "jsonl", "csv", "sharegpt", "openai":
+	case "text", "jsonl", "csv", "sharegpt", "openai", "parquet":
 	default:
 		msg := fmt.Sprintf("unknown format %q: use %s", f.Format, orList(DataFormats))
 		if s := suggest(f.Format, DataFormats); s != "" {
@@ -71,8 +63,8 @@ func checkFileFormat(f *File, chat bool, add func(string, ...string), pos func(s
 	if f.Columns != nil {
 		c := f.Columns
 		switch {
-		case f.Format != "jsonl" && f.Format != "csv":
-			bad(fmt.Sprintf("columns applies to jsonl and csv files, not %s", f.Format), "columns")
+		case f.Format != "jsonl" && f.Format != "csv" && f.Format != "parquet":
+			bad(fmt.Sprintf("columns applies to jsonl, csv and parquet files, not %s", f.Format), "columns")
 		case c.Prompt == "" && c.Messages == "":
 			bad("columns needs prompt (the field holding the prompt) or messages (the field holding a chat's messages)", "columns")
 		case c.Prompt != "" && c.Messages != "":
@@ -87,6 +79,9 @@ func checkFileFormat(f *File, chat bool, add func(string, ...string), pos func(s
 	}
 	if f.Format == "csv" && f.Column == "" && (f.Columns == nil || f.Columns.Prompt == "" && f.Columns.Messages == "") {
 		f.Column = "prompt"
+	}
+	if f.Format == "parquet" && (f.Columns == nil || f.Columns.Prompt == "" && f.Columns.Messages == "") {
+		bad("a parquet file needs columns: { prompt: NAME }, the column holding the prompt", "format")
 	}
 	if f.Format == "openai" && !chat {
 		bad("format openai sends each line's messages, which needs the chat API; the scenario uses completions", "format")

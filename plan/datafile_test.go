@@ -67,14 +67,14 @@ func TestDataFileFormatsAndColumnsAreChecked(t *testing.T) {
 		`14:47 unknown field "promt" (did you mean "prompt"?)`,
 		`17:47 columns needs prompt (the field holding the prompt) or messages (the field holding a chat's messages)`,
 		`21:65 multi_turn sends a conversation's messages, which needs the chat API; the scenario uses completions`,
-		`24:63 columns applies to jsonl and csv files, not openai`,
+		`24:63 columns applies to jsonl, csv and parquet files, not openai`,
 		`27:84 columns gives both prompt and messages: give one`,
 		`30:28 data file hf://datasets/anon/ShareGPT/data.json is not a local file: benchplan reads data files from local paths only; download it first (e.g. with ` + "`huggingface-cli download --repo-type dataset`" + `) and give its path, relative to the plan file`,
 		`33:28 data file https://example.com/data.jsonl is not a local file: benchplan reads data files from local paths only; download it first (e.g. with curl -LO) and give its path, relative to the plan file`,
-		`36:27 cannot tell the format of c.json from its extension: set ` + "`format:`" + ` to text, jsonl, csv, sharegpt or openai`,
+		`36:27 cannot tell the format of c.json from its extension: set ` + "`format:`" + ` to text, jsonl, csv, sharegpt, openai or parquet`,
 		`40:44 format openai sends each line's messages, which needs the chat API; the scenario uses completions`,
 		`40:64 multi_turn applies to sharegpt files, not openai`,
-		`46:27 Parquet files are not read yet: export the dataset to jsonl (pandas: read_parquet(...).to_json("data.jsonl", orient="records", lines=True); datasets: Dataset.to_json) and map its fields with columns:`,
+		`46:21 a parquet file needs columns: { prompt: NAME }, the column holding the prompt`,
 	})
 	// Only the files declared well are read; the last one is.
 	assert.DeepEqual(t, checked, []string{"c.json sharegpt"})

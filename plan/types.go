@@ -313,13 +313,13 @@ type File struct {
 	Path string `yaml:"path" json:"path" jsonschema:"required"`
 	// Format is text (a prompt per line), jsonl (`prompt` or `messages`,
 	// optional `output_tokens`), csv, sharegpt (a JSON array of
-	// conversations) or openai (a `messages` object per line); default from
-	// the extension.
-	Format string `yaml:"format,omitempty" json:"format,omitempty" jsonschema:"enum=text,enum=jsonl,enum=csv,enum=sharegpt,enum=openai"`
+	// conversations), openai (a `messages` object per line) or parquet
+	// (columns name its columns); default from the extension.
+	Format string `yaml:"format,omitempty" json:"format,omitempty" jsonschema:"enum=text,enum=jsonl,enum=csv,enum=sharegpt,enum=openai,enum=parquet"`
 	// Column is the csv column holding prompts (default prompt).
 	Column string `yaml:"column,omitempty" json:"column,omitempty"`
-	// Columns names the fields of a jsonl or csv file (a Hugging Face
-	// export, say) that hold each record's prompt, messages and lengths.
+	// Columns names the fields of a jsonl, csv or parquet file (a Hugging
+	// Face export, say) that hold each record's prompt, messages and lengths.
 	Columns *Columns `yaml:"columns,omitempty" json:"columns,omitempty"`
 	// MultiTurn, for a sharegpt file, sends each conversation up to its
 	// last human turn as the chat messages, instead of its first human

@@ -40,7 +40,8 @@ type FileConfig struct {
 	// `prompt` or `messages`, optional `output_tokens`, or the fields
 	// Columns names), csv (a header row; prompts in Column, optional
 	// `output_tokens` column), sharegpt (a JSON array of conversations) or
-	// openai (an object per line with `messages`, optional `max_tokens`).
+	// openai (an object per line with `messages`, optional `max_tokens`)
+	// or parquet (Columns name its columns).
 	Format string
 	// Column is the csv column holding prompts (default prompt).
 	Column string
@@ -191,6 +192,8 @@ func scan(ctx context.Context, ra io.ReaderAt, size int64, cfg FileConfig, each 
 		err = readCSV(ctx, r, p, counted)
 	case "sharegpt":
 		err = readShareGPT(ctx, ra, size, p, counted)
+	case "parquet":
+		err = readParquet(ctx, ra, size, p, counted)
 	default:
 		err = fmt.Errorf("unknown format %q (%s)", cfg.Format, strings.Join(plan.DataFormats, ", "))
 	}

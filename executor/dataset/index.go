@@ -11,7 +11,7 @@ import (
 
 // File is prompts read from a data file, streamed: Load scans the file
 // once and keeps only where each record lies (8 bytes a record, so at
-// most 32 MiB for MaxRecords); Item reads request i's record back from the
+// most 32 MiB for MaxRecords; a Parquet file's row numbers); Item reads request i's record back from the
 // file when the request is sent. Request i sends record i modulo the
 // number of records, so a step longer than the file goes round it again.
 // The file stays open until Close.
@@ -19,6 +19,7 @@ type File struct {
 	f      *os.File
 	path   string
 	p      *parser
+	pq     *parquetSource // for a Parquet file
 	index  []uint64
 	buffer sync.Pool
 }
@@ -60,11 +61,19 @@ func Load(ctx context.Context, cfg FileConfig) (*File, error) {
 		// Item reads records alone: the parser needs the header's columns.
 		err = scanHeader(f, size, p)
 	}
+	var pq *parquetSource
+	if err == nil && cfg.Format == "parquet" {
+		// A Parquet record is a row: Item reads it back through the
+		// file's metadata.
+		if pq, err = newParquetSource(f, size, p); err != nil {
+			err = fmt.Errorf("data file %s: %w", cfg.Path, err)
+		}
+	}
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &File{f: f, path: cfg.Path, p: p, index: index[:len(index):len(index)]}, nil
+	return &File{f: f, path: cfg.Path, p: p, pq: pq, index: index[:len(index):len(index)]}, nil
 }
 
 // scanHeader reads a csv file's header into p.
@@ -88,6 +97,13 @@ func (f *File) Close() error { return f.f.Close() }
 // says so.
 func (f *File) Item(i int) Item {
 	start, length := unpack(f.index[i%len(f.index)])
+	if f.pq != nil {
+		it, err := f.pq.item(start)
+		if err != nil {
+			return Item{Err: fmt.Errorf("data file %s: reading row %d: %w", f.path, start+1, err)}
+		}
+		return it
+	}
 	bp, _ := f.buffer.Get().(*[]byte)
 	if bp == nil || int64(cap(*bp)) < length {
 		b := make([]byte, max(length, 4<<10))

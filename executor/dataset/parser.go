@@ -38,6 +38,9 @@ func newParser(cfg FileConfig) (*parser, error) {
 			return nil, errors.New("columns.messages needs the chat API")
 		}
 	}
+	if cfg.Format == "parquet" && (cfg.Columns == nil || cfg.Columns.Prompt == "") {
+		return nil, errors.New("a Parquet file needs columns: { prompt: NAME }")
+	}
 	if cfg.MultiTurn && !cfg.Chat {
 		return nil, errors.New("multi_turn needs the chat API")
 	}
