@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/benchplan/benchplan/plan"
 	"gotest.tools/v3/assert"
 )
 
@@ -101,9 +104,21 @@ func BenchmarkFileItem(b *testing.B) {
 	if err := os.WriteFile(jl, []byte(sb.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
+	pq := filepath.Join(dir, "p.parquet")
+	rows := make([]struct {
+		Prompt string `parquet:"prompt"`
+		N      int64  `parquet:"n"`
+	}, 2000)
+	for i := range rows {
+		rows[i].Prompt, rows[i].N = fmt.Sprintf("prompt %d %s", i, strings.Repeat("word ", 300)), 128
+	}
+	if err := parquet.WriteFile(pq, rows); err != nil {
+		b.Fatal(err)
+	}
 	for _, c := range []FileConfig{
 		{Path: sg, Format: "sharegpt", Chat: true},
 		{Path: jl, Format: "jsonl", Chat: true},
+		{Path: pq, Format: "parquet", Columns: &plan.Columns{Prompt: "prompt", OutputTokens: "n"}},
 	} {
 		f, err := Load(context.Background(), c)
 		if err != nil {
