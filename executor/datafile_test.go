@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/benchplan/benchplan/executor/dataset"
 	"github.com/benchplan/benchplan/sim"
 	"gotest.tools/v3/assert"
@@ -16,7 +18,8 @@ import (
 
 // Data files reach the server as their formats say: a ShareGPT file's
 // first human turn (or its history, multi-turn) with its answer's length,
-// and an OpenAI-messages line with its max_tokens. Real HTTP to the
+// an OpenAI-messages line with its max_tokens, and a Parquet row's mapped
+// columns. Real HTTP to the
 // simulator; the bodies it was sent are checked.
 func TestDataFileFormatsReachTheServer(t *testing.T) {
 	var mu sync.Mutex
@@ -42,6 +45,12 @@ func TestDataFileFormatsReachTheServer(t *testing.T) {
   {"from": "human", "value": "And three more?"},
   {"from": "gpt", "value": "Cyan, magenta and yellow, the printer's colours."}]}]`
 	openai := `{"messages": [{"role": "user", "content": "Count to five."}], "max_tokens": 5}` + "\n"
+	var pq bytes.Buffer
+	assert.NilError(t, parquet.Write(&pq, []struct {
+		Question string `parquet:"question"`
+		Context  string `parquet:"context"`
+		N        int64  `parquet:"n"`
+	}{{"What is two and two?", "unread", 6}, {"Why is the sea salty?", "unread", 7}}))
 	_, err := runPlan(t, `version: 1
 name: formats
 servers:
@@ -56,10 +65,12 @@ scenarios:
     data: { file: { path: c.json, format: sharegpt, multi_turn: true } }
   - name: openai
     data: { file: { path: o.jsonl, format: openai } }
-`, map[string]string{"c.json": sharegpt, "o.jsonl": openai})
+  - name: parquet
+    data: { file: { path: train.parquet, columns: { prompt: question, output_tokens: n } } }
+`, map[string]string{"c.json": sharegpt, "o.jsonl": openai, "train.parquet": pq.String()})
 	assert.NilError(t, err)
 
-	assert.Equal(t, len(bodies), 6)
+	assert.Equal(t, len(bodies), 8)
 	single := bodies[0:2] // the file's one conversation, twice
 	assert.DeepEqual(t, single[0]["messages"], []any{map[string]any{"role": "user", "content": "Name three colours."}})
 	assert.Equal(t, single[0]["max_tokens"], float64(dataset.EstimateTokens("Red, green and blue.")))
@@ -71,4 +82,7 @@ scenarios:
 
 	assert.Equal(t, bodies[5]["max_tokens"], 5.0)
 	assert.DeepEqual(t, bodies[5]["messages"], []any{map[string]any{"role": "user", "content": "Count to five."}})
+
+	assert.DeepEqual(t, bodies[7]["messages"], []any{map[string]any{"role": "user", "content": "Why is the sea salty?"}})
+	assert.Equal(t, bodies[7]["max_tokens"], 7.0)
 }
