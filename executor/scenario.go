@@ -128,11 +128,19 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 			res.Error = err.Error()
 			return nil
 		}
+		if c, ok := src.(io.Closer); ok {
+			defer c.Close()
+		}
 		if plan.Pooling(sc.API) {
 			src = dataset.Batch{Src: src, PerRequest: sc.InputsPerRequest(), Query: sc.API == plan.APIRerank}
 		}
 		r.do = func(ctx context.Context, origin time.Time, rec *results.Request) error {
 			it := src.Item(rec.Index)
+			if it.Err != nil { // a data file changed during the run
+				rec.Sent = time.Since(origin)
+				rec.End, rec.Error = rec.Sent, "data"
+				return it.Err
+			}
 			req := client.Request{Prompt: it.Prompt, Messages: it.Messages, MaxTokens: it.OutputTokens, IgnoreEOS: ignoreEOS, Inputs: it.Inputs}
 			if mix != nil {
 				req.Model = mix.pick(rec.Index)
@@ -252,9 +260,7 @@ func (r *scenarioRun) data(ctx context.Context, p *plan.Plan, cl *client.Client)
 	d := r.sc.Data
 	if f := d.File; f != nil {
 		path := p.DataPath(f.Path)
-		file, err := dataset.Load(ctx, dataset.FileConfig{
-			Path: path, Format: f.Format, Column: f.Column, OutputTokens: f.OutputTokens, Chat: r.sc.API == client.Chat,
-		})
+		file, err := dataset.Load(ctx, dataset.ConfigFor(path, f, r.sc.API == client.Chat))
 		if err != nil {
 			return nil, err
 		}

@@ -32,9 +32,9 @@ const (
 	MaxGPUs = 1024
 	// MaxShmBytes bounds a container's shm_size (1 TiB).
 	MaxShmBytes = 1 << 40
-	// MaxDataFileBytes bounds a data file (256 MiB); larger ones are
+	// MaxDataFileBytes bounds a data file (16 GiB); larger ones are
 	// refused before they are read.
-	MaxDataFileBytes = 256 << 20
+	MaxDataFileBytes = 16 << 30
 )
 
 // Defaults applied where a plan is silent.
@@ -376,6 +376,10 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 			add("data.file needs `path:` (relative to the plan file)", pos("path")...)
 			return
 		}
+		if isRemote(f.Path) {
+			add(remoteMessage(f.Path), pos("path")...)
+			return
+		}
 		fileOK := false
 		if _, err := os.Stat(p.DataPath(f.Path)); err != nil {
 			add(fmt.Sprintf("data file %s does not exist (paths are relative to the plan file: %s)", f.Path, p.DataPath(f.Path)), pos("path")...)
@@ -389,39 +393,20 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 		} else {
 			fileOK = true
 		}
-		if f.Format == "" {
-			f.Format = FormatFromExt(f.Path)
-		}
-		switch f.Format {
-		case "text", "jsonl":
-			if f.Column != "" {
-				add("column applies to csv files only", pos("column")...)
-			}
-		case "csv":
-			if f.Column == "" {
-				f.Column = "prompt"
-			}
-		case "":
-			add(fmt.Sprintf("cannot tell the format of %s from its extension: set `format:` to text, jsonl or csv", f.Path), pos("path")...)
-		default:
-			add(fmt.Sprintf("unknown format %q: use text, jsonl or csv", f.Format), pos("format")...)
-		}
 		if f.OutputTokens < 0 || f.OutputTokens > MaxTokens {
 			add(fmt.Sprintf("output_tokens must be in 0..%d, got %d", MaxTokens, f.OutputTokens), pos("output_tokens")...)
 			fileOK = false
 		} else if f.OutputTokens != 0 && Pooling(s.API) {
 			add("output_tokens does not apply to api: "+s.API+" (it generates nothing): remove it", pos("output_tokens")...)
 		}
-		switch f.Format {
-		case "text", "jsonl", "csv":
-		default:
+		if !checkFileFormat(f, s.API != "completions", add, pos) {
 			fileOK = false
 		}
 		if fileOK && p.dataFile != nil {
 			// The file's own mistakes (a line that is not JSON, a missing
 			// column) show now, before any server starts; a file used by
 			// several scenarios is read once.
-			key := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%s", p.DataPath(f.Path), f.Format, f.Column, f.OutputTokens, s.API)
+			key := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%s\x00%+v\x00%v", p.DataPath(f.Path), f.Format, f.Column, f.OutputTokens, s.API, f.Columns, f.MultiTurn)
 			if p.dataChecked == nil {
 				p.dataChecked = map[string]error{}
 			}
@@ -446,6 +431,8 @@ func FormatFromExt(path string) string {
 		return "jsonl"
 	case ".csv":
 		return "csv"
+	case ".parquet":
+		return "parquet"
 	}
 	return ""
 }

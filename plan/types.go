@@ -350,12 +350,40 @@ type File struct {
 	// Path is the file, relative to the plan's directory.
 	Path string `yaml:"path" json:"path" jsonschema:"required"`
 	// Format is text (a prompt per line), jsonl (`prompt` or `messages`,
-	// optional `output_tokens`) or csv; default from the extension.
-	Format string `yaml:"format,omitempty" json:"format,omitempty" jsonschema:"enum=text,enum=jsonl,enum=csv"`
+	// optional `output_tokens`), csv, sharegpt (a JSON array of
+	// conversations), openai (a `messages` object per line) or parquet
+	// (columns name its columns); default from the extension.
+	Format string `yaml:"format,omitempty" json:"format,omitempty" jsonschema:"enum=text,enum=jsonl,enum=csv,enum=sharegpt,enum=openai,enum=parquet"`
 	// Column is the csv column holding prompts (default prompt).
 	Column string `yaml:"column,omitempty" json:"column,omitempty"`
-	// OutputTokens is the output length for prompts that do not set one.
+	// Columns names the fields of a jsonl, csv or parquet file (a Hugging
+	// Face export, say) that hold each record's prompt, messages and lengths.
+	Columns *Columns `yaml:"columns,omitempty" json:"columns,omitempty"`
+	// MultiTurn, for a sharegpt file, sends each conversation up to its
+	// last human turn as the chat messages, instead of its first human
+	// turn alone.
+	MultiTurn bool `yaml:"multi_turn,omitempty" json:"multi_turn,omitempty"`
+	// OutputTokens is the output length for prompts that do not state one;
+	// it overrides lengths estimated from an answer's text (sharegpt, an
+	// `answer` column).
 	OutputTokens int `yaml:"output_tokens,omitempty" json:"output_tokens,omitempty" jsonschema:"minimum=0,maximum=1048576"`
+}
+
+// Columns maps a data file's fields (jsonl keys or csv header names) to
+// what a request sends. Give prompt or messages.
+type Columns struct {
+	// Prompt is the field holding the prompt text.
+	Prompt string `yaml:"prompt,omitempty" json:"prompt,omitempty"`
+	// Messages is the field holding a chat's messages: an array of
+	// {role, content} (or ShareGPT's {from, value}); jsonl only.
+	Messages string `yaml:"messages,omitempty" json:"messages,omitempty"`
+	// OutputTokens is the field holding the output length in tokens (a
+	// whole number): a length the data states, used as given.
+	OutputTokens string `yaml:"output_tokens,omitempty" json:"output_tokens,omitempty"`
+	// Answer is the field holding a reference answer's text: its length,
+	// estimated from its words, is the output length unless the plan's
+	// output_tokens is set.
+	Answer string `yaml:"answer,omitempty" json:"answer,omitempty"`
 }
 
 // Limits bound a step.

@@ -83,7 +83,7 @@ func load(ctx context.Context, path string, opts plan.Options) (*plan.Plan, asse
 	// that is not JSON or a missing column shows now, not once servers
 	// have started.
 	opts.DataFile = func(path string, f *plan.File, chat bool) error {
-		_, err := dataset.Check(ctx, dataset.FileConfig{Path: path, Format: f.Format, Column: f.Column, OutputTokens: f.OutputTokens, Chat: chat})
+		_, err := dataset.Check(ctx, dataset.ConfigFor(path, f, chat))
 		return err
 	}
 	opts.TraceFile = func(path string, t *plan.Trace) error {

@@ -1,5 +1,7 @@
 // Package dataset makes the prompts a scenario sends: emulated prompts of
-// exact token counts, or prompts read from a text, jsonl or csv file.
+// exact token counts, or prompts read from a data file (text, jsonl, csv,
+// ShareGPT JSON, OpenAI messages), streamed: a file is indexed once and
+// each request's record read from it when the request is sent.
 package dataset
 
 import (
@@ -28,6 +30,13 @@ type Item struct {
 	TextTokens int
 	// Inputs are an embeddings request's inputs (see Batch); nil otherwise.
 	Inputs []string
+	// Turns, for a record that is a conversation (sharegpt), are all its
+	// turns in order, whatever was sent.
+	Turns []Turn
+	// Err, when set, is why request i has no data (its file changed or
+	// could not be read during the run): the request is not sent, and
+	// counts as failed.
+	Err error
 }
 
 // Source gives request i its data. Item is a pure function of i and safe for

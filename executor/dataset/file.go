@@ -5,11 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
+
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -18,64 +18,57 @@ import (
 )
 
 // Bounds on a data file. The file is read as a stream: no more of it is
-// in memory at once than one line (or csv record), besides the prompts a
-// run keeps.
+// in memory at once than one line (or record), besides an index of 8 bytes
+// per prompt.
 const (
 	// MaxFileBytes bounds a data file (the plan checks it too).
 	MaxFileBytes = plan.MaxDataFileBytes
-	// MaxLineBytes bounds one line of a text or jsonl file, or one csv
-	// record: a prompt of plan.MaxTokens tokens is about 4 MiB of text.
+	// MaxLineBytes bounds one line of a text or jsonl file, one csv record
+	// or one ShareGPT conversation: a prompt of plan.MaxTokens tokens is
+	// about 4 MiB of text.
 	MaxLineBytes = 8 << 20
-	// MaxRecords bounds the prompts in a file.
-	MaxRecords = 1_000_000
+	// MaxRecords bounds the prompts in a file; its index then takes at
+	// most 32 MiB.
+	MaxRecords = 4_000_000
 )
-
-// File is prompts read from a file. Request i sends item i modulo the
-// number of items, so a step longer than the file goes round it again.
-type File struct {
-	items []Item
-}
-
-// Item returns request i's item.
-func (f *File) Item(i int) Item { return f.items[i%len(f.items)] }
-
-// Len is the number of prompts in the file.
-func (f *File) Len() int { return len(f.items) }
 
 // FileConfig says how to read a data file.
 type FileConfig struct {
 	// Path is the file to read.
 	Path string
 	// Format is text (a prompt per line), jsonl (an object per line with
-	// `prompt` or `messages`, optional `output_tokens`) or csv (a header
-	// row; prompts in Column, optional `output_tokens` column).
+	// `prompt` or `messages`, optional `output_tokens`, or the fields
+	// Columns names), csv (a header row; prompts in Column, optional
+	// `output_tokens` column), sharegpt (a JSON array of conversations) or
+	// openai (an object per line with `messages`, optional `max_tokens`)
+	// or parquet (Columns name its columns).
 	Format string
 	// Column is the csv column holding prompts (default prompt).
 	Column string
-	// OutputTokens is the output length of prompts that set none.
+	// Columns, when set, names the jsonl fields or csv columns that hold
+	// each record's prompt or messages and lengths.
+	Columns *plan.Columns
+	// MultiTurn, for sharegpt, sends a conversation up to its last human
+	// turn as messages, instead of its first human turn as the prompt.
+	MultiTurn bool
+	// OutputTokens is the output length of prompts that state none; it
+	// overrides lengths estimated from an answer's text.
 	OutputTokens int
-	// Chat is true when requests go to the chat API: only then may a jsonl
-	// line give `messages`.
+	// Chat is true when requests go to the chat API: only then may a
+	// record give messages.
 	Chat bool
 }
 
-// LoadFile reads a data file. Its errors name the file and the line.
-func LoadFile(cfg FileConfig) (*File, error) {
-	return Load(context.Background(), cfg)
+// ConfigFor is the FileConfig of a plan's data file at path (resolved
+// against the plan's directory); chat is true for the chat API.
+func ConfigFor(path string, f *plan.File, chat bool) FileConfig {
+	return FileConfig{Path: path, Format: f.Format, Column: f.Column, Columns: f.Columns,
+		MultiTurn: f.MultiTurn, OutputTokens: f.OutputTokens, Chat: chat}
 }
 
-// Load reads a data file and keeps its prompts; it stops when ctx ends.
-// Errors name the file and the line (path:line: message).
-func Load(ctx context.Context, cfg FileConfig) (*File, error) {
-	var items []Item
-	err := Scan(ctx, cfg, func(it Item) error {
-		items = append(items, it)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &File{items: items}, nil
+// LoadFile indexes a data file. Its errors name the file and the line.
+func LoadFile(cfg FileConfig) (*File, error) {
+	return Load(context.Background(), cfg)
 }
 
 // Check reads a data file as Load does, keeping nothing, and returns the
@@ -94,18 +87,32 @@ func Check(ctx context.Context, cfg FileConfig) (int, error) {
 // refused, and the open does not block) of at most MaxFileBytes; lines and
 // records are bounded by MaxLineBytes and their number by MaxRecords.
 func Scan(ctx context.Context, cfg FileConfig, each func(Item) error) error {
-	f, _, err := regular.Open(cfg.Path, MaxFileBytes)
+	f, size, err := open(cfg.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return scanFile(ctx, f, size, cfg, func(r record) error { return each(r.item) })
+}
+
+// open opens a data file for reading, within the limits.
+func open(path string) (*os.File, int64, error) {
+	f, fi, err := regular.Open(path, MaxFileBytes)
 	if err != nil {
 		var re *regular.Error
 		if errors.As(err, &re) {
-			return fmt.Errorf("data file %w", err)
+			return nil, 0, fmt.Errorf("data file %w", err)
 		}
-		return fmt.Errorf("data file: %w", err)
+		return nil, 0, fmt.Errorf("data file: %w", err)
 	}
-	defer f.Close()
-	// Bounded even if the file grows while it is read.
-	r := io.LimitReader(f, MaxFileBytes+1)
-	n, err := scan(ctx, r, cfg, each)
+	return f, min(fi.Size(), MaxFileBytes), nil
+}
+
+// scanFile reads the first size bytes of ra (a data file at cfg.Path) in
+// cfg's format, giving each record to each; errors name the file and the
+// line.
+func scanFile(ctx context.Context, ra io.ReaderAt, size int64, cfg FileConfig, each func(record) error) error {
+	n, err := scan(ctx, ra, size, cfg, each)
 	if err != nil {
 		var le *lineError
 		if errors.As(err, &le) {
@@ -117,6 +124,16 @@ func Scan(ctx context.Context, cfg FileConfig, each func(Item) error) error {
 		return fmt.Errorf("data file %s: no prompts in it", cfg.Path)
 	}
 	return nil
+}
+
+// record is one prompt of a data file: its item and where it lies.
+type record struct {
+	// start and end are the record's bytes in the file: Load's index keeps
+	// them, and File.Item reads them back.
+	start, end int64
+	// line is where the record starts (1-based).
+	line int
+	item Item
 }
 
 // lineError is a mistake at a line (and column, for csv) of a data file.
@@ -139,30 +156,46 @@ func errAt(line int, format string, args ...any) error {
 	return &lineError{line: line, msg: fmt.Sprintf(format, args...)}
 }
 
-// scan reads r in cfg's format, giving each item to each; it returns the
-// number of items.
-func scan(ctx context.Context, r io.Reader, cfg FileConfig, each func(Item) error) (int, error) {
+// scan reads the first size bytes of ra in cfg's format, giving each
+// record to each; it returns the number of records.
+func scan(ctx context.Context, ra io.ReaderAt, size int64, cfg FileConfig, each func(record) error) (int, error) {
 	if cfg.OutputTokens < 0 || cfg.OutputTokens > plan.MaxTokens {
 		return 0, fmt.Errorf("output_tokens must be in 0..%d, got %d", plan.MaxTokens, cfg.OutputTokens)
 	}
+	p, err := newParser(cfg)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	counted := func(line int, it Item) error {
+	counted := func(r record) error {
 		n++
 		if n > MaxRecords {
-			return errAt(line, "the file holds more than %d prompts, the most a data file may hold", MaxRecords)
+			return errAt(r.line, "the file holds more than %d prompts, the most a data file may hold", MaxRecords)
 		}
-		return each(it)
+		return each(r)
 	}
-	var err error
+	// Bounded even if the file grows while it is read.
+	r := io.NewSectionReader(ra, 0, size)
 	switch cfg.Format {
-	case "text":
-		err = readText(ctx, r, cfg, counted)
-	case "jsonl":
-		err = readJSONL(ctx, r, cfg, counted)
+	case "text", "jsonl", "openai":
+		err = lines(ctx, r, func(n int, start int64, line []byte) error {
+			it, skip, err := p.line(line)
+			if err != nil {
+				return wrapAt(n, err)
+			}
+			if skip {
+				return nil
+			}
+			return counted(record{start: start, end: start + int64(len(line)), line: n, item: it})
+		})
 	case "csv":
-		err = readCSV(ctx, r, cfg, counted)
+		err = readCSV(ctx, r, p, counted)
+	case "sharegpt":
+		err = readShareGPT(ctx, ra, size, p, counted)
+	case "parquet":
+		err = readParquet(ctx, ra, size, p, counted)
 	default:
-		err = fmt.Errorf("unknown format %q (text, jsonl or csv)", cfg.Format)
+		err = fmt.Errorf("unknown format %q (%s)", cfg.Format, strings.Join(plan.DataFormats, ", "))
 	}
 	return n, err
 }
@@ -171,11 +204,13 @@ func scan(ctx context.Context, r io.Reader, cfg FileConfig, each func(Item) erro
 const checkEvery = 1024
 
 // lines calls each with every non-blank line (CR and a leading byte order
-// mark removed) and its 1-based number.
-func lines(ctx context.Context, r io.Reader, each func(n int, line []byte) error) error {
+// mark removed), its 1-based number and the offset where it starts.
+func lines(ctx context.Context, r io.Reader, each func(n int, start int64, line []byte) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), MaxLineBytes+2) // the line, its CR and LF
+	sc.Split(splitLines)
 	n := 0
+	var off int64
 	for sc.Scan() {
 		n++
 		if n%checkEvery == 0 {
@@ -183,17 +218,20 @@ func lines(ctx context.Context, r io.Reader, each func(n int, line []byte) error
 				return err
 			}
 		}
-		line := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
+		tok := sc.Bytes()
+		start := off
+		off += int64(len(tok))
+		line := bytes.TrimSuffix(bytes.TrimSuffix(tok, []byte("\n")), []byte("\r"))
 		if len(line) > MaxLineBytes {
 			return errAt(n, "the line is longer than the limit of %s", regular.Size(MaxLineBytes))
 		}
-		if n == 1 {
-			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
+		if n == 1 && bytes.HasPrefix(line, bom) {
+			line, start = line[len(bom):], start+int64(len(bom))
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		if err := each(n, line); err != nil {
+		if err := each(n, start, line); err != nil {
 			return err
 		}
 	}
@@ -203,10 +241,21 @@ func lines(ctx context.Context, r io.Reader, each func(n int, line []byte) error
 	return sc.Err()
 }
 
-func readText(ctx context.Context, r io.Reader, cfg FileConfig, each func(int, Item) error) error {
-	return lines(ctx, r, func(n int, line []byte) error {
-		return each(n, Item{Prompt: string(line), OutputTokens: cfg.OutputTokens})
-	})
+// bom is a UTF-8 byte order mark.
+var bom = []byte("\xef\xbb\xbf")
+
+// splitLines splits at LF, keeping it: the offsets of lines add up.
+func splitLines(data []byte, atEOF bool) (int, []byte, error) {
+	if atEOF && len(data) == 0 {
+		return 0, nil, nil
+	}
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i+1], nil
+	}
+	if atEOF {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
 }
 
 // outputTokens checks a record's own output length.
@@ -215,55 +264,6 @@ func outputTokens(n int, v int) error {
 		return errAt(n, "output_tokens must be in 1..%d, got %d", plan.MaxTokens, v)
 	}
 	return nil
-}
-
-func readJSONL(ctx context.Context, r io.Reader, cfg FileConfig, each func(int, Item) error) error {
-	return lines(ctx, r, func(n int, line []byte) error {
-		var rec struct {
-			Prompt       *string         `json:"prompt"`
-			Messages     json.RawMessage `json:"messages"`
-			OutputTokens *int            `json:"output_tokens"`
-		}
-		if err := json.Unmarshal(line, &rec); err != nil {
-			return errAt(n, "not a JSON object: %v", err)
-		}
-		it := Item{OutputTokens: cfg.OutputTokens}
-		if rec.OutputTokens != nil {
-			if err := outputTokens(n, *rec.OutputTokens); err != nil {
-				return err
-			}
-			it.OutputTokens = *rec.OutputTokens
-		}
-		hasMessages := len(rec.Messages) > 0 && string(rec.Messages) != "null"
-		switch {
-		case rec.Prompt != nil && hasMessages:
-			return errAt(n, "has both prompt and messages: give one")
-		case rec.Prompt != nil:
-			it.Prompt = *rec.Prompt
-		case hasMessages:
-			if !cfg.Chat {
-				return errAt(n, "has messages, but the scenario uses the completions API, which takes a prompt")
-			}
-			var msgs []struct {
-				Role    string          `json:"role"`
-				Content json.RawMessage `json:"content"`
-			}
-			if err := json.Unmarshal(rec.Messages, &msgs); err != nil || len(msgs) == 0 {
-				return errAt(n, "messages must be a non-empty array of {role, content}")
-			}
-			for k, m := range msgs {
-				if m.Role == "" {
-					return errAt(n, "messages[%d] has no role", k)
-				}
-			}
-			var compact bytes.Buffer
-			_ = json.Compact(&compact, rec.Messages)
-			it.Messages = compact.Bytes()
-		default:
-			return errAt(n, `needs "prompt" (a string) or "messages" (an array)`)
-		}
-		return each(n, it)
-	})
 }
 
 // recordLimiter fails a read that would take more than MaxLineBytes (and
@@ -280,19 +280,29 @@ type recordLimiter struct {
 var errRecordTooLong = errors.New("record too long")
 
 func (l *recordLimiter) Read(p []byte) (int, error) {
-	if l.read-l.start > MaxLineBytes+64<<10 {
+	left := l.start + MaxLineBytes + 64<<10 - l.read
+	if left <= 0 {
 		return 0, errRecordTooLong
+	}
+	if int64(len(p)) > left {
+		p = p[:left]
 	}
 	n, err := l.r.Read(p)
 	l.read += int64(n)
 	return n, err
 }
 
-func readCSV(ctx context.Context, r io.Reader, cfg FileConfig, each func(int, Item) error) error {
-	lim := &recordLimiter{r: r}
-	cr := csv.NewReader(lim)
+// newCSVReader reads csv as every csv reader of this package does.
+func newCSVReader(r io.Reader) *csv.Reader {
+	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
+	return cr
+}
+
+func readCSV(ctx context.Context, r io.Reader, p *parser, each func(record) error) error {
+	lim := &recordLimiter{r: r}
+	cr := newCSVReader(lim)
 	lastLine := 0 // the line of the last record read
 	csvErr := func(err error) error {
 		if errors.Is(err, errRecordTooLong) {
@@ -312,34 +322,8 @@ func readCSV(ctx context.Context, r io.Reader, cfg FileConfig, each func(int, It
 		return csvErr(err)
 	}
 	lastLine, lim.start = 1, cr.InputOffset()
-	column := cfg.Column
-	if column == "" {
-		column = "prompt"
-	}
-	col, outCol := -1, -1
-	names := make([]string, len(head))
-	for k, h := range head {
-		if k == 0 {
-			h = strings.TrimPrefix(h, "\xef\xbb\xbf")
-		}
-		h = strings.TrimSpace(h)
-		names[k] = h
-		switch h {
-		case column:
-			col = k
-		case "output_tokens":
-			outCol = k
-		}
-	}
-	if col < 0 {
-		for k := range names {
-			names[k] = clip(names[k])
-		}
-		shown := names
-		if len(shown) > 20 {
-			shown = append(shown[:20:20], "...")
-		}
-		return errAt(1, "no column %q in the header (columns: %s)", column, strings.Join(shown, ", "))
+	if err := p.header(head); err != nil {
+		return wrapAt(1, err)
 	}
 	for k := 0; ; k++ {
 		if k%checkEvery == 0 {
@@ -347,6 +331,7 @@ func readCSV(ctx context.Context, r io.Reader, cfg FileConfig, each func(int, It
 				return err
 			}
 		}
+		start := cr.InputOffset()
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -356,21 +341,14 @@ func readCSV(ctx context.Context, r io.Reader, cfg FileConfig, each func(int, It
 		}
 		line, _ := cr.FieldPos(0)
 		lastLine, lim.start = line, cr.InputOffset()
-		if col >= len(rec) || strings.TrimSpace(rec[col]) == "" {
+		it, skip, err := p.fields(rec)
+		if err != nil {
+			return wrapAt(line, err)
+		}
+		if skip {
 			continue
 		}
-		it := Item{Prompt: strings.Clone(rec[col]), OutputTokens: cfg.OutputTokens}
-		if outCol >= 0 && outCol < len(rec) && strings.TrimSpace(rec[outCol]) != "" {
-			v, err := strconv.Atoi(strings.TrimSpace(rec[outCol]))
-			if err != nil {
-				return errAt(line, "output_tokens must be a whole number, got %q", clip(rec[outCol]))
-			}
-			if err := outputTokens(line, v); err != nil {
-				return err
-			}
-			it.OutputTokens = v
-		}
-		if err := each(line, it); err != nil {
+		if err := each(record{start: start, end: cr.InputOffset(), line: line, item: it}); err != nil {
 			return err
 		}
 	}

@@ -32,13 +32,13 @@ func TestOnlyRegularFilesWithinTheLimitAreRead(t *testing.T) {
 	big := filepath.Join(dir, "big.txt")
 	f, err := os.Create(big)
 	assert.NilError(t, err)
-	assert.NilError(t, f.Truncate(1<<30)) // 1 GB, sparse: it used to be read whole (3 GB)
+	assert.NilError(t, f.Truncate(MaxFileBytes+1)) // sparse: a file over the limit is not read at all
 	assert.NilError(t, f.Close())
 	for path, want := range map[string]string{
 		dir:         "data file " + dir + " is a directory, not a regular file",
 		fifo:        "data file " + fifo + " is a named pipe (FIFO), not a regular file", // without blocking in open
 		"/dev/zero": "data file /dev/zero is a character device, not a regular file",
-		big:         "data file " + big + " is 1 GiB; the limit is 256 MiB",
+		big:         "data file " + big + " is 16.0 GiB; the limit is 16 GiB",
 	} {
 		var err error
 		n := allocated(func() { _, err = Load(context.Background(), FileConfig{Path: path, Format: "text"}) })
@@ -66,7 +66,7 @@ func TestLongLinesAndManyRecordsAreRefusedInBoundedMemory(t *testing.T) {
 	many := filepath.Join(dir, "many.txt")
 	assert.NilError(t, os.WriteFile(many, bytes.Repeat([]byte("a\n"), MaxRecords+1), 0o644))
 	count, err := Check(context.Background(), FileConfig{Path: many, Format: "text"})
-	assert.Error(t, err, many+":1000001: the file holds more than 1000000 prompts, the most a data file may hold")
+	assert.Error(t, err, many+":4000001: the file holds more than 4000000 prompts, the most a data file may hold")
 	assert.Equal(t, count, 0)
 }
 

@@ -276,7 +276,7 @@ func scanTrace(ctx context.Context, r io.Reader, cfg TraceConfig, each func(int,
 	var err error
 	switch cfg.Format {
 	case TraceMooncake, TraceJSONL:
-		err = lines(ctx, r, func(line int, b []byte) error {
+		err = lines(ctx, r, func(line int, _ int64, b []byte) error {
 			tr, err := traceJSON(line, b, cfg.Format == TraceMooncake)
 			if err != nil {
 				return err
