@@ -73,10 +73,19 @@ func setupProcess() {
 	processOnce.Do(func() {
 		_ = executor.RaiseOpenFileLimit()
 		servers.ConfigureProcess()
+		// Fewer garbage collections while a run's heap is small, unless
+		// the user tunes the collector.
+		if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+			executor.ReserveGCHeadroom(gcHeadroomBytes)
+		}
 	})
 }
 
 var processOnce sync.Once
+
+// gcHeadroomBytes is the heap headroom the command reserves
+// (executor.ReserveGCHeadroom).
+const gcHeadroomBytes = 64 << 20
 
 // forceKey is the context key of the channel that closes on a forced exit
 // (see handleSignals).
