@@ -160,6 +160,12 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 		return r.died
 	}
 	all := append(plannedSteps(sc), r.shapeSteps()...)
+	if len(all) == 0 && res.Error == "" {
+		// Validation refuses every load that plans nothing; a scenario
+		// that ran no step must never read as a pass.
+		res.Error = fmt.Sprintf("the %s load planned no steps", sc.Load.Type)
+		return nil
+	}
 	for _, s := range all {
 		s.spec.Sessions = sessions
 		if ctx.Err() != nil || r.died != nil {

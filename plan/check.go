@@ -296,7 +296,13 @@ func (p *Plan) checkLoad(s *Scenario, es *Errors) {
 
 func (p *Plan) checkData(s *Scenario, es *Errors) {
 	add := func(msg string, ps ...string) { *es = append(*es, p.ErrorAt(0, msg, ps...)) }
-	if s.Data == nil && s.Load != nil && s.Load.Type == LoadTrace {
+	if s.Load != nil && s.Load.Type == LoadTrace {
+		if d := s.Data; d != nil && (d.Emulated != nil || d.File != nil || d.Sessions != nil || d.InputsPerRequest != 0) {
+			add("a trace load takes its prompts and lengths from the trace: data does not apply (set data in the scenarios that need it, not in defaults)", paths(s, ".data", ".load.type")...)
+		}
+		if Pooling(s.API) {
+			add(fmt.Sprintf("a trace load replays generation requests: api %s does not apply", s.API), paths(s, ".api", ".load.type")...)
+		}
 		s.Data = &Data{} // the trace gives the prompts
 		return
 	}
@@ -399,7 +405,7 @@ func (p *Plan) checkData(s *Scenario, es *Errors) {
 		} else if f.OutputTokens != 0 && Pooling(s.API) {
 			add("output_tokens does not apply to api: "+s.API+" (it generates nothing): remove it", pos("output_tokens")...)
 		}
-		if !checkFileFormat(f, s.API != "completions", add, pos) {
+		if !checkFileFormat(f, s.API == "" || s.API == APIChat, add, pos) {
 			fileOK = false
 		}
 		if fileOK && p.dataFile != nil {
@@ -451,10 +457,10 @@ func (p *Plan) checkLimits(s *Scenario, es *Errors) {
 	if (l == nil || (l.MaxDuration == nil && l.MaxRequests == nil)) && s.Load != nil && (s.Load.Type == LoadTrace || s.Load.Type == LoadRamp) {
 		if l == nil {
 			s.Limits = &Limits{}
+			return // the trace or the ramp ends by itself
 		}
-		return // the trace or the ramp ends by itself
-	}
-	if l == nil || (l.MaxDuration == nil && l.MaxRequests == nil) {
+		// It ends by itself; its other limits are checked below.
+	} else if l == nil || (l.MaxDuration == nil && l.MaxRequests == nil) {
 		add("scenario has no limits: set `limits: { max_requests: N }` or `max_duration`, here or in defaults", ScenarioPath(s.index))
 		return
 	}
@@ -535,6 +541,9 @@ func (p *Plan) checkVerdict(s *Scenario, es *Errors) {
 	case InconclusiveExtend:
 		if s.Repeats() > 1 {
 			*es = append(*es, p.ErrorAt(0, "verdict.inconclusive extend and repeat cannot be combined: a repeated step is decided across its runs", paths(s, ".verdict.inconclusive", ".verdict")...))
+		}
+		if s.Load != nil && s.Load.Type == LoadRamp {
+			*es = append(*es, p.ErrorAt(0, "verdict.inconclusive extend does not apply to a ramp: its windows are spans of one run; use repeat to run the ramp several times", paths(s, ".verdict.inconclusive", ".verdict")...))
 		}
 	default:
 		msg := fmt.Sprintf("verdict.inconclusive %q: use fail, warn, pass or extend", v.Inconclusive)

@@ -63,7 +63,7 @@ func (p *Plan) checkSessions(s *Scenario, es *Errors) {
 	}
 	if l := s.Load; l != nil {
 		switch {
-		case l.Type == Sweep || l.Type == Throughput:
+		case l.Type == Sweep || l.Type == Throughput || l.Type == LoadRamp || l.Type == LoadTrace:
 			add(fmt.Sprintf("data.sessions does not run under a %s load: use constant or poisson (sessions started per second), concurrent (sessions going at once) or synchronous", l.Type), paths(s, ".load.type", ".load")...)
 		case l.MaxConcurrency != nil:
 			add("max_concurrency does not apply to data.sessions: a session's turns go one after another; use a concurrent load to keep N sessions going", paths(s, ".load.max_concurrency", ".load")...)

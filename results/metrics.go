@@ -565,10 +565,14 @@ func computeMetrics(reqs []Request, w Window) Metrics {
 		switch {
 		case r.Incomplete:
 			m.Requests.Incomplete++
-			if r.FirstToken == 0 && w.Stop > r.Sent {
-				// Still waiting for its first token when the step was cut:
-				// its wait so far is a lower bound of its TTFT.
-				waiting = append(waiting, w.Stop-r.Sent)
+			// Still waiting for its first token when the step was cut: its
+			// wait so far is a lower bound of its TTFT. It was cut at its
+			// end (a run pooled by extend ends before the step does).
+			if cut := w.Stop; r.FirstToken == 0 && cut > r.Sent {
+				if r.End > r.Sent && r.End < cut {
+					cut = r.End
+				}
+				waiting = append(waiting, cut-r.Sent)
 			}
 			continue
 		case r.Error != "":

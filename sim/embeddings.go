@@ -194,7 +194,7 @@ func (s *Server) pooled(w http.ResponseWriter, r *http.Request, what string,
 	if s.eng != nil {
 		seqs := make([]*seq, len(inputs))
 		for i, in := range inputs {
-			sq := &seq{arrival: t0, prompt: in.tokens, maxOut: 1, out: 1, fin: finStop, pooling: true, notify: make(chan struct{}, 1)}
+			sq := &seq{arrival: t0, prompt: in.tokens, maxOut: 1, out: 1, fin: finStop, pooling: true, lora: st.lora, notify: make(chan struct{}, 1)}
 			seqs[i] = sq
 			s.eng.submit(sq)
 			defer s.eng.cancel(sq)

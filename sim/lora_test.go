@@ -262,3 +262,27 @@ func TestLoraStress(t *testing.T) {
 	e := scrape(t, url)
 	assert.Equal(t, e.get(t, "vllm:lora_requests_info", `running_lora_adapters=""`, `waiting_lora_adapters=""`, `max_lora="2"`) > 0, true)
 }
+
+// The prefix cache keeps each adapter's blocks apart, as vLLM's block hash
+// includes the adapter: the same prompt hits for the adapter that sent it
+// first and misses for another (counted, not timed).
+func TestLoraPrefixCacheIsPerAdapter(t *testing.T) {
+	cfg := sim.Config{MaxNumSeqs: 8, PrefixCache: true, LoraAdapters: []string{"a", "b"}, MaxLoras: 2}
+	ts := newServer(t, cfg)
+	cl := client.New(client.Config{BaseURL: ts.URL, API: client.Chat, Model: sim.DefaultModel})
+	defer cl.Close()
+	prompt := words(480, "lora-pc") // 30 blocks
+	hits := func(model string) float64 {
+		before := scrape(t, ts.URL)
+		var rec results.Request
+		err := cl.Do(context.Background(), client.Request{Prompt: prompt, MaxTokens: 2, IgnoreEOS: true, Model: model}, time.Now(), &rec)
+		assert.NilError(t, err)
+		assert.Equal(t, rec.Error, "")
+		return scrape(t, ts.URL).get(t, "vllm:prefix_cache_hits_total") - before.get(t, "vllm:prefix_cache_hits_total")
+	}
+	assert.Equal(t, hits("a"), 0.0, "first sight of the prompt")
+	h := hits("a")
+	assert.Assert(t, h >= 464, "the same adapter finds its blocks: %v of 480 tokens", h)
+	assert.Equal(t, hits("b"), 0.0, "another adapter shares none")
+	assert.Equal(t, hits(""), 0.0, "nor does the served model")
+}

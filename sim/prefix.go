@@ -30,6 +30,16 @@ func newBlockHasher(dst []uint64, blockSize int) *blockHasher {
 	return &blockHasher{dst: dst, chain: 0x6a09e667f3bcc908, acc: fnvOffset, block: blockSize}
 }
 
+// forAdapter makes the hashes those of LoRA adapter lora (its index + 1;
+// 0: the served model): vLLM's block hash includes the adapter, so two
+// adapters never share a cached block.
+func (h *blockHasher) forAdapter(lora int) *blockHasher {
+	if lora > 0 {
+		h.chain = mix64(h.chain ^ uint64(lora))
+	}
+	return h
+}
+
 func (h *blockHasher) endWord() {
 	h.n++
 	h.acc = (h.acc ^ ' ') * fnvPrime

@@ -581,7 +581,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, k kind) {
 			// tokens: the prompt's are looked up at admission, and every
 			// full block is cached, as vLLM does, so that a later turn of
 			// a conversation, which sends this answer back, finds it.
-			bh := newBlockHasher(make([]uint64, 0, (promptTokens+n)/s.eng.block), s.eng.block)
+			bh := newBlockHasher(make([]uint64, 0, (promptTokens+n)/s.eng.block), s.eng.block).forAdapter(st.lora)
 			for _, p := range parts {
 				bh.part(p)
 			}

@@ -22,7 +22,11 @@ func (b Batch) Item(i int) Item {
 	}
 	all := make([]string, n)
 	for j := range all {
-		all[j] = b.Src.Item(i*n + j).Prompt
+		it := b.Src.Item(i*n + j)
+		if it.Err != nil {
+			return Item{Err: it.Err} // a data file that changed fails the request
+		}
+		all[j] = it.Prompt
 	}
 	if b.Query {
 		return Item{Prompt: all[0], Inputs: all[1:]}
