@@ -131,20 +131,11 @@ func (s *Server) pooled(w http.ResponseWriter, r *http.Request, what string,
 	}
 	t0 := time.Now()
 	m := s.m
-	m.requests.Add(1)
-	if n := m.inflight.Add(1); s.cfg.MaxConcurrentRequests > 0 && n > int64(s.cfg.MaxConcurrentRequests) {
-		m.inflight.Add(-1)
-		m.fail(failOverloaded)
-		s.writeError(w, http.StatusTooManyRequests, "Model is overloaded")
+	st, release, ok := s.admit(w, r)
+	if !ok {
 		return
 	}
-	defer m.inflight.Add(-1)
-	st := s.getState()
-	defer s.putState(st)
-	if !s.readRequest(w, r, st) {
-		m.fail(failValidation)
-		return
-	}
+	defer release()
 	inputs, err := parse(&st.req)
 	if err != nil {
 		m.fail(failValidation)

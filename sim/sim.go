@@ -460,23 +460,39 @@ type gen struct {
 	faultAt      int // content token index the fault happens before
 }
 
-func (s *Server) generate(w http.ResponseWriter, r *http.Request, k kind) {
-	t0 := time.Now()
+// admit counts a request, refuses it past MaxConcurrentRequests (429) and
+// reads its body into a pooled state; ok is false when it was answered
+// already. Otherwise the caller defers done, which frees what admit took.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) (st *reqState, done func(), ok bool) {
 	m := s.m
 	m.requests.Add(1)
 	if n := m.inflight.Add(1); s.cfg.MaxConcurrentRequests > 0 && n > int64(s.cfg.MaxConcurrentRequests) {
 		m.inflight.Add(-1)
 		m.fail(failOverloaded)
 		s.writeError(w, http.StatusTooManyRequests, "Model is overloaded")
-		return
+		return nil, nil, false
 	}
-	defer m.inflight.Add(-1)
-	st := s.getState()
-	defer s.putState(st)
+	st = s.getState()
+	done = func() {
+		s.putState(st)
+		m.inflight.Add(-1)
+	}
 	if !s.readRequest(w, r, st) {
 		m.fail(failValidation)
+		done()
+		return nil, nil, false
+	}
+	return st, done, true
+}
+
+func (s *Server) generate(w http.ResponseWriter, r *http.Request, k kind) {
+	t0 := time.Now()
+	m := s.m
+	st, release, ok := s.admit(w, r)
+	if !ok {
 		return
 	}
+	defer release()
 	req := &st.req
 	chat := k == kindChat
 	maxTok, err := req.maxTokens(chat)

@@ -300,20 +300,24 @@ func newCSVReader(r io.Reader) *csv.Reader {
 	return cr
 }
 
+// csvError places a CSV reader's error: a record past the bound after
+// line lastLine (the last record read), or the reader's own line and column.
+func csvError(lastLine int, err error) error {
+	if errors.Is(err, errRecordTooLong) {
+		return errAt(lastLine+1, "a record longer than the limit of %s (a quote left open?)", regular.Size(MaxLineBytes))
+	}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &lineError{line: pe.Line, col: pe.Column, msg: pe.Err.Error(), err: err}
+	}
+	return err
+}
+
 func readCSV(ctx context.Context, r io.Reader, p *parser, each func(record) error) error {
 	lim := &recordLimiter{r: r}
 	cr := newCSVReader(lim)
 	lastLine := 0 // the line of the last record read
-	csvErr := func(err error) error {
-		if errors.Is(err, errRecordTooLong) {
-			return errAt(lastLine+1, "a record longer than the limit of %s (a quote left open?)", regular.Size(MaxLineBytes))
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return &lineError{line: pe.Line, col: pe.Column, msg: pe.Err.Error(), err: err}
-		}
-		return err
-	}
+	csvErr := func(err error) error { return csvError(lastLine, err) }
 	head, err := cr.Read()
 	if err == io.EOF {
 		return nil

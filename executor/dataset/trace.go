@@ -402,16 +402,7 @@ func traceCSV(ctx context.Context, r io.Reader, add func(int, TraceRequest) erro
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	lastLine := 0
-	csvErr := func(err error) error {
-		if errors.Is(err, errRecordTooLong) {
-			return errAt(lastLine+1, "a record longer than the limit of %s (a quote left open?)", regular.Size(MaxLineBytes))
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return &lineError{line: pe.Line, col: pe.Column, msg: pe.Err.Error(), err: err}
-		}
-		return err
-	}
+	csvErr := func(err error) error { return csvError(lastLine, err) }
 	head, err := cr.Read()
 	if err == io.EOF {
 		return nil
