@@ -524,9 +524,7 @@ func (r *scenarioRun) step(ctx context.Context, s stepRun, total int) bool {
 	st.Metrics.Sessions = results.ComputeSessions(out.Sessions, w, w.Confidence)
 	if len(earlier) > 0 {
 		st.Repeats = len(earlier) + 1
-		sm := st.Metrics.Sessions // the last run's
 		st.Metrics = results.CombineRepeats(append(earlier, st.Metrics), w.Confidence)
-		st.Metrics.Sessions = sm
 	}
 	st.Series = results.ComputeSeries(out.Requests, out.End)
 	st.Histograms = results.ComputeHistograms(out.Requests)
@@ -599,7 +597,9 @@ func (r *scenarioRun) runRepeats(ctx context.Context, s stepRun, do load.Do, tot
 		if k == n || out.Interrupted || ctx.Err() != nil {
 			return out, earlier
 		}
-		m := results.ComputeWith(out.Requests, r.windowOf(s, out))
+		w := r.windowOf(s, out)
+		m := results.ComputeWith(out.Requests, w)
+		m.Sessions = results.ComputeSessions(out.Sessions, w, w.Confidence)
 		earlier = append(earlier, m)
 		if r.rep == nil {
 			fmt.Fprintf(r.progress, "%s: step %d/%d run %d of %d done: %d ok, %d errors, %.2f req/s\n",

@@ -93,3 +93,27 @@ func TestGroupsCombineAcrossRepeats(t *testing.T) {
 	assert.Check(t, is.Equal(b.Metrics.TTFT.P50, 70*time.Millisecond))
 	assert.Check(t, is.Equal(c.Group(ByModel, "a").Metrics.TTFT.P50, 50*time.Millisecond))
 }
+
+// Under repeat, session figures combine the runs as the step's own do:
+// counts summed, turns per session over every session, the duration's
+// percentiles the mean of the runs'.
+func TestSessionsCombineAcrossRepeats(t *testing.T) {
+	run := func(started, completed int, turns float64, dur time.Duration) Metrics {
+		var ds []time.Duration
+		for i := range completed {
+			ds = append(ds, dur+time.Duration(i)*time.Millisecond)
+		}
+		return Metrics{Sessions: &SessionMetrics{Started: started, Completed: completed, TurnsMean: turns,
+			Duration: NewDistribution(ds), Reasons: map[string]int{SessionCompleted: completed}}}
+	}
+	c := CombineRepeats([]Metrics{run(10, 8, 3.5, time.Second), run(30, 30, 4, 3*time.Second)}, 0.95)
+	assert.Assert(t, c.Sessions != nil)
+	assert.Check(t, is.Equal(c.Sessions.Started, 40))
+	assert.Check(t, is.Equal(c.Sessions.Completed, 38))
+	assert.Check(t, is.Equal(c.Sessions.Reasons[SessionCompleted], 38))
+	assert.Check(t, is.Equal(c.Sessions.TurnsMean, (10*3.5+30*4)/40.0))
+	// The mean of the runs' p50s (1.0035s and 3.0145s).
+	want := (run(10, 8, 0, time.Second).Sessions.Duration.P50 + run(30, 30, 0, 3*time.Second).Sessions.Duration.P50) / 2
+	assert.Check(t, is.Equal(c.Sessions.Duration.P50, want))
+	assert.Check(t, CombineRepeats([]Metrics{{}, {}}, 0.95).Sessions == nil)
+}

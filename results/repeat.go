@@ -146,6 +146,7 @@ func CombineRepeats(runs []Metrics, confidence float64) Metrics {
 	}
 	combinePhases(&out, runs, confidence)
 	out.Groups, out.GroupsDropped = combineGroups(runs, confidence)
+	out.Sessions = combineSessions(runs, confidence)
 	out.Images = combineImages(runs)
 	return out
 }
@@ -353,4 +354,45 @@ func meanSD(xs []float64) (mean, sd float64) {
 		sq += (x - mean) * (x - mean)
 	}
 	return mean, math.Sqrt(sq / float64(len(xs)-1))
+}
+
+// combineSessions combines the runs' session figures as the step's own are
+// combined: counts summed, turns per session over all the sessions, and
+// the duration's percentiles and mean across the runs (combineDistributions).
+// nil when no run had sessions.
+func combineSessions(runs []Metrics, confidence float64) *SessionMetrics {
+	var out *SessionMetrics
+	turns := 0.0
+	for _, m := range runs {
+		s := m.Sessions
+		if s == nil {
+			continue
+		}
+		if out == nil {
+			out = &SessionMetrics{}
+		}
+		out.Started += s.Started
+		out.Completed += s.Completed
+		out.Failed += s.Failed
+		turns += s.TurnsMean * float64(s.Started)
+		for k, v := range s.Reasons {
+			if out.Reasons == nil {
+				out.Reasons = map[string]int{}
+			}
+			out.Reasons[k] += v
+		}
+	}
+	if out == nil {
+		return nil
+	}
+	if out.Started > 0 {
+		out.TurnsMean = turns / float64(out.Started)
+	}
+	out.Duration = combineDistributions(runs, func(m *Metrics) *Distribution {
+		if m.Sessions == nil {
+			return &Distribution{}
+		}
+		return &m.Sessions.Duration
+	}, confidence)
+	return out
 }
