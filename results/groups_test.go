@@ -117,3 +117,15 @@ func TestSessionsCombineAcrossRepeats(t *testing.T) {
 	assert.Check(t, is.Equal(c.Sessions.Duration.P50, want))
 	assert.Check(t, CombineRepeats([]Metrics{{}, {}}, 0.95).Sessions == nil)
 }
+
+// Two runs far apart give a wide t interval (one degree of freedom), which
+// for a duration stops at 0.
+func TestCombinedDurationIntervalsAreNotNegative(t *testing.T) {
+	run := func(ttft time.Duration) Metrics {
+		return ComputeWith(tagged(20, func(i int, r *Request) { r.FirstToken = r.Sent + ttft }), Window{Stop: 3 * time.Second})
+	}
+	c := CombineRepeats([]Metrics{run(10 * time.Millisecond), run(200 * time.Millisecond)}, 0.95)
+	assert.Check(t, is.Equal(c.TTFT.P50, 105*time.Millisecond))
+	assert.Check(t, is.Equal(c.TTFT.P50CI.Lo, 0.0), "%+v", c.TTFT.P50CI)
+	assert.Check(t, c.TTFT.P50CI.Hi > float64(time.Second), "%+v", c.TTFT.P50CI)
+}

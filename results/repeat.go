@@ -328,7 +328,9 @@ func combineDistributions(runs []Metrics, get func(m *Metrics) *Distribution, co
 		if !ok {
 			return time.Duration(math.Round(mean)), Interval{LoOpen: true, HiOpen: true}
 		}
-		return time.Duration(math.Round(mean)), Interval{Lo: lo, Hi: hi}
+		// A duration is never negative: the t interval of a few runs can
+		// reach below 0, and cutting it there only raises its coverage.
+		return time.Duration(math.Round(mean)), Interval{Lo: math.Max(lo, 0), Hi: hi}
 	}
 	out.Mean, out.MeanCI = fig(func(d *Distribution) time.Duration { return d.Mean })
 	out.Std, _ = fig(func(d *Distribution) time.Duration { return d.Std })
