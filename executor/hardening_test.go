@@ -79,9 +79,12 @@ scenarios:
 	assert.Equal(t, st.StopReason, StopServerUnreachable)
 	assert.Assert(t, st.Partial)
 	refused := st.Metrics.Errors.Reasons["connection refused"]
-	// The streams stop within a request or two of the limit (one that ends
-	// as the step stops is not counted).
-	assert.Assert(t, refused >= UnreachableAfter-2 && refused <= UnreachableAfter+4, "refused %d: %v", refused, st.Metrics.Errors.Reasons)
+	// The streams stop soon after the limit, not after the step's 100,000
+	// requests: how many refusals come in between depends on how fast the
+	// machine turns a refused connection around against the step's stop
+	// (under -race on a busy machine, 34 of 20 were seen), so the bound is
+	// loose; ue.Refused above is exact.
+	assert.Assert(t, refused >= UnreachableAfter-2 && refused < 1000, "refused %d: %v", refused, st.Metrics.Errors.Reasons)
 	assert.Assert(t, strings.Contains(run.Scenarios[0].Error, "went away"), run.Scenarios[0].Error)
 	assert.Assert(t, strings.Contains(run.Scenarios[1].Error, "not run"), run.Scenarios[1].Error)
 }
