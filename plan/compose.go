@@ -143,6 +143,9 @@ func (p *Plan) simulate() {
 		}
 		adapters := p.mixAdapters(name, &model)
 		sm := &Sim{Profile: simProfileFor(model, s.Args), LoraAdapters: adapters}
+		if gen := engineForImage(s.Image); sm.Profile != "" && gen != "" {
+			sm.Engine = &gen
+		}
 		if model != "" {
 			sm.Model = &model
 		}

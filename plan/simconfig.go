@@ -26,7 +26,11 @@ const (
 func (s *Sim) Config() (sim.Config, error) {
 	var cfg sim.Config
 	if s.Profile != "" {
-		c, err := sim.ProfileConfig(s.Profile)
+		gen := ""
+		if s.Engine != nil {
+			gen = *s.Engine
+		}
+		c, err := sim.ProfileConfigFor(s.Profile, gen)
 		if err != nil {
 			return cfg, err
 		}
@@ -109,4 +113,20 @@ func simProfileFor(model string, args []string) string {
 		}
 	}
 	return best
+}
+
+// engineForImage is the simulator's engine generation for a vLLM image
+// pinned to a release before 0.8 (vllm/vllm-openai:v0.6.3 → v0, the V0
+// engine), or "" (the profile's default, current vLLM).
+func engineForImage(image string) string {
+	name, tag, ok := strings.Cut(image, ":")
+	if !ok || !strings.Contains(name, "vllm") {
+		return ""
+	}
+	tag, _, _ = strings.Cut(strings.TrimPrefix(tag, "v"), "@")
+	var major, minor int
+	if n, _ := fmt.Sscanf(tag, "%d.%d", &major, &minor); n == 2 && major == 0 && minor < 8 {
+		return sim.EngineV0
+	}
+	return ""
 }

@@ -53,3 +53,20 @@ func TestSimProfileFor(t *testing.T) {
 	assert.Equal(t, simProfileFor("neuralmagic/Meta-Llama-3.1-8B-Instruct-quantized.w4a16", nil), "llama-3.1-8b-w4a16-a100")
 	assert.Equal(t, simProfileFor("some/other-model", nil), "")
 }
+
+// An old vLLM image is simulated by the V0 engine; a current one, or any
+// other image, by the profile's default (V1).
+func TestEngineForImage(t *testing.T) {
+	for image, want := range map[string]string{
+		"vllm/vllm-openai:v0.6.3":             "v0",
+		"vllm/vllm-openai:v0.7.3@sha256:abcd": "v0",
+		"vllm/vllm-openai:v0.8.0":             "",
+		"vllm/vllm-openai:v0.31.0":            "",
+		"vllm/vllm-openai":                    "",
+		"ghcr.io/huggingface/text-generation-inference:2.2.0": "",
+	} {
+		if got := engineForImage(image); got != want {
+			t.Errorf("engineForImage(%q) = %q, want %q", image, got, want)
+		}
+	}
+}

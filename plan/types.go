@@ -153,6 +153,13 @@ type Sim struct {
 	// engine mode, an extra cost of every decode step.
 	ITL *Duration `yaml:"itl,omitempty" json:"itl,omitempty"`
 
+	// Engine is the engine model's scheduling generation: v1 (vLLM >= 0.8,
+	// the default for vllm) or v0 (vLLM <= 0.7 and TGI 2, the default for
+	// tgi); next to a profile it picks that generation's fitted overheads.
+	Engine *string `yaml:"engine,omitempty" json:"engine,omitempty" jsonschema:"enum=v1,enum=v0"`
+	// FrontendLatency is, in engine mode, the API server's own time per
+	// request, added to its time to first token.
+	FrontendLatency *Duration `yaml:"frontend_latency,omitempty" json:"frontend_latency,omitempty"`
 	// MaxNumSeqs is the most sequences in the running batch (vLLM --max-num-seqs).
 	MaxNumSeqs *int `yaml:"max_num_seqs,omitempty" json:"max_num_seqs,omitempty"`
 	// MaxNumBatchedTokens is the most uncached prompt tokens prefilled in one step.
@@ -161,6 +168,9 @@ type Sim struct {
 	PrefillOverhead *Duration `yaml:"prefill_overhead,omitempty" json:"prefill_overhead,omitempty"`
 	// PrefillPerToken is the cost of each uncached prompt token.
 	PrefillPerToken *Duration `yaml:"prefill_per_token,omitempty" json:"prefill_per_token,omitempty"`
+	// PrefillAttention is the attention cost of a prompt token per million
+	// tokens of context before it.
+	PrefillAttention *Duration `yaml:"prefill_attention,omitempty" json:"prefill_attention,omitempty"`
 	// DecodeBase is the fixed cost of a decode step.
 	DecodeBase *Duration `yaml:"decode_base,omitempty" json:"decode_base,omitempty"`
 	// DecodePerSeq is the cost each running sequence adds to a decode step.

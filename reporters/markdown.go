@@ -577,6 +577,9 @@ func serverRows(run *results.Run) []serverRow {
 			if p := s.Profile(); p != "" {
 				kind += ", profile " + p
 			}
+			if s.SimCalibration != "" {
+				kind += "; calibration: " + s.SimCalibration
+			}
 			kind += ")"
 			if s.Replaces != nil {
 				kind += " in place of " + s.Replaces.String()

@@ -317,6 +317,10 @@ type ServerEnv struct {
 	// SimProfile is the simulator's profile (a simulated model and GPU,
 	// e.g. phi-3.5-mini-a100); empty for the plain simulator.
 	SimProfile string `json:"sim_profile,omitempty"`
+	// SimCalibration says how the profile compares with published
+	// measurements: engine generation, sources, error band (see
+	// docs/simulator.md); empty without a profile.
+	SimCalibration string `json:"sim_calibration,omitempty"`
 	// Replaces describes the server that --simulate replaced, as the plan
 	// declared it; nil when the plan itself declared a `sim:` server.
 	Replaces *ReplacedServer `json:"replaces,omitempty"`

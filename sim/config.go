@@ -25,6 +25,21 @@ const (
 	KVReserve = "reserve"
 )
 
+// Engine generations (Config.Engine): how the engine model schedules.
+const (
+	// EngineV1 schedules like vLLM's V1 engine (the default from vLLM
+	// 0.8, the only one from 0.11): chunked prefill within
+	// MaxNumBatchedTokens, prefill chunks and decodes mixed in one step.
+	// Async scheduling, which overlaps the CPU's scheduling with the GPU's
+	// step, shows in the fitted step overheads (see docs/simulator.md).
+	EngineV1 = "v1"
+	// EngineV0 schedules like vLLM's V0 engine (0.7 and before, the
+	// generation of vllm/vllm-openai:v0.6.3) and TGI 2's router: waiting
+	// prompts are prefilled in steps of their own, before and between the
+	// decode steps, which stall while they run.
+	EngineV0 = "v0"
+)
+
 // DefaultMaxNumSeqs is the engine's batch limit when the engine model is on
 // and Config.MaxNumSeqs is zero (vLLM's default).
 const DefaultMaxNumSeqs = 256
@@ -57,6 +72,15 @@ type Config struct {
 	// Flavor is FlavorVLLM (default when empty) or FlavorTGI: metric names,
 	// error bodies and the /health, /tokenize and /info endpoints follow it.
 	Flavor string
+	// Engine is the engine model's scheduling generation, EngineV1 or
+	// EngineV0; empty means EngineV1 for the vllm flavour and EngineV0 for
+	// tgi (see EngineGeneration).
+	Engine string
+	// FrontendLatency is, in engine mode, the API server's own time per
+	// generation request before the engine sees it (HTTP, chat template,
+	// tokenisation) and for its first streamed token: it adds to the
+	// request's time to first token and delays no other request.
+	FrontendLatency time.Duration
 
 	// MaxNumSeqs bounds the running batch (vLLM --max-num-seqs, TGI
 	// --max-batch-size); DefaultMaxNumSeqs when zero and the engine is on.
@@ -70,6 +94,11 @@ type Config struct {
 	// PrefillPerToken is the cost of each uncached prompt token in a
 	// prefill step.
 	PrefillPerToken time.Duration
+	// PrefillAttention is the attention cost of one prompt token per
+	// million tokens of context before it: prefilling tokens o+1 … o+n of
+	// a sequence costs PrefillAttention × (n·o + n²/2) / 10⁶ on top of
+	// PrefillPerToken × n, which matters for long prompts.
+	PrefillAttention time.Duration
 	// DecodeBase is the fixed cost of a decode step (reading the weights).
 	DecodeBase time.Duration
 	// DecodePerSeq is the cost each running sequence adds to a decode step.
@@ -182,9 +211,10 @@ const (
 // the simulator runs the engine model rather than fixed latencies.
 func (c *Config) EngineEnabled() bool {
 	return c.MaxNumSeqs > 0 || c.MaxNumBatchedTokens > 0 ||
-		c.PrefillOverhead > 0 || c.PrefillPerToken > 0 ||
+		c.PrefillOverhead > 0 || c.PrefillPerToken > 0 || c.PrefillAttention > 0 ||
 		c.DecodeBase > 0 || c.DecodePerSeq > 0 || c.DecodePerKVToken > 0 ||
-		c.KVCacheTokens > 0 || c.GPUMemoryGiB > 0 || c.PrefixCache
+		c.KVCacheTokens > 0 || c.GPUMemoryGiB > 0 || c.PrefixCache ||
+		c.Engine != "" || c.FrontendLatency > 0
 }
 
 func (c *Config) faultsEnabled() bool {
@@ -203,6 +233,19 @@ func (c *Config) flavor() string {
 		return FlavorVLLM
 	}
 	return c.Flavor
+}
+
+// EngineGeneration returns the engine model's scheduling generation:
+// Engine when set, else EngineV0 for the tgi flavour and EngineV1 for vllm.
+func (c *Config) EngineGeneration() string {
+	switch {
+	case c.Engine != "":
+		return c.Engine
+	case c.flavor() == FlavorTGI:
+		return EngineV0
+	default:
+		return EngineV1
+	}
 }
 
 func (c *Config) kvPolicy() string {
@@ -257,7 +300,15 @@ func (c *Config) Expected(promptTokens, outputTokens int) (ttft, tpot time.Durat
 	if !c.EngineEnabled() {
 		return c.TTFT, c.ITL
 	}
-	ttft = c.TTFT + c.PrefillOverhead + time.Duration(promptTokens)*c.PrefillPerToken
+	ttft = c.FrontendLatency
+	if chunk := c.MaxNumBatchedTokens; c.EngineGeneration() == EngineV1 && chunk > 0 {
+		for done := 0; done < promptTokens; done += chunk {
+			n := min(promptTokens-done, chunk)
+			ttft += c.mixedStep(n, attentionPairs(done, n), 0, 0)
+		}
+	} else {
+		ttft += c.prefillStep(promptTokens, attentionPairs(0, promptTokens))
+	}
 	if outputTokens < 2 {
 		return ttft, 0
 	}
@@ -272,6 +323,35 @@ func (c *Config) Expected(promptTokens, outputTokens int) (ttft, tpot time.Durat
 // kvTokens tokens in the KV cache altogether.
 func (c *Config) decodeStep(batch, kvTokens int) time.Duration {
 	return c.ITL + c.DecodeBase + time.Duration(batch)*c.DecodePerSeq + time.Duration(kvTokens)*c.DecodePerKVToken
+}
+
+// attentionPairs is the number of (prompt token, context token) pairs
+// attention computes prefilling n tokens after offset tokens of context.
+func attentionPairs(offset, n int) int64 {
+	return int64(n)*int64(offset) + int64(n)*int64(n)/2
+}
+
+// prefillStep is the duration of an EngineV0 prefill step computing
+// tokens prompt tokens whose attention spans pairs token pairs.
+func (c *Config) prefillStep(tokens int, pairs int64) time.Duration {
+	return c.TTFT + c.PrefillOverhead + time.Duration(tokens)*c.PrefillPerToken +
+		time.Duration(float64(pairs)*float64(c.PrefillAttention)/1e6)
+}
+
+// mixedStep is the duration of an EngineV1 step computing prefill prompt
+// tokens (attention over pairs token pairs) and decoding decodes sequences
+// that hold kvTokens tokens: the longer of a prefill step of those tokens
+// and a decode step of those sequences. Prefill is bound by compute and
+// batched decode by memory reads, so in one step each hides behind the
+// other (a roofline).
+func (c *Config) mixedStep(prefill int, pairs int64, decodes, kvTokens int) time.Duration {
+	switch {
+	case prefill == 0:
+		return c.decodeStep(decodes, kvTokens)
+	case decodes == 0:
+		return c.prefillStep(prefill, pairs)
+	}
+	return max(c.prefillStep(prefill, pairs), c.decodeStep(decodes, kvTokens))
 }
 
 // Problem is one invalid setting found by Validate: Knob is the setting's
@@ -294,9 +374,9 @@ func (c *Config) Problems() []Problem {
 		v    time.Duration
 	}{
 		{"ttft", c.TTFT}, {"itl", c.ITL}, {"embedding_per_token", c.EmbeddingPerToken},
-		{"prefill_overhead", c.PrefillOverhead}, {"prefill_per_token", c.PrefillPerToken},
+		{"prefill_overhead", c.PrefillOverhead}, {"prefill_per_token", c.PrefillPerToken}, {"prefill_attention", c.PrefillAttention},
 		{"decode_base", c.DecodeBase}, {"decode_per_seq", c.DecodePerSeq}, {"decode_per_kv_token", c.DecodePerKVToken},
-		{"startup_delay", c.StartupDelay},
+		{"frontend_latency", c.FrontendLatency}, {"startup_delay", c.StartupDelay},
 	} {
 		if d.v < 0 {
 			add(d.knob, "must not be negative, got %s", d.v)
@@ -306,6 +386,11 @@ func (c *Config) Problems() []Problem {
 	case "", FlavorVLLM, FlavorTGI:
 	default:
 		add("flavor", "must be %q or %q, got %q", FlavorVLLM, FlavorTGI, c.Flavor)
+	}
+	switch c.Engine {
+	case "", EngineV0, EngineV1:
+	default:
+		add("engine", "must be %q or %q, got %q", EngineV1, EngineV0, c.Engine)
 	}
 	for _, n := range []struct {
 		knob string
@@ -404,8 +489,8 @@ func (c *Config) sanitize() {
 	if c.Model == "" {
 		c.Model = DefaultModel
 	}
-	for _, d := range []*time.Duration{&c.TTFT, &c.ITL, &c.PrefillOverhead, &c.PrefillPerToken,
-		&c.DecodeBase, &c.DecodePerSeq, &c.DecodePerKVToken, &c.StartupDelay, &c.EmbeddingPerToken} {
+	for _, d := range []*time.Duration{&c.TTFT, &c.ITL, &c.PrefillOverhead, &c.PrefillPerToken, &c.PrefillAttention,
+		&c.DecodeBase, &c.DecodePerSeq, &c.DecodePerKVToken, &c.StartupDelay, &c.EmbeddingPerToken, &c.FrontendLatency} {
 		if *d < 0 {
 			*d = 0
 		}
@@ -425,6 +510,9 @@ func (c *Config) sanitize() {
 	}
 	if c.Flavor != FlavorTGI {
 		c.Flavor = FlavorVLLM
+	}
+	if c.Engine != EngineV0 && c.Engine != EngineV1 {
+		c.Engine = ""
 	}
 	if c.KVPolicy != KVPaged && c.KVPolicy != KVReserve {
 		c.KVPolicy = ""

@@ -183,9 +183,12 @@ func (s *Server) pooled(w http.ResponseWriter, r *http.Request, what string,
 	}
 	done := r.Context().Done()
 	if s.eng != nil {
+		if !s.frontend(w, r, st, t0) {
+			return
+		}
 		seqs := make([]*seq, len(inputs))
 		for i, in := range inputs {
-			sq := &seq{arrival: t0, prompt: in.tokens, maxOut: 1, out: 1, fin: finStop, pooling: true, lora: st.lora, notify: make(chan struct{}, 1)}
+			sq := &seq{arrival: t0, ready: t0.Add(s.cfg.FrontendLatency), prompt: in.tokens, maxOut: 1, out: 1, fin: finStop, pooling: true, lora: st.lora, notify: make(chan struct{}, 1)}
 			seqs[i] = sq
 			s.eng.submit(sq)
 			defer s.eng.cancel(sq)

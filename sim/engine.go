@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,7 +11,8 @@ import (
 // request fields and reads generated; everything else belongs to the
 // engine goroutine.
 type seq struct {
-	arrival time.Time
+	arrival time.Time // at the server
+	ready   time.Time // at the engine: arrival + Config.FrontendLatency
 	prompt  int      // prompt tokens
 	maxOut  int      // the request's max_tokens (reserve policy)
 	out     int      // tokens to generate
@@ -23,6 +25,11 @@ type seq struct {
 	// pooling marks an embeddings input: it is prefilled and then done,
 	// with no token generated (generated reads 1 once it is).
 	pooling bool
+	// todo is, under chunked prefill (EngineV1), how many uncached tokens
+	// of the sequence's context are still to be prefilled; chunk is how
+	// many of its tokens the current step computes (1 when decoding, 0
+	// when the step's token budget left none for it).
+	todo, chunk int
 
 	generated atomic.Int32  // tokens generated so far, published by the engine
 	cancelled atomic.Bool   // set by the handler when it gives up
@@ -54,8 +61,16 @@ type engine struct {
 	block       int
 	totalBlocks int // 0: unlimited
 	watermark   int // blocks kept free at admission (paged policy)
-	pc          *prefixCache
-	lora        *loraSlots // nil without LoRA adapters
+	// chunked schedules like vLLM's V1 engine (EngineV1): every step
+	// mixes the running sequences' decodes with prefill chunks of new
+	// ones, within MaxNumBatchedTokens. Otherwise prefill steps and
+	// decode steps alternate, prefills first (EngineV0, TGI).
+	chunked bool
+	// virtual runs the engine on its own clock alone: steps do not wait
+	// for the real time (the calibration replay, see replay.go).
+	virtual bool
+	pc      *prefixCache
+	lora    *loraSlots // nil without LoRA adapters
 
 	mu            sync.Mutex
 	incoming      []*seq
@@ -69,6 +84,7 @@ type engine struct {
 	running    []*seq
 	admitted   []*seq
 	usedBlocks int
+	pairs      int64 // attention pairs of the prompt tokens admitted this step
 	vnow       time.Time
 	timer      *time.Timer
 	early      time.Duration // learnt timer lateness, see sleep
@@ -82,6 +98,7 @@ func newEngine(cfg *Config, m *metrics) *engine {
 		maxSeqs:    cfg.MaxNumSeqs,
 		maxBatched: cfg.MaxNumBatchedTokens,
 		block:      cfg.blockSize(),
+		chunked:    cfg.EngineGeneration() == EngineV1,
 	}
 	if e.maxSeqs == 0 {
 		e.maxSeqs = DefaultMaxNumSeqs
@@ -155,24 +172,49 @@ func (e *engine) run() {
 		e.waiting = append(e.waiting, in...)
 		clear(in)
 		e.spare = in[:0]
-		if e.cancelPending.Swap(false) {
-			e.sweep()
-		}
-		if lag := time.Now().Add(-lagSlack); e.vnow.Before(lag) {
-			e.vnow = lag
-		}
-		if tokens := e.admit(); len(e.admitted) > 0 {
-			e.prefillStep(tokens)
-		} else if len(e.running) > 0 {
-			e.decodeStep()
-		}
+		e.once()
+	}
+}
+
+// busy reports whether the engine has sequences to schedule or running.
+func (e *engine) busy() bool {
+	return len(e.running) > 0 || e.wHead < len(e.waiting)
+}
+
+// once runs one engine step: admission, then a prefill or a decode step
+// (EngineV0), or one mixed step (EngineV1).
+func (e *engine) once() {
+	if e.cancelPending.Swap(false) {
+		e.sweep()
+	}
+	if lag := time.Now().Add(-lagSlack); !e.virtual && e.vnow.Before(lag) {
+		e.vnow = lag
+	}
+	if e.chunked {
+		e.mixedStep()
+		return
+	}
+	if tokens := e.admit(-1); len(e.admitted) > 0 {
+		e.prefillStep(tokens)
+	} else if len(e.running) > 0 {
+		e.decodeStep()
 	}
 }
 
 // admit moves waiting sequences (first come, first served) into e.admitted
 // while the batch, the KV cache and the step's token budget allow, and
-// returns the number of prompt tokens to compute.
-func (e *engine) admit() (tokens int) {
+// returns the number of prompt tokens to compute this step. With budget <
+// 0 (EngineV0) a sequence's whole uncached context is computed at once and
+// the budget is MaxNumBatchedTokens, which one longer prompt may exceed
+// alone. With budget >= 0 (EngineV1) the step has budget tokens left: the
+// last sequence admitted gets a chunk of its context (s.chunk) and the
+// rest in later steps (s.todo).
+func (e *engine) admit(budget int) (tokens int) {
+	e.pairs = 0
+	if budget == 0 {
+		e.admitted = e.admitted[:0]
+		return 0
+	}
 	adm := e.admitted[:0]
 	if e.lora != nil {
 		e.lora.begin(e.running)
@@ -210,14 +252,20 @@ func (e *engine) admit() (tokens int) {
 		if e.pc != nil && len(s.hashes) > 0 {
 			cached = min(e.pc.lookup(s.hashes)*e.block, ctx-1)
 		}
-		if e.maxBatched > 0 && len(adm) > 0 && tokens+ctx-cached > e.maxBatched {
+		if budget < 0 && e.maxBatched > 0 && len(adm) > 0 && tokens+ctx-cached > e.maxBatched {
 			break
 		}
 		e.waiting[e.wHead] = nil
 		e.wHead++
 		e.usedBlocks += need
 		s.held = need
-		tokens += ctx - cached
+		s.todo = ctx - cached
+		s.chunk = s.todo
+		if budget >= 0 {
+			s.chunk = min(s.todo, budget-tokens)
+		}
+		tokens += s.chunk
+		e.pairs += attentionPairs(cached, s.chunk)
 		if s.gen == 0 {
 			e.m.promptToks.Add(uint64(s.prompt))
 		}
@@ -229,6 +277,9 @@ func (e *engine) admit() (tokens int) {
 			e.lora.admit(s.lora)
 		}
 		adm = append(adm, s)
+		if budget >= 0 && tokens >= budget {
+			break
+		}
 	}
 	if e.lora != nil {
 		for i := len(e.lora.skipped) - 1; i >= 0; i-- {
@@ -250,11 +301,11 @@ func (e *engine) prefillStep(tokens int) {
 	adm := e.admitted
 	start := e.vnow
 	for _, s := range adm {
-		if s.arrival.After(start) {
-			start = s.arrival
+		if s.ready.After(start) {
+			start = s.ready
 		}
 	}
-	d := e.cfg.TTFT + e.cfg.PrefillOverhead + time.Duration(tokens)*e.cfg.PrefillPerToken
+	d := e.cfg.prefillStep(tokens, e.pairs)
 	if e.lora != nil {
 		d += e.lora.cost()
 	}
@@ -318,6 +369,104 @@ func (e *engine) decodeStep() {
 		n++
 	}
 	e.m.genToks.Add(uint64(batch))
+	clear(e.running[n:])
+	e.running = e.running[:n]
+}
+
+// mixedStep is one step of the V1 engine. The running sequences come
+// first, in order: each decoding one computes one token and each one
+// still prefilling its next chunk, while the step's token budget
+// (MaxNumBatchedTokens) lasts; waiting sequences are then admitted into
+// what is left, the last one with a chunk of its prompt. A sequence whose
+// prefill completes in the step gets its first token at the step's end.
+func (e *engine) mixedStep() {
+	if !e.reserve && e.totalBlocks > 0 {
+		e.grow()
+	}
+	left := e.maxBatched
+	if left <= 0 {
+		left = math.MaxInt
+	}
+	prefill, decodes, kv := 0, 0, 0
+	var pairs int64
+	for _, s := range e.running {
+		switch {
+		case left == 0:
+			s.chunk = 0
+		case s.todo > 0:
+			s.chunk = min(s.todo, left)
+			prefill += s.chunk
+			pairs += attentionPairs(s.prompt+s.gen-s.todo, s.chunk)
+		default:
+			s.chunk = 1
+			decodes++
+			kv += s.prompt + s.gen
+		}
+		left -= s.chunk
+	}
+	start := e.vnow
+	tokens := e.admit(left)
+	adm := e.admitted
+	for _, s := range adm {
+		if s.ready.After(start) {
+			start = s.ready
+		}
+		if s.scheduled.IsZero() {
+			s.scheduled = start
+		}
+	}
+	prefill += tokens
+	pairs += e.pairs
+	e.running = append(e.running, adm...)
+	clear(adm)
+	e.admitted = adm[:0]
+	if prefill == 0 && decodes == 0 {
+		return
+	}
+	d := e.cfg.mixedStep(prefill, pairs, decodes, kv)
+	if e.lora != nil && len(adm) > 0 {
+		d += e.lora.cost()
+	}
+	e.vnow = start.Add(d)
+	e.publish(0)
+	e.sleep()
+	e.m.step(prefill == 0, d, len(e.running), prefill+decodes)
+	n, generated := 0, 0
+	for _, s := range e.running {
+		if s.cancelled.Load() {
+			e.drop(s)
+			continue
+		}
+		if s.chunk == 0 {
+			e.running[n] = s
+			n++
+			continue
+		}
+		if s.todo > 0 {
+			s.todo -= s.chunk
+			if s.todo > 0 {
+				e.running[n] = s
+				n++
+				continue
+			}
+			if e.pc != nil {
+				e.pc.insert(s.hashes)
+			}
+			if s.pooling {
+				e.pooled(s)
+				continue
+			}
+		}
+		generated++
+		e.emit(s)
+		if s.gen >= s.out {
+			e.finish(s)
+			continue
+		}
+		e.running[n] = s
+		n++
+	}
+	e.m.genToks.Add(uint64(generated))
 	clear(e.running[n:])
 	e.running = e.running[:n]
 }
@@ -453,6 +602,9 @@ func (e *engine) publish(prefilling int) {
 // engine learns that lateness and wakes up that much earlier, so that
 // tokens leave on time on average rather than late by the overshoot.
 func (e *engine) sleep() {
+	if e.virtual {
+		return
+	}
 	d := time.Until(e.vnow) - e.early
 	if d <= 0 {
 		return

@@ -586,7 +586,10 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, k kind) {
 		}
 	}
 	if s.eng != nil {
-		sq := &seq{arrival: t0, prompt: promptTokens, maxOut: maxTok, out: n, lora: st.lora, notify: make(chan struct{}, 1)}
+		if !s.frontend(w, r, st, t0) {
+			return
+		}
+		sq := &seq{arrival: t0, ready: t0.Add(s.cfg.FrontendLatency), prompt: promptTokens, maxOut: maxTok, out: n, lora: st.lora, notify: make(chan struct{}, 1)}
 		if finish == "stop" {
 			sq.fin = finStop
 		} else {
@@ -732,6 +735,20 @@ func (st *reqState) flush(w http.ResponseWriter) bool {
 		f.Flush()
 	}
 	return true
+}
+
+// frontend spends the API server's own time on a request that arrived at
+// t0 (Config.FrontendLatency) before the engine sees it. It returns false,
+// counting the request aborted, when the client went away meanwhile.
+func (s *Server) frontend(w http.ResponseWriter, r *http.Request, st *reqState, t0 time.Time) bool {
+	if s.cfg.FrontendLatency <= 0 {
+		return true
+	}
+	if st.wait(w, r.Context().Done(), t0.Add(s.cfg.FrontendLatency)) {
+		return true
+	}
+	s.m.finished[finAbort].Add(1)
+	return false
 }
 
 // wait blocks until deadline, flushing pending output first when it has to

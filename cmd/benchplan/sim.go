@@ -76,7 +76,11 @@ func cmdSim(ctx context.Context, st *cliState, args []string) int {
 	}
 	cfg := simDefaults
 	if *profile != "" {
-		cfg, err = sim.ProfileConfig(*profile)
+		gen := ""
+		if f := fs.Lookup("engine"); f != nil {
+			gen = f.Value.String()
+		}
+		cfg, err = sim.ProfileConfigFor(*profile, gen)
 		if err != nil {
 			fmt.Fprintf(stderr, "benchplan sim: --profile: %v\n", err)
 			return exitInvalid
