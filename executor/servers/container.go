@@ -26,10 +26,21 @@ import (
 	"github.com/benchplan/benchplan/plan"
 )
 
-// The presets' pinned images.
+// The presets' pinned images: released tags, never latest. Each preset
+// flag is checked against that version's CLI in docs/servers.md ("Checked
+// against").
+//
+// VLLMImage is vLLM v0.31.0 (tag commit db9527a4, 2026-10-02). Its
+// entrypoint is `vllm serve`, which still takes `--model X` (it moves it
+// to the positional model slot, logging a deprecation warning); the
+// python -m vllm.entrypoints.openai.api_server entrypoint of older images
+// (v0.6.3, ...) takes only `--model`, so the preset passes --model to both.
+//
+// TGIImage is text-generation-inference v3.3.7 (tag commit dfb3fbe7,
+// 2025-12-18), the last release: TGI is in maintenance mode.
 const (
-	VLLMImage = "vllm/vllm-openai:v0.6.3"
-	TGIImage  = "ghcr.io/huggingface/text-generation-inference:2.2.0"
+	VLLMImage = "vllm/vllm-openai:v0.31.0"
+	TGIImage  = "ghcr.io/huggingface/text-generation-inference:3.3.7"
 )
 
 // Pull policies.
@@ -147,6 +158,9 @@ func buildSpec(name string, s *plan.Server, o Options) (*containerSpec, error) {
 	var extraSecrets []string
 	switch s.Preset {
 	case "vllm":
+		// --model, not the positional model: both the `vllm serve`
+		// entrypoint of current images and the api_server entrypoint of
+		// older ones accept it (see VLLMImage).
 		cs.Cmd = append([]string{"--model", s.Model}, s.Args...)
 		// vLLM checks the bearer token named by VLLM_API_KEY.
 		if s.APIKey != "" && cs.Env["VLLM_API_KEY"] == "" && !hasFlag(s.Args, "--api-key") {

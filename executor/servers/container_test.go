@@ -62,6 +62,28 @@ func TestVLLMPreset(t *testing.T) {
 	assert.Equal(t, b[0].HostPort, "0")
 }
 
+// The presets pin released tags (never a moving one), and a plan's own
+// image: wins, keeping the preset's command: --model before args, which
+// both the `vllm serve` entrypoint of current vLLM images and the
+// api_server entrypoint of older ones accept.
+func TestPresetImagesPinned(t *testing.T) {
+	for name, p := range Presets {
+		repo, tag, ok := strings.Cut(p.Image, ":")
+		assert.Assert(t, ok && repo != "" && tag != "" && tag != "latest" && !strings.Contains(tag, "nightly"), "%s: %s", name, p.Image)
+	}
+	s := &plan.Server{Preset: "vllm", Image: "vllm/vllm-openai:v0.6.3", Model: "m", Args: []string{"--max-model-len", "8192"}}
+	cs, err := buildSpec("old", s, Options{RunID: "r"})
+	assert.NilError(t, err)
+	assert.Equal(t, cs.Image, "vllm/vllm-openai:v0.6.3")
+	assert.DeepEqual(t, cs.Cmd, []string{"--model", "m", "--max-model-len", "8192"})
+	s = &plan.Server{Preset: "tgi", Image: "ghcr.io/huggingface/text-generation-inference:2.2.0", Model: "m"}
+	cs, err = buildSpec("seed", s, Options{RunID: "r"})
+	assert.NilError(t, err)
+	assert.Equal(t, cs.Image, "ghcr.io/huggingface/text-generation-inference:2.2.0")
+	assert.Equal(t, cs.Env["MODEL_ID"], "m")
+	assert.Equal(t, cs.Port, "80/tcp")
+}
+
 func TestTGIPreset(t *testing.T) {
 	t.Setenv("HF_TOKEN", "")
 	dir := t.TempDir()
