@@ -9,7 +9,6 @@ import (
 	"github.com/benchplan/benchplan/executor/telemetry"
 	"github.com/benchplan/benchplan/plan"
 	"github.com/benchplan/benchplan/results"
-	"github.com/benchplan/benchplan/sim"
 )
 
 // finish completes a run for its reports, the one place that does: the
@@ -105,13 +104,7 @@ func markSimulated(envs []results.ServerEnv, p *plan.Plan, declared map[string]*
 		e.Simulated = true
 		if s.Sim != nil && s.Sim.Profile != "" {
 			e.SimProfile = s.Sim.Profile
-			gen := ""
-			if s.Sim.Engine != nil {
-				gen = *s.Sim.Engine
-			}
-			if pr, err := sim.ProfileFor(s.Sim.Profile, gen); err == nil {
-				e.SimCalibration = pr.Calibration.String()
-			}
+			e.SimCalibration = s.Sim.Calibration()
 		}
 		d := declared[e.Name]
 		if d == nil || d.Kind() == plan.KindSim {

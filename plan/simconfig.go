@@ -130,3 +130,21 @@ func engineForImage(image string) string {
 	}
 	return ""
 }
+
+// Calibration says how the sim: block's profile compares with published
+// measurements (engine generation, sources, error band), "" without a
+// profile.
+func (s *Sim) Calibration() string {
+	if s == nil || s.Profile == "" {
+		return ""
+	}
+	gen := ""
+	if s.Engine != nil {
+		gen = *s.Engine
+	}
+	p, err := sim.ProfileFor(s.Profile, gen)
+	if err != nil {
+		return ""
+	}
+	return p.Calibration.String()
+}
