@@ -58,11 +58,11 @@ func TestSimProfileFor(t *testing.T) {
 // other image, by the profile's default (V1).
 func TestEngineForImage(t *testing.T) {
 	for image, want := range map[string]string{
-		"vllm/vllm-openai:v0.6.3":             "v0",
-		"vllm/vllm-openai:v0.7.3@sha256:abcd": "v0",
-		"vllm/vllm-openai:v0.8.0":             "",
-		"vllm/vllm-openai:v0.31.0":            "",
-		"vllm/vllm-openai":                    "",
+		"vllm/vllm-openai:v0.6.3":                             "v0",
+		"vllm/vllm-openai:v0.7.3@sha256:abcd":                 "v0",
+		"vllm/vllm-openai:v0.8.0":                             "",
+		"vllm/vllm-openai:v0.31.0":                            "",
+		"vllm/vllm-openai":                                    "",
 		"ghcr.io/huggingface/text-generation-inference:2.2.0": "",
 	} {
 		if got := engineForImage(image); got != want {

@@ -13,12 +13,12 @@ import (
 type seq struct {
 	arrival time.Time // at the server
 	ready   time.Time // at the engine: arrival + Config.FrontendLatency
-	prompt  int      // prompt tokens
-	maxOut  int      // the request's max_tokens (reserve policy)
-	out     int      // tokens to generate
-	fin     int      // finStop or finLength
-	hashes  []uint64 // prefix-cache block hashes of the prompt; nil without a prefix cache
-	lora    int      // 0: the served model; else a LoRA adapter's index + 1
+	prompt  int       // prompt tokens
+	maxOut  int       // the request's max_tokens (reserve policy)
+	out     int       // tokens to generate
+	fin     int       // finStop or finLength
+	hashes  []uint64  // prefix-cache block hashes of the prompt; nil without a prefix cache
+	lora    int       // 0: the served model; else a LoRA adapter's index + 1
 	// seqHashes are the block hashes of the prompt and the generated
 	// tokens, cached when the sequence finishes.
 	seqHashes []uint64
