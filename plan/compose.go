@@ -164,9 +164,9 @@ func (p *Plan) serverNames() []string {
 var kindFields = map[string][]string{
 	KindContainer:  {"on", "preset", "image", "model", "args", "env", "gpus", "port", "health", "startup_timeout", "shm_size", "volumes", "hf_cache", "pull", "restart", "api_key", "headers"},
 	KindKubernetes: {"on", "kubernetes", "preset", "image", "model", "args", "env", "gpus", "port", "health", "startup_timeout", "shm_size", "pull", "restart", "api_key", "headers"},
-	KindProcess:   {"command", "args", "env", "workdir", "url", "health", "startup_timeout", "restart", "model", "api_key", "headers"},
-	KindURL:       {"url", "api_key", "headers", "model", "health", "startup_timeout"},
-	KindSim:       {"sim"},
+	KindProcess:    {"command", "args", "env", "workdir", "url", "health", "startup_timeout", "restart", "model", "api_key", "headers"},
+	KindURL:        {"url", "api_key", "headers", "model", "health", "startup_timeout"},
+	KindSim:        {"sim"},
 }
 
 func (p *Plan) checkServers() Errors {
