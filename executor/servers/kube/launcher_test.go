@@ -380,3 +380,37 @@ func TestDiagnoseDigestAndNames(t *testing.T) {
 	assert.Assert(t, len(long) <= 63, long)
 	assert.Equal(t, labelValue("a/b c"), "a_b_c")
 }
+
+func TestCleanupListsThenDeletes(t *testing.T) {
+	t.Parallel()
+	cs := fake.NewClientset()
+	c := &Cluster{Client: cs, Namespace: testNS}
+	for _, run := range []string{"a", "b"} {
+		obj, err := BuildObjects("vllm", vllmServer(), testNS, servers.Options{RunID: run, Env: []string{"HF_TOKEN=t0ken-value"}})
+		assert.NilError(t, err)
+		_, err = cs.CoreV1().Pods(testNS).Create(context.Background(), obj.Pod, metav1.CreateOptions{})
+		assert.NilError(t, err)
+		_, err = cs.CoreV1().Services(testNS).Create(context.Background(), obj.Service, metav1.CreateOptions{})
+		assert.NilError(t, err)
+		_, err = cs.CoreV1().Secrets(testNS).Create(context.Background(), obj.Secret, metav1.CreateOptions{})
+		assert.NilError(t, err)
+	}
+	// Someone else's pod stays.
+	_, err := cs.CoreV1().Pods(testNS).Create(context.Background(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: testNS}}, metav1.CreateOptions{})
+	assert.NilError(t, err)
+
+	var out strings.Builder
+	n, err := Cleanup(context.Background(), c, CleanupOptions{}, &out)
+	assert.NilError(t, err)
+	assert.Equal(t, n, 6)
+	assert.Equal(t, len(leftovers(t, cs)), 6, "a listing deletes nothing")
+
+	out.Reset()
+	n, err = Cleanup(context.Background(), c, CleanupOptions{Run: "a", Delete: true}, &out)
+	assert.NilError(t, err)
+	assert.Equal(t, n, 3)
+	assert.Assert(t, strings.Contains(out.String(), "deleting pod bench/benchplan-vllm-a (run a)"), out.String())
+	assert.DeepEqual(t, leftovers(t, cs), []string{"pod/benchplan-vllm-b", "service/benchplan-vllm-b", "secret/benchplan-vllm-b"})
+	_, err = cs.CoreV1().Pods(testNS).Get(context.Background(), "other", metav1.GetOptions{})
+	assert.NilError(t, err)
+}
