@@ -154,17 +154,25 @@ func (k *started) start(ctx context.Context, s *plan.Server, o servers.Options) 
 	fmt.Fprintf(k.progress, "server %s: creating pod %s/%s from %s on %s\n", k.name, ns, podName, obj.Pod.Spec.Containers[0].Image, k.cl.Host)
 	k.lg.Notef("creating pod %s/%s from %s, arguments: %s", ns, podName, obj.Pod.Spec.Containers[0].Image,
 		strings.Join(servers.ServerRedactor(s, o.Secrets, obj.Secrets...).Args(obj.Pod.Spec.Containers[0].Args), " "))
+	// A create is not cut short by ctx (a signal): a cancelled request
+	// the API server still completes would leave an object this start
+	// does not know it made. Creates are quick; each is bounded.
+	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer ccancel()
 	if obj.Secret != nil {
-		if _, err := core.Secrets(ns).Create(ctx, obj.Secret, metav1.CreateOptions{}); err != nil {
+		if _, err := core.Secrets(ns).Create(cctx, obj.Secret, metav1.CreateOptions{}); err != nil {
 			return nil, createError("secret", ns, err)
 		}
 		k.created = append(k.created, "secret")
 	}
-	if _, err := core.Pods(ns).Create(ctx, obj.Pod, metav1.CreateOptions{}); err != nil {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := core.Pods(ns).Create(cctx, obj.Pod, metav1.CreateOptions{}); err != nil {
 		return nil, createError("pod", ns, err)
 	}
 	k.created = append(k.created, "pod")
-	if _, err := core.Services(ns).Create(ctx, obj.Service, metav1.CreateOptions{}); err != nil {
+	if _, err := core.Services(ns).Create(cctx, obj.Service, metav1.CreateOptions{}); err != nil {
 		return nil, createError("service", ns, err)
 	}
 	k.created = append(k.created, "service")
