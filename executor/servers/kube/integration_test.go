@@ -28,12 +28,12 @@ import (
 	"testing"
 	"time"
 
+	"gotest.tools/v3/assert"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"gotest.tools/v3/assert"
 
 	"github.com/benchplan/benchplan/executor"
 	"github.com/benchplan/benchplan/executor/servers"

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"gotest.tools/v3/assert"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
-	"gotest.tools/v3/assert"
 
 	"github.com/benchplan/benchplan/executor/servers"
 	"github.com/benchplan/benchplan/plan"
@@ -318,9 +318,9 @@ func TestBuildObjects(t *testing.T) {
 		APIKey: "sk-the-key-123456",
 		Env:    map[string]string{"MAX_INPUT_TOKENS": "4096", "MY_SECRET_TOKEN": "tok-abcdef123"},
 		Kubernetes: &plan.Kubernetes{Namespace: "llm", NodeSelector: map[string]string{GPUProductLabel: "NVIDIA-A100-SXM4-80GB"},
-			Tolerations: []plan.Toleration{{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoExecute", TolerationSeconds: &secs}},
-			HFCache:     &plan.KubeVolume{PVC: "hf-cache"},
-			SecretEnv:   map[string]plan.SecretKeyRef{"HF_TOKEN": {Secret: "hf", Key: "token"}},
+			Tolerations:    []plan.Toleration{{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoExecute", TolerationSeconds: &secs}},
+			HFCache:        &plan.KubeVolume{PVC: "hf-cache"},
+			SecretEnv:      map[string]plan.SecretKeyRef{"HF_TOKEN": {Secret: "hf", Key: "token"}},
 			EnvFromSecrets: []string{"more"}, ServiceAccount: "bench"},
 	}
 	obj, err := BuildObjects("tgi phi", s, "default", servers.Options{RunID: "abcdef0123456789", Env: []string{"HF_TOKEN=from-env-not-used"}})
