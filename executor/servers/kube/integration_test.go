@@ -33,7 +33,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/benchplan/benchplan/executor"
 	"github.com/benchplan/benchplan/executor/servers"
@@ -190,7 +189,7 @@ current-context: it
 // each to the node, sets it running and ready with an image id, and
 // completes a deletion at once. hold, when it returns true for a pod,
 // leaves that pod pending.
-func fakeNode(t *testing.T, cs kubernetes.Interface, hold func(*corev1.Pod) bool) {
+func fakeNode(t *testing.T, cs kube.Client, hold func(*corev1.Pod) bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -235,7 +234,7 @@ func fakeNode(t *testing.T, cs kubernetes.Interface, hold func(*corev1.Pod) bool
 }
 
 // leftovers lists benchplan's objects still in the namespace.
-func leftovers(t *testing.T, cs kubernetes.Interface) []string {
+func leftovers(t *testing.T, cs kube.Client) []string {
 	t.Helper()
 	ctx := context.Background()
 	sel := metav1.ListOptions{LabelSelector: kube.ManagedByLabel + "=" + kube.ManagedBy}

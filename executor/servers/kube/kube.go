@@ -24,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -50,9 +50,23 @@ const (
 	GPUResource = "nvidia.com/gpu"
 )
 
+// Client is the part of client-go's clientset benchplan uses: the core
+// API group (pods, services, secrets, events, nodes). A
+// kubernetes.Interface (or its fake) is one; Connect makes one with that
+// group's client only, which keeps the other groups' clients out of the
+// binary.
+type Client interface {
+	CoreV1() corev1client.CoreV1Interface
+}
+
+// coreOnly is a Client of the core group alone.
+type coreOnly struct{ c corev1client.CoreV1Interface }
+
+func (c coreOnly) CoreV1() corev1client.CoreV1Interface { return c.c }
+
 // Cluster is a connection to a Kubernetes API server.
 type Cluster struct {
-	Client kubernetes.Interface
+	Client Client
 	// Config is what Client was made from; the port-forward needs it (nil
 	// with a fake clientset).
 	Config *rest.Config
@@ -130,11 +144,11 @@ func Connect(o ConnectOptions) (*Cluster, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second // each API call; streams (logs, port-forward) have their own
 	}
-	cl, err := kubernetes.NewForConfig(cfg)
+	core, err := corev1client.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return &Cluster{Client: cl, Config: cfg, Namespace: ns, InCluster: inCluster, Host: cfg.Host}, nil
+	return &Cluster{Client: coreOnly{core}, Config: cfg, Namespace: ns, InCluster: inCluster, Host: cfg.Host}, nil
 }
 
 // connectFor connects for a server's kubernetes block.
