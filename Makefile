@@ -8,7 +8,7 @@ DIST      ?= dist
 RELEASE_TARGETS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 LDFLAGS   := -s -w -X github.com/benchplan/benchplan/executor.Version=$(VERSION) -X github.com/benchplan/benchplan/executor.Commit=$(COMMIT)
 
-.PHONY: all build test test-race lint run bench verdict-check cancel-check dataset-check image release release-image clean
+.PHONY: all build test test-race lint run bench verdict-check cancel-check dataset-check kube-check image release release-image clean
 
 all: build
 
@@ -42,6 +42,9 @@ verdict-check: build ## 20 pairs of simulator runs: compare's false alarms (same
 
 cancel-check: build ## `timeout 3 benchplan run` with a container server, 20 times beside a CPU burner: partial results.json and no container left each time (needs Docker, about 1.5 min)
 	./scripts/cancel-check.sh
+
+kube-check: ## the Kubernetes launcher against a real kube-apiserver and etcd (BENCHPLAN_KUBE_APISERVER from scripts/kube-apiserver.sh, BENCHPLAN_ETCD; skips visibly without them), about 10 s once built
+	$(GO) test -count=1 -v -run '^TestKubernetesAgainstARealAPIServer$$' ./executor/servers/kube/
 
 dataset-check: build ## replay a 1 GB ShareGPT file and a 1 GB JSONL file (generated) against the simulator: peak RSS under 200 MB each (about 4 min, 2 GB in $$TMPDIR)
 	./scripts/dataset-check.sh

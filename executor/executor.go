@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/benchplan/benchplan/executor/servers"
+	"github.com/benchplan/benchplan/executor/servers/kube"
 	"github.com/benchplan/benchplan/executor/telemetry"
 	"github.com/benchplan/benchplan/internal/secret"
 	"github.com/benchplan/benchplan/plan"
@@ -48,6 +49,10 @@ type Options struct {
 	// LogDir receives <server>.log for every container and process server
 	// (OUT/logs); "" keeps only the last lines, for error messages.
 	LogDir string
+	// Launchers start servers of the kinds the servers package does not
+	// start itself, by kind; nil: kubernetes servers through
+	// executor/servers/kube with the kubeconfig and a port-forward.
+	Launchers map[string]servers.Launcher
 	// Undecided, when set, says whether a step's gates leave an assertion
 	// inconclusive; a scenario whose verdict.inconclusive is extend runs
 	// such a step again (see plan.Scenario.MaxExtensions). The executor
@@ -114,7 +119,11 @@ func measure(ctx context.Context, p *plan.Plan, opts Options) (*results.Run, err
 	}
 	fds := fdBudget{soft: soft, hard: hard}
 
-	mgr := servers.NewManager(p, servers.ManagerOptions{LogDir: opts.LogDir, Log: progress, Env: opts.Env})
+	launchers := opts.Launchers
+	if launchers == nil {
+		launchers = map[string]servers.Launcher{plan.KindKubernetes: kube.Start}
+	}
+	mgr := servers.NewManager(p, servers.ManagerOptions{LogDir: opts.LogDir, Log: progress, Env: opts.Env, Launchers: launchers})
 	if opts.Force != nil {
 		done := make(chan struct{})
 		defer close(done)

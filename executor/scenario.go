@@ -178,7 +178,8 @@ func runScenario(ctx context.Context, p *plan.Plan, sc *plan.Scenario, in *serve
 
 // telemetryConfig is what to sample beside sc's steps on server in, and
 // whether to sample at all. The GPUs sampled are this machine's: for a url
-// server that is not on loopback, gpu auto means off.
+// server that is not on loopback, and for a pod on Kubernetes, gpu auto
+// means off.
 func telemetryConfig(sc *plan.Scenario, in *servers.Instance) (telemetry.Config, bool) {
 	t := sc.Telemetry
 	if t == nil {
@@ -191,7 +192,8 @@ func telemetryConfig(sc *plan.Scenario, in *servers.Instance) (telemetry.Config,
 	if cfg.GPU == "" {
 		cfg.GPU = telemetry.GPUAuto
 	}
-	if cfg.GPU == telemetry.GPUAuto && in.Kind == plan.KindURL && !isLoopback(in.URL) {
+	// A pod's GPUs are on a node elsewhere: nvidia-smi here cannot see them.
+	if cfg.GPU == telemetry.GPUAuto && (in.Kind == plan.KindURL && !isLoopback(in.URL) || in.Kind == plan.KindKubernetes) {
 		cfg.GPU = telemetry.GPUOff
 	}
 	if t.Metrics != plan.MetricsOff {

@@ -165,10 +165,11 @@ func (p *Plan) serverNames() []string {
 
 // kindFields says which server fields each kind accepts.
 var kindFields = map[string][]string{
-	KindContainer: {"preset", "image", "model", "args", "env", "gpus", "port", "health", "startup_timeout", "shm_size", "volumes", "hf_cache", "pull", "restart", "api_key", "headers"},
-	KindProcess:   {"command", "args", "env", "workdir", "url", "health", "startup_timeout", "restart", "model", "api_key", "headers"},
-	KindURL:       {"url", "api_key", "headers", "model", "health", "startup_timeout"},
-	KindSim:       {"sim"},
+	KindContainer:  {"on", "preset", "image", "model", "args", "env", "gpus", "port", "health", "startup_timeout", "shm_size", "volumes", "hf_cache", "pull", "restart", "api_key", "headers"},
+	KindKubernetes: {"on", "kubernetes", "preset", "image", "model", "args", "env", "gpus", "port", "health", "startup_timeout", "shm_size", "pull", "restart", "api_key", "headers"},
+	KindProcess:    {"command", "args", "env", "workdir", "url", "health", "startup_timeout", "restart", "model", "api_key", "headers"},
+	KindURL:        {"url", "api_key", "headers", "model", "health", "startup_timeout"},
+	KindSim:        {"sim"},
 }
 
 func (p *Plan) checkServers() Errors {
@@ -193,10 +194,28 @@ func (p *Plan) checkServers() Errors {
 			if tag == "" || tag == "-" || v.Field(i).IsZero() || slices.Contains(allowed, tag) {
 				continue
 			}
-			add(fmt.Sprintf("server %q is a %s server (%s); %s does not apply to it", name, kind, kindReason(kind), tag), at+"."+tag, at)
+			msg := fmt.Sprintf("server %q is a %s server (%s); %s does not apply to it", name, kind, kindReason(kind), tag)
+			switch {
+			case kind == KindKubernetes && tag == "hf_cache":
+				msg += ": give kubernetes.hf_cache: {pvc: CLAIM} or {host_path: /dir/on/the/node}"
+			case kind == KindKubernetes && tag == "volumes":
+				msg += ": a Pod has no host bind mounts (kubernetes.hf_cache mounts a claim or a node path)"
+			case tag == "on":
+				msg += " (on: chooses where a preset or image server runs)"
+			}
+			add(msg, at+"."+tag, at)
+		}
+		if s.On != "" && s.On != OnDocker && s.On != OnKubernetes {
+			add(fmt.Sprintf("on must be docker or kubernetes, got %q", s.On), at+".on")
 		}
 		switch kind {
-		case KindContainer:
+		case KindContainer, KindKubernetes:
+			if kind == KindKubernetes {
+				checkKubernetes(name, s, at, add)
+				if s.Preset == "" && s.Image == "" {
+					break
+				}
+			}
 			if s.Preset != "" && s.Preset != "vllm" && s.Preset != "tgi" {
 				add(fmt.Sprintf("unknown preset %q: use vllm or tgi, or give an image without a preset", s.Preset), at+".preset")
 			}
@@ -276,6 +295,8 @@ func kindReason(kind string) string {
 	switch kind {
 	case KindContainer:
 		return "it has preset or image"
+	case KindKubernetes:
+		return "it has on: kubernetes"
 	case KindProcess:
 		return "it has command"
 	case KindSim:

@@ -21,6 +21,31 @@ func (p *Plan) secretValues() []string {
 		return vals
 	}
 	var walk func(n ast.Node, key string, secretField bool)
+	// walkKube looks for URL passwords only.
+	var walkKube func(n ast.Node)
+	walkKube = func(n ast.Node) {
+		switch v := n.(type) {
+		case nil:
+		case *ast.MappingNode:
+			for _, mv := range v.Values {
+				walkKube(mv)
+			}
+		case *ast.MappingValueNode:
+			walkKube(v.Value)
+		case *ast.SequenceNode:
+			for _, item := range v.Values {
+				walkKube(item)
+			}
+		case *ast.AnchorNode:
+			walkKube(v.Value)
+		case *ast.TagNode:
+			walkKube(v.Value)
+		default:
+			if pw := secret.URLPassword(scalarText(n)); pw != "" {
+				vals = append(vals, pw)
+			}
+		}
+	}
 	walk = func(n ast.Node, key string, secretField bool) {
 		switch v := n.(type) {
 		case nil:
@@ -30,6 +55,13 @@ func (p *Plan) secretValues() []string {
 			}
 		case *ast.MappingValueNode:
 			k := scalarText(v.Key)
+			if k == "kubernetes" && !secretField {
+				// A server's kubernetes: block holds no credential: its
+				// secret_env names Secrets' keys (HF_TOKEN: {secret:
+				// hf, key: token}), a toleration's key is a taint's.
+				walkKube(v.Value)
+				return
+			}
 			walk(v.Value, k, secretField || key == "headers" || secret.LooksSecret(k))
 		case *ast.SequenceNode:
 			for _, item := range v.Values {
@@ -165,9 +197,17 @@ func lineSecrets(line string) []string {
 		if !secret.LooksSecret(m[1]) {
 			continue
 		}
+		if m[1] == "key" && (strings.Contains(line, "secret:") || strings.Contains(line, "operator:") || strings.Contains(line, "effect:")) {
+			// A Kubernetes Secret's key or a taint's key, named on
+			// the line that names the Secret or the taint: no credential.
+			continue
+		}
 		v := strings.TrimSpace(m[2])
 		if len(v) > 0 && (v[0] == '"' || v[0] == '\'') {
 			v = strings.TrimSuffix(v[1:], v[:1])
+		}
+		if strings.HasPrefix(v, "{") {
+			continue // a flow mapping (HF_TOKEN: {secret: hf, key: token}): its own fields are read
 		}
 		if v != "" && !strings.Contains(v, "${") {
 			out = append(out, v)

@@ -67,12 +67,28 @@ const (
 	KindProcess   = "process"
 	KindURL       = "url"
 	KindSim       = "sim"
+	// KindKubernetes is a preset or image server that runs as a Pod (and a
+	// Service) in a Kubernetes cluster: `on: kubernetes`.
+	KindKubernetes = "kubernetes"
+)
+
+// Where a preset or image server runs (`on:`).
+const (
+	OnDocker     = "docker"
+	OnKubernetes = "kubernetes"
 )
 
 // Server declares one server. Its kind follows from its fields: preset or
-// image make a container, command a local process, sim the built-in
-// simulator, and url alone a server that is already running.
+// image make a container (a Kubernetes Pod with `on: kubernetes`), command
+// a local process, sim the built-in simulator, and url alone a server that
+// is already running.
 type Server struct {
+	// On says where a preset or image server runs: docker (default, the
+	// local Docker engine) or kubernetes (a Pod and a Service in a cluster).
+	On string `yaml:"on,omitempty" json:"on,omitempty" jsonschema:"enum=docker,enum=kubernetes"`
+	// Kubernetes says where and how the server runs in a cluster (implies
+	// on: kubernetes).
+	Kubernetes *Kubernetes `yaml:"kubernetes,omitempty" json:"kubernetes,omitempty"`
 	// Preset fills container defaults: vllm or tgi.
 	Preset string `yaml:"preset,omitempty" json:"preset,omitempty" jsonschema:"enum=vllm,enum=tgi"`
 	// Image is the container image (default: the preset's pinned image).
@@ -119,11 +135,13 @@ type Server struct {
 	Sim *Sim `yaml:"sim,omitempty" json:"sim,omitempty"`
 }
 
-// Kind names the server's kind: container, process, sim or url.
+// Kind names the server's kind: container, kubernetes, process, sim or url.
 func (s *Server) Kind() string {
 	switch {
 	case s.Sim != nil:
 		return KindSim
+	case s.On == OnKubernetes || s.Kubernetes != nil:
+		return KindKubernetes
 	case s.Preset != "" || s.Image != "":
 		return KindContainer
 	case len(s.Command) > 0:
@@ -552,6 +570,16 @@ func (s *Server) ServerSummary() string {
 			img = s.Preset + " preset image"
 		}
 		return fmt.Sprintf("container %s, model %s", img, s.Model)
+	case KindKubernetes:
+		img := s.Image
+		if img == "" {
+			img = s.Preset + " preset image"
+		}
+		where := "Kubernetes"
+		if k := s.Kubernetes; k != nil && (k.Context != "" || k.Namespace != "") {
+			where += " (" + strings.Trim(k.Context+"/"+k.Namespace, "/") + ")"
+		}
+		return fmt.Sprintf("pod on %s from %s, model %s", where, img, s.Model)
 	case KindProcess:
 		return "process " + strings.Join(s.Command, " ")
 	case KindSim:

@@ -299,7 +299,7 @@ type Telemetry struct {
 type ServerEnv struct {
 	// Name is the server's name in the plan.
 	Name string `json:"name"`
-	// Kind is container, process, url or sim.
+	// Kind is container, kubernetes, process, url or sim.
 	Kind string `json:"kind"`
 	// Image is the container image, and Digest its content digest when known.
 	Image  string `json:"image,omitempty"`
@@ -310,6 +310,11 @@ type ServerEnv struct {
 	Args []string `json:"args,omitempty"`
 	// Version is the server's own version when it reports one.
 	Version string `json:"version,omitempty"`
+	// Pod is a Kubernetes server's pod (namespace/name), Node the node it
+	// ran on and GPU that node's GPU model (label nvidia.com/gpu.product).
+	Pod  string `json:"pod,omitempty"`
+	Node string `json:"node,omitempty"`
+	GPU  string `json:"gpu,omitempty"`
 	// Simulated is true when the built-in simulator answered in this
 	// server's place: a `sim:` server, or one that --simulate replaced. Its
 	// figures are a dry run, not a measurement of a real server.

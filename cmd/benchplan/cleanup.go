@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/benchplan/benchplan/executor/servers"
+	"github.com/benchplan/benchplan/executor/servers/kube"
 )
 
 // cmdCleanup stops the process servers and removes the containers that
@@ -18,6 +19,12 @@ func cmdCleanup(ctx context.Context, st *cliState, args []string) int {
 	all := fs.Bool("all", false, "stop every process server and remove every container benchplan started, also those of runs that still run")
 	runID := fs.String("run", "", "stop the process servers and remove the containers of this run id (label benchplan.run), also while it runs")
 	grace := fs.Duration("grace", 10*time.Second, "how long a process server's group has between SIGTERM and SIGKILL")
+	k8s := fs.Bool("kubernetes", false, "find the pods, services and secrets benchplan created in a Kubernetes cluster (label app.kubernetes.io/managed-by=benchplan; with --run, benchplan.dev/run=ID) instead; lists them unless --yes")
+	kubeconfig := fs.String("kubeconfig", "", "with --kubernetes: the kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the pod's service account)")
+	kubeContext := fs.String("context", "", "with --kubernetes: the kubeconfig context (default: the current one)")
+	namespace := fs.String("namespace", "", "with --kubernetes: the namespace (default: the context's)")
+	allNS := fs.Bool("all-namespaces", false, "with --kubernetes: every namespace")
+	yes := fs.Bool("yes", false, "with --kubernetes: delete what is found (default: list it only)")
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return flagExit(err)
@@ -28,6 +35,14 @@ func cmdCleanup(ctx context.Context, st *cliState, args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	if *k8s {
+		return cleanupKubernetes(ctx, st, kube.ConnectOptions{Kubeconfig: *kubeconfig, Context: *kubeContext, Env: st.Env},
+			kube.CleanupOptions{Namespace: *namespace, AllNamespaces: *allNS, Run: *runID, Delete: *yes})
+	}
+	if *kubeconfig != "" || *kubeContext != "" || *namespace != "" || *allNS || *yes {
+		fmt.Fprintln(stderr, "benchplan cleanup: --kubeconfig, --context, --namespace, --all-namespaces and --yes go with --kubernetes")
+		return exitInvalid
+	}
 	code := exitOK
 
 	// Process servers first: an orphan holds its port (and GPU) until it
@@ -60,4 +75,28 @@ func cmdCleanup(ctx context.Context, st *cliState, args []string) int {
 		}
 	}
 	return code
+}
+
+// cleanupKubernetes lists (or, with --yes, deletes) what benchplan left in
+// a cluster.
+func cleanupKubernetes(ctx context.Context, st *cliState, co kube.ConnectOptions, o kube.CleanupOptions) int {
+	c, err := kube.Connect(co)
+	if err != nil {
+		fmt.Fprintf(st.Stderr, "benchplan cleanup: %v\n", err)
+		return exitRunFailed
+	}
+	n, err := kube.Cleanup(ctx, c, o, st.Stdout)
+	switch {
+	case o.Delete:
+		fmt.Fprintf(st.Stdout, "benchplan cleanup: deleted %d Kubernetes object(s)\n", n)
+	case n > 0:
+		fmt.Fprintf(st.Stdout, "benchplan cleanup: found %d Kubernetes object(s); delete them with --yes\n", n)
+	default:
+		fmt.Fprintln(st.Stdout, "benchplan cleanup: found no Kubernetes object of benchplan's")
+	}
+	if err != nil {
+		fmt.Fprintf(st.Stderr, "benchplan cleanup: %v\n", err)
+		return exitRunFailed
+	}
+	return exitOK
 }

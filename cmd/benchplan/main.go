@@ -38,6 +38,7 @@ Usage:
   benchplan sim [--addr ADDR] [flags]   serve the built-in OpenAI-compatible simulator
   benchplan comment --pr N --file MD    post summary.md as a sticky pull-request comment
   benchplan cleanup [--all]             stop the servers (process groups, containers) killed runs left behind
+  benchplan cleanup --kubernetes [--yes] list (delete) the pods, services, secrets killed runs left in a cluster
   benchplan version                     print the version
 
 Run 'benchplan COMMAND -h' for a command's flags.

@@ -116,7 +116,6 @@ func buildSpec(name string, s *plan.Server, o Options) (*containerSpec, error) {
 	cs := &containerSpec{
 		Name:           containerName(name, o.RunID),
 		Image:          s.Image,
-		Env:            map[string]string{},
 		Labels:         ownerLabels(o.RunID, name),
 		Pull:           s.Pull,
 		Health:         s.Health,
@@ -152,26 +151,8 @@ func buildSpec(name string, s *plan.Server, o Options) (*containerSpec, error) {
 	if s.ShmSize != nil {
 		cs.ShmSize = int64(*s.ShmSize)
 	}
-	for k, v := range s.Env {
-		cs.Env[k] = v
-	}
+	cs.Cmd, cs.Env = PresetCommand(s)
 	var extraSecrets []string
-	switch s.Preset {
-	case "vllm":
-		// --model, not the positional model: both the `vllm serve`
-		// entrypoint of current images and the api_server entrypoint of
-		// older ones accept it (see VLLMImage).
-		cs.Cmd = append([]string{"--model", s.Model}, s.Args...)
-		// vLLM checks the bearer token named by VLLM_API_KEY.
-		if s.APIKey != "" && cs.Env["VLLM_API_KEY"] == "" && !hasFlag(s.Args, "--api-key") {
-			cs.Env["VLLM_API_KEY"] = s.APIKey
-		}
-	case "tgi":
-		cs.Env["MODEL_ID"] = s.Model
-		cs.Cmd = append([]string(nil), s.Args...)
-	default:
-		cs.Cmd = append([]string(nil), s.Args...)
-	}
 	if s.Preset != "" && cs.Env[HFTokenEnv] == "" {
 		if tok := Getenv(o.Env, HFTokenEnv); tok != "" {
 			cs.Env[HFTokenEnv] = tok

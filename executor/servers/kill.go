@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Kill stops every server the Manager started at once, without their stop
@@ -18,11 +19,23 @@ func (m *Manager) Kill(ctx context.Context) error {
 	ins, docker := m.started()
 	m.cancel()
 
-	for _, in := range ins {
+	var kills sync.WaitGroup
+	killErrs := make([]error, len(ins))
+	for i, in := range ins {
 		if in.PID > 0 {
 			signalGroup(in.PID, sigKill)
 		}
+		if in.kill != nil {
+			kills.Add(1)
+			go func() {
+				defer kills.Done()
+				if err := in.kill(ctx); err != nil {
+					killErrs[i] = fmt.Errorf("server %q: %w", in.Name, err)
+				}
+			}()
+		}
 	}
+	defer kills.Wait()
 	// A process whose start is still in flight is in no entry yet, but its
 	// group was recorded as it was spawned.
 	if recs, err := processRecords(m.opts.Env); err == nil {
@@ -33,7 +46,8 @@ func (m *Manager) Kill(ctx context.Context) error {
 		}
 	}
 	if !docker {
-		return nil
+		kills.Wait()
+		return errors.Join(killErrs...)
 	}
 	cli, err := dockerClient(ctx)
 	if err != nil {
@@ -44,8 +58,9 @@ func (m *Manager) Kill(ctx context.Context) error {
 	if n > 0 {
 		fmt.Fprintf(m.opts.Log, "servers: removed %d container(s) of this run at once\n", n)
 	}
+	kills.Wait()
 	if err != nil {
-		return errors.Join(fmt.Errorf("removing this run's containers: %w", err))
+		return errors.Join(append(killErrs, fmt.Errorf("removing this run's containers: %w", err))...)
 	}
-	return nil
+	return errors.Join(killErrs...)
 }

@@ -37,6 +37,9 @@ type ManagerOptions struct {
 	// Env is the environment the servers start from (see Options.Env);
 	// nil: the process's.
 	Env []string
+	// Launchers start the kinds this package does not start itself (see
+	// Options.Launchers).
+	Launchers map[string]Launcher
 }
 
 // Manager starts the plan's servers when they are first needed, shares
@@ -174,7 +177,7 @@ func (m *Manager) start(ctx context.Context, name string) (*Instance, error) {
 
 // options are the StartWith options for the plan's servers.
 func (m *Manager) options() Options {
-	o := Options{LogDir: m.opts.LogDir, Log: m.opts.Log, RunID: m.opts.RunID, Secrets: m.p.Secrets, StopGrace: m.opts.StopGrace, Env: m.opts.Env}
+	o := Options{LogDir: m.opts.LogDir, Log: m.opts.Log, RunID: m.opts.RunID, Secrets: m.p.Secrets, StopGrace: m.opts.StopGrace, Env: m.opts.Env, Launchers: m.opts.Launchers}
 	if m.p.File != "" {
 		o.Dir = filepath.Dir(m.p.File)
 	}
@@ -368,7 +371,7 @@ func (m *Manager) record(name string, s *plan.Server, in *Instance) {
 		m.order = append(m.order, name)
 	}
 	switch s.Kind() {
-	case plan.KindContainer:
+	case plan.KindContainer, plan.KindKubernetes:
 		e.Image = s.Image
 		if e.Image == "" {
 			e.Image = Presets[s.Preset].Image
@@ -386,6 +389,9 @@ func (m *Manager) record(name string, s *plan.Server, in *Instance) {
 	}
 	if in.Image != "" {
 		e.Image, e.Digest = in.Image, in.Digest
+	}
+	if in.Node != "" || in.GPUModel != "" || in.Pod != "" {
+		e.Node, e.GPU, e.Pod = in.Node, in.GPUModel, in.Pod
 	}
 	if e.Model == "" && len(in.Models) > 0 {
 		e.Model = in.Models[0]

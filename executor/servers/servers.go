@@ -58,6 +58,9 @@ type Options struct {
 	// server inherits it (its env: on top), and HF_TOKEN is read from it;
 	// nil: the process's.
 	Env []string
+	// Launchers start the kinds this package does not start itself
+	// (plan.KindKubernetes: executor/servers/kube), by kind.
+	Launchers map[string]Launcher
 }
 
 // environ is o.Env, or the process's environment when nil.
@@ -116,6 +119,9 @@ type Instance struct {
 	// Image is the container image that was started, Digest its content
 	// digest (sha256:...) and ContainerID the container's id.
 	Image, Digest, ContainerID string
+	// Node is the Kubernetes node a pod ran on, GPUModel that node's GPU
+	// (label nvidia.com/gpu.product), Pod the pod's namespace/name.
+	Node, GPUModel, Pod string
 	// PID is a process server's process id (and process group id).
 	PID int
 	// LogPath is the server's log file, "" when it has none.
@@ -132,6 +138,9 @@ type Instance struct {
 	// check returns an *ExitedError once the server no longer runs; nil
 	// for servers benchplan cannot watch.
 	check func(context.Context) error
+	// kill stops the server at once (the forced exit), for launchers that
+	// Manager.Kill cannot stop by itself; nil: none.
+	kill func(context.Context) error
 }
 
 // ExitedError says that a server benchplan started has exited.
@@ -194,12 +203,16 @@ func StartWith(ctx context.Context, name string, s *plan.Server, o Options) (*In
 	start := time.Now()
 	var in *Instance
 	var err error
-	switch s.Kind() {
-	case plan.KindContainer:
+	switch kind := s.Kind(); {
+	case o.Launchers[kind] != nil:
+		in, err = o.Launchers[kind](ctx, name, s, o)
+	case kind == plan.KindKubernetes:
+		err = errors.New("runs on Kubernetes, which this build of benchplan cannot start")
+	case kind == plan.KindContainer:
 		in, err = startContainer(ctx, name, s, o)
-	case plan.KindProcess:
+	case kind == plan.KindProcess:
 		in, err = startProcess(ctx, name, s, o)
-	case plan.KindSim:
+	case kind == plan.KindSim:
 		in, err = startSim(ctx, name, s, o)
 	default:
 		in, err = startURL(ctx, name, s, o)
