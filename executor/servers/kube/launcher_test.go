@@ -173,7 +173,7 @@ func TestStartFailuresSaidPlainly(t *testing.T) {
 				p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, Image: p.Spec.Containers[0].Image,
 					State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "vllm/vllm-openai:v9.9.9"`}}}}
 			},
-			want: []string{"image vllm/vllm-openai:v0.6.3 cannot be pulled (ImagePullBackOff)", `Back-off pulling image "vllm/vllm-openai:v9.9.9"`},
+			want: []string{"image " + servers.VLLMImage + " cannot be pulled (ImagePullBackOff)", `Back-off pulling image "vllm/vllm-openai:v9.9.9"`},
 		},
 		{
 			name: "unschedulable",
