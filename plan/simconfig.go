@@ -26,11 +26,7 @@ const (
 func (s *Sim) Config() (sim.Config, error) {
 	var cfg sim.Config
 	if s.Profile != "" {
-		gen := ""
-		if s.Engine != nil {
-			gen = *s.Engine
-		}
-		c, err := sim.ProfileConfigFor(s.Profile, gen)
+		c, err := sim.ProfileConfigFor(s.Profile, s.engine())
 		if err != nil {
 			return cfg, err
 		}
@@ -115,17 +111,39 @@ func simProfileFor(model string, args []string) string {
 	return best
 }
 
-// engineForImage is the simulator's engine generation for a vLLM image
-// pinned to a release before 0.8 (vllm/vllm-openai:v0.6.3 → v0, the V0
-// engine), or "" (the profile's default, current vLLM).
+// engine is the engine generation a profile is taken under: the plan's
+// engine:, else v0 for the tgi flavour (TGI 2's router), else "" (the
+// profile's default, current vLLM).
+func (s *Sim) engine() string {
+	switch {
+	case s.Engine != nil:
+		return *s.Engine
+	case s.Flavor != nil && *s.Flavor == sim.FlavorTGI:
+		return sim.EngineV0
+	}
+	return ""
+}
+
+// engineForImage is the simulator's engine generation for an image whose
+// engine schedules like vLLM's V0: a vLLM release before 0.8
+// (vllm/vllm-openai:v0.6.3) or TGI 2 (whose router prefills in steps of
+// their own); "" (the profile's default, current vLLM) otherwise.
 func engineForImage(image string) string {
-	name, tag, ok := strings.Cut(image, ":")
-	if !ok || !strings.Contains(name, "vllm") {
+	image, _, _ = strings.Cut(image, "@")
+	slash := strings.LastIndex(image, "/")
+	colon := strings.LastIndex(image, ":")
+	if colon < slash {
 		return ""
 	}
-	tag, _, _ = strings.Cut(strings.TrimPrefix(tag, "v"), "@")
+	name, tag := image[:colon], strings.TrimPrefix(image[colon+1:], "v")
 	var major, minor int
-	if n, _ := fmt.Sscanf(tag, "%d.%d", &major, &minor); n == 2 && major == 0 && minor < 8 {
+	if n, _ := fmt.Sscanf(tag, "%d.%d", &major, &minor); n != 2 {
+		return ""
+	}
+	switch {
+	case strings.Contains(name, "vllm") && major == 0 && minor < 8:
+		return sim.EngineV0
+	case strings.Contains(name, "text-generation-inference") && major < 3:
 		return sim.EngineV0
 	}
 	return ""
@@ -138,11 +156,7 @@ func (s *Sim) Calibration() string {
 	if s == nil || s.Profile == "" {
 		return ""
 	}
-	gen := ""
-	if s.Engine != nil {
-		gen = *s.Engine
-	}
-	p, err := sim.ProfileFor(s.Profile, gen)
+	p, err := sim.ProfileFor(s.Profile, s.engine())
 	if err != nil {
 		return ""
 	}

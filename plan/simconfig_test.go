@@ -63,7 +63,10 @@ func TestEngineForImage(t *testing.T) {
 		"vllm/vllm-openai:v0.8.0":                             "",
 		"vllm/vllm-openai:v0.31.0":                            "",
 		"vllm/vllm-openai":                                    "",
-		"ghcr.io/huggingface/text-generation-inference:2.2.0": "",
+		"ghcr.io/huggingface/text-generation-inference:2.2.0": "v0",
+		"ghcr.io/huggingface/text-generation-inference:3.3.7": "",
+		"localhost:5000/vllm/vllm-openai:v0.6.3":              "v0",
+		"localhost:5000/vllm/vllm-openai":                     "",
 	} {
 		if got := engineForImage(image); got != want {
 			t.Errorf("engineForImage(%q) = %q, want %q", image, got, want)

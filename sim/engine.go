@@ -30,6 +30,9 @@ type seq struct {
 	// many of its tokens the current step computes (1 when decoding, 0
 	// when the step's token budget left none for it).
 	todo, chunk int
+	// counted says the prompt's tokens were counted (once, whatever
+	// preemptions follow).
+	counted bool
 
 	generated atomic.Int32  // tokens generated so far, published by the engine
 	cancelled atomic.Bool   // set by the handler when it gives up
@@ -266,7 +269,8 @@ func (e *engine) admit(budget int) (tokens int) {
 		}
 		tokens += s.chunk
 		e.pairs += attentionPairs(cached, s.chunk)
-		if s.gen == 0 {
+		if !s.counted {
+			s.counted = true
 			e.m.promptToks.Add(uint64(s.prompt))
 		}
 		if e.pc != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -20,6 +21,23 @@ func TestFit(t *testing.T) {
 		name string
 		get  func(*fitParams) float64
 		set  func(*fitParams, float64)
+	}
+	// Physical bounds: no efficiency above what the hardware reaches,
+	// no weight format faster than its peak.
+	bound := func(name string) (lo, hi float64) {
+		switch {
+		case strings.HasSuffix(name, ".bw") && !strings.HasPrefix(name, "w4a16") && !strings.HasPrefix(name, "fp8"):
+			return 0.4, 0.92
+		case strings.HasSuffix(name, ".mfu"):
+			return 0.3, 0.85
+		case strings.HasPrefix(name, "w4a16.") || strings.HasPrefix(name, "fp8."):
+			return 0.2, 1
+		case name == "prefillStream":
+			return 0, 1
+		case strings.HasSuffix(name, ".share"):
+			return 0, 2
+		}
+		return 0, 30 // CPU costs, milliseconds
 	}
 	var ps []param
 	for _, g := range []string{"a100", "h100"} {
@@ -46,6 +64,7 @@ func TestFit(t *testing.T) {
 		dur("prefillCPU", func(c *engineCosts) *time.Duration { return &c.prefillCPU })
 		dur("decodeCPU", func(c *engineCosts) *time.Duration { return &c.decodeCPU })
 		dur("seqCPU", func(c *engineCosts) *time.Duration { return &c.seqCPU })
+		dur("offline", func(c *engineCosts) *time.Duration { return &c.offline })
 	}
 	loss := func(f *fitParams) float64 {
 		figs, _ := calibrationFigures(f)
@@ -60,7 +79,7 @@ func TestFit(t *testing.T) {
 	}
 	best := loss(&f)
 	t.Logf("start loss %.4f", best)
-	for round := 0; round < 3; round++ {
+	for round := 0; round < 4; round++ {
 		for _, p := range ps {
 			for _, step := range []float64{1.3, 1 / 1.3, 1.1, 1 / 1.1, 1.03, 1 / 1.03} {
 				for {
@@ -68,6 +87,9 @@ func TestFit(t *testing.T) {
 					v := old * step
 					if v == 0 {
 						v = 0.01
+					}
+					if lo, hi := bound(p.name); v < lo || v > hi {
+						break
 					}
 					p.set(&f, v)
 					if l := loss(&f); l < best-1e-6 {

@@ -99,6 +99,11 @@ type engineCosts struct {
 	prefillCPU time.Duration // per step computing prompt tokens
 	decodeCPU  time.Duration // per step: scheduling, input preparation, sampling, launch
 	seqCPU     time.Duration // per sequence and step: sampling, detokenisation, streaming
+	// offline is LLM.generate's own time per call in the published
+	// offline and latency runs (input processing before the first step,
+	// output processing after the last); it is not part of a server
+	// profile, whose requests pay frontend instead.
+	offline time.Duration
 	maxNumSeqs int           // the server's default --max-num-seqs
 	maxBatched int           // the server's default --max-num-batched-tokens (0: whole prompts)
 }

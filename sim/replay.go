@@ -23,11 +23,20 @@ type replayLoad struct {
 	Requests    int
 	Concurrency int
 	RatePerS    float64
-	// InputTokens and OutputTokens are every request's lengths (the
-	// generation never stops early).
+	// InputTokens and OutputTokens are the requests' median lengths;
+	// with InputSigma or OutputSigma above zero each request's length is
+	// drawn from a log-normal distribution with that median and that σ of
+	// its logarithm, else every request has the median. OutputTokens are
+	// generated in full (no early stop), up to MaxOutputTokens when set.
 	InputTokens, OutputTokens int
-	// Seed seeds the Poisson arrivals.
+	InputSigma, OutputSigma   float64
+	MaxOutputTokens           int
+	// Seed seeds the Poisson arrivals and the lengths.
 	Seed uint64
+	// OfflineOverhead is, for latency and offline batches, the time the
+	// offline API takes before the engine sees the batch and after it
+	// ends (they bypass the API server's FrontendLatency).
+	OfflineOverhead time.Duration
 }
 
 // replayed is what a replay measured, the way the published benchmarks
@@ -39,6 +48,14 @@ type replayed struct {
 	Span       time.Duration
 	Outputs    int // generated tokens
 	Inputs     int // prompt tokens
+	// PromptTokensCounted is the engine's prompt token counter (what
+	// vllm:prompt_tokens_total would say).
+	PromptTokensCounted int
+	// Preemptions counts sequences preempted for KV-cache room.
+	Preemptions int
+	// Unfinished counts requests the engine never completed (a prompt
+	// its KV cache cannot hold): the figures then leave them out.
+	Unfinished int
 }
 
 // OutputTokensPerS is generated tokens per second over the span.
@@ -77,7 +94,7 @@ func replay(cfg Config, load replayLoad) replayed {
 	e.vnow = t0
 	frontend := cfg.FrontendLatency
 	if load.Scenario == publishedLatency || load.Scenario == publishedOffline {
-		frontend = 0
+		frontend = load.OfflineOverhead
 	}
 	type req struct {
 		s      *seq
@@ -88,8 +105,19 @@ func replay(cfg Config, load replayLoad) replayed {
 	var inflight []req
 	var out replayed
 	issued := 0
+	lengths := rand.New(rand.NewPCG(load.Seed, 0x5851f42d4c957f2d))
+	draw := func(median int, sigma float64) int {
+		if sigma <= 0 {
+			return median
+		}
+		return max(1, int(math.Round(float64(median)*math.Exp(sigma*lengths.NormFloat64()))))
+	}
 	issue := func(at time.Time) {
-		s := &seq{arrival: at, ready: at.Add(frontend), prompt: load.InputTokens, maxOut: load.OutputTokens, out: load.OutputTokens, fin: finLength, notify: make(chan struct{}, 1)}
+		in, out := draw(load.InputTokens, load.InputSigma), draw(load.OutputTokens, load.OutputSigma)
+		if load.MaxOutputTokens > 0 {
+			out = min(out, load.MaxOutputTokens)
+		}
+		s := &seq{arrival: at, ready: at.Add(frontend), prompt: in, maxOut: out, out: out, fin: finLength, notify: make(chan struct{}, 1)}
 		r := req{s: s, at: at, submit: at.Add(frontend)}
 		i, _ := slices.BinarySearchFunc(pending, r.submit, func(p req, t time.Time) int { return p.submit.Compare(t) })
 		pending = slices.Insert(pending, i, r)
@@ -125,6 +153,9 @@ func replay(cfg Config, load replayLoad) replayed {
 		}
 		pending = pending[n:]
 		if !e.busy() {
+			if len(pending) == 0 {
+				break // in flight but not in the engine: cannot happen
+			}
 			e.vnow = pending[0].submit
 			continue
 		}
@@ -161,6 +192,12 @@ func replay(cfg Config, load replayLoad) replayed {
 		inflight = inflight[:k]
 	}
 	out.Span = last.Sub(t0)
+	out.PromptTokensCounted = int(m.promptToks.Load())
+	out.Preemptions = int(m.preemptions.Load())
+	out.Unfinished = issued - len(out.TTFT)
+	if load.Scenario == publishedConcurrency {
+		out.Unfinished = load.Requests - len(out.TTFT)
+	}
 	slices.Sort(out.TTFT)
 	slices.Sort(out.TPOT)
 	return out
