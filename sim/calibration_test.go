@@ -195,7 +195,7 @@ var knownMisses = map[string]struct {
 	maxPct float64
 	why    string
 }{
-	"w4a16 offline":          {60, "INT4 weights at batch 100: the measured runs are slower than bf16, while at low load they are faster; one kernel efficiency cannot give both"},
+	"w4a16 offline":           {60, "INT4 weights at batch 100: the measured runs are slower than bf16, while at low load they are faster; one kernel efficiency cannot give both"},
 	"v1 a100 overloaded tpot": {40, "V1 on an A100 past its capacity (25 requests/s and more): the measured step at a full batch of 256 takes ~22ms, the model's ~28ms"},
 }
 

@@ -103,9 +103,9 @@ type engineCosts struct {
 	// offline and latency runs (input processing before the first step,
 	// output processing after the last); it is not part of a server
 	// profile, whose requests pay frontend instead.
-	offline time.Duration
-	maxNumSeqs int           // the server's default --max-num-seqs
-	maxBatched int           // the server's default --max-num-batched-tokens (0: whole prompts)
+	offline    time.Duration
+	maxNumSeqs int // the server's default --max-num-seqs
+	maxBatched int // the server's default --max-num-batched-tokens (0: whole prompts)
 }
 
 // profileRound is what durations are rounded to.
