@@ -70,6 +70,9 @@ func (s *Sim) Config() (sim.Config, error) {
 // checkSim validates a plan's sim: block by the simulator's own rules; each
 // problem names its key.
 func checkSim(s *Sim) []SimProblem {
+	if e := s.Engine; e != nil && *e != sim.EngineV0 && *e != sim.EngineV1 {
+		return []SimProblem{{Key: "engine", Message: fmt.Sprintf("must be %q or %q, got %q", sim.EngineV1, sim.EngineV0, *e)}}
+	}
 	cfg, err := s.Config()
 	if err != nil {
 		return []SimProblem{{Key: "profile", Message: err.Error()}}
@@ -132,7 +135,7 @@ func engineForImage(image string) string {
 	image, _, _ = strings.Cut(image, "@")
 	slash := strings.LastIndex(image, "/")
 	colon := strings.LastIndex(image, ":")
-	if colon < slash {
+	if colon <= slash { // no tag (a colon before the last slash is a registry's port)
 		return ""
 	}
 	name, tag := image[:colon], strings.TrimPrefix(image[colon+1:], "v")

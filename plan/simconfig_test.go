@@ -67,6 +67,9 @@ func TestEngineForImage(t *testing.T) {
 		"ghcr.io/huggingface/text-generation-inference:3.3.7": "",
 		"localhost:5000/vllm/vllm-openai:v0.6.3":              "v0",
 		"localhost:5000/vllm/vllm-openai":                     "",
+		"":                                                    "",
+		"vllm:":                                               "",
+		":0.1":                                                "",
 	} {
 		if got := engineForImage(image); got != want {
 			t.Errorf("engineForImage(%q) = %q, want %q", image, got, want)
