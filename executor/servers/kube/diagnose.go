@@ -28,11 +28,16 @@ type podState struct {
 // podFailure is a pod that will not serve: Reason is the Kubernetes
 // reason (ImagePullBackOff, Unschedulable, OOMKilled, CrashLoopBackOff,
 // ...), Message benchplan's explanation; WantsLogs says that the
-// container's last log lines explain it.
+// container's last log lines explain it. Exited says that a container
+// terminated: its own last lines are read from the API server, whatever
+// the followed log holds; Previous that the terminated one is the
+// previous instance (the container restarted since), not the current.
 type podFailure struct {
 	Reason    string
 	Message   string
 	WantsLogs bool
+	Exited    bool
+	Previous  bool
 }
 
 func (f *podFailure) Error() string { return f.Message }
@@ -134,7 +139,7 @@ func terminated(pod *corev1.Pod, cs *corev1.ContainerStatus, t *corev1.Container
 		how += fmt.Sprintf(", signal %d", t.Signal)
 	}
 	reason := t.Reason
-	f := &podFailure{Reason: reason, WantsLogs: true}
+	f := &podFailure{Reason: reason, WantsLogs: true, Exited: true, Previous: t != cs.State.Terminated}
 	switch {
 	case reason == "OOMKilled":
 		f.Message = fmt.Sprintf("container %s was killed: out of memory (OOMKilled, %s)", cs.Name, how)

@@ -33,6 +33,10 @@ const (
 	maxEvents = 5
 	// logTailBytes bounds the previous container's log read after a crash.
 	logTailBytes = 64 << 10
+	// maxLogResumes bounds how often a broken log stream is resumed.
+	maxLogResumes = 5
+	// logResumeDelay is the pause before a broken log stream is resumed.
+	logResumeDelay = time.Second
 )
 
 // Launcher starts kubernetes servers. Its zero value connects with the
@@ -371,9 +375,8 @@ func (k *started) explain(pf *podFailure) error {
 	err := fmt.Errorf("%w", pf)
 	if pf.WantsLogs {
 		k.waitLogs(time.Second)
-		tail := k.lg.Tail()
-		if len(tail) == 0 {
-			k.previousLogs()
+		if pf.Exited || len(k.lg.Tail()) == 0 {
+			k.exitedLogs(pf.Previous)
 		}
 		return fmt.Errorf("%w%s", err, k.lg.DescribeTail())
 	}
@@ -385,23 +388,37 @@ func (k *started) explain(pf *podFailure) error {
 	return fmt.Errorf("%w%s", err, k.events(ctx))
 }
 
-// previousLogs copies the last lines of the exited container's log (or
-// the current one's) into the server log, bounded.
-func (k *started) previousLogs() {
+// exitedLogs copies the last lines of the container that exited (the
+// previous instance when previous, else the current one; the other when
+// that has no log) into the server log, bounded: the followed log may
+// have missed them (a stream that broke), or hold only the current
+// instance's.
+func (k *started) exitedLogs(previous bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	tail := int64(servers.TailLines)
 	limit := int64(logTailBytes)
-	for _, prev := range []bool{true, false} {
-		rc, err := k.cl.Client.CoreV1().Pods(k.obj.Namespace).GetLogs(k.obj.Pod.Name, &corev1.PodLogOptions{Container: containerName, Previous: prev, TailLines: &tail, LimitBytes: &limit}).Stream(ctx)
+	var errs []string
+	for _, prev := range []bool{previous, !previous} {
+		rc, err := k.cl.streams().CoreV1().Pods(k.obj.Namespace).GetLogs(k.obj.Pod.Name, &corev1.PodLogOptions{Container: containerName, Previous: prev, TailLines: &tail, LimitBytes: &limit}).Stream(ctx)
 		if err != nil {
+			errs = append(errs, shortAPIError(err))
 			continue
 		}
-		_, _ = io.Copy(k.lg, io.LimitReader(rc, logTailBytes))
+		which := "current"
+		if prev {
+			which = "previous"
+		}
+		k.lg.Notef("the last lines of the exited container (its %s instance), as the API server keeps them:", which)
+		_, err = io.Copy(k.lg, io.LimitReader(rc, logTailBytes))
 		_, _ = k.lg.Write([]byte("\n"))
 		rc.Close()
+		if err != nil {
+			k.lg.Notef("reading them failed: %v (they may be incomplete)", err)
+		}
 		return
 	}
+	k.lg.Notef("cannot read the exited container's log: %s", strings.Join(errs, "; "))
 }
 
 // events are the pod's last events (at most maxEvents), for a message.
@@ -442,23 +459,42 @@ func eventTime(e corev1.Event) time.Time {
 }
 
 // followLogs streams the server container's output into the log until the
-// server stops.
+// server stops. The stream has no overall timeout (Cluster.Streams); one
+// that breaks (a proxy's idle timeout, an API server restart) is said in
+// the log and resumed from the second it broke, a few times.
 func (k *started) followLogs(podName string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	k.logCancel = cancel
 	k.logsDone = make(chan struct{})
 	go func() {
 		defer close(k.logsDone)
-		req := k.cl.Client.CoreV1().Pods(k.obj.Namespace).GetLogs(podName, &corev1.PodLogOptions{Container: containerName, Follow: true})
-		rc, err := req.Stream(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				k.lg.Notef("cannot follow the pod's log: %v", err)
+		opts := &corev1.PodLogOptions{Container: containerName, Follow: true}
+		for resumes := 0; ; resumes++ {
+			rc, err := k.cl.streams().CoreV1().Pods(k.obj.Namespace).GetLogs(podName, opts).Stream(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					k.lg.Notef("cannot follow the pod's log: %v; this file misses its output from here (the exited container's last lines are read on a failure)", shortAPIError(err))
+				}
+				return
 			}
-			return
+			n, err := io.Copy(k.lg, rc)
+			rc.Close()
+			if ctx.Err() != nil || err == nil {
+				return // stopped, or the container exited (its stream ends)
+			}
+			if resumes >= maxLogResumes {
+				k.lg.Notef("the pod's log stream broke after %d bytes: %v; not resumed again: this file misses the rest of the output", n, err)
+				return
+			}
+			since := metav1.NewTime(time.Now().Add(-time.Second).Truncate(time.Second))
+			k.lg.Notef("the pod's log stream broke after %d bytes: %v; resuming from %s (lines around the break may be missing or repeated)", n, err, since.UTC().Format(time.RFC3339))
+			opts = &corev1.PodLogOptions{Container: containerName, Follow: true, SinceTime: &since}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(logResumeDelay):
+			}
 		}
-		defer rc.Close()
-		_, _ = io.Copy(k.lg, rc)
 	}()
 }
 
@@ -513,6 +549,14 @@ func (k *started) check(ctx context.Context, podName string, restarts int32) err
 		return nil
 	}
 	k.waitLogs(time.Second)
+	// The exited container's own last lines: the followed stream ended
+	// with the container, or broke before.
+	switch {
+	case st.failure == nil:
+		k.exitedLogs(true)
+	case st.failure.Exited:
+		k.exitedLogs(st.failure.Previous)
+	}
 	return &servers.ExitedError{Server: k.name, How: how + k.lg.DescribeTail()}
 }
 
