@@ -16,6 +16,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -282,9 +283,12 @@ func TestKubernetesAgainstARealAPIServer(t *testing.T) {
 	_, err = cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: itNode, Labels: map[string]string{kube.GPUProductLabel: itGPU}}}, metav1.CreateOptions{})
 	assert.NilError(t, err)
 
-	var held sync.Map // pod name -> true: left pending (the cancelled run)
+	var held sync.Map      // pod name -> true: left pending (the cancelled run)
+	var manifests sync.Map // pod name -> its JSON, as the API server stored it
 	podSeen := make(chan string, 4)
 	fakeNode(t, cs, func(p *corev1.Pod) bool {
+		b, _ := json.Marshal(p)
+		manifests.Store(p.Name, string(b))
 		if p.Annotations[kube.ServerAnnotation] == "held" {
 			if _, loaded := held.LoadOrStore(p.Name, true); !loaded {
 				podSeen <- p.Name
@@ -321,7 +325,7 @@ servers:
     on: kubernetes
     preset: vllm
     model: microsoft/Phi-3.5-mini-instruct
-    args: ["--gpu-memory-utilization", "0.4"]
+    args: ["--gpu-memory-utilization", "0.4", "--api-key", "${VLLM_KEY}"]
     env: { HF_TOKEN: "${HF_TOKEN}" }
     startup_timeout: 1m
     kubernetes:
@@ -339,9 +343,13 @@ scenarios:
 `, server, kc, itNS, kube.GPUProductLabel, itGPU)), 0o644))
 	}
 	token := "hf_integration_secret_0123456789"
+	argKey := "sk-integration-arg-key-0123"
 	lookup := func(k string) (string, bool) {
-		if k == "HF_TOKEN" {
+		switch k {
+		case "HF_TOKEN":
 			return token, true
+		case "VLLM_KEY":
+			return argKey, true
 		}
 		return "", false
 	}
@@ -374,6 +382,13 @@ scenarios:
 	assert.NilError(t, err)
 	assert.Assert(t, strings.Contains(string(logb), "ready at"), string(logb))
 	assert.Assert(t, !strings.Contains(string(logb)+progress.String(), token))
+	assert.Assert(t, !strings.Contains(string(logb)+progress.String(), argKey))
+	// No secret in the pod as the API server stored it: the --api-key
+	// argument is $(VAR), from the Secret.
+	m, ok := manifests.Load(strings.TrimPrefix(srv.Pod, itNS+"/"))
+	assert.Assert(t, ok)
+	assert.Assert(t, !strings.Contains(m.(string), token) && !strings.Contains(m.(string), argKey), m)
+	assert.Assert(t, strings.Contains(m.(string), `"--api-key","$(BENCHPLAN_SECRET_ARG_1)"`), m)
 
 	// A run cancelled while its pod is pending (Ctrl-C) deletes it all.
 	writePlan("held")

@@ -157,7 +157,7 @@ func (k *started) start(ctx context.Context, s *plan.Server, o servers.Options) 
 	podName := obj.Pod.Name
 	fmt.Fprintf(k.progress, "server %s: creating pod %s/%s from %s on %s\n", k.name, ns, podName, obj.Pod.Spec.Containers[0].Image, k.cl.Host)
 	k.lg.Notef("creating pod %s/%s from %s, arguments: %s", ns, podName, obj.Pod.Spec.Containers[0].Image,
-		strings.Join(servers.ServerRedactor(s, o.Secrets, obj.Secrets...).Args(obj.Pod.Spec.Containers[0].Args), " "))
+		strings.Join(servers.ServerRedactor(s, o.Secrets, obj.Secrets...).Args(obj.Args), " "))
 	// A create is not cut short by ctx (a signal): a cancelled request
 	// the API server still completes would leave an object this start
 	// does not know it made. Creates are quick; each is bounded.
