@@ -110,6 +110,10 @@ func assess(pod *corev1.Pod) podState {
 		} else {
 			st.failure = &podFailure{Reason: "CrashLoopBackOff", Message: fmt.Sprintf("container %s keeps exiting (CrashLoopBackOff, %d restarts): %s", cs.Name, cs.RestartCount, clip(cs.State.Waiting.Message)), WantsLogs: true}
 		}
+	case cs.State.Waiting != nil && cs.State.Waiting.Reason == "CreateContainerConfigError" && strings.Contains(cs.State.Waiting.Message, fmt.Sprintf("secret %q not found", pod.Name)):
+		// The Secret benchplan creates right after the Pod (it is owned
+		// by the Pod): the kubelet retries.
+		st.waiting = "its Secret " + pod.Name
 	case cs.State.Waiting != nil && fatalWaiting[cs.State.Waiting.Reason] != "":
 		w := cs.State.Waiting
 		st.failure = &podFailure{Reason: w.Reason, Message: fmt.Sprintf("%s (%s): %s", fatalWaiting[w.Reason], w.Reason, clip(w.Message))}

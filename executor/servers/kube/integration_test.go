@@ -234,6 +234,30 @@ func fakeNode(t *testing.T, cs kube.Client, hold func(*corev1.Pod) bool) {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
+// ownedByPod waits for the Secret and the Service of pod name and says
+// what is wrong with their owner references ("" when they name the pod).
+func ownedByPod(cs kube.Client, name string) string {
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pod, perr := cs.CoreV1().Pods(itNS).Get(ctx, name, metav1.GetOptions{})
+		sec, serr := cs.CoreV1().Secrets(itNS).Get(ctx, name, metav1.GetOptions{})
+		svc, verr := cs.CoreV1().Services(itNS).Get(ctx, name, metav1.GetOptions{})
+		if perr == nil && serr == nil && verr == nil {
+			for _, refs := range [][]metav1.OwnerReference{sec.OwnerReferences, svc.OwnerReferences} {
+				if len(refs) != 1 || refs[0].Kind != "Pod" || refs[0].Name != name || refs[0].UID != pod.UID || pod.UID == "" {
+					return fmt.Sprintf("owner references %+v, pod uid %q", refs, pod.UID)
+				}
+			}
+			return ""
+		}
+		if time.Now().After(deadline) {
+			return fmt.Sprintf("objects of %s: %v, %v, %v", name, perr, serr, verr)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the API server with a deadline
+	}
+}
+
 // leftovers lists benchplan's objects still in the namespace.
 func leftovers(t *testing.T, cs kube.Client) []string {
 	t.Helper()
@@ -395,15 +419,21 @@ scenarios:
 	p, err = plan.Read(planFile, plan.Options{Env: lookup})
 	assert.NilError(t, err)
 	cctx, cancel := context.WithCancel(ctx)
+	owned := make(chan string, 1) // what is wrong with the owner references, "" when nothing
 	go func() {
 		select {
-		case <-podSeen:
+		case name := <-podSeen:
+			owned <- ownedByPod(cs, name)
 		case <-time.After(time.Minute):
+			owned <- "no pod within a minute"
 		}
 		cancel()
 	}()
 	run, err = executor.Run(cctx, p, executor.Options{Launchers: launchers, Env: []string{"HF_TOKEN=" + token}})
 	cancel()
+	// The Secret and the Service are owned by the pod (the real API server
+	// checks the references: a uid is required).
+	assert.Equal(t, <-owned, "")
 	assert.Assert(t, err != nil || run.Error != "" || len(run.Scenarios) == 0 || run.Scenarios[0].Error != "", "a cancelled run")
 	assert.DeepEqual(t, leftovers(t, cs), []string(nil))
 

@@ -163,23 +163,33 @@ func (k *started) start(ctx context.Context, s *plan.Server, o servers.Options) 
 	// does not know it made. Creates are quick; each is bounded.
 	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer ccancel()
-	if obj.Secret != nil {
-		if _, err := core.Secrets(ns).Create(cctx, obj.Secret, metav1.CreateOptions{}); err != nil {
-			return nil, createError("secret", ns, err)
-		}
-		k.created = append(k.created, "secret")
+	// The Pod first: the Secret and the Service are owned by it (deleting
+	// the pod by hand removes them too). Until the Secret exists the
+	// kubelet cannot configure the container: assess waits for it.
+	created, err := k.create("pod", ns, func() (metav1.Object, error) {
+		return core.Pods(ns).Create(cctx, obj.Pod, metav1.CreateOptions{})
+	})
+	if err != nil {
+		return nil, err
 	}
+	owner := []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: created.GetName(), UID: created.GetUID()}}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if _, err := core.Pods(ns).Create(cctx, obj.Pod, metav1.CreateOptions{}); err != nil {
-		return nil, createError("pod", ns, err)
+	if obj.Secret != nil {
+		obj.Secret.OwnerReferences = owner
+		if _, err := k.create("secret", ns, func() (metav1.Object, error) {
+			return core.Secrets(ns).Create(cctx, obj.Secret, metav1.CreateOptions{})
+		}); err != nil {
+			return nil, err
+		}
 	}
-	k.created = append(k.created, "pod")
-	if _, err := core.Services(ns).Create(cctx, obj.Service, metav1.CreateOptions{}); err != nil {
-		return nil, createError("service", ns, err)
+	obj.Service.OwnerReferences = owner
+	if _, err := k.create("service", ns, func() (metav1.Object, error) {
+		return core.Services(ns).Create(cctx, obj.Service, metav1.CreateOptions{})
+	}); err != nil {
+		return nil, err
 	}
-	k.created = append(k.created, "service")
 
 	timeout := servers.StartupTimeout(s, servers.DefaultContainerStartup)
 	t0 := time.Now()
@@ -238,7 +248,7 @@ func (k *started) start(ctx context.Context, s *plan.Server, o servers.Options) 
 	}
 	k.lg.Notef("waiting for %s%s (%s)", in.URL, obj.Health, access)
 
-	err := servers.WaitReady(tctx, servers.ReadyCheck{Name: k.name, URL: in.URL, Health: obj.Health, Explicit: obj.HealthExplicit,
+	err = servers.WaitReady(tctx, servers.ReadyCheck{Name: k.name, URL: in.URL, Health: obj.Health, Explicit: obj.HealthExplicit,
 		APIKey: s.APIKey, Headers: s.Headers, Timeout: time.Until(deadline), Log: k.progress})
 	if err == nil {
 		err = in.Describe(tctx, s, false)
@@ -658,6 +668,26 @@ func (k *started) deletePod(ctx context.Context, grace time.Duration) error {
 	}
 }
 
+// create creates one of the server's objects. The kind is recorded as
+// created before the request: a create that fails on the way back (a
+// timeout, a connection reset) may still have made the object, and the
+// deletion, which ignores NotFound, then removes it. AlreadyExists is the
+// exception: the names hold the run's id (random for each run), so the
+// object is another server's of this run whose name comes out the same
+// (names are made DNS labels and shortened), or someone else's; it is
+// left alone.
+func (k *started) create(kind, ns string, do func() (metav1.Object, error)) (metav1.Object, error) {
+	k.created = append(k.created, kind)
+	o, err := do()
+	if err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			k.created = slices.DeleteFunc(k.created, func(c string) bool { return c == kind })
+		}
+		return nil, createError(kind, ns, err)
+	}
+	return o, nil
+}
+
 // createError explains a refused create.
 func createError(what, ns string, err error) error {
 	switch {
@@ -666,7 +696,7 @@ func createError(what, ns string, err error) error {
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("cannot create a %s: namespace %s does not exist? %v", what, ns, shortAPIError(err))
 	case apierrors.IsAlreadyExists(err):
-		return fmt.Errorf("cannot create the %s: %v (a run with the same id? benchplan cleanup --kubernetes removes leftovers)", what, shortAPIError(err))
+		return fmt.Errorf("cannot create the %s: %v (not this server's: another server of the plan whose name makes the same object name? it is left alone)", what, shortAPIError(err))
 	}
 	return fmt.Errorf("cannot create the %s in namespace %s: %w", what, ns, err)
 }
