@@ -8,6 +8,7 @@ import (
 
 	"gotest.tools/v3/assert"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -92,4 +93,29 @@ func TestSecretAndServiceOwnedByThePod(t *testing.T) {
 	assert.DeepEqual(t, svc.OwnerReferences, want)
 	assert.NilError(t, in.Stop(context.Background()))
 	assert.DeepEqual(t, leftovers(t, cs), []string(nil))
+}
+
+// A pod benchplan may not read fails the start at once, saying which
+// permission is missing: waiting does not give it.
+func TestPodReadForbiddenFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{apierrors.NewForbidden(corev1.Resource("pods"), "benchplan-vllm-r", errors.New(`User "ci" cannot get resource "pods" in API group "" in the namespace "bench"`)),
+			"needs `get pods` in namespace bench"},
+		{apierrors.NewUnauthorized("Unauthorized"), "does not accept the kubeconfig's credentials"},
+	} {
+		cs := fake.NewClientset()
+		cs.PrependReactor("get", "pods", func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, c.err })
+		t0 := time.Now()
+		_, err := servers.StartWith(context.Background(), "vllm", vllmServer(), servers.Options{RunID: "r",
+			Launchers: map[string]servers.Launcher{"kubernetes": launcher(cs, "127.0.0.1:1").Start}})
+		var se *servers.StartError
+		assert.Assert(t, errors.As(err, &se), "%v", err) // exit 3
+		assert.ErrorContains(t, err, c.want)
+		assert.Assert(t, time.Since(t0) < 10*time.Second, "took %s (startup_timeout is 30s)", time.Since(t0))
+		assert.DeepEqual(t, leftovers(t, cs), []string(nil))
+	}
 }

@@ -300,6 +300,10 @@ func (k *started) watch(ctx context.Context, podName string, running chan<- *cor
 		case apierrors.IsNotFound(err):
 			fail(&podFailure{Reason: "Deleted", Message: fmt.Sprintf("pod %s/%s was deleted (by someone other than this run)", k.obj.Namespace, podName)})
 			return
+		case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
+			// Waiting does not give a permission: say which one is missing.
+			fail(&podFailure{Reason: "Forbidden", Message: readDenied(k.obj.Namespace, podName, err)})
+			return
 		case err != nil:
 			// The API server may be busy: the deadline decides.
 		default:
@@ -390,7 +394,7 @@ func (k *started) explain(pf *podFailure) error {
 		}
 		return fmt.Errorf("%w%s", err, k.lg.DescribeTail())
 	}
-	if pf.Reason == "Unschedulable" || strings.Contains(pf.Reason, "Image") {
+	if pf.Reason == "Unschedulable" || pf.Reason == "Forbidden" || strings.Contains(pf.Reason, "Image") {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -699,6 +703,14 @@ func createError(what, ns string, err error) error {
 		return fmt.Errorf("cannot create the %s: %v (not this server's: another server of the plan whose name makes the same object name? it is left alone)", what, shortAPIError(err))
 	}
 	return fmt.Errorf("cannot create the %s in namespace %s: %w", what, ns, err)
+}
+
+// readDenied explains a pod that benchplan may not read.
+func readDenied(ns, pod string, err error) string {
+	if apierrors.IsUnauthorized(err) {
+		return fmt.Sprintf("cannot read pod %s/%s: the API server does not accept the kubeconfig's credentials (Unauthorized: expired token or certificate?): %s", ns, pod, shortAPIError(err))
+	}
+	return fmt.Sprintf("may not read pod %s/%s: the kubeconfig's user needs `get pods` in namespace %s (and create, get, list, delete on pods, pods/log, pods/portforward, services and secrets there): %s", ns, pod, ns, shortAPIError(err))
 }
 
 func shortAPIError(err error) string { return clip(err.Error()) }
