@@ -77,6 +77,7 @@ func TestSecretAndServiceOwnedByThePod(t *testing.T) {
 			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: `secret "` + p.Name + `" not found`}}}}
 		go func() {
 			time.Sleep(50 * time.Millisecond)
+			p := p.DeepCopy()
 			running("gpu-1", "sha256:ff")(p)
 			_, _ = cs.CoreV1().Pods(testNS).UpdateStatus(context.Background(), p, metav1.UpdateOptions{})
 		}()
@@ -118,4 +119,32 @@ func TestPodReadForbiddenFailsAtOnce(t *testing.T) {
 		assert.Assert(t, time.Since(t0) < 10*time.Second, "took %s (startup_timeout is 30s)", time.Since(t0))
 		assert.DeepEqual(t, leftovers(t, cs), []string(nil))
 	}
+}
+
+// One failed pull that may pass (a registry's 429) does not fail the
+// start: the kubelet retries it.
+func TestTransientPullFailureIsWaitedOut(t *testing.T) {
+	t.Parallel()
+	cs := fake.NewClientset()
+	fakeKubelet(t, cs, func(p *corev1.Pod) {
+		p.Spec.NodeName = "gpu-1"
+		p.Status.Phase = corev1.PodPending
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, Image: p.Spec.Containers[0].Image,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull",
+				Message: `failed to pull and unpack image: unexpected status from HEAD request: 429 Too Many Requests`}}}}
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			p := p.DeepCopy()
+			p.Status.ContainerStatuses[0].State.Waiting = &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "vllm/vllm-openai"`}
+			_, _ = cs.CoreV1().Pods(testNS).UpdateStatus(context.Background(), p, metav1.UpdateOptions{})
+			time.Sleep(100 * time.Millisecond)
+			running("gpu-1", "sha256:ff")(p)
+			_, _ = cs.CoreV1().Pods(testNS).UpdateStatus(context.Background(), p, metav1.UpdateOptions{})
+		}()
+	})
+	l := launcher(cs, startSim(t))
+	l.PullRetryFor = time.Minute
+	in, err := l.Start(context.Background(), "vllm", vllmServer(), servers.Options{RunID: "r"})
+	assert.NilError(t, err)
+	assert.NilError(t, in.Stop(context.Background()))
 }

@@ -23,6 +23,9 @@ type podState struct {
 	waiting string
 	// restarts is the container's restart count.
 	restarts int32
+	// pullFailing is the image pull's failure while it may pass (a
+	// registry's 429, a timeout): the kubelet retries; "" otherwise.
+	pullFailing string
 }
 
 // podFailure is a pod that will not serve: Reason is the Kubernetes
@@ -43,9 +46,9 @@ type podFailure struct {
 func (f *podFailure) Error() string { return f.Message }
 
 // fatalWaiting are the waiting reasons that do not get better by waiting.
+// ErrImagePull and ImagePullBackOff are among them only when the message
+// says so (pullIsFinal).
 var fatalWaiting = map[string]string{
-	"ErrImagePull":               "its image cannot be pulled",
-	"ImagePullBackOff":           "its image cannot be pulled",
 	"InvalidImageName":           "its image name is invalid",
 	"ErrImageNeverPull":          "its image is not on the node and pull is never",
 	"CreateContainerConfigError": "its container cannot be configured",
@@ -114,10 +117,23 @@ func assess(pod *corev1.Pod) podState {
 		// The Secret benchplan creates right after the Pod (it is owned
 		// by the Pod): the kubelet retries.
 		st.waiting = "its Secret " + pod.Name
+	case cs.State.Waiting != nil && (cs.State.Waiting.Reason == "ErrImagePull" || cs.State.Waiting.Reason == "ImagePullBackOff"):
+		w := cs.State.Waiting
+		if pullIsFinal(w.Message) {
+			st.failure = &podFailure{Reason: w.Reason, Message: fmt.Sprintf("image %s cannot be pulled (%s): %s", cs.Image, w.Reason, clip(w.Message))}
+			break
+		}
+		// One registry hiccup (429, a timeout, a reset connection): the
+		// kubelet retries with back-off; Launcher.PullRetryFor bounds it.
+		st.pullFailing = w.Reason
+		if w.Message != "" {
+			st.pullFailing += ": " + clip(w.Message)
+		}
+		st.waiting = "the image pull, which the kubelet retries (" + w.Reason + ")"
 	case cs.State.Waiting != nil && fatalWaiting[cs.State.Waiting.Reason] != "":
 		w := cs.State.Waiting
 		st.failure = &podFailure{Reason: w.Reason, Message: fmt.Sprintf("%s (%s): %s", fatalWaiting[w.Reason], w.Reason, clip(w.Message))}
-		if strings.HasPrefix(w.Reason, "ErrImage") || w.Reason == "ImagePullBackOff" {
+		if strings.HasPrefix(w.Reason, "ErrImage") {
 			st.failure.Message = fmt.Sprintf("image %s cannot be pulled (%s): %s", cs.Image, w.Reason, clip(w.Message))
 		}
 	case cs.RestartCount > 0 && cs.LastTerminationState.Terminated != nil:
@@ -134,6 +150,23 @@ func assess(pod *corev1.Pod) podState {
 		st.waiting = "its container"
 	}
 	return st
+}
+
+// finalPull are what a pull error says when retrying will not help: the
+// image or tag does not exist, or the registry refuses these credentials.
+var finalPull = []string{"not found", "manifest unknown", "name unknown", "does not exist", "unauthorized",
+	"authentication required", "denied", "forbidden", "invalid reference format"}
+
+// pullIsFinal reports whether an image pull's message says that retrying
+// will not help.
+func pullIsFinal(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, f := range finalPull {
+		if strings.Contains(m, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // terminated explains a container's exit.

@@ -128,7 +128,7 @@ func BuildObjects(name string, s *plan.Server, namespace string, o servers.Optio
 	for _, n := range slices.Sorted(maps.Keys(k.SecretEnv)) {
 		ref := k.SecretEnv[n]
 		envVars = append(envVars, corev1.EnvVar{Name: n, ValueFrom: &corev1.EnvVarSource{
-			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: ref.Secret}, Key: ref.Key}}})
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: ref.Secret}, Key: ref.Key, Optional: optional(ref.Optional)}}})
 	}
 	// Secret values in the command line (`--api-key ${KEY}`) go through
 	// the Secret too: the argument becomes $(VAR), which the kubelet
@@ -337,6 +337,14 @@ func argSecrets(args []string, known []string) ([]string, []argVar) {
 		out[i] = b.String()
 	}
 	return out, vars
+}
+
+// optional is a SecretKeySelector's optional: set only when true.
+func optional(b bool) *bool {
+	if !b {
+		return nil
+	}
+	return &b
 }
 
 // gpuCount is the nvidia.com/gpu limit: the plan's count, none, or one

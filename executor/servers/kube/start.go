@@ -23,6 +23,11 @@ import (
 const (
 	// DefaultPoll is how often the pod's status is read.
 	DefaultPoll = time.Second
+	// DefaultPullRetryFor is how long an image pull may keep failing for
+	// a reason that may pass (a registry's 429, a timeout, a reset
+	// connection) while the kubelet retries it: its back-off (10 s, 20 s,
+	// 40 s, 80 s) tries four more times.
+	DefaultPullRetryFor = 3 * time.Minute
 	// DefaultUnschedulableFor is how long a pod may stay unschedulable
 	// before the start fails: long enough for a cluster autoscaler that
 	// is already adding a node to say so, short enough for CI.
@@ -53,6 +58,11 @@ type Launcher struct {
 	// UnschedulableFor is how long a pod may stay unschedulable (default
 	// DefaultUnschedulableFor; negative: fail at once).
 	UnschedulableFor time.Duration
+	// PullRetryFor is how long an image pull may keep failing for a
+	// reason that may pass (default DefaultPullRetryFor; negative: fail
+	// at once). A pull the registry refuses for good (not found,
+	// unauthorized, manifest unknown) fails at once.
+	PullRetryFor time.Duration
 }
 
 // Start is the default Launcher's Start: a servers.Launcher for
@@ -76,6 +86,16 @@ func (l *Launcher) unschedulableFor() time.Duration {
 		return DefaultUnschedulableFor
 	}
 	return l.UnschedulableFor
+}
+
+func (l *Launcher) pullRetryFor() time.Duration {
+	switch {
+	case l.PullRetryFor < 0:
+		return 0
+	case l.PullRetryFor == 0:
+		return DefaultPullRetryFor
+	}
+	return l.PullRetryFor
 }
 
 // errStartupTimeout is the cause of a start that ran out of time before
@@ -291,7 +311,8 @@ const (
 func (k *started) watch(ctx context.Context, podName string, running chan<- *corev1.Pod, last *atomic.Pointer[podState], fail context.CancelCauseFunc) {
 	t := time.NewTicker(k.l.poll())
 	defer t.Stop()
-	var unschedSince time.Time
+	var unschedSince, pullSince time.Time
+	var lastPull string
 	sent := false
 	var lastWaiting string
 	for {
@@ -319,6 +340,21 @@ func (k *started) watch(ctx context.Context, podName string, running chan<- *cor
 				}
 			} else {
 				unschedSince = time.Time{}
+			}
+			if st.pullFailing != "" {
+				if pullSince.IsZero() {
+					pullSince = time.Now()
+				}
+				if strings.HasPrefix(st.pullFailing, "ErrImagePull") || lastPull == "" {
+					lastPull = st.pullFailing // the back-off's message says less
+				}
+				if d := time.Since(pullSince); d >= k.l.pullRetryFor() {
+					fail(&podFailure{Reason: "ImagePullBackOff", Message: fmt.Sprintf("image %s cannot be pulled: the pull kept failing for %s (%s)",
+						k.obj.Pod.Spec.Containers[0].Image, d.Round(time.Second), lastPull)})
+					return
+				}
+			} else {
+				pullSince = time.Time{}
 			}
 			if st.failure != nil {
 				fail(st.failure)
