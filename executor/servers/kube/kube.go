@@ -116,6 +116,7 @@ func (c *Cluster) streams() Client {
 // context given, else the current one. With no kubeconfig at all and
 // KUBERNETES_SERVICE_HOST set (a pod), the pod's service account is used.
 func Connect(o ConnectOptions) (*Cluster, error) {
+	o.Kubeconfig = expandHome(o.Kubeconfig, o.Env)
 	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: o.Kubeconfig}
 	if v := servers.Getenv(o.Env, clientcmd.RecommendedConfigPathEnvVar); v != "" {
 		rules.Precedence = filepath.SplitList(v)
@@ -180,6 +181,33 @@ func Connect(o ConnectOptions) (*Cluster, error) {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	return &Cluster{Client: coreOnly{core}, Streams: coreOnly{streams}, Config: streamCfg, Namespace: ns, InCluster: inCluster, Host: cfg.Host}, nil
+}
+
+// KubeconfigPath is kubernetes.kubeconfig as a path: ~ is the home
+// directory ($HOME in env), and a relative path is read from dir (the
+// plan's directory; "": the working directory).
+func KubeconfigPath(dir, p string, env []string) string {
+	p = expandHome(p, env)
+	if p != "" && !filepath.IsAbs(p) && dir != "" {
+		p = filepath.Join(dir, p)
+	}
+	return p
+}
+
+// expandHome replaces a leading ~ with the home directory.
+func expandHome(p string, env []string) string {
+	if p != "~" && !strings.HasPrefix(p, "~/") {
+		return p
+	}
+	home := servers.Getenv(env, "HOME")
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return p
+		}
+		home = h
+	}
+	return filepath.Join(home, p[1:])
 }
 
 // connectFor connects for a server's kubernetes block.

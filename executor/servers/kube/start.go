@@ -34,8 +34,11 @@ const (
 	DefaultUnschedulableFor = 90 * time.Second
 	// cleanupTimeout bounds deleting a server's objects beyond its grace.
 	cleanupTimeout = 30 * time.Second
-	// maxEvents bounds the events read for an error message.
+	// maxEvents bounds the events an error message shows.
 	maxEvents = 5
+	// eventsPage and maxEventsRead bound the events read for it.
+	eventsPage    = 100
+	maxEventsRead = 1000
 	// logTailBytes bounds the previous container's log read after a crash.
 	logTailBytes = 64 << 10
 	// maxLogResumes bounds how often a broken log stream is resumed.
@@ -112,7 +115,13 @@ func (l *Launcher) Start(ctx context.Context, name string, s *plan.Server, o ser
 	if connect == nil {
 		connect = connectFor
 	}
-	cl, err := connect(s.Kubernetes, o.Env)
+	ks := s.Kubernetes
+	if ks != nil && ks.Kubeconfig != "" {
+		c := *ks
+		c.Kubeconfig = KubeconfigPath(o.Dir, ks.Kubeconfig, o.Env)
+		ks = &c
+	}
+	cl, err := connect(ks, o.Env)
 	if err != nil {
 		return nil, err
 	}
@@ -472,16 +481,26 @@ func (k *started) exitedLogs(previous bool) {
 }
 
 // events are the pod's last events (at most maxEvents), for a message.
+// The API server lists them in key order, not by time: every page is
+// read (bounded by maxEventsRead), then they are sorted by when they last
+// happened.
 func (k *started) events(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	list, err := k.cl.Client.CoreV1().Events(k.obj.Namespace).List(ctx, metav1.ListOptions{
-		FieldSelector: "involvedObject.name=" + k.obj.Pod.Name, Limit: 100})
-	if err != nil || len(list.Items) == 0 {
-		return ""
+	var items []corev1.Event
+	opts := metav1.ListOptions{FieldSelector: "involvedObject.name=" + k.obj.Pod.Name, Limit: eventsPage}
+	for len(items) < maxEventsRead {
+		list, err := k.cl.Client.CoreV1().Events(k.obj.Namespace).List(ctx, opts)
+		if err != nil {
+			break
+		}
+		items = append(items, list.Items...)
+		if list.Continue == "" {
+			break
+		}
+		opts.Continue = list.Continue
 	}
-	items := list.Items
-	slices.SortFunc(items, func(a, b corev1.Event) int { return eventTime(a).Compare(eventTime(b)) })
+	slices.SortStableFunc(items, func(a, b corev1.Event) int { return eventTime(a).Compare(eventTime(b)) })
 	var lines []string
 	for _, e := range items {
 		if e.InvolvedObject.Name != k.obj.Pod.Name {
@@ -498,12 +517,19 @@ func (k *started) events(ctx context.Context) string {
 	return "; last events of the pod:\n    | " + strings.Join(lines, "\n    | ")
 }
 
+// eventTime is when an event last happened: its series' last
+// observation, its last timestamp, its event time, its first timestamp,
+// its creation.
 func eventTime(e corev1.Event) time.Time {
 	switch {
+	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
+		return e.Series.LastObservedTime.Time
 	case !e.LastTimestamp.IsZero():
 		return e.LastTimestamp.Time
 	case !e.EventTime.IsZero():
 		return e.EventTime.Time
+	case !e.FirstTimestamp.IsZero():
+		return e.FirstTimestamp.Time
 	}
 	return e.CreationTimestamp.Time
 }
