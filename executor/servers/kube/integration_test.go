@@ -310,7 +310,7 @@ func TestKubernetesAgainstARealAPIServer(t *testing.T) {
 	var held sync.Map      // pod name -> true: left pending (the cancelled run)
 	var manifests sync.Map // pod name -> its JSON, as the API server stored it
 	podSeen := make(chan string, 4)
-	fakeNode(t, cs, func(p *corev1.Pod) bool {
+	fakeNode(t, c.Streams, func(p *corev1.Pod) bool { // its watch lasts the test: the client without a request timeout
 		b, _ := json.Marshal(p)
 		manifests.Store(p.Name, string(b))
 		if p.Annotations[kube.ServerAnnotation] == "held" {
