@@ -72,6 +72,9 @@ type KubeVolume struct {
 type SecretKeyRef struct {
 	Secret string `yaml:"secret" json:"secret"`
 	Key    string `yaml:"key" json:"key"`
+	// Optional lets the pod start without the Secret or the key (the
+	// variable is then unset): an HF_TOKEN for a model that is not gated.
+	Optional bool `yaml:"optional,omitempty" json:"optional,omitempty"`
 }
 
 // Kubernetes access modes.

@@ -29,6 +29,9 @@ const (
 	forceTimeout = 8 * time.Second
 )
 
+// mayRemain says what a cut-short exit may leave and how to remove it.
+const mayRemain = "containers, processes or Kubernetes pods of this run may remain: run `benchplan cleanup` (pods: `benchplan cleanup --kubernetes --yes`)"
+
 // action is what a signal asks for.
 type action int
 
@@ -87,11 +90,11 @@ func handleSignals(sigs <-chan os.Signal, stderr io.Writer, now func() time.Time
 			stop()
 			go func() {
 				time.Sleep(forceTimeout)
-				fmt.Fprintf(stderr, "benchplan: forced exit did not finish within %s; containers or processes of this run may remain: run `benchplan cleanup`\n", forceTimeout)
+				fmt.Fprintf(stderr, "benchplan: forced exit did not finish within %s; %s\n", forceTimeout, mayRemain)
 				exit(exitInterrupted)
 			}()
 		case actExit:
-			fmt.Fprintln(stderr, "benchplan: exiting at once; containers or processes of this run may remain: run `benchplan cleanup`")
+			fmt.Fprintln(stderr, "benchplan: exiting at once; "+mayRemain)
 			exit(exitInterrupted)
 		}
 	}

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"os"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,4 +37,41 @@ func TestSignalSequence(t *testing.T) {
 		}
 		assert.DeepEqual(t, got, c.want)
 	}
+}
+
+// An exit that cuts the cleanup short says how to remove what remains,
+// Kubernetes pods included.
+func TestSignalExitSaysHowToCleanUp(t *testing.T) {
+	t.Parallel()
+	sigs := make(chan os.Signal, 3)
+	t0 := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	at := []time.Time{t0, t0.Add(3 * time.Second), t0.Add(3*time.Second + signalWindow)}
+	n := 0
+	var stderr lockedWriter // the force's timer writes to it later, from its own goroutine
+	exited := make(chan int, 2)
+	force := make(chan struct{})
+	for range at {
+		sigs <- syscall.SIGTERM
+	}
+	close(sigs)
+	handleSignals(sigs, &stderr, func() time.Time { n++; return at[n-1] }, "stopping", func() {}, force, func(code int) { exited <- code })
+	assert.Equal(t, <-exited, exitInterrupted)
+	assert.Assert(t, strings.Contains(stderr.String(), "exiting at once; containers, processes or Kubernetes pods of this run may remain: run `benchplan cleanup` (pods: `benchplan cleanup --kubernetes --yes`)"), stderr.String())
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }

@@ -23,24 +23,32 @@ type podState struct {
 	waiting string
 	// restarts is the container's restart count.
 	restarts int32
+	// pullFailing is the image pull's failure while it may pass (a
+	// registry's 429, a timeout): the kubelet retries; "" otherwise.
+	pullFailing string
 }
 
 // podFailure is a pod that will not serve: Reason is the Kubernetes
 // reason (ImagePullBackOff, Unschedulable, OOMKilled, CrashLoopBackOff,
 // ...), Message benchplan's explanation; WantsLogs says that the
-// container's last log lines explain it.
+// container's last log lines explain it. Exited says that a container
+// terminated: its own last lines are read from the API server, whatever
+// the followed log holds; Previous that the terminated one is the
+// previous instance (the container restarted since), not the current.
 type podFailure struct {
 	Reason    string
 	Message   string
 	WantsLogs bool
+	Exited    bool
+	Previous  bool
 }
 
 func (f *podFailure) Error() string { return f.Message }
 
 // fatalWaiting are the waiting reasons that do not get better by waiting.
+// ErrImagePull and ImagePullBackOff are among them only when the message
+// says so (pullIsFinal).
 var fatalWaiting = map[string]string{
-	"ErrImagePull":               "its image cannot be pulled",
-	"ImagePullBackOff":           "its image cannot be pulled",
 	"InvalidImageName":           "its image name is invalid",
 	"ErrImageNeverPull":          "its image is not on the node and pull is never",
 	"CreateContainerConfigError": "its container cannot be configured",
@@ -105,10 +113,27 @@ func assess(pod *corev1.Pod) podState {
 		} else {
 			st.failure = &podFailure{Reason: "CrashLoopBackOff", Message: fmt.Sprintf("container %s keeps exiting (CrashLoopBackOff, %d restarts): %s", cs.Name, cs.RestartCount, clip(cs.State.Waiting.Message)), WantsLogs: true}
 		}
+	case cs.State.Waiting != nil && cs.State.Waiting.Reason == "CreateContainerConfigError" && strings.Contains(cs.State.Waiting.Message, fmt.Sprintf("secret %q not found", pod.Name)):
+		// The Secret benchplan creates right after the Pod (it is owned
+		// by the Pod): the kubelet retries.
+		st.waiting = "its Secret " + pod.Name
+	case cs.State.Waiting != nil && (cs.State.Waiting.Reason == "ErrImagePull" || cs.State.Waiting.Reason == "ImagePullBackOff"):
+		w := cs.State.Waiting
+		if pullIsFinal(w.Message) {
+			st.failure = &podFailure{Reason: w.Reason, Message: fmt.Sprintf("image %s cannot be pulled (%s): %s", cs.Image, w.Reason, clip(w.Message))}
+			break
+		}
+		// One registry hiccup (429, a timeout, a reset connection): the
+		// kubelet retries with back-off; Launcher.PullRetryFor bounds it.
+		st.pullFailing = w.Reason
+		if w.Message != "" {
+			st.pullFailing += ": " + clip(w.Message)
+		}
+		st.waiting = "the image pull, which the kubelet retries (" + w.Reason + ")"
 	case cs.State.Waiting != nil && fatalWaiting[cs.State.Waiting.Reason] != "":
 		w := cs.State.Waiting
 		st.failure = &podFailure{Reason: w.Reason, Message: fmt.Sprintf("%s (%s): %s", fatalWaiting[w.Reason], w.Reason, clip(w.Message))}
-		if strings.HasPrefix(w.Reason, "ErrImage") || w.Reason == "ImagePullBackOff" {
+		if strings.HasPrefix(w.Reason, "ErrImage") {
 			st.failure.Message = fmt.Sprintf("image %s cannot be pulled (%s): %s", cs.Image, w.Reason, clip(w.Message))
 		}
 	case cs.RestartCount > 0 && cs.LastTerminationState.Terminated != nil:
@@ -127,6 +152,23 @@ func assess(pod *corev1.Pod) podState {
 	return st
 }
 
+// finalPull are what a pull error says when retrying will not help: the
+// image or tag does not exist, or the registry refuses these credentials.
+var finalPull = []string{"not found", "manifest unknown", "name unknown", "does not exist", "unauthorized",
+	"authentication required", "denied", "forbidden", "invalid reference format"}
+
+// pullIsFinal reports whether an image pull's message says that retrying
+// will not help.
+func pullIsFinal(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, f := range finalPull {
+		if strings.Contains(m, f) {
+			return true
+		}
+	}
+	return false
+}
+
 // terminated explains a container's exit.
 func terminated(pod *corev1.Pod, cs *corev1.ContainerStatus, t *corev1.ContainerStateTerminated, loop string) *podFailure {
 	how := fmt.Sprintf("exit code %d", t.ExitCode)
@@ -134,7 +176,7 @@ func terminated(pod *corev1.Pod, cs *corev1.ContainerStatus, t *corev1.Container
 		how += fmt.Sprintf(", signal %d", t.Signal)
 	}
 	reason := t.Reason
-	f := &podFailure{Reason: reason, WantsLogs: true}
+	f := &podFailure{Reason: reason, WantsLogs: true, Exited: true, Previous: t != cs.State.Terminated}
 	switch {
 	case reason == "OOMKilled":
 		f.Message = fmt.Sprintf("container %s was killed: out of memory (OOMKilled, %s)", cs.Name, how)

@@ -16,6 +16,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -233,6 +234,30 @@ func fakeNode(t *testing.T, cs kube.Client, hold func(*corev1.Pod) bool) {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
+// ownedByPod waits for the Secret and the Service of pod name and says
+// what is wrong with their owner references ("" when they name the pod).
+func ownedByPod(cs kube.Client, name string) string {
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pod, perr := cs.CoreV1().Pods(itNS).Get(ctx, name, metav1.GetOptions{})
+		sec, serr := cs.CoreV1().Secrets(itNS).Get(ctx, name, metav1.GetOptions{})
+		svc, verr := cs.CoreV1().Services(itNS).Get(ctx, name, metav1.GetOptions{})
+		if perr == nil && serr == nil && verr == nil {
+			for _, refs := range [][]metav1.OwnerReference{sec.OwnerReferences, svc.OwnerReferences} {
+				if len(refs) != 1 || refs[0].Kind != "Pod" || refs[0].Name != name || refs[0].UID != pod.UID || pod.UID == "" {
+					return fmt.Sprintf("owner references %+v, pod uid %q", refs, pod.UID)
+				}
+			}
+			return ""
+		}
+		if time.Now().After(deadline) {
+			return fmt.Sprintf("objects of %s: %v, %v, %v", name, perr, serr, verr)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the API server with a deadline
+	}
+}
+
 // leftovers lists benchplan's objects still in the namespace.
 func leftovers(t *testing.T, cs kube.Client) []string {
 	t.Helper()
@@ -282,9 +307,12 @@ func TestKubernetesAgainstARealAPIServer(t *testing.T) {
 	_, err = cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: itNode, Labels: map[string]string{kube.GPUProductLabel: itGPU}}}, metav1.CreateOptions{})
 	assert.NilError(t, err)
 
-	var held sync.Map // pod name -> true: left pending (the cancelled run)
+	var held sync.Map      // pod name -> true: left pending (the cancelled run)
+	var manifests sync.Map // pod name -> its JSON, as the API server stored it
 	podSeen := make(chan string, 4)
-	fakeNode(t, cs, func(p *corev1.Pod) bool {
+	fakeNode(t, c.Streams, func(p *corev1.Pod) bool { // its watch lasts the test: the client without a request timeout
+		b, _ := json.Marshal(p)
+		manifests.Store(p.Name, string(b))
 		if p.Annotations[kube.ServerAnnotation] == "held" {
 			if _, loaded := held.LoadOrStore(p.Name, true); !loaded {
 				podSeen <- p.Name
@@ -321,7 +349,7 @@ servers:
     on: kubernetes
     preset: vllm
     model: microsoft/Phi-3.5-mini-instruct
-    args: ["--gpu-memory-utilization", "0.4"]
+    args: ["--gpu-memory-utilization", "0.4", "--api-key", "${VLLM_KEY}"]
     env: { HF_TOKEN: "${HF_TOKEN}" }
     startup_timeout: 1m
     kubernetes:
@@ -339,9 +367,13 @@ scenarios:
 `, server, kc, itNS, kube.GPUProductLabel, itGPU)), 0o644))
 	}
 	token := "hf_integration_secret_0123456789"
+	argKey := "sk-integration-arg-key-0123"
 	lookup := func(k string) (string, bool) {
-		if k == "HF_TOKEN" {
+		switch k {
+		case "HF_TOKEN":
 			return token, true
+		case "VLLM_KEY":
+			return argKey, true
 		}
 		return "", false
 	}
@@ -374,21 +406,34 @@ scenarios:
 	assert.NilError(t, err)
 	assert.Assert(t, strings.Contains(string(logb), "ready at"), string(logb))
 	assert.Assert(t, !strings.Contains(string(logb)+progress.String(), token))
+	assert.Assert(t, !strings.Contains(string(logb)+progress.String(), argKey))
+	// No secret in the pod as the API server stored it: the --api-key
+	// argument is $(VAR), from the Secret.
+	m, ok := manifests.Load(strings.TrimPrefix(srv.Pod, itNS+"/"))
+	assert.Assert(t, ok)
+	assert.Assert(t, !strings.Contains(m.(string), token) && !strings.Contains(m.(string), argKey), m)
+	assert.Assert(t, strings.Contains(m.(string), `"--api-key","$(BENCHPLAN_SECRET_ARG_1)"`), m)
 
 	// A run cancelled while its pod is pending (Ctrl-C) deletes it all.
 	writePlan("held")
 	p, err = plan.Read(planFile, plan.Options{Env: lookup})
 	assert.NilError(t, err)
 	cctx, cancel := context.WithCancel(ctx)
+	owned := make(chan string, 1) // what is wrong with the owner references, "" when nothing
 	go func() {
 		select {
-		case <-podSeen:
+		case name := <-podSeen:
+			owned <- ownedByPod(cs, name)
 		case <-time.After(time.Minute):
+			owned <- "no pod within a minute"
 		}
 		cancel()
 	}()
 	run, err = executor.Run(cctx, p, executor.Options{Launchers: launchers, Env: []string{"HF_TOKEN=" + token}})
 	cancel()
+	// The Secret and the Service are owned by the pod (the real API server
+	// checks the references: a uid is required).
+	assert.Equal(t, <-owned, "")
 	assert.Assert(t, err != nil || run.Error != "" || len(run.Scenarios) == 0 || run.Scenarios[0].Error != "", "a cancelled run")
 	assert.DeepEqual(t, leftovers(t, cs), []string(nil))
 

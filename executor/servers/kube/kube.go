@@ -67,8 +67,13 @@ func (c coreOnly) CoreV1() corev1client.CoreV1Interface { return c.c }
 // Cluster is a connection to a Kubernetes API server.
 type Cluster struct {
 	Client Client
-	// Config is what Client was made from; the port-forward needs it (nil
-	// with a fake clientset).
+	// Streams is a client without an overall request timeout, for what
+	// lasts as long as the server: the followed log, the exited
+	// container's log. nil: Client. Each one-off call is bounded by its
+	// context (and Client's RequestTimeout).
+	Streams Client
+	// Config is what Streams was made from (no overall timeout); the
+	// port-forward needs it (nil with a fake clientset).
 	Config *rest.Config
 	// Namespace is the kubeconfig context's namespace (default: default).
 	Namespace string
@@ -88,6 +93,22 @@ type ConnectOptions struct {
 	// Env is the environment KUBECONFIG, HOME and KUBERNETES_SERVICE_HOST
 	// are read from (os.Environ's form); nil: the process's.
 	Env []string
+	// RequestTimeout bounds each one-off API call of Cluster.Client
+	// (default DefaultRequestTimeout); Cluster.Streams has none.
+	RequestTimeout time.Duration
+}
+
+// DefaultRequestTimeout bounds each one-off API call (a get, a create, a
+// list): http.Client.Timeout of Cluster.Client. A log stream would be cut
+// by it, so streams use Cluster.Streams, which has none.
+const DefaultRequestTimeout = 30 * time.Second
+
+// streams is the client for log streams.
+func (c *Cluster) streams() Client {
+	if c.Streams != nil {
+		return c.Streams
+	}
+	return c.Client
 }
 
 // Connect resolves the cluster as kubectl does: an explicit kubeconfig,
@@ -95,6 +116,7 @@ type ConnectOptions struct {
 // context given, else the current one. With no kubeconfig at all and
 // KUBERNETES_SERVICE_HOST set (a pod), the pod's service account is used.
 func Connect(o ConnectOptions) (*Cluster, error) {
+	o.Kubeconfig = expandHome(o.Kubeconfig, o.Env)
 	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: o.Kubeconfig}
 	if v := servers.Getenv(o.Env, clientcmd.RecommendedConfigPathEnvVar); v != "" {
 		rules.Precedence = filepath.SplitList(v)
@@ -139,16 +161,53 @@ func Connect(o ConnectOptions) (*Cluster, error) {
 	if ns == "" {
 		ns = "default"
 	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.UserAgent = "benchplan"
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 30 * time.Second // each API call; streams (logs, port-forward) have their own
+	// Two clients: one-off calls under an overall timeout, and streams
+	// (the followed log, which lasts the run) without one: the timeout
+	// is http.Client.Timeout, which also cuts a response body being read.
+	streamCfg := rest.CopyConfig(cfg)
+	streamCfg.UserAgent = "benchplan"
+	streamCfg.Timeout = 0
+	callCfg := rest.CopyConfig(streamCfg)
+	callCfg.Timeout = o.RequestTimeout
+	if callCfg.Timeout <= 0 {
+		callCfg.Timeout = DefaultRequestTimeout
 	}
-	core, err := corev1client.NewForConfig(cfg)
+	core, err := corev1client.NewForConfig(callCfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return &Cluster{Client: coreOnly{core}, Config: cfg, Namespace: ns, InCluster: inCluster, Host: cfg.Host}, nil
+	streams, err := corev1client.NewForConfig(streamCfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return &Cluster{Client: coreOnly{core}, Streams: coreOnly{streams}, Config: streamCfg, Namespace: ns, InCluster: inCluster, Host: cfg.Host}, nil
+}
+
+// KubeconfigPath is kubernetes.kubeconfig as a path: ~ is the home
+// directory ($HOME in env), and a relative path is read from dir (the
+// plan's directory; "": the working directory).
+func KubeconfigPath(dir, p string, env []string) string {
+	p = expandHome(p, env)
+	if p != "" && !filepath.IsAbs(p) && dir != "" {
+		p = filepath.Join(dir, p)
+	}
+	return p
+}
+
+// expandHome replaces a leading ~ with the home directory.
+func expandHome(p string, env []string) string {
+	if p != "~" && !strings.HasPrefix(p, "~/") {
+		return p
+	}
+	home := servers.Getenv(env, "HOME")
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return p
+		}
+		home = h
+	}
+	return filepath.Join(home, p[1:])
 }
 
 // connectFor connects for a server's kubernetes block.

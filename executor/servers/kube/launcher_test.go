@@ -81,6 +81,7 @@ func launcher(cs *fake.Clientset, addr string) *Launcher {
 		}),
 		Poll:             5 * time.Millisecond,
 		UnschedulableFor: -1,
+		PullRetryFor:     300 * time.Millisecond,
 	}
 }
 
@@ -173,7 +174,17 @@ func TestStartFailuresSaidPlainly(t *testing.T) {
 				p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, Image: p.Spec.Containers[0].Image,
 					State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "vllm/vllm-openai:v9.9.9"`}}}}
 			},
-			want: []string{"image " + servers.VLLMImage + " cannot be pulled (ImagePullBackOff)", `Back-off pulling image "vllm/vllm-openai:v9.9.9"`},
+			want: []string{"image " + servers.VLLMImage + " cannot be pulled: the pull kept failing for", `(ImagePullBackOff: Back-off pulling image "vllm/vllm-openai:v9.9.9")`},
+		},
+		{
+			name: "image not in the registry",
+			set: func(p *corev1.Pod) {
+				p.Spec.NodeName = "gpu-1"
+				p.Status.Phase = corev1.PodPending
+				p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, Image: p.Spec.Containers[0].Image,
+					State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: `failed to pull and unpack image "docker.io/vllm/vllm-openai:v9.9.9": docker.io/vllm/vllm-openai:v9.9.9: not found`}}}}
+			},
+			want: []string{"image " + servers.VLLMImage + " cannot be pulled (ErrImagePull): failed to pull and unpack image", ": not found"},
 		},
 		{
 			name: "unschedulable",
@@ -350,6 +361,7 @@ func TestBuildObjects(t *testing.T) {
 	assert.Equal(t, env["MODEL_ID"].Value, "microsoft/Phi-3.5-mini-instruct")
 	assert.Equal(t, env["MAX_INPUT_TOKENS"].Value, "4096")
 	assert.Equal(t, env["HF_TOKEN"].ValueFrom.SecretKeyRef.Name, "hf")
+	assert.Assert(t, env["HF_TOKEN"].ValueFrom.SecretKeyRef.Optional == nil) // required unless optional: true
 	assert.Equal(t, env["MY_SECRET_TOKEN"].ValueFrom.SecretKeyRef.Name, obj.Pod.Name)
 	assert.Equal(t, c.EnvFrom[0].SecretRef.Name, "more")
 	b, _ := json.Marshal(obj.Pod)

@@ -37,6 +37,9 @@ type Objects struct {
 	HealthExplicit bool
 	// Secrets are the values the Secret holds, for redaction.
 	Secrets []string
+	// Args is the server's command line as the plan makes it; the pod's
+	// has $(VAR) in place of its secret values (argSecrets).
+	Args []string
 }
 
 // BuildObjects makes the Pod, Service and Secret of server name from the
@@ -125,7 +128,19 @@ func BuildObjects(name string, s *plan.Server, namespace string, o servers.Optio
 	for _, n := range slices.Sorted(maps.Keys(k.SecretEnv)) {
 		ref := k.SecretEnv[n]
 		envVars = append(envVars, corev1.EnvVar{Name: n, ValueFrom: &corev1.EnvVarSource{
-			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: ref.Secret}, Key: ref.Key}}})
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: ref.Secret}, Key: ref.Key, Optional: optional(ref.Optional)}}})
+	}
+	// Secret values in the command line (`--api-key ${KEY}`) go through
+	// the Secret too: the argument becomes $(VAR), which the kubelet
+	// expands from the container's environment.
+	obj.Args = cmd
+	args, argVars := argSecrets(cmd, append(append([]string(nil), secretVals...), obj.Secrets...))
+	for _, av := range argVars {
+		key := secretKey(av.name, secretData)
+		secretData[key] = []byte(av.value)
+		obj.Secrets = append(obj.Secrets, av.value)
+		envVars = append(envVars, corev1.EnvVar{Name: av.name, ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: objName}, Key: key}}})
 	}
 	var envFrom []corev1.EnvFromSource
 	for _, n := range k.EnvFromSecrets {
@@ -206,7 +221,7 @@ func BuildObjects(name string, s *plan.Server, namespace string, o servers.Optio
 	c := corev1.Container{
 		Name:            containerName,
 		Image:           image,
-		Args:            cmd,
+		Args:            args,
 		Env:             envVars,
 		EnvFrom:         envFrom,
 		Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: int32(port), Protocol: corev1.ProtocolTCP}},
@@ -249,6 +264,87 @@ func BuildObjects(name string, s *plan.Server, namespace string, o servers.Optio
 		},
 	}
 	return obj, nil
+}
+
+// argVar is a secret value of the command line and the environment
+// variable that carries it into the container.
+type argVar struct{ name, value string }
+
+// argVarPrefix names the variables of argSecrets: BENCHPLAN_SECRET_ARG_1, ...
+const argVarPrefix = "BENCHPLAN_SECRET_ARG_"
+
+// argSecrets is the command line for a pod's args with its secret values
+// replaced by $(VAR) references, and the variables to set. A value is
+// secret by the redactor's rules for command lines (the value after
+// --api-key or --hf-token, --token=X, HF_TOKEN=X, "Authorization: Bearer
+// X": secret.ArgSecrets) or when it is one of known (api_key, HF_TOKEN,
+// the plan's secrets). Kubernetes expands $(VAR) in args and turns $$
+// into $: every other $ is doubled, so that the server gets the plan's
+// arguments verbatim, as the container launcher passes them.
+func argSecrets(args []string, known []string) ([]string, []argVar) {
+	if args == nil {
+		return nil, nil
+	}
+	var vals []string
+	add := func(v string, short bool) {
+		if v != "" && (short || len(v) >= secret.MinLen) && !slices.Contains(vals, v) {
+			vals = append(vals, v)
+		}
+	}
+	byRule := secret.ArgSecrets(args)
+	for _, v := range byRule {
+		add(v, true)
+	}
+	for _, v := range known {
+		add(v, false)
+	}
+	// Longest first: a value holding another is replaced whole.
+	slices.SortStableFunc(vals, func(a, b string) int { return len(b) - len(a) })
+	var vars []argVar
+	varOf := func(v string) string {
+		for _, av := range vars {
+			if av.value == v {
+				return av.name
+			}
+		}
+		av := argVar{name: argVarPrefix + strconv.Itoa(len(vars)+1), value: v}
+		vars = append(vars, av)
+		return av.name
+	}
+	out := make([]string, len(args))
+	for i, a := range args {
+		var b strings.Builder
+	scan:
+		for j := 0; j < len(a); {
+			for _, v := range vals {
+				// A short value found by rule is replaced only where it
+				// stands whole (--api-key x, --api-key=x), not inside words.
+				if len(v) < secret.MinLen && !(a == v || strings.HasSuffix(a, "="+v) && j == len(a)-len(v)) {
+					continue
+				}
+				if strings.HasPrefix(a[j:], v) {
+					b.WriteString("$(" + varOf(v) + ")")
+					j += len(v)
+					continue scan
+				}
+			}
+			if a[j] == '$' {
+				b.WriteByte('$')
+			}
+			b.WriteByte(a[j])
+			j++
+		}
+		out[i] = b.String()
+	}
+	return out, vars
+}
+
+// optional is a SecretKeySelector's optional: set only when true.
+func optional(b bool) *bool {
+	if !b {
+		return nil
+	}
+	return &b
 }
 
 // gpuCount is the nvidia.com/gpu limit: the plan's count, none, or one

@@ -23,16 +23,28 @@ import (
 const (
 	// DefaultPoll is how often the pod's status is read.
 	DefaultPoll = time.Second
+	// DefaultPullRetryFor is how long an image pull may keep failing for
+	// a reason that may pass (a registry's 429, a timeout, a reset
+	// connection) while the kubelet retries it: its back-off (10 s, 20 s,
+	// 40 s, 80 s) tries four more times.
+	DefaultPullRetryFor = 3 * time.Minute
 	// DefaultUnschedulableFor is how long a pod may stay unschedulable
 	// before the start fails: long enough for a cluster autoscaler that
 	// is already adding a node to say so, short enough for CI.
 	DefaultUnschedulableFor = 90 * time.Second
 	// cleanupTimeout bounds deleting a server's objects beyond its grace.
 	cleanupTimeout = 30 * time.Second
-	// maxEvents bounds the events read for an error message.
+	// maxEvents bounds the events an error message shows.
 	maxEvents = 5
+	// eventsPage and maxEventsRead bound the events read for it.
+	eventsPage    = 100
+	maxEventsRead = 1000
 	// logTailBytes bounds the previous container's log read after a crash.
 	logTailBytes = 64 << 10
+	// maxLogResumes bounds how often a broken log stream is resumed.
+	maxLogResumes = 5
+	// logResumeDelay is the pause before a broken log stream is resumed.
+	logResumeDelay = time.Second
 )
 
 // Launcher starts kubernetes servers. Its zero value connects with the
@@ -49,6 +61,11 @@ type Launcher struct {
 	// UnschedulableFor is how long a pod may stay unschedulable (default
 	// DefaultUnschedulableFor; negative: fail at once).
 	UnschedulableFor time.Duration
+	// PullRetryFor is how long an image pull may keep failing for a
+	// reason that may pass (default DefaultPullRetryFor; negative: fail
+	// at once). A pull the registry refuses for good (not found,
+	// unauthorized, manifest unknown) fails at once.
+	PullRetryFor time.Duration
 }
 
 // Start is the default Launcher's Start: a servers.Launcher for
@@ -74,6 +91,16 @@ func (l *Launcher) unschedulableFor() time.Duration {
 	return l.UnschedulableFor
 }
 
+func (l *Launcher) pullRetryFor() time.Duration {
+	switch {
+	case l.PullRetryFor < 0:
+		return 0
+	case l.PullRetryFor == 0:
+		return DefaultPullRetryFor
+	}
+	return l.PullRetryFor
+}
+
 // errStartupTimeout is the cause of a start that ran out of time before
 // the server's container ran.
 var errStartupTimeout = errors.New("startup timeout")
@@ -88,7 +115,13 @@ func (l *Launcher) Start(ctx context.Context, name string, s *plan.Server, o ser
 	if connect == nil {
 		connect = connectFor
 	}
-	cl, err := connect(s.Kubernetes, o.Env)
+	ks := s.Kubernetes
+	if ks != nil && ks.Kubeconfig != "" {
+		c := *ks
+		c.Kubeconfig = KubeconfigPath(o.Dir, ks.Kubeconfig, o.Env)
+		ks = &c
+	}
+	cl, err := connect(ks, o.Env)
 	if err != nil {
 		return nil, err
 	}
@@ -153,29 +186,39 @@ func (k *started) start(ctx context.Context, s *plan.Server, o servers.Options) 
 	podName := obj.Pod.Name
 	fmt.Fprintf(k.progress, "server %s: creating pod %s/%s from %s on %s\n", k.name, ns, podName, obj.Pod.Spec.Containers[0].Image, k.cl.Host)
 	k.lg.Notef("creating pod %s/%s from %s, arguments: %s", ns, podName, obj.Pod.Spec.Containers[0].Image,
-		strings.Join(servers.ServerRedactor(s, o.Secrets, obj.Secrets...).Args(obj.Pod.Spec.Containers[0].Args), " "))
+		strings.Join(servers.ServerRedactor(s, o.Secrets, obj.Secrets...).Args(obj.Args), " "))
 	// A create is not cut short by ctx (a signal): a cancelled request
 	// the API server still completes would leave an object this start
 	// does not know it made. Creates are quick; each is bounded.
 	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer ccancel()
-	if obj.Secret != nil {
-		if _, err := core.Secrets(ns).Create(cctx, obj.Secret, metav1.CreateOptions{}); err != nil {
-			return nil, createError("secret", ns, err)
-		}
-		k.created = append(k.created, "secret")
+	// The Pod first: the Secret and the Service are owned by it (deleting
+	// the pod by hand removes them too). Until the Secret exists the
+	// kubelet cannot configure the container: assess waits for it.
+	created, err := k.create("pod", ns, func() (metav1.Object, error) {
+		return core.Pods(ns).Create(cctx, obj.Pod, metav1.CreateOptions{})
+	})
+	if err != nil {
+		return nil, err
 	}
+	owner := []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: created.GetName(), UID: created.GetUID()}}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if _, err := core.Pods(ns).Create(cctx, obj.Pod, metav1.CreateOptions{}); err != nil {
-		return nil, createError("pod", ns, err)
+	if obj.Secret != nil {
+		obj.Secret.OwnerReferences = owner
+		if _, err := k.create("secret", ns, func() (metav1.Object, error) {
+			return core.Secrets(ns).Create(cctx, obj.Secret, metav1.CreateOptions{})
+		}); err != nil {
+			return nil, err
+		}
 	}
-	k.created = append(k.created, "pod")
-	if _, err := core.Services(ns).Create(cctx, obj.Service, metav1.CreateOptions{}); err != nil {
-		return nil, createError("service", ns, err)
+	obj.Service.OwnerReferences = owner
+	if _, err := k.create("service", ns, func() (metav1.Object, error) {
+		return core.Services(ns).Create(cctx, obj.Service, metav1.CreateOptions{})
+	}); err != nil {
+		return nil, err
 	}
-	k.created = append(k.created, "service")
 
 	timeout := servers.StartupTimeout(s, servers.DefaultContainerStartup)
 	t0 := time.Now()
@@ -234,7 +277,7 @@ func (k *started) start(ctx context.Context, s *plan.Server, o servers.Options) 
 	}
 	k.lg.Notef("waiting for %s%s (%s)", in.URL, obj.Health, access)
 
-	err := servers.WaitReady(tctx, servers.ReadyCheck{Name: k.name, URL: in.URL, Health: obj.Health, Explicit: obj.HealthExplicit,
+	err = servers.WaitReady(tctx, servers.ReadyCheck{Name: k.name, URL: in.URL, Health: obj.Health, Explicit: obj.HealthExplicit,
 		APIKey: s.APIKey, Headers: s.Headers, Timeout: time.Until(deadline), Log: k.progress})
 	if err == nil {
 		err = in.Describe(tctx, s, false)
@@ -277,7 +320,8 @@ const (
 func (k *started) watch(ctx context.Context, podName string, running chan<- *corev1.Pod, last *atomic.Pointer[podState], fail context.CancelCauseFunc) {
 	t := time.NewTicker(k.l.poll())
 	defer t.Stop()
-	var unschedSince time.Time
+	var unschedSince, pullSince time.Time
+	var lastPull string
 	sent := false
 	var lastWaiting string
 	for {
@@ -285,6 +329,10 @@ func (k *started) watch(ctx context.Context, podName string, running chan<- *cor
 		switch {
 		case apierrors.IsNotFound(err):
 			fail(&podFailure{Reason: "Deleted", Message: fmt.Sprintf("pod %s/%s was deleted (by someone other than this run)", k.obj.Namespace, podName)})
+			return
+		case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
+			// Waiting does not give a permission: say which one is missing.
+			fail(&podFailure{Reason: "Forbidden", Message: readDenied(k.obj.Namespace, podName, err)})
 			return
 		case err != nil:
 			// The API server may be busy: the deadline decides.
@@ -301,6 +349,21 @@ func (k *started) watch(ctx context.Context, podName string, running chan<- *cor
 				}
 			} else {
 				unschedSince = time.Time{}
+			}
+			if st.pullFailing != "" {
+				if pullSince.IsZero() {
+					pullSince = time.Now()
+				}
+				if strings.HasPrefix(st.pullFailing, "ErrImagePull") || lastPull == "" {
+					lastPull = st.pullFailing // the back-off's message says less
+				}
+				if d := time.Since(pullSince); d >= k.l.pullRetryFor() {
+					fail(&podFailure{Reason: "ImagePullBackOff", Message: fmt.Sprintf("image %s cannot be pulled: the pull kept failing for %s (%s)",
+						k.obj.Pod.Spec.Containers[0].Image, d.Round(time.Second), lastPull)})
+					return
+				}
+			} else {
+				pullSince = time.Time{}
 			}
 			if st.failure != nil {
 				fail(st.failure)
@@ -371,13 +434,12 @@ func (k *started) explain(pf *podFailure) error {
 	err := fmt.Errorf("%w", pf)
 	if pf.WantsLogs {
 		k.waitLogs(time.Second)
-		tail := k.lg.Tail()
-		if len(tail) == 0 {
-			k.previousLogs()
+		if pf.Exited || len(k.lg.Tail()) == 0 {
+			k.exitedLogs(pf.Previous)
 		}
 		return fmt.Errorf("%w%s", err, k.lg.DescribeTail())
 	}
-	if pf.Reason == "Unschedulable" || strings.Contains(pf.Reason, "Image") {
+	if pf.Reason == "Unschedulable" || pf.Reason == "Forbidden" || strings.Contains(pf.Reason, "Image") {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -385,36 +447,60 @@ func (k *started) explain(pf *podFailure) error {
 	return fmt.Errorf("%w%s", err, k.events(ctx))
 }
 
-// previousLogs copies the last lines of the exited container's log (or
-// the current one's) into the server log, bounded.
-func (k *started) previousLogs() {
+// exitedLogs copies the last lines of the container that exited (the
+// previous instance when previous, else the current one; the other when
+// that has no log) into the server log, bounded: the followed log may
+// have missed them (a stream that broke), or hold only the current
+// instance's.
+func (k *started) exitedLogs(previous bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	tail := int64(servers.TailLines)
 	limit := int64(logTailBytes)
-	for _, prev := range []bool{true, false} {
-		rc, err := k.cl.Client.CoreV1().Pods(k.obj.Namespace).GetLogs(k.obj.Pod.Name, &corev1.PodLogOptions{Container: containerName, Previous: prev, TailLines: &tail, LimitBytes: &limit}).Stream(ctx)
+	var errs []string
+	for _, prev := range []bool{previous, !previous} {
+		rc, err := k.cl.streams().CoreV1().Pods(k.obj.Namespace).GetLogs(k.obj.Pod.Name, &corev1.PodLogOptions{Container: containerName, Previous: prev, TailLines: &tail, LimitBytes: &limit}).Stream(ctx)
 		if err != nil {
+			errs = append(errs, shortAPIError(err))
 			continue
 		}
-		_, _ = io.Copy(k.lg, io.LimitReader(rc, logTailBytes))
+		which := "current"
+		if prev {
+			which = "previous"
+		}
+		k.lg.Notef("the last lines of the exited container (its %s instance), as the API server keeps them:", which)
+		_, err = io.Copy(k.lg, io.LimitReader(rc, logTailBytes))
 		_, _ = k.lg.Write([]byte("\n"))
 		rc.Close()
+		if err != nil {
+			k.lg.Notef("reading them failed: %v (they may be incomplete)", err)
+		}
 		return
 	}
+	k.lg.Notef("cannot read the exited container's log: %s", strings.Join(errs, "; "))
 }
 
 // events are the pod's last events (at most maxEvents), for a message.
+// The API server lists them in key order, not by time: every page is
+// read (bounded by maxEventsRead), then they are sorted by when they last
+// happened.
 func (k *started) events(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	list, err := k.cl.Client.CoreV1().Events(k.obj.Namespace).List(ctx, metav1.ListOptions{
-		FieldSelector: "involvedObject.name=" + k.obj.Pod.Name, Limit: 100})
-	if err != nil || len(list.Items) == 0 {
-		return ""
+	var items []corev1.Event
+	opts := metav1.ListOptions{FieldSelector: "involvedObject.name=" + k.obj.Pod.Name, Limit: eventsPage}
+	for len(items) < maxEventsRead {
+		list, err := k.cl.Client.CoreV1().Events(k.obj.Namespace).List(ctx, opts)
+		if err != nil {
+			break
+		}
+		items = append(items, list.Items...)
+		if list.Continue == "" {
+			break
+		}
+		opts.Continue = list.Continue
 	}
-	items := list.Items
-	slices.SortFunc(items, func(a, b corev1.Event) int { return eventTime(a).Compare(eventTime(b)) })
+	slices.SortStableFunc(items, func(a, b corev1.Event) int { return eventTime(a).Compare(eventTime(b)) })
 	var lines []string
 	for _, e := range items {
 		if e.InvolvedObject.Name != k.obj.Pod.Name {
@@ -431,34 +517,60 @@ func (k *started) events(ctx context.Context) string {
 	return "; last events of the pod:\n    | " + strings.Join(lines, "\n    | ")
 }
 
+// eventTime is when an event last happened: its series' last
+// observation, its last timestamp, its event time, its first timestamp,
+// its creation.
 func eventTime(e corev1.Event) time.Time {
 	switch {
+	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
+		return e.Series.LastObservedTime.Time
 	case !e.LastTimestamp.IsZero():
 		return e.LastTimestamp.Time
 	case !e.EventTime.IsZero():
 		return e.EventTime.Time
+	case !e.FirstTimestamp.IsZero():
+		return e.FirstTimestamp.Time
 	}
 	return e.CreationTimestamp.Time
 }
 
 // followLogs streams the server container's output into the log until the
-// server stops.
+// server stops. The stream has no overall timeout (Cluster.Streams); one
+// that breaks (a proxy's idle timeout, an API server restart) is said in
+// the log and resumed from the second it broke, a few times.
 func (k *started) followLogs(podName string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	k.logCancel = cancel
 	k.logsDone = make(chan struct{})
 	go func() {
 		defer close(k.logsDone)
-		req := k.cl.Client.CoreV1().Pods(k.obj.Namespace).GetLogs(podName, &corev1.PodLogOptions{Container: containerName, Follow: true})
-		rc, err := req.Stream(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				k.lg.Notef("cannot follow the pod's log: %v", err)
+		opts := &corev1.PodLogOptions{Container: containerName, Follow: true}
+		for resumes := 0; ; resumes++ {
+			rc, err := k.cl.streams().CoreV1().Pods(k.obj.Namespace).GetLogs(podName, opts).Stream(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					k.lg.Notef("cannot follow the pod's log: %v; this file misses its output from here (the exited container's last lines are read on a failure)", shortAPIError(err))
+				}
+				return
 			}
-			return
+			n, err := io.Copy(k.lg, rc)
+			rc.Close()
+			if ctx.Err() != nil || err == nil {
+				return // stopped, or the container exited (its stream ends)
+			}
+			if resumes >= maxLogResumes {
+				k.lg.Notef("the pod's log stream broke after %d bytes: %v; not resumed again: this file misses the rest of the output", n, err)
+				return
+			}
+			since := metav1.NewTime(time.Now().Add(-time.Second).Truncate(time.Second))
+			k.lg.Notef("the pod's log stream broke after %d bytes: %v; resuming from %s (lines around the break may be missing or repeated)", n, err, since.UTC().Format(time.RFC3339))
+			opts = &corev1.PodLogOptions{Container: containerName, Follow: true, SinceTime: &since}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(logResumeDelay):
+			}
 		}
-		defer rc.Close()
-		_, _ = io.Copy(k.lg, rc)
 	}()
 }
 
@@ -513,6 +625,14 @@ func (k *started) check(ctx context.Context, podName string, restarts int32) err
 		return nil
 	}
 	k.waitLogs(time.Second)
+	// The exited container's own last lines: the followed stream ended
+	// with the container, or broke before.
+	switch {
+	case st.failure == nil:
+		k.exitedLogs(true)
+	case st.failure.Exited:
+		k.exitedLogs(st.failure.Previous)
+	}
 	return &servers.ExitedError{Server: k.name, How: how + k.lg.DescribeTail()}
 }
 
@@ -614,6 +734,26 @@ func (k *started) deletePod(ctx context.Context, grace time.Duration) error {
 	}
 }
 
+// create creates one of the server's objects. The kind is recorded as
+// created before the request: a create that fails on the way back (a
+// timeout, a connection reset) may still have made the object, and the
+// deletion, which ignores NotFound, then removes it. AlreadyExists is the
+// exception: the names hold the run's id (random for each run), so the
+// object is another server's of this run whose name comes out the same
+// (names are made DNS labels and shortened), or someone else's; it is
+// left alone.
+func (k *started) create(kind, ns string, do func() (metav1.Object, error)) (metav1.Object, error) {
+	k.created = append(k.created, kind)
+	o, err := do()
+	if err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			k.created = slices.DeleteFunc(k.created, func(c string) bool { return c == kind })
+		}
+		return nil, createError(kind, ns, err)
+	}
+	return o, nil
+}
+
 // createError explains a refused create.
 func createError(what, ns string, err error) error {
 	switch {
@@ -622,9 +762,17 @@ func createError(what, ns string, err error) error {
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("cannot create a %s: namespace %s does not exist? %v", what, ns, shortAPIError(err))
 	case apierrors.IsAlreadyExists(err):
-		return fmt.Errorf("cannot create the %s: %v (a run with the same id? benchplan cleanup --kubernetes removes leftovers)", what, shortAPIError(err))
+		return fmt.Errorf("cannot create the %s: %v (not this server's: another server of the plan whose name makes the same object name? it is left alone)", what, shortAPIError(err))
 	}
 	return fmt.Errorf("cannot create the %s in namespace %s: %w", what, ns, err)
+}
+
+// readDenied explains a pod that benchplan may not read.
+func readDenied(ns, pod string, err error) string {
+	if apierrors.IsUnauthorized(err) {
+		return fmt.Sprintf("cannot read pod %s/%s: the API server does not accept the kubeconfig's credentials (Unauthorized: expired token or certificate?): %s", ns, pod, shortAPIError(err))
+	}
+	return fmt.Sprintf("may not read pod %s/%s: the kubeconfig's user needs `get pods` in namespace %s (and create, get, list, delete on pods, pods/log, pods/portforward, services and secrets there): %s", ns, pod, ns, shortAPIError(err))
 }
 
 func shortAPIError(err error) string { return clip(err.Error()) }
