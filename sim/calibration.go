@@ -78,7 +78,7 @@ type Calibration struct {
 // 0.20.1): 20 published figures, median error 6%, max 18%".
 func (c Calibration) String() string {
 	if c.Figures == 0 {
-		return fmt.Sprintf("%s engine, an extrapolation: no published measurement of this model on this GPU under this engine; efficiencies and overheads fitted to %s", c.Engine, c.Sources)
+		return fmt.Sprintf("%s engine, extrapolated (no published figures of this model on this GPU and engine): the fit of %s", c.Engine, c.Sources)
 	}
 	s := fmt.Sprintf("%s engine, against %s: %d published figure", c.Engine, c.Sources, c.Figures)
 	if c.Figures > 1 {
@@ -130,9 +130,9 @@ func calibrationOf(m modelSpec, g gpuSpec, gen string) Calibration {
 			base = &calibrationBands[i]
 		}
 	}
-	c := Calibration{Engine: gen, Sources: "other models' published measurements on the same GPU and engine", Extrapolated: true}
+	c := Calibration{Engine: gen, Sources: "other models", Extrapolated: true}
 	if base != nil {
-		c.Sources = fmt.Sprintf("Llama-3.1-8B's published measurements on the same GPU and engine (%s: %d figures, median error %.0f%%, max %.0f%%)", base.sources, base.figures, base.median, base.max)
+		c.Sources = fmt.Sprintf("Llama-3.1-8B against %s: %d figures, median error %.0f%%, max %.0f%%", base.sources, base.figures, base.median, base.max)
 	}
 	return c
 }

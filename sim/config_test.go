@@ -105,7 +105,7 @@ func TestProfiles(t *testing.T) {
 	p, err := sim.ProfileFor("phi-3.5-mini-a100", "")
 	assert.NilError(t, err)
 	assert.Assert(t, p.Calibration.Extrapolated)
-	assert.Assert(t, strings.Contains(p.Calibration.String(), "an extrapolation"), p.Calibration.String())
+	assert.Assert(t, strings.Contains(p.Calibration.String(), "extrapolated"), p.Calibration.String())
 	p, err = sim.ProfileFor("llama-3.1-8b-a100", "")
 	assert.NilError(t, err)
 	assert.Assert(t, !p.Calibration.Extrapolated && p.Calibration.Figures > 10, p.Calibration.String())
