@@ -324,18 +324,10 @@ func (e *engine) prefillStep(tokens int) {
 	e.m.step(false, d, len(adm), tokens)
 	generated := 0
 	for _, s := range adm {
-		if e.pc != nil {
-			e.pc.insert(s.hashes)
+		if !s.pooling {
+			generated++
 		}
-		if s.pooling {
-			e.pooled(s)
-			continue
-		}
-		generated++
-		e.emit(s)
-		if s.gen >= s.out {
-			e.finish(s)
-		} else {
+		if e.prefilled(s) {
 			e.running = append(e.running, s)
 		}
 	}
@@ -453,13 +445,14 @@ func (e *engine) mixedStep() {
 				n++
 				continue
 			}
-			if e.pc != nil {
-				e.pc.insert(s.hashes)
+			if !s.pooling {
+				generated++
 			}
-			if s.pooling {
-				e.pooled(s)
-				continue
+			if e.prefilled(s) {
+				e.running[n] = s
+				n++
 			}
+			continue
 		}
 		generated++
 		e.emit(s)
@@ -473,6 +466,26 @@ func (e *engine) mixedStep() {
 	e.m.genToks.Add(uint64(generated))
 	clear(e.running[n:])
 	e.running = e.running[:n]
+}
+
+// prefilled ends the prefill of s at the current engine time: its prompt
+// blocks join the prefix cache, an embeddings input is done, and a
+// generation gets its first token (or, after a preemption, its next). It
+// reports whether s goes on decoding.
+func (e *engine) prefilled(s *seq) bool {
+	if e.pc != nil {
+		e.pc.insert(s.hashes)
+	}
+	if s.pooling {
+		e.pooled(s)
+		return false
+	}
+	e.emit(s)
+	if s.gen >= s.out {
+		e.finish(s)
+		return false
+	}
+	return true
 }
 
 // grow gives every running sequence the blocks its next token needs,
