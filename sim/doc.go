@@ -10,9 +10,12 @@
 // follows the timing below whatever the load. Setting any engine knob of
 // Config, or starting from a profile (ProfileConfig), turns on the engine
 // model: continuous batching with a max_num_seqs limit, a FCFS waiting
-// queue, prefill steps costing PrefillOverhead + PrefillPerToken per
-// uncached prompt token, decode steps costing DecodeBase + DecodePerSeq per
-// running sequence + DecodePerKVToken per cached token, a KV-cache budget
+// queue, prefill costing PrefillOverhead + PrefillPerToken per uncached
+// prompt token (+ PrefillAttention for long prompts), decode costing
+// DecodeBase + DecodePerSeq per running sequence + DecodePerKVToken per
+// cached token, scheduled like vLLM's V1 engine (chunked prefill mixed with
+// decoding in one step) or its V0 engine (prefill steps of their own; see
+// Config.Engine), a KV-cache budget
 // that limits admission (paged with preemption like vLLM, or reserved like
 // TGI), and an optional prefix cache. In engine mode TTFT and ITL are added
 // to every prefill and decode step. docs/simulator.md describes the model,
