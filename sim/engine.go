@@ -356,13 +356,10 @@ func (e *engine) decodeStep() {
 			e.drop(s)
 			continue
 		}
-		e.emit(s)
-		if s.gen >= s.out {
-			e.finish(s)
-			continue
+		if e.advance(s) {
+			e.running[n] = s
+			n++
 		}
-		e.running[n] = s
-		n++
 	}
 	e.m.genToks.Add(uint64(batch))
 	clear(e.running[n:])
@@ -455,13 +452,10 @@ func (e *engine) mixedStep() {
 			continue
 		}
 		generated++
-		e.emit(s)
-		if s.gen >= s.out {
-			e.finish(s)
-			continue
+		if e.advance(s) {
+			e.running[n] = s
+			n++
 		}
-		e.running[n] = s
-		n++
 	}
 	e.m.genToks.Add(uint64(generated))
 	clear(e.running[n:])
@@ -480,6 +474,12 @@ func (e *engine) prefilled(s *seq) bool {
 		e.pooled(s)
 		return false
 	}
+	return e.advance(s)
+}
+
+// advance gives s its next token at the current engine time and reports
+// whether it goes on decoding (else it is finished).
+func (e *engine) advance(s *seq) bool {
 	e.emit(s)
 	if s.gen >= s.out {
 		e.finish(s)

@@ -82,23 +82,23 @@ func (l *Launcher) poll() time.Duration {
 }
 
 func (l *Launcher) unschedulableFor() time.Duration {
-	switch {
-	case l.UnschedulableFor < 0:
-		return 0
-	case l.UnschedulableFor == 0:
-		return DefaultUnschedulableFor
-	}
-	return l.UnschedulableFor
+	return waitOrDefault(l.UnschedulableFor, DefaultUnschedulableFor)
 }
 
 func (l *Launcher) pullRetryFor() time.Duration {
+	return waitOrDefault(l.PullRetryFor, DefaultPullRetryFor)
+}
+
+// waitOrDefault reads a Launcher's wait: negative is none (fail at once),
+// zero is the default.
+func waitOrDefault(d, def time.Duration) time.Duration {
 	switch {
-	case l.PullRetryFor < 0:
+	case d < 0:
 		return 0
-	case l.PullRetryFor == 0:
-		return DefaultPullRetryFor
+	case d == 0:
+		return def
 	}
-	return l.PullRetryFor
+	return d
 }
 
 // errStartupTimeout is the cause of a start that ran out of time before
