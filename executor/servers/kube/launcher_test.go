@@ -306,12 +306,7 @@ func TestCheckSeesARestart(t *testing.T) {
 	fakeKubelet(t, cs, running("gpu-1", "sha256:ff"))
 	in, err := launcher(cs, startSim(t)).Start(context.Background(), "vllm", vllmServer(), servers.Options{RunID: "r"})
 	assert.NilError(t, err)
-	pod, err := cs.CoreV1().Pods(testNS).Get(context.Background(), ObjectName("vllm", "r"), metav1.GetOptions{})
-	assert.NilError(t, err)
-	pod.Status.ContainerStatuses[0].RestartCount = 1
-	pod.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137}
-	_, err = cs.CoreV1().Pods(testNS).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{})
-	assert.NilError(t, err)
+	restartAfterOOM(t, cs, "vllm")
 	err = in.Check(context.Background())
 	var ee *servers.ExitedError
 	assert.Assert(t, errors.As(err, &ee), "%v", err)
@@ -424,5 +419,17 @@ func TestCleanupListsThenDeletes(t *testing.T) {
 	assert.Assert(t, strings.Contains(out.String(), "deleting pod bench/benchplan-vllm-a (run a)"), out.String())
 	assert.DeepEqual(t, leftovers(t, cs), []string{"pod/benchplan-vllm-b", "service/benchplan-vllm-b", "secret/benchplan-vllm-b"})
 	_, err = cs.CoreV1().Pods(testNS).Get(context.Background(), "other", metav1.GetOptions{})
+	assert.NilError(t, err)
+}
+
+// restartAfterOOM makes the server's pod report that its container was
+// OOMKilled and restarted, as the kubelet would.
+func restartAfterOOM(t *testing.T, cs *fake.Clientset, server string) {
+	t.Helper()
+	pod, err := cs.CoreV1().Pods(testNS).Get(context.Background(), ObjectName(server, "r"), metav1.GetOptions{})
+	assert.NilError(t, err)
+	pod.Status.ContainerStatuses[0].RestartCount = 1
+	pod.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137}
+	_, err = cs.CoreV1().Pods(testNS).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{})
 	assert.NilError(t, err)
 }

@@ -183,12 +183,7 @@ func TestExitedContainersTailIsRead(t *testing.T) {
 		in, err := withCluster(launcher(cs, startSim(t)), c).Start(context.Background(), "vllm", vllmServer(), servers.Options{LogDir: dir, RunID: "r"})
 		assert.NilError(t, err)
 		<-followed
-		pod, err := cs.CoreV1().Pods(testNS).Get(context.Background(), ObjectName("vllm", "r"), metav1.GetOptions{})
-		assert.NilError(t, err)
-		pod.Status.ContainerStatuses[0].RestartCount = 1
-		pod.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137}
-		_, err = cs.CoreV1().Pods(testNS).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{})
-		assert.NilError(t, err)
+		restartAfterOOM(t, cs, "vllm")
 		err = in.Check(context.Background())
 		var ee *servers.ExitedError
 		assert.Assert(t, errors.As(err, &ee), "%v", err)
